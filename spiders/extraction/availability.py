@@ -1,0 +1,167 @@
+"""Availability: schema.org ItemAvailability values and visible stock phrases -> one of
+in_stock | out_of_stock | preorder | unknown.
+
+Conventions (they follow how a buyer reads the page, and the realpages labels):
+- InStoreOnly -> out_of_stock: pricehound watches online listings, and an item that can only be
+  bought in a physical store cannot be ordered from the page (labels: "available in store only"
+  counts as out_of_stock).
+- BackOrder -> out_of_stock: it cannot ship now ("we'll ship when it's available").
+- MadeToOrder -> in_stock: it can be ordered now.
+- Reserved -> out_of_stock: someone else holds it.
+- LimitedAvailability, OnlineOnly -> in_stock.
+- PreOrder, PreSale -> preorder.
+"unknown" is a first-class answer: nothing here guesses in_stock without a signal.
+"""
+
+from __future__ import annotations
+
+import re
+
+IN_STOCK, OUT_OF_STOCK, PREORDER, UNKNOWN = "in_stock", "out_of_stock", "preorder", "unknown"
+
+SCHEMA_VALUES = {
+    "instock": IN_STOCK,
+    "instoreonly": OUT_OF_STOCK,
+    "limitedavailability": IN_STOCK,
+    "onlineonly": IN_STOCK,
+    "outofstock": OUT_OF_STOCK,
+    "soldout": OUT_OF_STOCK,
+    "discontinued": OUT_OF_STOCK,
+    "preorder": PREORDER,
+    "presale": PREORDER,
+    "backorder": OUT_OF_STOCK,
+    "madetoorder": IN_STOCK,
+    "reserved": OUT_OF_STOCK,
+    # common non-schema spellings (og:availability, platform feeds)
+    "oos": OUT_OF_STOCK,
+    "available": IN_STOCK,
+    "availablefororder": IN_STOCK,
+    "instockonline": IN_STOCK,
+    "unavailable": OUT_OF_STOCK,
+    "notavailable": OUT_OF_STOCK,
+    "pending": PREORDER,
+}
+
+_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?schema\.org/|^schema:|^(?:https?://)?(?:www\.)?purl\.org/goodrelations/v1#", re.I)
+
+# Visible phrases, most specific first.  Each is a regex fragment matched case-insensitively on
+# whitespace-normalised text.
+BACKORDER_PHRASES = [
+    r"back[- ]?order(?:ed)?", r"ship(?:s)? when (?:it'?s|it is|they'?re|available)",
+    r"we'?ll ship (?:it )?when",
+]
+INSTORE_ONLY_PHRASES = [
+    r"(?:available |sold )?in[- ]store(?:s)? only", r"only (?:available )?in (?:our )?stores?",
+    r"not (?:available|sold) online", r"nur im (?:geschäft|markt|laden|handel)",
+    r"uniquement en magasin",
+]
+OUT_OF_STOCK_PHRASES = [
+    r"sold[- ]?out", r"out[- ]of[- ]stock", r"no longer available", r"currently (?:not )?unavailable",
+    r"currently not available", r"temporarily unavailable", r"is unavailable", r"item unavailable",
+    r"product (?:is )?(?:currently )?(?:not available|unavailable)",
+    r"this item is (?:currently )?(?:not available|unavailable|out of stock)",
+    r"discontinued", r"no stock", r"not in stock", r"notify me when (?:it'?s |it is )?(?:back|available)",
+    r"email me when (?:it'?s |it is )?(?:back|available)", r"back in stock soon",
+    r"ausverkauft", r"nicht (?:mehr )?verfügbar", r"nicht (?:mehr )?lieferbar", r"nicht auf lager",
+    r"derzeit nicht (?:verfügbar|lieferbar|vorrätig)", r"nicht vorrätig", r"vergriffen",
+    r"nicht in der gewünschten menge", r"zur zeit nicht", r"rupture de stock", r"épuisé",
+    r"indisponible", r"(?:plus|non|pas) disponible", r"agotado", r"sin (?:stock|existencias)",
+    r"no disponible", r"esgotado", r"indisponível", r"esaurito", r"non disponibile",
+    r"uitverkocht", r"niet (?:meer )?(?:leverbaar|beschikbaar)", r"slutsåld", r"udsolgt",
+    r"utsolgt", r"wyprzedane", r"brak w magazynie", r"нет в наличии", r"stokta yok",
+    r"نفذ", r"نفدت", r"غير متوفر", r"غير متاح", r"نفاد", r"在庫切れ", r"売り切れ", r"品切れ",
+    r"販売終了", r"在庫なし", r"缺货", r"售罄", r"품절",
+]
+PREORDER_PHRASES = [
+    r"pre[- ]?order", r"pre[- ]?sale", r"vorbestell", r"précommande", r"pré-commande",
+    r"pre-?venta", r"preventa", r"reservar ahora", r"予約", r"طلب مسبق", r"예약",
+]
+IN_STOCK_PHRASES = [
+    r"in stock", r"instock", r"available now", r"available to ship", r"ready to ship",
+    r"(?:usually |normally )?ships (?:with)?in", r"ships (?:today|tomorrow|free)", r"in stock online",
+    r"auf lager", r"(?:sofort )?lieferbar", r"sofort versand", r"versandfertig", r"vorrätig",
+    r"en stock", r"disponible", r"en existencia", r"disponibilidad inmediata", r"em estoque",
+    r"disponibile", r"op voorraad", r"på lager", r"w magazynie", r"в наличии", r"stokta",
+    r"متوفر", r"متاح", r"في المخزون", r"在庫あり", r"在庫有り", r"有货", r"재고 있음",
+    r"current stock:\s*[1-9]", r"only \d+ left", r"\d+ in stock",
+]
+BUY_PHRASES = [
+    r"add to (?:shopping )?(?:cart|bag|basket|trolley|order)", r"add to my bag", r"buy now", r"buy it now",
+    r"^buy$", r"^order now$", r"^purchase$", r"fast buy", r"in den (?:warenkorb|einkaufswagen)",
+    r"jetzt kaufen", r"in den korb", r"ajouter au panier", r"^acheter", r"añadir al carrito",
+    r"agregar al (?:carrito|carro)", r"añadir a la cesta", r"^comprar", r"aggiungi al carrello",
+    r"^acquista", r"in winkelwagen", r"adicionar ao carrinho", r"lägg i varukorgen",
+    r"カートに入れる", r"カートへ", r"今すぐ購入", r"購入する", r"加入购物车", r"立即购买",
+    r"장바구니", r"اشتري الآن", r"اشتر الآن", r"أضف (?:إلى|الى|ل)ل?سلة", r"أضف للعربة",
+    r"добавить в корзину", r"купить", r"sepete ekle", r"do koszyka",
+]
+
+_BACKORDER_RE = re.compile("|".join(BACKORDER_PHRASES), re.I)
+_INSTORE_RE = re.compile("|".join(INSTORE_ONLY_PHRASES), re.I)
+_OOS_RE = re.compile("|".join(OUT_OF_STOCK_PHRASES), re.I)
+_PRE_RE = re.compile("|".join(PREORDER_PHRASES), re.I)
+_IN_RE = re.compile("|".join(IN_STOCK_PHRASES), re.I)
+BUY_RE = re.compile("|".join(BUY_PHRASES), re.I)
+# Text about store pickup or delivery to a place says nothing about the online offer.
+_PICKUP_RE = re.compile(r"pick[- ]?up|in[- ]store pickup|at (?:your|a) store|near you|abholung|retrait", re.I)
+
+
+def classify_phrase(text: str | None) -> str | None:
+    """What a short visible text says about stock: a kind or None.
+
+    Kinds: "backorder", "instore_only", "out_of_stock", "preorder", "in_stock".
+    """
+    if not text:
+        return None
+    t = " ".join(text.split())
+    if not t or len(t) > 300:
+        return None
+    if _BACKORDER_RE.search(t):
+        return "backorder"
+    if _INSTORE_RE.search(t):
+        return "instore_only"
+    if _OOS_RE.search(t):
+        if _PICKUP_RE.search(t):
+            return None
+        return "out_of_stock"
+    if _PRE_RE.search(t):
+        return "preorder"
+    if _IN_RE.search(t):
+        if _PICKUP_RE.search(t):
+            return None
+        return "in_stock"
+    return None
+
+
+KIND_TO_AVAILABILITY = {
+    "backorder": OUT_OF_STOCK,
+    "instore_only": OUT_OF_STOCK,
+    "out_of_stock": OUT_OF_STOCK,
+    "preorder": PREORDER,
+    "in_stock": IN_STOCK,
+}
+
+
+def map_availability(value) -> str:
+    """A schema.org ItemAvailability (any prefix, any case) or a visible stock phrase -> availability."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return UNKNOWN
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            got = map_availability(v)
+            if got != UNKNOWN:
+                return got
+        return UNKNOWN
+    text = str(value).strip()
+    if not text:
+        return UNKNOWN
+    key = _PREFIX.sub("", text)
+    key = re.sub(r"[\s_\-]", "", key).lower()
+    if key in SCHEMA_VALUES:
+        return SCHEMA_VALUES[key]
+    if key in ("in_stock", "out_of_stock", "preorder", "unknown"):
+        return key
+    if len(text) > 80:
+        return UNKNOWN  # a help text, not an availability
+    kind = classify_phrase(text)
+    return KIND_TO_AVAILABILITY.get(kind, UNKNOWN) if kind else UNKNOWN

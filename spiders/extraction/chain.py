@@ -1,0 +1,399 @@
+"""The extraction chain: structured data first, the store's selectors, then the visible page;
+where they disagree, what a buyer sees wins."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+from . import jsonld, meta, microdata, pagekind, selectors, visible
+from .availability import KIND_TO_AVAILABILITY, map_availability
+from .dom import decode, norm, parse, prune_invisible
+from .model import Extraction
+from .prices import (ISO_CODES, currency_from_locale, currency_from_url, number_variants,
+                     parse_price)
+from .records import Product, clean_gtin, clean_text
+
+STRUCTURED_ORDER = ("json-ld", "microdata", "rdfa", "meta")
+STRONG_VISIBLE = 0.0  # a visible candidate scoring at least this stands on its own
+
+
+def extract_product(html, url: str | None = None, *, default_currency: str | None = None,
+                    hints: dict | None = None, encoding: str | None = None) -> Extraction:
+    """Read name, price, currency, availability and identifiers from a product page.
+
+    Never raises: a page it cannot read gives an Extraction with unknowns.
+    """
+    try:
+        return _extract(html, url, default_currency, hints, encoding)
+    except RecursionError:
+        return Extraction(page_kind="not_product", notes=("recursion",))
+    except Exception as exc:  # noqa: BLE001 - hostile input must never take a crawl down
+        return Extraction(page_kind="not_product", notes=(f"error: {type(exc).__name__}",))
+
+
+def _extract(html, url, default_currency, hints, encoding) -> Extraction:
+    notes: list[str] = []
+    text = decode(html, encoding)
+    if not text or not text.strip():
+        return Extraction(page_kind="not_product", notes=("empty",))
+    root = parse(text)
+    pm = meta.read_meta(root)
+    locale_hint = pm.lang
+    default_currency = default_currency.upper() if default_currency and default_currency.upper() in ISO_CODES else None
+    region_currency = currency_from_locale(pm.lang) or currency_from_url(url or pm.canonical or pm.tags.get("og:url"))
+    hint = default_currency or region_currency
+
+    # ------------------------------------------------ structured data (on the full tree)
+    blocks = jsonld.load_scripts(root)
+    jl, listing = jsonld.extract(blocks, locale_hint=locale_hint, currency_hint=hint)
+    md = microdata.extract_microdata(root, locale_hint=locale_hint, currency_hint=hint)
+    rd = microdata.extract_rdfa(root, locale_hint=locale_hint, currency_hint=hint)
+    mt = meta.extract(pm, locale_hint=locale_hint, currency_hint=hint)
+    picked = selectors.apply(root, hints)
+    title_hint = pm.tags.get("og:title") or pm.title
+
+    # ------------------------------------------------ the visible page
+    prune_invisible(root)
+    h1 = _first_h1(root)
+    mains: dict[str, Product] = {}
+    for source, items in (("json-ld", jl), ("microdata", md), ("rdfa", rd), ("meta", [mt] if mt else [])):
+        m = _main_product(items, h1 or title_hint, url)
+        if m is not None:
+            mains[source] = m
+    structured_name = next((m.name for m in mains.values() if m.name and m.source != "meta"), None)
+    struct_currency = _structured_currency(mains)
+    vis_hint = default_currency or struct_currency or region_currency
+    anchor = None
+    md_main = mains.get("microdata") or mains.get("rdfa")
+    if md_main is not None and md_main.element is not None and _attached(md_main.element, root):
+        anchor = md_main.element
+    page = visible.analyse(root, structured_name=structured_name, title_hint=title_hint,
+                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor)
+    visible_chars = len(norm(root.text_content()[:60000])) if root is not None else 0
+
+    if pagekind.is_challenge(pm.title, text, visible_chars, bool(mains.get("json-ld") or mains.get("microdata"))):
+        return Extraction(page_kind="challenge", name=None, notes=("challenge",))
+
+    # structured price set
+    struct_prices: list[tuple[Decimal, str, str | None]] = []  # (amount, source, currency)
+    primary = None
+    for source in STRUCTURED_ORDER:
+        m = mains.get(source)
+        if m is None:
+            continue
+        offers = _ordered_offers(m, url)
+        for o in offers:
+            for amt in ([o.price] if o.price is not None else []) + list(o.alternatives or []):
+                if amt is not None and amt > 0:
+                    struct_prices.append((amt, source, o.currency))
+        if primary is None:
+            for o in offers:
+                if o.price is not None and o.price > 0:
+                    primary = (o.price, source, o.currency, o)
+                    break
+    struct_amounts = {a for a, _, _ in struct_prices}
+
+    visible.score_candidates(page)
+    for c in page.candidates:
+        if c.price.amount in struct_amounts:
+            c.score += 2.5
+            c.flags.add("structured")
+    usable = [c for c in page.candidates if not (c.flags & {"unit", "instalment", "shipping", "save", "noise"})]
+    best = visible.best(usable)
+    strong = best is not None and best.score >= STRONG_VISIBLE and best.struck < 4 and "was" not in best.flags
+
+    # the store's configured selectors
+    sel_price = None
+    if picked.get("price"):
+        sel_price = parse_price(picked["price"], currency_hint=vis_hint, locale_hint=locale_hint)
+
+    price = None
+    currency = None
+    source = None
+    chosen_cand = None
+    if sel_price is not None:
+        price, currency = sel_price.amount, sel_price.currency
+        source = "selectors"
+        for a, s, cur in struct_prices:
+            if a == price:
+                source = s
+                break
+        notes.append("selector price")
+    elif primary is not None:
+        p_amt, p_src, p_cur, p_offer = primary
+        clean_match = [c for c in page.candidates if c.price.amount == p_amt and c.struck < 4
+                       and not (c.flags & {"was", "unit", "instalment", "shipping", "save", "net", "region"})]
+        seen_anywhere = _visible_anywhere(p_amt, page, root)
+        if best is not None and best.price.amount == p_amt:
+            price, source, chosen_cand = p_amt, p_src, best
+        elif clean_match and (not strong or clean_match[0].score >= best.score - 4):
+            price, source, chosen_cand = p_amt, p_src, max(clean_match, key=lambda c: c.score)
+        elif strong and best.price.amount in struct_amounts:
+            price = best.price.amount
+            source = next(s for a, s, _ in struct_prices if a == price)
+            chosen_cand = best
+            notes.append("structured alternative matches the visible price")
+        elif strong and (not seen_anywhere or not clean_match):
+            price, source, chosen_cand = best.price.amount, "visible", best
+            notes.append(f"visible {best.price.amount} over {p_src} {p_amt}")
+        elif _stale(p_offer) and not seen_anywhere:
+            notes.append("stale structured offer with no visible counterpart")
+        else:
+            price, source = p_amt, p_src
+        if source and source != "visible":
+            currency = p_cur or struct_currency
+    elif strong:
+        price, source, chosen_cand = best.price.amount, "visible", best
+
+    if chosen_cand is not None and currency is None:
+        currency = chosen_cand.price.currency if chosen_cand.price.currency else None
+        if struct_currency and chosen_cand.price.currency in (None, "USD") and struct_currency != chosen_cand.price.currency:
+            currency = struct_currency if "$" in chosen_cand.text or chosen_cand.price.currency is None else currency
+    if price is not None and currency is None:
+        currency = struct_currency or vis_hint
+    if picked.get("currency"):
+        currency = picked["currency"].strip().upper() if picked["currency"].strip().upper() in ISO_CODES else currency
+    if price is None:
+        currency = None
+
+    # regular (struck / was / list) price
+    regular = _regular_price(page, chosen_cand, price, mains, picked, vis_hint, locale_hint)
+
+    # ------------------------------------------------ availability
+    availability, why = _availability(page, mains, chosen_cand, picked)
+    notes.append(why)
+
+    # ------------------------------------------------ identity
+    name = _name(page, mains, picked, pm)
+    sku = picked.get("sku") or next((m.sku for m in mains.values() if m.sku), None)
+    gtin = clean_gtin(picked.get("gtin")) or next((m.gtin for m in mains.values() if m.gtin), None)
+    image = picked.get("image") or next((m.image for m in mains.values() if m.image), None)
+
+    kind = pagekind.decide(
+        has_structured_product=any(s in mains for s in ("json-ld", "microdata", "rdfa")) or
+        (mt is not None and mt.offers and mt.offers[0].price is not None),
+        listing=listing, og_type=pm.tags.get("og:type"), price_found=price is not None,
+        buttons=len(page.buttons), title_found=page.title is not None, candidates=len(page.candidates),
+        strong_visible=strong,
+    )
+    if kind == "not_product" and sel_price is not None:
+        kind = "product"
+    return Extraction(
+        name=name, price=price, currency=currency, availability=availability, regular_price=regular,
+        sku=clean_text(sku, 100), gtin=gtin, image_url=clean_text(image, 2000), source=source,
+        page_kind=kind, notes=tuple(notes),
+    )
+
+
+# ---------------------------------------------------------------- helpers
+
+def _first_h1(root) -> str | None:
+    for h in root.iter("h1"):
+        t = norm(h.text_content())
+        if len(t) >= 2:
+            return t[:400]
+    return None
+
+
+def _attached(el, root) -> bool:
+    x = el
+    while x is not None:
+        if x is root:
+            return True
+        x = x.getparent()
+    return False
+
+
+def _main_product(items: list, want: str | None, url: str | None) -> Product | None:
+    items = [p for p in items if p is not None]
+    if not items:
+        return None
+    if len(items) == 1:
+        return items[0]
+    with_offers = [p for p in items if p.offers]
+    pool = with_offers or items
+    if want:
+        scored = [(visible._overlap(p.name or "", want), -i, p) for i, p in enumerate(pool)]
+        scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
+        if scored[0][0] > 0.3:
+            return scored[0][2]
+    if url:
+        for p in pool:
+            if p.url and p.url.rstrip("/") == url.rstrip("/"):
+                return p
+    return pool[0]
+
+
+def _ordered_offers(p: Product, url: str | None) -> list:
+    offers = list(p.offers)
+    if not offers:
+        return offers
+    variant = None
+    if url:
+        try:
+            q = parse_qs(urlsplit(url).query)
+            variant = (q.get("variant") or q.get("sku") or q.get("skuId") or [None])[0]
+        except ValueError:
+            variant = None
+    if variant:
+        for o in offers:
+            if (o.sku and o.sku == variant) or (o.url and ("variant=" + variant) in o.url):
+                return [o] + [x for x in offers if x is not o]
+    return offers
+
+
+def _structured_currency(mains: dict) -> str | None:
+    for source in STRUCTURED_ORDER:
+        m = mains.get(source)
+        if m is None:
+            continue
+        for o in m.offers:
+            if o.currency:
+                return o.currency
+    return None
+
+
+def _stale(offer) -> bool:
+    v = getattr(offer, "valid_until", None)
+    if not v:
+        return False
+    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", v)
+    if not m:
+        return False
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3))) < date.today()
+    except ValueError:
+        return False
+
+
+def _visible_anywhere(amount: Decimal, page, root) -> bool:
+    if visible.amount_visible(amount, page):
+        return True
+    body = root.find(".//body")
+    if body is None:
+        return False
+    text = norm(body.text_content()[:400000])
+    return amount in number_variants(text)
+
+
+def _regular_price(page, chosen, price, mains, picked, hint, locale_hint) -> Decimal | None:
+    if price is None:
+        return None
+    if picked.get("regular_price"):
+        p = parse_price(picked["regular_price"], currency_hint=hint, locale_hint=locale_hint)
+        if p and p.amount > price:
+            return p.amount
+    for m in mains.values():
+        for o in m.offers:
+            if o.regular_price is not None and o.regular_price > price and o.price == price:
+                return o.regular_price
+    if chosen is None:
+        return None
+    best = None
+    for c in page.candidates:
+        if c is chosen or c.price.amount <= price:
+            continue
+        if not (c.struck >= 4 or "was" in c.flags):
+            continue
+        if c.flags & {"unit", "instalment", "shipping", "save", "region"}:
+            continue
+        d = visible.distance(c.el, chosen.el, page)
+        if d is None or d > 8:
+            continue
+        if c.price.amount > price * 20:
+            continue
+        if best is None or d < best[0]:
+            best = (d, c.price.amount)
+    return best[1] if best else None
+
+
+def _name(page, mains, picked, pm) -> str | None:
+    if picked.get("name"):
+        return clean_text(picked["name"])
+    if page.title is not None:
+        t = norm(page.title.text_content())
+        if 2 <= len(t) <= 400:
+            return t
+    for m in mains.values():
+        if m.name:
+            return m.name
+    return clean_text(pm.tags.get("og:title") or pm.title)
+
+
+def _availability(page, mains, chosen, picked) -> tuple[str, str]:
+    """Decide stock: visible wording in the buy box first, then structured data, then the button."""
+    if picked.get("availability"):
+        a = map_availability(picked["availability"])
+        if a != "unknown":
+            return a, "availability from selector"
+    structured = "unknown"
+    for source in STRUCTURED_ORDER:
+        m = mains.get(source)
+        if m is None:
+            continue
+        vals = [o.availability for o in m.offers if o.availability != "unknown"]
+        if m.availability != "unknown":
+            vals.append(m.availability)
+        if vals:
+            if "in_stock" in vals:
+                structured = vals[0] if vals[0] != "out_of_stock" else "in_stock"
+            else:
+                structured = vals[0]
+            break
+
+    anchors = [x for x in (page.title, chosen.el if chosen is not None else None) if x is not None]
+    buttons = page.buttons
+    main_buttons = []
+    region = None
+    if anchors:
+        near = []
+        for b in buttons:
+            if visible.in_bad_region(b, page):
+                continue
+            d = min(visible.distance(b, a, page) or 99 for a in anchors)
+            near.append((d, b))
+        near.sort(key=lambda x: x[0])
+        if near and near[0][0] <= 14:
+            main_buttons = [b for d, b in near if d <= near[0][0] + 2]
+        region = visible.lca(anchors + main_buttons[:1], page)
+        # widen a little: the stock line often sits beside the price box
+        for _ in range(2):
+            if region is None:
+                break
+            p = page.parent.get(region)
+            if p is None or p.tag in ("body", "html"):
+                break
+            if len(list(p.iter())) > 4000:
+                break
+            region = p
+    signals = visible.stock_signals(region, page) if region is not None else []
+    kinds = [k for k, _e, _b, _t in signals]
+    button_kinds = [k for k, _e, b, _t in signals if b]
+    has_buy = bool(main_buttons)
+    if "backorder" in kinds or "instore_only" in kinds:
+        return "out_of_stock", "visible backorder / in-store only"
+    if "out_of_stock" in kinds:
+        if has_buy and structured == "in_stock":
+            return "in_stock", "structured in stock and buy button over a stray sold-out text"
+        return "out_of_stock", "visible sold-out wording"
+    if "preorder" in button_kinds:
+        return "preorder", "pre-order button"
+    if structured == "preorder":
+        return "preorder", "structured preorder"
+    if structured == "out_of_stock":
+        if has_buy and "in_stock" not in kinds and not any(k == "preorder" for k in kinds):
+            return "in_stock", "buy button over structured out-of-stock"
+        if has_buy:
+            return "in_stock", "buy button and in-stock wording over structured out-of-stock"
+        return "out_of_stock", "structured out of stock"
+    if structured == "in_stock":
+        return "in_stock", "structured in stock"
+    if "in_stock" in kinds or has_buy:
+        return "in_stock", "visible in-stock wording or buy button"
+    return "unknown", "no stock signal"
+
+
+__all__ = ["extract_product", "KIND_TO_AVAILABILITY"]

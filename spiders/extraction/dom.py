@@ -1,0 +1,141 @@
+"""Decode and parse a page once; helpers shared by every extractor."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+import lxml.html
+from lxml import etree
+from w3lib.encoding import html_to_unicode, resolve_encoding
+
+MAX_BYTES = 4_000_000  # parse at most this much of a page: product data sits near the top
+MAX_CHARS = 4_000_000
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+
+
+def decode(html, encoding: str | None = None) -> str:
+    """Bytes -> text: the caller's encoding, a BOM, <meta charset>, then UTF-8 or windows-1252."""
+    if html is None:
+        return ""
+    if isinstance(html, str):
+        return html[:MAX_CHARS]
+    if not isinstance(html, (bytes, bytearray, memoryview)):
+        return str(html)[:MAX_CHARS]
+    body = bytes(html[:MAX_BYTES])
+    if encoding:
+        enc = resolve_encoding(encoding)
+        if enc:
+            try:
+                return body.decode(enc, errors="replace")
+            except LookupError:
+                pass
+    content_type = None
+    if not body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        m = _META_CHARSET.search(body[:8192])
+        if not m:
+            # no declaration: strict UTF-8 if it decodes, else windows-1252 (a superset of latin-1)
+            try:
+                return body.decode("utf-8")
+            except UnicodeDecodeError:
+                content_type = "text/html; charset=cp1252"
+    try:
+        _enc, text = html_to_unicode(content_type, body)
+    except Exception:  # noqa: BLE001 - a decoder must never take the chain down
+        text = body.decode("utf-8", errors="replace")
+    return text
+
+
+def parse(text: str):
+    """Text -> lxml root element (never None; an empty document on failure)."""
+    data = text.encode("utf-8", errors="replace")
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, huge_tree=False)
+    try:
+        root = lxml.html.document_fromstring(data, parser=parser)
+    except (etree.ParserError, ValueError, etree.XMLSyntaxError):
+        root = None
+    if root is None:
+        root = lxml.html.document_fromstring(b"<html><body></body></html>")
+    return root
+
+
+def norm(text: str | None) -> str:
+    if not text:
+        return ""
+    return " ".join(text.split())
+
+
+def tag_of(el) -> str:
+    t = el.tag
+    return t.lower() if isinstance(t, str) else ""
+
+
+def classes(el) -> str:
+    """class and id of an element, lower-cased, one string (for token searches)."""
+    c = el.get("class") or ""
+    i = el.get("id") or ""
+    return (c + " " + i).lower()
+
+
+def text_content(el, limit: int = 2000) -> str:
+    parts: list[str] = []
+    total = 0
+    for t in el.itertext():
+        parts.append(t)
+        total += len(t)
+        if total > limit:
+            break
+    return norm("".join(parts))[:limit]
+
+
+HIDDEN_CLASS_RE = re.compile(
+    r"(?:^|\s)(?:hidden|hide|is-hidden|d-none|displaynone|display-none|ng-hide|invisible|"
+    r"u-hidden|visuallyhidden-all|js-hidden|x-hidden|hidden-all|nodisplay|no-display|"
+    r"hiddenelement|is-hide|d-hide)(?:\s|$)",
+)
+_STYLE_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+NON_CONTENT_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title", "meta", "link", "svg", "iframe", "object", "select", "option", "textarea"})
+
+
+def is_hidden(el) -> bool:
+    """Hidden from a buyer by inline style, the hidden attribute or a common hiding class."""
+    if el.get("hidden") is not None:
+        return True
+    style = el.get("style")
+    if style and _STYLE_HIDDEN.search(style):
+        return True
+    cls = el.get("class")
+    if cls and HIDDEN_CLASS_RE.search(cls.lower()):
+        return True
+    if el.get("aria-hidden") == "true" and tag_of(el) in ("div", "section", "ul", "aside"):
+        return True
+    if tag_of(el) == "input" and (el.get("type") or "").lower() == "hidden":
+        return True
+    return False
+
+
+def prune_invisible(root) -> None:
+    """Drop from the tree whatever a buyer cannot see (hidden blocks, scripts, styles)."""
+    doomed = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            doomed.append(el)
+            continue
+        tag = el.tag.lower()
+        if tag in NON_CONTENT_TAGS and tag not in ("head", "select", "option"):
+            doomed.append(el)
+        elif tag != "html" and tag != "body" and is_hidden(el):
+            doomed.append(el)
+    for el in doomed:
+        parent = el.getparent()
+        if parent is None:
+            continue
+        tail = el.tail
+        if tail:
+            prev = el.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+        parent.remove(el)

@@ -1,0 +1,75 @@
+"""Product meta tags: product:price:amount, og:price:amount, og:availability, itemprop metas,
+and the page facts every other extractor uses (title, language, canonical URL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .availability import map_availability
+from .dom import norm
+from .prices import amount_from_value, normalize_currency
+from .records import Offer, Product, clean_gtin, clean_text
+
+
+@dataclass
+class PageMeta:
+    tags: dict = field(default_factory=dict)  # lower-cased property/name -> first content
+    title: str | None = None
+    lang: str | None = None
+    canonical: str | None = None
+
+
+def read_meta(root) -> PageMeta:
+    pm = PageMeta()
+    for el in root.iter("meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        if not key:
+            continue
+        content = el.get("content")
+        if content is None:
+            continue
+        pm.tags.setdefault(key, content.strip())
+    t = root.find(".//title")
+    if t is not None:
+        pm.title = norm(t.text_content())[:500] or None
+    html = root if root.tag == "html" else root.find(".//html")
+    if html is not None:
+        pm.lang = html.get("lang") or html.get("xml:lang")
+    pm.lang = pm.lang or pm.tags.get("og:locale") or pm.tags.get("content-language")
+    for el in root.iter("link"):
+        if (el.get("rel") or "").lower() == "canonical" and el.get("href"):
+            pm.canonical = el.get("href").strip()
+            break
+    return pm
+
+
+def extract(pm: PageMeta, *, locale_hint=None, currency_hint=None) -> Product | None:
+    tags = pm.tags
+    raw_price = None
+    for key in ("product:price:amount", "og:price:amount", "product:price", "product:sale_price:amount"):
+        if tags.get(key):
+            raw_price = tags[key]
+            break
+    currency = None
+    for key in ("product:price:currency", "og:price:currency", "product:sale_price:currency"):
+        if tags.get(key):
+            currency = normalize_currency(tags[key], currency_hint)
+            break
+    avail = "unknown"
+    for key in ("product:availability", "og:availability", "availability"):
+        if tags.get(key):
+            avail = map_availability(tags[key])
+            break
+    if raw_price is None and avail == "unknown":
+        return None
+    price = amount_from_value(raw_price, locale_hint=locale_hint, currency=currency) if raw_price else None
+    regular = None
+    if tags.get("product:original_price:amount"):
+        regular = amount_from_value(tags["product:original_price:amount"], locale_hint=locale_hint)
+    p = Product(source="meta")
+    p.name = clean_text(tags.get("og:title"))
+    p.image = clean_text(tags.get("og:image"), 2000)
+    p.sku = clean_text(tags.get("product:retailer_item_id"), 100)
+    p.gtin = clean_gtin(tags.get("product:ean") or tags.get("product:upc") or tags.get("product:gtin"))
+    p.offers.append(Offer(price=price, currency=currency, availability=avail, regular_price=regular))
+    return p

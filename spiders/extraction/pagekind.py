@@ -1,0 +1,45 @@
+"""Is this a product page, something else (home, category, search, error), or a bot challenge?"""
+
+from __future__ import annotations
+
+import re
+
+_CHALLENGE_TITLE = re.compile(
+    r"just a moment|attention required|access denied|access to this page has been denied|"
+    r"pardon our interruption|robot check|are you a (?:robot|human)|security check|captcha|"
+    r"verify you are (?:a )?human|ddos-guard|one more step|request unsuccessful|you have been blocked|"
+    r"bot verification|checking your browser|please wait while we verify|human verification|"
+    r"please enable cookies|sorry, you have been blocked|forbidden",
+    re.I,
+)
+_CHALLENGE_BODY = re.compile(
+    r"cf-browser-verification|cf_chl_|/cdn-cgi/challenge-platform|challenge-form|g-recaptcha|h-captcha|"
+    r"px-captcha|_incapsula_resource|distil_r_captcha|captcha-delivery\.com|geo\.captcha|"
+    r"perimeterx|datadome|verify you are human|are you a robot|unusual traffic|automated access|"
+    r"enter the characters you see below|why have i been blocked|cf-error-details",
+    re.I,
+)
+
+
+def is_challenge(title: str | None, text: str, visible_chars: int, has_product: bool) -> bool:
+    if has_product:
+        return False
+    if title and _CHALLENGE_TITLE.search(title) and visible_chars < 20000:
+        return True
+    head = text[:200_000]
+    return bool(_CHALLENGE_BODY.search(head)) and visible_chars < 5000
+
+
+def decide(*, has_structured_product: bool, listing: bool, og_type: str | None, price_found: bool,
+           buttons: int, title_found: bool, candidates: int, strong_visible: bool) -> str:
+    if has_structured_product and not (listing and not price_found):
+        return "product"
+    if listing:
+        return "not_product"
+    if og_type and og_type.lower() in ("product", "og:product", "product.item", "product.group"):
+        return "product"
+    if strong_visible and title_found and buttons <= 3:
+        return "product"
+    if price_found and title_found and buttons >= 1 and buttons <= 3:
+        return "product"
+    return "not_product"

@@ -1,0 +1,324 @@
+"""Money parsing: text -> Decimal amount + ISO 4217 currency, honouring locale.
+
+Built on price-parser for the number itself; the currency and the decimal separator are decided
+here, because a bare "$" or a "229.990" means different things in different countries.
+Never float: every amount is a Decimal.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from price_parser import Price as _PPrice
+
+from .model import Price
+
+# ISO 4217 codes that show up on shop pages (a whitelist, so "NEW" or "SKU" are not currencies).
+ISO_CODES = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL
+    GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF
+    KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN
+    NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK
+    SGD SHP SLL SOS SRD SSP STN SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES
+    VND VUV WST XAF XCD XOF XPF YER ZAR ZMW""".split()
+)
+
+# Currencies whose prices are normally written without minor units.
+ZERO_DECIMAL = frozenset("CLP JPY KRW VND ISK PYG UGX IDR HUF COP TWD XAF XOF KMF GNF RWF".split())
+
+DOLLAR_CURRENCIES = frozenset(
+    "USD CAD AUD NZD CLP MXN ARS COP SGD HKD TWD BRL UYU JMD TTD BSD BBD BZD FJD NAD LRD".split()
+)
+
+# Unambiguous symbols and local abbreviations -> ISO code.  Longest first when matching.
+SYMBOLS: dict[str, str] = {
+    "US$": "USD", "USD$": "USD", "U$S": "USD", "C$": "CAD", "CA$": "CAD", "CAD$": "CAD",
+    "A$": "AUD", "AU$": "AUD", "NZ$": "NZD", "HK$": "HKD", "S$": "SGD", "R$": "BRL",
+    "MX$": "MXN", "NT$": "TWD", "CLP$": "CLP", "COL$": "COP", "ARS$": "ARS",
+    "€": "EUR", "£": "GBP", "円": "JPY", "₹": "INR", "₩": "KRW", "₺": "TRY", "₽": "RUB",
+    "руб": "RUB", "₪": "ILS", "₫": "VND", "฿": "THB", "zł": "PLN", "Kč": "CZK", "Ft": "HUF",
+    "lei": "RON", "₴": "UAH", "₱": "PHP", "₦": "NGN", "Rp": "IDR", "RM": "MYR", "Rs.": "INR",
+    "L.E.": "EGP", "L.E": "EGP", "LE": "EGP", "ج.م.": "EGP", "ج.م": "EGP", "جنيه": "EGP",
+    "SR": "SAR", "ر.س.": "SAR", "ر.س": "SAR", "ريال": "SAR", "د.إ.": "AED", "د.إ": "AED",
+    "درهم": "AED", "Dhs": "AED", "KD": "KWD", "د.ك": "KWD", "QR": "QAR", "ر.ق": "QAR",
+    "KSh": "KES", "Fr.": "CHF", "SFr.": "CHF", "zl": "PLN",
+}
+# Symbols that need a hint to resolve; the value is the fallback.
+AMBIGUOUS = {"$": "USD", "¥": "JPY", "￥": "JPY", "元": "CNY", "kr": "SEK", "kr.": "DKK", "Kr": "SEK"}
+AMBIGUOUS_CHOICES = {
+    "$": DOLLAR_CURRENCIES,
+    "¥": frozenset({"JPY", "CNY"}),
+    "￥": frozenset({"JPY", "CNY"}),
+    "元": frozenset({"CNY"}),
+    "kr": frozenset({"SEK", "NOK", "DKK", "ISK"}),
+    "kr.": frozenset({"SEK", "NOK", "DKK", "ISK"}),
+    "Kr": frozenset({"SEK", "NOK", "DKK", "ISK"}),
+}
+
+# Region part of a locale (es-CL, en_CA) or a country-code TLD -> currency.
+REGION_CURRENCY = {
+    "us": "USD", "ca": "CAD", "au": "AUD", "nz": "NZD", "gb": "GBP", "uk": "GBP", "ie": "EUR",
+    "de": "EUR", "at": "EUR", "fr": "EUR", "es": "EUR", "it": "EUR", "nl": "EUR", "be": "EUR",
+    "pt": "EUR", "fi": "EUR", "gr": "EUR", "sk": "EUR", "si": "EUR", "ee": "EUR", "lv": "EUR",
+    "lt": "EUR", "lu": "EUR", "mt": "EUR", "cy": "EUR", "hr": "EUR", "ch": "CHF", "li": "CHF",
+    "se": "SEK", "no": "NOK", "dk": "DKK", "is": "ISK", "pl": "PLN", "cz": "CZK", "hu": "HUF",
+    "ro": "RON", "bg": "BGN", "ru": "RUB", "ua": "UAH", "tr": "TRY", "il": "ILS", "eg": "EGP",
+    "sa": "SAR", "ae": "AED", "kw": "KWD", "qa": "QAR", "bh": "BHD", "om": "OMR", "jo": "JOD",
+    "ma": "MAD", "za": "ZAR", "ng": "NGN", "ke": "KES", "in": "INR", "pk": "PKR", "jp": "JPY",
+    "cn": "CNY", "kr": "KRW", "tw": "TWD", "hk": "HKD", "sg": "SGD", "my": "MYR", "th": "THB",
+    "id": "IDR", "ph": "PHP", "vn": "VND", "mx": "MXN", "br": "BRL", "ar": "ARS", "cl": "CLP",
+    "co": "COP", "pe": "PEN", "uy": "UYU",
+}
+# Languages whose locales write a decimal comma ("1.299,00").
+COMMA_DECIMAL_LANGS = frozenset(
+    "de fr es it nl pt pl cs sk sl hr sr bg ro ru uk tr da sv nb nn no fi is et lv lt hu el id vi".split()
+)
+COMMA_DECIMAL_REGIONS = frozenset("cl ar co br uy py pe ve ec bo".split())
+
+MAX_AMOUNT = Decimal("100000000")  # above this nothing is a consumer price (minor-unit-free too)
+MAX_AMOUNT_ZERO_DECIMAL = Decimal("10000000000")
+
+_SYMBOL_KEYS = sorted(set(SYMBOLS) | set(AMBIGUOUS), key=len, reverse=True)
+_SYM_RE = "|".join(re.escape(s) for s in _SYMBOL_KEYS)
+_ISO_RE = r"(?<![A-Za-z])(?:" + "|".join(sorted(ISO_CODES)) + r")(?![A-Za-z])"
+CURRENCY_RE = rf"(?:{_ISO_RE}\s?\$?|{_SYM_RE})"
+NUMBER_RE = r"\d{1,3}(?:(?:[.,'\u2019]|\s|\u00a0|\u202f)\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,4})?(?!\d)"
+# A money mention: currency before or after a number ("$1,299.00", "1.299,00 €", "EGP 79").
+MONEY_RE = re.compile(
+    rf"(?P<pre>{CURRENCY_RE})\s?(?P<num1>{NUMBER_RE})(?:\s?(?:[.,]-|[.,]–))?"
+    rf"|(?P<num2>{NUMBER_RE})\s?(?P<post>{CURRENCY_RE})",
+)
+_WORDY = re.compile(r"[A-Za-z]{4,}")
+
+
+def normalize_currency(value, hint: str | None = None) -> str | None:
+    """An ISO 4217 code from a structured-data value ("usd", "$", "EUR", "€")."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    up = text.upper()
+    if up in ISO_CODES:
+        return up
+    return currency_from_symbol(text, hint)
+
+
+def currency_from_symbol(symbol: str | None, hint: str | None = None) -> str | None:
+    if not symbol:
+        return None
+    s = symbol.strip()
+    if not s:
+        return None
+    up = s.upper().rstrip("$").strip()
+    if up in ISO_CODES:
+        return up
+    if s in SYMBOLS:
+        return SYMBOLS[s]
+    if s in AMBIGUOUS:
+        choices = AMBIGUOUS_CHOICES[s]
+        if hint and hint in choices:
+            return hint
+        if s == "$" and hint and hint in ISO_CODES and hint not in DOLLAR_CURRENCIES:
+            return "USD"
+        return AMBIGUOUS[s]
+    for key in _SYMBOL_KEYS:  # e.g. "SR1,550" leaves "SR" plus noise
+        if key in s:
+            return currency_from_symbol(key, hint)
+    return None
+
+
+def currency_from_locale(locale: str | None) -> str | None:
+    """'es-CL' -> CLP, 'de_DE' -> EUR; None when the locale names no region."""
+    if not locale:
+        return None
+    parts = re.split(r"[-_]", locale.strip().lower())
+    if len(parts) >= 2 and parts[1] in REGION_CURRENCY:
+        return REGION_CURRENCY[parts[1]]
+    return None
+
+
+def currency_from_url(url: str | None) -> str | None:
+    """The currency of a country-code top-level domain (shop.cl -> CLP), else None."""
+    if not url:
+        return None
+    m = re.match(r"^[a-z]+://([^/:?#]+)", url.strip().lower())
+    if not m:
+        return None
+    host = m.group(1).rstrip(".")
+    tld = host.rsplit(".", 1)[-1]
+    if tld in ("com", "net", "org", "shop", "store", "io", "co") and "." in host:
+        # a second-level country domain: shop.com.eg, tienda.com.ar
+        parts = host.split(".")
+        if len(parts) >= 3 and parts[-2] in ("com", "co", "net", "org") and parts[-1] in REGION_CURRENCY:
+            return REGION_CURRENCY[parts[-1]]
+        return None
+    return REGION_CURRENCY.get(tld)
+
+
+def decimal_comma(locale_hint: str | None, currency: str | None = None) -> bool:
+    if locale_hint:
+        parts = re.split(r"[-_]", locale_hint.strip().lower())
+        if len(parts) >= 2 and parts[1] in COMMA_DECIMAL_REGIONS:
+            return True
+        if parts[0] in COMMA_DECIMAL_LANGS:
+            return True
+    return False
+
+
+def _to_decimal(num: str, *, comma_decimal: bool = False, zero_decimal: bool = False) -> Decimal | None:
+    """A number as written on a page -> Decimal, deciding what '.' and ',' mean."""
+    s = num.strip().replace("\u00a0", " ").replace("\u202f", " ").replace("'", "").replace("\u2019", "")
+    s = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", s)  # "1 299" -> "1299"
+    s = s.replace(" ", "")
+    if not s or not re.fullmatch(r"[\d.,]+", s) or not re.search(r"\d", s):
+        return None
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        dec_sep = "." if s.rfind(".") > s.rfind(",") else ","
+    elif dots or commas:
+        sep = "." if dots else ","
+        head, _, tail = s.rpartition(sep)
+        count = dots or commas
+        if count > 1:
+            dec_sep = None  # "1.299.000" -> grouping
+        elif len(tail) == 3 and head and len(head.replace(sep, "")) <= 3 and head != "0":
+            # "229.990", "1,299": grouping unless the locale writes that separator as decimal
+            dec_sep = None  # a consumer price never has three decimals
+        elif len(tail) > 3 and head:
+            dec_sep = sep  # "69.990000000000"
+        else:
+            dec_sep = sep
+    else:
+        dec_sep = None
+    if dec_sep is None:
+        digits = s.replace(".", "").replace(",", "")
+    else:
+        other = "," if dec_sep == "." else "."
+        body = s.replace(other, "")
+        intpart, _, frac = body.rpartition(dec_sep)
+        digits = (intpart or "0") + "." + frac
+    try:
+        value = Decimal(digits)
+    except InvalidOperation:
+        return None
+    if not value.is_finite():
+        return None
+    return value
+
+
+def amount_from_value(value, *, locale_hint: str | None = None, currency: str | None = None) -> Decimal | None:
+    """A structured-data price (number or string such as "1,069.00", "$729.95", "LE 79")."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return _check(Decimal(value), currency)
+    if isinstance(value, float):
+        return _check(Decimal(repr(value)), currency)
+    if isinstance(value, Decimal):
+        return _check(value, currency)
+    text = str(value).strip()
+    if not text or len(text) > 64:
+        return None
+    if re.search(r"-\s*\d", text) and not re.search(r"\d\s*[-–]\s*\d", text):
+        return None  # negative
+    nums = re.findall(NUMBER_RE, text)
+    if not nums:
+        return None
+    if len(nums) > 1:
+        return None  # "$ 79. 99 $ 39. 99" and similar garbage: let the page decide
+    amount = _to_decimal(nums[0], comma_decimal=decimal_comma(locale_hint, currency),
+                         zero_decimal=(currency in ZERO_DECIMAL))
+    return _check(amount, currency)
+
+
+def _check(amount: Decimal | None, currency: str | None) -> Decimal | None:
+    if amount is None or not amount.is_finite() or amount < 0:
+        return None
+    limit = MAX_AMOUNT_ZERO_DECIMAL if currency in ZERO_DECIMAL else MAX_AMOUNT
+    if amount > limit:
+        return None
+    if amount.as_tuple().exponent < -4:
+        amount = amount.quantize(Decimal("0.0001")).normalize()
+        if amount.as_tuple().exponent > 0:
+            amount = amount.quantize(Decimal(1))
+    return amount
+
+
+def parse_price(text, *, currency_hint: str | None = None, locale_hint: str | None = None) -> Price | None:
+    """Parse a price as a buyer reads it: "$229.990" (es-CL) -> 229990 CLP, "1.299,00 €" -> 1299.00 EUR.
+
+    Returns None for words, negative numbers, ranges of garbage and absurd magnitudes.
+    """
+    if text is None or isinstance(text, bool):
+        return None
+    if isinstance(text, (int, float, Decimal)):
+        amount = amount_from_value(text, currency=currency_hint)
+        return Price(amount, currency_hint) if amount is not None else None
+    s = " ".join(str(text).split())
+    if not s or len(s) > 200 or not re.search(r"\d", s):
+        return None
+    hint = currency_hint.upper() if currency_hint and currency_hint.upper() in ISO_CODES else None
+    if hint is None:
+        hint = currency_from_locale(locale_hint)
+    m = MONEY_RE.search(s)
+    if m:
+        start = m.start()
+        if re.search(r"[-−–]\s*$", s[:start]) and not re.search(r"\d\s*[-−–]\s*$", s[:start]):
+            return None
+        num = m.group("num1") or m.group("num2")
+        sym = m.group("pre") or m.group("post")
+        if m.group("num2") and re.search(r"[-−]\s*$", s[: m.start("num2")]):
+            return None
+        currency = currency_from_symbol(sym, hint)
+    else:
+        if re.search(r"(?:^|\s)[-−]\s*\d", s):
+            return None
+        pp = _PPrice.fromstring(s)
+        if pp.amount_text is None:
+            return None
+        num = pp.amount_text
+        currency = currency_from_symbol(pp.currency, hint) if pp.currency else hint
+        # a stray word in a short string ("Call for price 555") is not a price
+        rest = s.replace(num, " ")
+        if pp.currency:
+            rest = rest.replace(pp.currency, " ")
+        if _WORDY.search(rest) and not re.search(r"price|preis|prix|precio", rest, re.I):
+            return None
+    if currency is None:
+        currency = hint
+    amount = _to_decimal(num, comma_decimal=decimal_comma(locale_hint, currency),
+                         zero_decimal=currency in ZERO_DECIMAL)
+    amount = _check(amount, currency)
+    if amount is None:
+        return None
+    return Price(amount, currency)
+
+
+def find_money(text: str, *, currency_hint: str | None = None, locale_hint: str | None = None):
+    """Every money mention in a short text: list of (start, end, Price)."""
+    out = []
+    for m in MONEY_RE.finditer(text):
+        num = m.group("num1") or m.group("num2")
+        sym = m.group("pre") or m.group("post")
+        currency = currency_from_symbol(sym, currency_hint)
+        amount = _to_decimal(num, comma_decimal=decimal_comma(locale_hint, currency),
+                             zero_decimal=currency in ZERO_DECIMAL)
+        amount = _check(amount, currency)
+        if amount is None:
+            continue
+        out.append((m.start(), m.end(), Price(amount, currency)))
+    return out
+
+
+def number_variants(text: str, *, locale_hint: str | None = None) -> set[Decimal]:
+    """All amounts a text could show, read both ways (for 'is this price visible anywhere')."""
+    out: set[Decimal] = set()
+    for num in re.findall(NUMBER_RE, text):
+        for comma in (False, True):
+            v = _to_decimal(num, comma_decimal=comma)
+            if v is not None:
+                out.add(v)
+    return out

@@ -1,0 +1,551 @@
+"""What a buyer sees: the product title, the buy button, the price next to them, and the stock
+wording around them.  Works on the tree after hidden elements were pruned (dom.prune_invisible).
+
+A price candidate is a short text that is essentially one money amount ("$37.30", "1.299,00 €",
+"$ 37 . 30" split over elements, "$199<sup>00</sup>").  Candidates are scored by where they sit:
+near the title and the buy button is good; struck-through, "was"/list/RRP, per-unit, instalment,
+shipping, "you save", net-of-VAT and recommendation-carousel prices are penalised.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .availability import BUY_RE, classify_phrase
+from .dom import classes, norm, tag_of
+from .model import Price
+from .prices import find_money, parse_price
+
+MAX_SHORT = 64  # an element whose text is longer than this is a container, not a price
+
+_STRUCK_TAGS = frozenset({"s", "del", "strike"})
+_STRUCK_CLASS = re.compile(
+    r"(?:old|was|compare|strike|crossed|original|before|rrp|msrp|uvp|previous|former|list|retail|"
+    r"regular|standard|reference|high|instead|initial|cross|reduced-from|sugg|value)[-_ ]?price|"
+    r"price[-_ ]?(?:old|was|compare|strike|before|original|crossed|list|regular|standard|retail|"
+    r"reference|rrp|msrp|uvp|high|instead|previous|cross)|(?:^|[\s_-])(?:old|was|strike|strikeout|"
+    r"strikethrough|line-?through|crossed|compare-at|compare|del|msrp|rrp|uvp|oldprice|wasprice|"
+    r"listprice|origprice|pricewas|price-standard|striked|struck|slashed|saving-old)(?:$|[\s_-])"
+)
+_WEAK_REGULAR = re.compile(r"regular[-_ ]?price|price[-_ ]?regular|(?:^|\s)regular(?:\s|$)")
+_CURRENT_CLASS = re.compile(r"sale|special|now|current|final|our|offer|deal|promo|actual|selling|member|today|your|pay")
+_PRICE_CLASS = re.compile(r"price|preis|prix|precio|amount|cost|money")
+_REGION_BAD = re.compile(
+    r"related|recommend|upsell|up-sell|cross-?sell|crosssell|also[-_]?(?:like|bought|viewed|purchased)|"
+    r"similar|you[-_]?may|youmay|recently|carousel|slick|swiper|owl-|complete[-_]?the[-_]?look|"
+    r"shop[-_]?the[-_]?look|accessor|footer|(?:^|[\s_-])nav|menu|mini-?cart|cart-?drawer|minicart|"
+    r"breadcrumb|reviews?(?:$|[\s_-])|sponsored|widget|sidebar|header|bought-together|fbt|"
+    r"product-?(?:grid|tile|card|list)s?(?:$|[\s_-])|other-?sellers|more-?(?:from|buying)|"
+    r"combo|suggest|trending|bestseller|rv-|certona|rr-|recs"
+)
+_REGION_BAD_TAGS = frozenset({"nav", "footer", "header", "aside"})
+
+_WAS_BEFORE = re.compile(
+    r"(?:\bwas|\breg\.?|\bregular(?: price)?|\blist(?: price)?|\bmsrp|\brrp|\buvp|\bstatt|\borig(?:inal)?(?: price)?|"
+    r"\bbefore|\bcompare(?: at)?|\bsugg(?:\.|ested)?(?: retail)?(?: price)?|\bvalue|\bretail(?: price)?|"
+    r"\bmarket price|\bursprünglich|\bancien prix|\bavant|\bantes|\bnormalpreis|\bstreichpreis|"
+    r"\bvorher|\bprix barré|\bprecio anterior|\bde|\bprix conseillé|\bmanufacturer'?s?|\bnormally|"
+    r"\bonline price|\bqvc price|\bthe\s+price)\s*:?\s*$",
+    re.I,
+)
+_NET = re.compile(r"zzgl|exkl|excl|ex\.?\s?(?:tax|vat|mwst|btw)|without (?:tax|vat)|netto|net price|"
+                  r"hors taxes?|\bh\.?t\.?\b|sin iva|sans tva|before tax|pre-?tax", re.I)
+_GROSS = re.compile(r"inkl|incl|inc\.?\s?(?:tax|vat)|with (?:tax|vat)|brutto|ttc|con iva|税込|tax included", re.I)
+_UNIT_AFTER = re.compile(
+    r"^\s*\)?\s*(?:/|per\s|pro\s|je\s|a\s)\s*(?:\d+(?:[.,]\d+)?\s*)?(?:kg|g|gr|lb|lbs|oz|fl\.? ?oz|l|ltr|litre|liter|"
+    r"ml|cl|m|m2|m²|cm|mm|ft|sq\.? ?ft|yd|100|unit|count|ct|piece|stück|stk|load|wash|serving|dose|"
+    r"capsule|tablet|sheet|roll|pack|month|mo|week|day|year|yr)\b", re.I)
+_UNIT_BEFORE = re.compile(r"(?:unit price|price per|per unit|grundpreis|prix au (?:kg|litre)|precio por|"
+                          r"\(\s*$|per (?:kg|lb|oz|100 ?g|l)\s*:?\s*$|/\s*(?:kg|lb)\s*:?\s*$)", re.I)
+_INSTALMENT = re.compile(
+    r"(?:\d+\s*(?:x|×|payments?|installments?|instalments?|monthly|interest[- ]free|raten|mensualités|cuotas)"
+    r"|pay in|per month|a month|/mo\b|monthly|financ|klarna|afterpay|affirm|sezzle|paypal|zip pay|"
+    r"as low as|or\s+\d+)\s*(?:of|de|von|à|:)?\s*$", re.I)
+_INSTALMENT_AFTER = re.compile(r"^\s*(?:/\s*mo|/\s*month|per month|a month|monthly|x\s*\d+|mo\.)", re.I)
+_SHIPPING = re.compile(r"(?:shipping|delivery|s&h|s & h|versand|livraison|envío|envio|frete|handling|"
+                       r"postage|frais de port|lieferung|spedizione)\s*(?:cost|fee|charge)?s?\s*:?\s*\+?\s*$", re.I)
+_SHIPPING_AFTER = re.compile(r"^\s*(?:s&h|s & h|shipping|delivery|versand|postage)", re.I)
+_SAVE = re.compile(r"(?:save|you save|savings?|discount|sparen|sie sparen|ersparnis|économisez|ahorra|"
+                   r"ahorras|rabatt|extra|get|reward|credit|off|coupon|bonus|outlet savings|gift card)\s*:?\s*-?\s*$",
+                   re.I)
+_SAVE_AFTER = re.compile(r"^\s*(?:off\b|discount|savings?|rabatt|de réduction|de descuento|back\b|in rewards)", re.I)
+_CONTEXT_NOISE = re.compile(r"free shipping on orders|orders (?:over|of|above)|spend|minimum|threshold|"
+                            r"gift card|rewards?|points|cashback|cash back|coupon|promo code|with code", re.I)
+
+
+@dataclass
+class Candidate:
+    el: object
+    price: Price
+    text: str
+    order: int
+    range_: bool = False
+    struck: float = 0.0
+    flags: set = field(default_factory=set)
+    score: float = 0.0
+    dist_title: int | None = None
+    dist_button: int | None = None
+
+
+@dataclass
+class Page:
+    root: object
+    order: dict
+    parent: dict
+    depth: dict
+    short: dict  # element -> its text when at most MAX_SHORT chars
+    title: object = None
+    buttons: list = field(default_factory=list)
+    candidates: list = field(default_factory=list)
+
+
+def analyse(root, *, structured_name: str | None, title_hint: str | None, currency_hint: str | None,
+            locale_hint: str | None, anchor=None) -> Page:
+    els = [e for e in root.iter() if isinstance(e.tag, str)]
+    order = {e: i for i, e in enumerate(els)}
+    parent = {}
+    depth = {}
+    for e in els:
+        p = e.getparent()
+        parent[e] = p
+        depth[e] = depth.get(p, -1) + 1 if p is not None else 0
+    short = _short_texts(els)
+    page = Page(root=root, order=order, parent=parent, depth=depth, short=short)
+    page.title = _find_title(root, structured_name, title_hint, anchor)
+    page.buttons = _find_buttons(els, short)
+    page.candidates = _candidates(els, short, page, currency_hint, locale_hint)
+    return page
+
+
+# ---------------------------------------------------------------- text
+
+def _short_texts(els) -> dict:
+    """Bottom-up: each element's text if short, with superscript cents made decimal."""
+    short: dict = {}
+    for e in reversed(els):
+        tag = e.tag.lower()
+        if tag in ("select", "option", "textarea", "html", "body", "head"):
+            short[e] = None
+            continue
+        parts = [e.text or ""]
+        total = len(parts[0])
+        ok = total <= MAX_SHORT * 2
+        if ok:
+            for c in e:
+                if not isinstance(c.tag, str):
+                    parts.append(c.tail or "")
+                    continue
+                ct = short.get(c)
+                if ct is None:
+                    ok = False
+                    break
+                if c.tag.lower() == "sup":
+                    joined = "".join(parts).rstrip()
+                    stripped = ct.strip()
+                    if len(stripped) == 2 and stripped.isdigit() and joined[-1:].isdigit() and not re.search(r"[.,]\d{1,2}$", joined):
+                        ct = "." + stripped
+                elif c.tag.lower() in ("br", "p", "div", "li", "td", "tr"):
+                    ct = " " + ct + " "
+                parts.append(ct)
+                parts.append(c.tail or "")
+                total += len(ct) + len(c.tail or "")
+                if total > MAX_SHORT * 2:
+                    ok = False
+                    break
+        if not ok:
+            short[e] = None
+            continue
+        t = norm("".join(parts))
+        t = re.sub(r"(?<=\d)\s+([.,])\s*(?=\d{2}\b)", r"\1", t)  # "37 . 30" -> "37.30"
+        t = re.sub(r"(?<=\d)([.,])\s+(?=\d{2}\b)", r"\1", t)
+        t = re.sub(r"(?<=[$€£¥])\s+(?=\d)", "", t)
+        short[e] = t if len(t) <= MAX_SHORT else None
+    return short
+
+
+def _find_title(root, structured_name, title_hint, anchor):
+    h1s = []
+    for h in root.iter("h1"):
+        t = norm(h.text_content())
+        if 2 <= len(t) <= 400:
+            h1s.append((h, t))
+    want = structured_name or title_hint
+    if h1s:
+        if want and len(h1s) > 1:
+            return max(h1s, key=lambda ht: _overlap(ht[1], want))[0]
+        if want and len(h1s) == 1 and _overlap(h1s[0][1], want) == 0 and anchor is not None:
+            return anchor
+        return h1s[0][0]
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        c = classes(el)
+        if el.get("itemprop") == "name" or re.search(r"product[-_]?(?:title|name)|productname|producttitle", c):
+            t = norm(el.text_content())
+            if 2 <= len(t) <= 400:
+                return el
+    if anchor is not None:
+        return anchor
+    for tag in ("h2",):
+        for h in root.iter(tag):
+            t = norm(h.text_content())
+            if want and _overlap(t, want) > 0.5:
+                return h
+    return None
+
+
+def _tokens(s: str) -> set:
+    return {w for w in re.findall(r"\w+", s.lower()) if len(w) > 1}
+
+
+def _overlap(a: str, b: str) -> float:
+    ta, tb = _tokens(a), _tokens(b)
+    if not ta or not tb:
+        return 0.0
+    return len(ta & tb) / min(len(ta), len(tb))
+
+
+_BUTTON_ATTR = re.compile(r"add[-_ ]?to[-_ ]?(?:cart|bag|basket|trolley)|addtocart|addtobag|addtobasket|"
+                          r"buy[-_ ]?now|buynow|btn[-_]cart|cart[-_]button|product-form__cart|"
+                          r"single_add_to_cart|add2cart|add-cart|addcart|button-cart|buy-button|buybutton|"
+                          r"btn-buy|preorder|pre-order", re.I)
+
+
+def _find_buttons(els, short) -> list:
+    out = []
+    for e in els:
+        tag = e.tag.lower()
+        if tag not in ("button", "input", "a", "span", "div", "li"):
+            continue
+        if tag == "input" and (e.get("type") or "").lower() not in ("submit", "button", "image"):
+            continue
+        label = short.get(e)
+        if tag == "input":
+            label = e.get("value") or e.get("alt") or e.get("title") or ""
+        if label is None:
+            continue
+        label = label.strip()
+        attr = " ".join(filter(None, [e.get("class"), e.get("id"), e.get("name"), e.get("aria-label"), e.get("title"),
+                                        e.get("alt")]))
+        hit = False
+        if label and len(label) <= 40 and BUY_RE.search(label):
+            hit = True
+        elif tag in ("button", "input", "a") and _BUTTON_ATTR.search(attr) and len(label) <= 40 and not re.search(
+                r"wish|favou?rite|registry|list", label, re.I):
+            hit = True
+        if hit:
+            if tag in ("span", "div", "li") and any(
+                    isinstance(c.tag, str) and c.tag.lower() in ("button", "input", "a") for c in e.iterdescendants()):
+                continue  # the real button is inside
+            out.append(e)
+    return out
+
+
+# ---------------------------------------------------------------- candidates
+
+def _candidates(els, short, page: Page, currency_hint, locale_hint) -> list:
+    found: dict = {}
+    for e in els:
+        t = short.get(e)
+        if not t or not re.search(r"\d", t):
+            continue
+        tag = e.tag.lower()
+        if tag in ("script", "style", "option", "select", "title"):
+            continue
+        mentions = find_money(t, currency_hint=currency_hint, locale_hint=locale_hint)
+        range_ = False
+        if len(mentions) == 2:
+            between = t[mentions[0][1]:mentions[1][0]]
+            if re.fullmatch(r"\s*(?:-|–|—|to|bis|à|a|~)\s*", between):
+                range_ = True
+                mentions = mentions[:1]
+        if len(mentions) != 1:
+            if not mentions and _classy_price(e, page):
+                bare = re.fullmatch(r"\s*(\d{1,3}(?:[.,]\d{3})*[.,]\d{2}|\d+[.,]\d{2})\s*", t)
+                if bare:
+                    p = parse_price(bare.group(1), currency_hint=currency_hint, locale_hint=locale_hint)
+                    if p:
+                        found[e] = Candidate(e, p, t, page.order[e])
+            continue
+        start, end, price = mentions[0]
+        rest = (t[:start] + " " + t[end:]).strip()
+        if len(rest) > 36:
+            continue
+        if price.amount <= 0:
+            continue
+        found[e] = Candidate(e, price, t, page.order[e], range_=range_)
+    # keep the outermost of nested candidates (the most complete text of one price)
+    out = []
+    for e, c in found.items():
+        p = page.parent.get(e)
+        hop = 0
+        nested = False
+        while p is not None and hop < 4:
+            if p in found:
+                nested = True
+                break
+            p = page.parent.get(p)
+            hop += 1
+        if not nested:
+            out.append(c)
+    out.sort(key=lambda c: c.order)
+    return out[:400]
+
+
+def _classy_price(e, page) -> bool:
+    x = e
+    for _ in range(2):
+        if x is None:
+            return False
+        if _PRICE_CLASS.search(classes(x)) or (x.get("itemprop") or "").lower() == "price":
+            return True
+        x = page.parent.get(x)
+    return False
+
+
+def ancestors(e, page: Page):
+    out = []
+    p = page.parent.get(e)
+    while p is not None:
+        out.append(p)
+        p = page.parent.get(p)
+    return out
+
+
+def distance(a, b, page: Page) -> int | None:
+    if a is None or b is None:
+        return None
+    anc_a = [a] + ancestors(a, page)
+    set_a = {x: i for i, x in enumerate(anc_a)}
+    x = b
+    steps = 0
+    while x is not None:
+        if x in set_a:
+            return set_a[x] + steps
+        x = page.parent.get(x)
+        steps += 1
+    return None
+
+
+def lca(elements, page: Page):
+    elements = [e for e in elements if e is not None]
+    if not elements:
+        return None
+    common = [elements[0]] + ancestors(elements[0], page)
+    for e in elements[1:]:
+        s = set([e] + ancestors(e, page))
+        common = [x for x in common if x in s]
+    return common[0] if common else None
+
+
+def _preceding_text(c: Candidate, page: Page, limit: int = 48) -> str:
+    """The text just before the candidate (its label), within its nearby ancestors."""
+    bits: list[str] = []
+    e = c.el
+    total = 0
+    for _ in range(4):
+        p = page.parent.get(e)
+        if p is None:
+            break
+        prev = e.getprevious()
+        local = []
+        while prev is not None and total < limit:
+            if isinstance(prev.tag, str):
+                t = (page.short.get(prev) or "") + " " + (prev.tail or "")
+            else:
+                t = prev.tail or ""
+            local.insert(0, t)
+            total += len(t)
+            prev = prev.getprevious()
+        if total < limit:
+            local.insert(0, p.text or "")
+            total += len(p.text or "")
+        bits = local + bits
+        if total >= limit:
+            break
+        e = p
+    return norm(" ".join(bits))[-limit:]
+
+
+def _following_text(c: Candidate, page: Page, limit: int = 32) -> str:
+    bits: list[str] = []
+    e = c.el
+    total = 0
+    for _ in range(3):
+        t = e.tail or ""
+        bits.append(t)
+        total += len(t)
+        nxt = e.getnext()
+        while nxt is not None and total < limit:
+            if isinstance(nxt.tag, str):
+                s = (page.short.get(nxt) or "") + " " + (nxt.tail or "")
+            else:
+                s = nxt.tail or ""
+            bits.append(s)
+            total += len(s)
+            nxt = nxt.getnext()
+        if total >= limit:
+            break
+        e = page.parent.get(e)
+        if e is None:
+            break
+    return norm(" ".join(bits))[:limit]
+
+
+def score_candidates(page: Page) -> None:
+    title = page.title
+    for c in page.candidates:
+        e = c.el
+        anc = ancestors(e, page)
+        tight = [e] + [a for a in anc[:6] if page.short.get(a) is not None]
+        near = [e] + anc[:2]
+        struck = 0.0
+        for x in tight + list(e.iter()):
+            if not isinstance(x.tag, str):
+                continue
+            tag = x.tag.lower()
+            cls = classes(x)
+            style = (x.get("style") or "").lower()
+            if tag in _STRUCK_TAGS or "line-through" in style:
+                struck = max(struck, 6.0)
+            elif cls and _STRUCK_CLASS.search(cls):
+                if _WEAK_REGULAR.search(cls) and not re.search(r"old|was|strike|compare|list|original", cls):
+                    struck = max(struck, 1.5)
+                else:
+                    struck = max(struck, 5.0)
+        c.struck = struck
+        before = _preceding_text(c, page)
+        after = _following_text(c, page)
+        own_before = c.text[: c.text.find(str(c.price.amount)[:1])] if c.text else ""
+        label = (before + " " + own_before).strip()
+        if _WAS_BEFORE.search(label) or re.match(r"^\s*(?:was|reg\.?|list|msrp|rrp|uvp|statt)\b", c.text, re.I):
+            c.flags.add("was")
+        if _NET.search(label[-30:]) or _NET.search(after[:24]) or _NET.search(c.text):
+            if not (_GROSS.search(label[-30:]) or _GROSS.search(c.text)):
+                c.flags.add("net")
+        if _UNIT_AFTER.search(after) or _UNIT_BEFORE.search(label) or re.search(r"/\s*(?:kg|lb|oz|100\s?g|l|ml|m)\b", c.text, re.I):
+            c.flags.add("unit")
+        if _INSTALMENT.search(label) or _INSTALMENT_AFTER.search(after) or _INSTALMENT_AFTER.search(c.text[-12:]):
+            c.flags.add("instalment")
+        if _SHIPPING.search(label) or _SHIPPING_AFTER.search(after) or re.match(r"^\s*\+", c.text):
+            c.flags.add("shipping")
+        if _SAVE.search(label) or _SAVE_AFTER.search(after) or re.match(r"^\s*[-−]", c.text) or re.search(r"\boff\b|%", c.text, re.I):
+            c.flags.add("save")
+        if _CONTEXT_NOISE.search(label[-40:]) or _CONTEXT_NOISE.search(c.text):
+            c.flags.add("noise")
+        bad_region = False
+        for a in anc:
+            tag = a.tag.lower() if isinstance(a.tag, str) else ""
+            if tag in _REGION_BAD_TAGS:
+                bad_region = True
+                break
+            if tag in ("div", "section", "ul", "li", "aside", "table", "tr", "td", "span", "form", "article"):
+                cls = classes(a)
+                if cls and "price" not in cls and _REGION_BAD.search(cls):
+                    bad_region = True
+                    break
+        if bad_region:
+            c.flags.add("region")
+        s = 0.0
+        if any(_PRICE_CLASS.search(classes(x)) or (x.get("itemprop") or "").lower() == "price" for x in near):
+            s += 3.0
+        if any(_CURRENT_CLASS.search(classes(x)) for x in near):
+            s += 1.0
+        if c.price.currency is None:
+            s -= 1.0
+        s -= struck
+        penalties = {"was": 5.0, "net": 3.0, "unit": 8.0, "instalment": 8.0, "shipping": 8.0, "save": 8.0,
+                     "noise": 6.0, "region": 9.0}
+        for f in c.flags:
+            s -= penalties.get(f, 0.0)
+        if title is not None:
+            d = distance(e, title, page)
+            c.dist_title = d
+            if d is not None:
+                s -= 0.45 * min(d, 24)
+            if page.order.get(title, 0) > c.order:
+                gap = page.order.get(title, 0) - c.order
+                s -= 1.0 if gap < 60 else 4.0
+        if page.buttons:
+            best = None
+            for b in page.buttons:
+                d = distance(e, b, page)
+                if d is not None and (best is None or d < best):
+                    best = d
+            c.dist_button = best
+            if best is not None:
+                s -= 0.3 * min(best, 24)
+        c.score = s
+
+
+# ---------------------------------------------------------------- availability from the page
+
+_VARIANT_CONTEXT = re.compile(r"size|swatch|variant|option|dropdown|select|tooltip|color|colour|attribute|"
+                              r"sku-|qty|quantity|store-?(?:pickup|avail)|pickup|delivery-?option|ship-?to-?store|"
+                              r"fulfil|in-?store", re.I)
+
+
+def stock_signals(region, page: Page, exclude_bad: bool = True) -> list:
+    """(kind, element, is_button) for each stock phrase in a region of the pruned tree."""
+    out = []
+    if region is None:
+        return out
+    for e in region.iter():
+        if not isinstance(e.tag, str):
+            continue
+        t = page.short.get(e)
+        texts = []
+        if t is not None:
+            parent = page.parent.get(e)
+            if parent is not None and page.short.get(parent) is not None and len(page.short.get(parent)) <= 64:
+                continue  # judged at the parent
+            texts.append(t)
+        else:
+            for s in (e.text, ):
+                if s and s.strip():
+                    texts.append(norm(s)[:300])
+        tag = e.tag.lower()
+        if tag == "input" and (e.get("type") or "").lower() in ("submit", "button"):
+            texts.append(e.get("value") or "")
+        for text in texts:
+            kind = classify_phrase(text)
+            if not kind:
+                continue
+            if exclude_bad and _in_bad_region(e, page, region):
+                continue
+            is_button = tag in ("button", "input", "a") or any(
+                isinstance(x.tag, str) and x.tag.lower() in ("button",) for x in [page.parent.get(e)] if x is not None)
+            out.append((kind, e, is_button, text))
+    return out
+
+
+def _in_bad_region(e, page: Page, stop) -> bool:
+    x = e
+    hops = 0
+    while x is not None and x is not stop and hops < 40:
+        if isinstance(x.tag, str):
+            tag = x.tag.lower()
+            if tag in _REGION_BAD_TAGS or tag in ("option", "select", "label"):
+                return True
+            cls = classes(x)
+            if cls and (_REGION_BAD.search(cls) or _VARIANT_CONTEXT.search(cls)):
+                return True
+        x = page.parent.get(x)
+        hops += 1
+    return False
+
+
+def in_bad_region(e, page: Page) -> bool:
+    return _in_bad_region(e, page, None)
+
+
+def amount_visible(amount: Decimal, page: Page) -> bool:
+    return any(c.price.amount == amount for c in page.candidates)
+
+
+def best(cands):
+    if not cands:
+        return None
+    return max(cands, key=lambda c: (c.score, -c.order))
