@@ -1,0 +1,42 @@
+"""The Celery app: `celery -A workers worker` and `celery -A workers beat`.
+
+Broker and everything shared by tasks come from pricehound's settings; with no REDIS_URL the
+embedded Redis is started (or attached to) so a worker runs on a machine with nothing set up.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from pricehound.config import get_settings
+
+
+def broker_url(redis_url: str) -> str:
+    """kombu spells a Redis unix socket redis+socket:///path; redis-py spells it unix:///path."""
+    if redis_url.startswith("unix://"):
+        path, _, query = redis_url[len("unix://"):].partition("?")
+        db = "0"
+        for part in query.split("&"):
+            if part.startswith("db="):
+                db = part[3:]
+        return f"redis+socket://{path}?virtual_host={db}"
+    return redis_url
+
+
+def redis_url() -> str:
+    """The Redis URL for this process, starting the embedded Redis when none is configured."""
+    settings = get_settings()
+    if settings.redis_url:
+        return settings.redis_url
+    from pricehound import embedded
+
+    return embedded.redis_url(settings.data_dir)
+
+
+app = Celery("pricehound")
+app.config_from_object("celeryconfig")
+# Lazy: the broker is resolved when the configuration is first read, so importing the app
+# never starts a server.
+app.add_defaults(lambda: {"broker_url": broker_url(redis_url())})
+
+__all__ = ["app", "broker_url", "redis_url"]

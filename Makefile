@@ -1,0 +1,48 @@
+# pricehound: `make demo` shows the whole pipeline; `make test` runs the test suite.
+# Both create .venv and install what they need on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEMO_DATA ?= $(CURDIR)/.data/demo
+PYTEST_ARGS ?=
+
+.PHONY: help install test test-faults lint demo bench clean
+
+help:
+	@echo "make demo         run the whole pipeline on embedded PostgreSQL and Redis"
+	@echo "make test         install test dependencies and run the test suite"
+	@echo "make test-faults  run the fault-injection suite (kills workers, restarts servers)"
+	@echo "make lint         ruff over the code"
+	@echo "make bench        run every benchmark in bench/ (see BENCHMARKS.md)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+# pytest exits 5 when it collected no tests; make treats any non-zero exit as failure.
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-faults: install
+	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+demo: install
+	env -u DATABASE_URL -u REDIS_URL PRICEHOUND_DATA_DIR=$(DEMO_DATA) $(BIN)/pricehound demo
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache

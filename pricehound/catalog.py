@@ -1,0 +1,334 @@
+"""Stores, users and watches: the write paths the command line and the HTTP service share.
+
+Each function validates everything before it writes and raises ``InputError`` with a message
+a person can act on, so a refused request leaves no row behind. Adding a watch creates or
+bumps the listing's crawl frontier row through the trigger in schema.sql, never here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from pricehound import urls
+
+NOTIFY_KINDS = ("sale", "sold_out", "back_in_stock", "removed", "price_rise", "new_low", "cheapest_store")
+DEFAULT_NOTIFY = ("sale", "sold_out", "back_in_stock", "removed")
+DEFAULT_LIST_NAME = "Watching"
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SPIDER_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+DOMAIN_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?::\d{1,5})?$")
+MAX_PRICE = Decimal("9999999999.99")
+
+
+class InputError(ValueError):
+    """Input refused before anything was written; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Store:
+    id: int
+    slug: str
+    name: str
+    allowed_domains: tuple[str, ...]
+    spider: str
+    default_currency: str
+    download_delay: Decimal
+    concurrency: int
+    is_local: bool
+    active: bool
+    extraction_hints: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Store:
+        m = row._mapping
+        return cls(
+            id=m["id"], slug=m["slug"], name=m["name"], allowed_domains=tuple(m["allowed_domains"]),
+            spider=m["spider"], default_currency=m["default_currency"], download_delay=m["download_delay"],
+            concurrency=m["concurrency"], is_local=m["is_local"], active=m["active"],
+            extraction_hints=dict(m["extraction_hints"] or {}),
+        )
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+def parse_email(raw: str) -> str:
+    email = (raw or "").strip()
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        raise InputError(f"{raw!r} is not an email address")
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def parse_money(raw: str | Decimal | None, what: str) -> Decimal | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise InputError(f"{what} must be a number, got {raw!r}") from None
+    if not value.is_finite():
+        raise InputError(f"{what} must be a number, got {raw!r}")
+    if value < 0:
+        raise InputError(f"{what} must not be negative, got {raw}")
+    if value > MAX_PRICE:
+        raise InputError(f"{what} is too large ({raw})")
+    return value.quantize(Decimal("0.01"))
+
+
+def parse_percent(raw: str | Decimal | None, what: str = "minimum drop percent") -> Decimal:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return Decimal(0)
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise InputError(f"{what} must be a number between 0 and 100, got {raw!r}") from None
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(100):
+        raise InputError(f"{what} must be a number between 0 and 100, got {raw!r}")
+    return value.quantize(Decimal("0.01"))
+
+
+def parse_notify(raw: str | Iterable[str] | None) -> list[str]:
+    if raw is None:
+        return list(DEFAULT_NOTIFY)
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    kinds = [k.strip().lower().replace("-", "_") for k in items if k.strip()]
+    unknown = [k for k in kinds if k not in NOTIFY_KINDS]
+    if unknown or not kinds:
+        raise InputError(f"unknown alert kind(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(NOTIFY_KINDS)}")
+    return sorted(set(kinds), key=NOTIFY_KINDS.index)
+
+
+def parse_domains(raw: str | Sequence[str]) -> list[str]:
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    domains = [d.strip().lower().rstrip(".") for d in items if d.strip()]
+    if not domains:
+        raise InputError("a store needs at least one allowed domain")
+    for domain in domains:
+        if not DOMAIN_RE.match(domain):
+            raise InputError(f"{domain!r} is not a domain name (example: shop.example.com)")
+    return domains
+
+
+def parse_currency(raw: str) -> str:
+    value = (raw or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise InputError(f"currency must be an ISO 4217 code like USD or EUR, got {raw!r}")
+    return value
+
+
+# -- stores -------------------------------------------------------------------------------------
+
+def add_store(
+    conn: Connection,
+    *,
+    slug: str,
+    name: str,
+    domains: str | Sequence[str],
+    spider: str = "generic",
+    currency: str = "USD",
+    delay: Decimal | float | str = Decimal("1.0"),
+    concurrency: int = 2,
+    min_interval: timedelta = timedelta(minutes=5),
+    max_interval: timedelta = timedelta(hours=6),
+    selectors: dict[str, Any] | None = None,
+    is_local: bool = False,
+) -> Store:
+    """Create a store, or update it when the slug exists (so set-up scripts can re-run)."""
+    if not SLUG_RE.match(slug or ""):
+        raise InputError(f"store slug {slug!r} must be lower-case letters, digits, '-' or '_'")
+    if not (name or "").strip():
+        raise InputError("a store needs a name")
+    if not SPIDER_RE.match(spider or ""):
+        raise InputError(f"spider name {spider!r} must be lower-case letters, digits or '_'")
+    try:
+        delay_value = Decimal(str(delay))
+    except InvalidOperation:
+        raise InputError(f"download delay must be a number of seconds, got {delay!r}") from None
+    if not delay_value.is_finite() or delay_value < 0:
+        raise InputError(f"download delay must be a number of seconds >= 0, got {delay!r}")
+    if not 1 <= int(concurrency) <= 32:
+        raise InputError(f"concurrency must be between 1 and 32, got {concurrency}")
+    if min_interval <= timedelta(0) or max_interval < min_interval:
+        raise InputError("crawl intervals must be positive and min <= max")
+    row = conn.execute(
+        sa.text(
+            """
+            INSERT INTO stores (slug, name, allowed_domains, spider, default_currency, download_delay,
+                                concurrency, min_interval, max_interval, extraction_hints, is_local)
+            VALUES (:slug, :name, :domains, :spider, :currency, :delay, :concurrency,
+                    :min_interval, :max_interval, CAST(:hints AS jsonb), :is_local)
+            ON CONFLICT (slug) DO UPDATE
+               SET name = excluded.name, allowed_domains = excluded.allowed_domains,
+                   spider = excluded.spider, default_currency = excluded.default_currency,
+                   download_delay = excluded.download_delay, concurrency = excluded.concurrency,
+                   min_interval = excluded.min_interval, max_interval = excluded.max_interval,
+                   extraction_hints = excluded.extraction_hints, is_local = excluded.is_local
+            RETURNING *
+            """
+        ),
+        dict(
+            slug=slug, name=name.strip(), domains=parse_domains(domains), spider=spider,
+            currency=parse_currency(currency), delay=delay_value, concurrency=int(concurrency),
+            min_interval=min_interval, max_interval=max_interval,
+            hints=json.dumps(selectors or {}), is_local=bool(is_local),
+        ),
+    ).one()
+    return Store.from_row(row)
+
+
+def list_stores(conn: Connection) -> list[Store]:
+    return [Store.from_row(r) for r in conn.execute(sa.text("SELECT * FROM stores ORDER BY slug"))]
+
+
+def get_store(conn: Connection, slug: str) -> Store:
+    row = conn.execute(sa.text("SELECT * FROM stores WHERE slug = :slug"), {"slug": slug}).one_or_none()
+    if row is None:
+        raise InputError(f"no store {slug!r}; `pricehound stores list` shows the stores")
+    return Store.from_row(row)
+
+
+def store_for_url(conn: Connection, url: str) -> Store:
+    """The active store whose allowed domains hold the URL's host (most specific domain wins)."""
+    host, port = urls.host_and_port(url)
+    best: tuple[int, Store] | None = None
+    for store in list_stores(conn):
+        if not store.active:
+            continue
+        for domain in store.allowed_domains:
+            if urls.domain_matches(host, port, [domain]):
+                score = len(domain)
+                if best is None or score > best[0]:
+                    best = (score, store)
+    if best is None:
+        raise InputError(f"{host} is not on any store's allowed domains; add the store first (`pricehound stores add`)")
+    return best[1]
+
+
+# -- users --------------------------------------------------------------------------------------
+
+def add_user(conn: Connection, *, email: str, name: str | None = None, premium: bool = False,
+             verified: bool = False) -> int:
+    """Create a user (or return the existing one with that address, case-insensitively)."""
+    address = parse_email(email)
+    row = conn.execute(
+        sa.text(
+            """
+            INSERT INTO users (email, name, account_type, verified_at)
+            VALUES (:email, :name, :account_type, CASE WHEN :verified THEN now() END)
+            ON CONFLICT (lower(email)) DO UPDATE
+               SET name = coalesce(excluded.name, users.name),
+                   account_type = CASE WHEN :premium THEN 'premium' ELSE users.account_type END,
+                   verified_at = coalesce(users.verified_at, excluded.verified_at)
+            RETURNING id
+            """
+        ),
+        dict(email=address, name=(name or None), account_type="premium" if premium else "free",
+             verified=verified, premium=premium),
+    ).one()
+    return int(row.id)
+
+
+def user_id_for_email(conn: Connection, email: str) -> int:
+    address = parse_email(email)
+    row = conn.execute(sa.text("SELECT id FROM users WHERE lower(email) = lower(:e)"), {"e": address}).one_or_none()
+    if row is None:
+        raise InputError(f"no user {address}; add them with `pricehound users add --email {address}`")
+    return int(row.id)
+
+
+# -- listings and watches -----------------------------------------------------------------------
+
+def ensure_listing(conn: Connection, store: Store, url: str) -> int:
+    """The listing for this URL at this store, created if new. The URL must be fetchable."""
+    canonical = urls.canonical_url(url)
+    host, port = urls.host_and_port(canonical)
+    if not urls.domain_matches(host, port, store.allowed_domains):
+        raise InputError(f"{host} is not one of store {store.slug!r}'s domains ({', '.join(store.allowed_domains)})")
+    try:
+        urls.check_fetchable(canonical, allow_private=store.is_local)
+    except urls.UnsafeURL as exc:
+        raise InputError(f"refusing {url}: {exc}") from None
+    row = conn.execute(
+        sa.text(
+            """
+            INSERT INTO store_listings (store_id, url) VALUES (:store_id, :url)
+            ON CONFLICT (store_id, url) DO UPDATE SET url = excluded.url
+            RETURNING id
+            """
+        ),
+        {"store_id": store.id, "url": canonical},
+    ).one()
+    return int(row.id)
+
+
+def ensure_list(conn: Connection, user_id: int, name: str = DEFAULT_LIST_NAME) -> int:
+    row = conn.execute(
+        sa.text(
+            """
+            INSERT INTO shopping_lists (user_id, name) VALUES (:user_id, :name)
+            ON CONFLICT (user_id, name) DO UPDATE SET name = excluded.name
+            RETURNING id
+            """
+        ),
+        {"user_id": user_id, "name": name},
+    ).one()
+    return int(row.id)
+
+
+@dataclass(frozen=True)
+class Watch:
+    id: int
+    user_id: int
+    listing_id: int
+    store_slug: str
+    url: str
+
+
+def add_watch(
+    conn: Connection,
+    *,
+    email: str,
+    url: str,
+    target_price: str | Decimal | None = None,
+    min_drop_percent: str | Decimal | None = None,
+    notify: str | Iterable[str] | None = None,
+    list_name: str = DEFAULT_LIST_NAME,
+) -> Watch:
+    """Watch a URL for a user: finds the store by host, creates the listing, adds or updates the
+    watch. Validates all input first, so a refusal writes nothing."""
+    target = parse_money(target_price, "target price")
+    drop = parse_percent(min_drop_percent)
+    kinds = parse_notify(notify)
+    try:
+        urls.split_http_url(url)
+    except urls.UnsafeURL as exc:
+        raise InputError(f"refusing {url!r}: {exc}") from None
+    user_id = user_id_for_email(conn, email)
+    store = store_for_url(conn, url)
+    listing_id = ensure_listing(conn, store, url)
+    list_id = ensure_list(conn, user_id, list_name)
+    row = conn.execute(
+        sa.text(
+            """
+            INSERT INTO shopping_list_items (list_id, listing_id, target_price, min_drop_percent, notify_kinds)
+            VALUES (:list_id, :listing_id, :target, :drop, :kinds)
+            ON CONFLICT (list_id, listing_id) WHERE listing_id IS NOT NULL DO UPDATE
+               SET target_price = excluded.target_price, min_drop_percent = excluded.min_drop_percent,
+                   notify_kinds = excluded.notify_kinds, active = true, updated_at = now()
+            RETURNING id
+            """
+        ),
+        dict(list_id=list_id, listing_id=listing_id, target=target, drop=drop, kinds=kinds),
+    ).one()
+    canonical = conn.execute(sa.text("SELECT url FROM store_listings WHERE id = :id"), {"id": listing_id}).scalar_one()
+    return Watch(id=int(row.id), user_id=user_id, listing_id=listing_id, store_slug=store.slug, url=canonical)

@@ -1,0 +1,281 @@
+"""The `pricehound` command line.
+
+The kernel's own commands live here (initdb, stores, users, watch, status). Each stage adds its
+commands from a ``cli`` module of its own with ``register(subparsers)``, listed in
+STAGE_COMMANDS, so a stage's commands sit beside the stage's code.
+
+Exit codes: 0 done, 1 the work failed (a server unreachable, a crawl failed), 2 bad input
+(nothing was written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from pricehound import __version__, catalog
+from pricehound.config import ConfigError, get_settings
+
+log = logging.getLogger("pricehound.cli")
+
+STAGE_COMMANDS = (
+    "spiders.cli",
+    "workers.cli",
+    "alerts.cli",
+    "web.cli",
+    "demostore.cli",
+    "pricehound.demo",
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _engine():
+    from pricehound.db import get_engine
+
+    return get_engine(get_settings())
+
+
+def _interval(raw: str) -> timedelta:
+    """'90s', '5m', '2h', '1d' or plain seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    raw = raw.strip().lower()
+    try:
+        if raw and raw[-1] in units:
+            return timedelta(seconds=float(raw[:-1]) * units[raw[-1]])
+        return timedelta(seconds=float(raw))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a duration like 90s, 5m, 2h or 1d") from None
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+def cmd_initdb(args: argparse.Namespace) -> int:
+    from pricehound.db import apply_schema
+
+    version = apply_schema(_engine())
+    print(f"schema version {version} applied")
+    return EXIT_OK
+
+
+def cmd_stores_add(args: argparse.Namespace) -> int:
+    try:
+        selectors = json.loads(args.selectors) if args.selectors else None
+    except json.JSONDecodeError as exc:
+        raise catalog.InputError(f"--selectors must be a JSON object ({exc})") from None
+    if selectors is not None and not isinstance(selectors, dict):
+        raise catalog.InputError("--selectors must be a JSON object like {\"price\": \".price\"}")
+    with _engine().begin() as conn:
+        store = catalog.add_store(
+            conn, slug=args.slug, name=args.name or args.slug, domains=args.domains,
+            spider=args.spider, currency=args.currency, delay=args.delay,
+            concurrency=args.concurrency, min_interval=args.min_interval,
+            max_interval=args.max_interval, selectors=selectors, is_local=args.local,
+        )
+    print(f"store {store.slug} (id {store.id}) on {', '.join(store.allowed_domains)}, spider {store.spider}")
+    return EXIT_OK
+
+
+def cmd_stores_list(args: argparse.Namespace) -> int:
+    with _engine().connect() as conn:
+        stores = catalog.list_stores(conn)
+    if args.json:
+        for s in stores:
+            print(json.dumps({"id": s.id, "slug": s.slug, "name": s.name, "domains": list(s.allowed_domains),
+                              "spider": s.spider, "currency": s.default_currency,
+                              "delay": str(s.download_delay), "concurrency": s.concurrency,
+                              "local": s.is_local, "active": s.active}))
+        return EXIT_OK
+    if not stores:
+        print("no stores yet: add one with `pricehound stores add --slug SLUG --domains example.com`")
+        return EXIT_OK
+    print(f"{'slug':<20} {'spider':<14} {'cur':<4} {'delay':>6} {'conc':>4}  domains")
+    for s in stores:
+        flags = "" if s.active else "  (inactive)"
+        flags += "  (local)" if s.is_local else ""
+        print(f"{s.slug:<20} {s.spider:<14} {s.default_currency:<4} {s.download_delay!s:>6} "
+              f"{s.concurrency:>4}  {', '.join(s.allowed_domains)}{flags}")
+    return EXIT_OK
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    with _engine().begin() as conn:
+        user_id = catalog.add_user(conn, email=args.email, name=args.name, premium=args.premium,
+                                   verified=args.verified)
+    state = "verified" if args.verified else "unverified: no alerts until the address is confirmed"
+    print(f"user {user_id} <{catalog.parse_email(args.email)}> ({state})")
+    return EXIT_OK
+
+
+def cmd_watch_add(args: argparse.Namespace) -> int:
+    # validate everything that needs no database first, so bad input never waits on a server
+    catalog.parse_email(args.email)
+    catalog.parse_money(args.target_price, "target price")
+    catalog.parse_percent(args.min_drop_percent)
+    catalog.parse_notify(args.notify)
+    with _engine().begin() as conn:
+        watch = catalog.add_watch(
+            conn, email=args.email, url=args.url, target_price=args.target_price,
+            min_drop_percent=args.min_drop_percent, notify=args.notify, list_name=args.list,
+        )
+    print(f"watch {watch.id}: {watch.url} at {watch.store_slug} (listing {watch.listing_id})")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pricehound import status
+
+    with _engine().connect() as conn:
+        counts = status.counts(conn)
+    if args.json:
+        print(json.dumps(counts.__dict__))
+    else:
+        print(status.render(counts))
+    return EXIT_OK
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from pricehound.config import VARIABLES
+
+    settings = get_settings()
+    if args.markdown:
+        print("| variable | default | what it is for |")
+        print("|---|---|---|")
+        for var in VARIABLES:
+            default = "(embedded)" if var.env in ("DATABASE_URL", "REDIS_URL") else (
+                "(generated)" if var.env == "PRICEHOUND_SECRET_KEY" else var.default)
+            shown = "unset" if default is None else f"`{default}`" if not str(default).startswith("(") else default
+            print(f"| `{var.env}` | {shown} | {var.doc} |")
+        return EXIT_OK
+    for var in VARIABLES:
+        value = getattr(settings, var.attr)
+        if var.env == "PRICEHOUND_SECRET_KEY" and value:
+            value = "(set)"
+        print(f"{var.env}={'' if value is None else value}")
+    return EXIT_OK
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pricehound",
+        description="Watch products across online stores; crawl politely; email watchers when prices "
+                    "drop, items sell out, come back or disappear.",
+        epilog="Configuration comes from the environment (DATABASE_URL, REDIS_URL, ...): see README.md. "
+               "With neither URL set, embedded PostgreSQL and Redis start under the data directory.",
+    )
+    parser.add_argument("--version", action="version", version=f"pricehound {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("initdb", help="create or update the database schema (safe to run again)",
+                       description="Apply schema.sql: every table, index, view and trigger. Idempotent.")
+    p.set_defaults(handler=cmd_initdb)
+
+    stores = sub.add_parser("stores", help="add and list the stores pricehound crawls")
+    stores_sub = stores.add_subparsers(dest="stores_command", metavar="ACTION", required=True)
+    p = stores_sub.add_parser("add", help="add a store, or update it if the slug exists")
+    p.add_argument("--slug", required=True, help="short unique name, e.g. acme")
+    p.add_argument("--name", help="display name (default: the slug)")
+    p.add_argument("--domains", required=True, help="comma-separated allowed domains, e.g. acme.com,shop.acme.com")
+    p.add_argument("--spider", default="generic", help="Scrapy spider for this store (default: generic)")
+    p.add_argument("--currency", default="USD", help="ISO 4217 currency when a page names none (default: USD)")
+    p.add_argument("--delay", default="1.0", help="seconds between requests to this store (default: 1.0)")
+    p.add_argument("--concurrency", type=int, default=2, help="parallel requests to this store (default: 2)")
+    p.add_argument("--min-interval", type=_interval, default=timedelta(minutes=5),
+                   help="most often a hot listing is crawled (default: 5m)")
+    p.add_argument("--max-interval", type=_interval, default=timedelta(hours=6),
+                   help="least often a cold listing is crawled (default: 6h)")
+    p.add_argument("--selectors", help='JSON of CSS/XPath selectors, e.g. {"price": ".price", "availability": ".stock"}')
+    p.add_argument("--local", action="store_true",
+                   help="allow private/loopback addresses (demo store and tests only)")
+    p.set_defaults(handler=cmd_stores_add)
+    p = stores_sub.add_parser("list", help="list stores")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(handler=cmd_stores_list)
+
+    users = sub.add_parser("users", help="add users who receive alerts")
+    users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    p = users_sub.add_parser("add", help="add a user (unverified unless --verified)")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name")
+    p.add_argument("--premium", action="store_true", help="premium account: crawled more often")
+    p.add_argument("--verified", action="store_true", help="mark the address as already confirmed")
+    p.set_defaults(handler=cmd_users_add)
+
+    watch = sub.add_parser("watch", help="watch a product page for a user")
+    watch_sub = watch.add_subparsers(dest="watch_command", metavar="ACTION", required=True)
+    p = watch_sub.add_parser("add", help="watch a URL: creates the listing and bumps its crawl priority")
+    p.add_argument("--email", required=True, help="the watcher (must exist: `pricehound users add`)")
+    p.add_argument("--url", required=True, help="product page URL on one of a store's allowed domains")
+    p.add_argument("--target-price", help="alert when the price reaches this or lower")
+    p.add_argument("--min-drop-percent", help="alert on drops of at least this percent (default: any drop)")
+    p.add_argument("--notify", help=f"comma-separated alert kinds (default: {','.join(catalog.DEFAULT_NOTIFY)}; "
+                                    f"also: price_rise,new_low,cheapest_store)")
+    p.add_argument("--list", default=catalog.DEFAULT_LIST_NAME, help="shopping list name (default: Watching)")
+    p.set_defaults(handler=cmd_watch_add)
+
+    p = sub.add_parser("status", help="counts of stores, listings, watches, due crawls, pending emails")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("config", help="show the configuration in effect (from the environment)")
+    p.add_argument("--markdown", action="store_true", help="print the documented table of variables")
+    p.set_defaults(handler=cmd_config)
+
+    for module_name in STAGE_COMMANDS:
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except ModuleNotFoundError:  # the stage's package is not there at all
+            spec = None
+        if spec is not None:
+            importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from pricehound import logs
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"pricehound: configuration error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    logs.configure("DEBUG" if args.verbose else settings.log_level)
+    try:
+        return int(args.handler(args) or 0)
+    except catalog.InputError as exc:
+        print(f"pricehound: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("pricehound: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: a readable message, the trace in debug
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            where = "the embedded PostgreSQL" if settings.database_url is None else "PostgreSQL (DATABASE_URL)"
+            print(f"pricehound: cannot reach {where}: {str(exc.orig).strip().splitlines()[0]}. "
+                  "Is the server running and the URL right?", file=sys.stderr)
+        else:
+            print(f"pricehound: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        log.debug("traceback", exc_info=True)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

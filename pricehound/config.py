@@ -1,0 +1,229 @@
+"""Configuration, in one place: read from the environment once, typed, with defaults that work.
+
+Every variable is documented in README.md (the table there is generated from ``VARIABLES``
+below, so the two cannot drift). Nothing else in pricehound reads ``os.environ`` for settings.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A variable is set to something pricehound cannot use; the message names it."""
+
+
+def _default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "pricehound"
+
+
+@dataclass(frozen=True)
+class Var:
+    """One environment variable: its name, parser, default and what it is for."""
+
+    env: str
+    attr: str
+    parse: Callable[[str], Any]
+    default: Any
+    doc: str
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {raw!r}")
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"expected a positive integer, got {raw!r}")
+    return value
+
+
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if value < 0:
+        raise ValueError(f"expected a number >= 0, got {raw!r}")
+    return value
+
+
+def _optional_str(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _optional_decimal(raw: str) -> Decimal | None:
+    return Decimal(raw) if raw.strip() else None
+
+
+VARIABLES: tuple[Var, ...] = (
+    Var("DATABASE_URL", "database_url", _optional_str, None,
+        "PostgreSQL URL (postgresql://user@host:5432/db). Unset: an embedded PostgreSQL under the data directory."),
+    Var("REDIS_URL", "redis_url", _optional_str, None,
+        "Redis URL for the Celery broker, locks and rate limits. Unset: an embedded Redis under the data directory."),
+    Var("PRICEHOUND_DATA_DIR", "data_dir", Path, None,
+        "Where the embedded servers, the signing secret and demo emails live. Default: $XDG_DATA_HOME/pricehound or ~/.local/share/pricehound."),
+    Var("PRICEHOUND_SECRET_KEY", "secret_key", _optional_str, None,
+        "Secret for signed links (verify, unsubscribe, login). Unset: generated once and kept in the data directory."),
+    Var("PRICEHOUND_PUBLIC_URL", "public_url", str, "http://127.0.0.1:8000",
+        "Base URL of the HTTP service, used in email links."),
+    Var("PRICEHOUND_HTTP_HOST", "http_host", str, "127.0.0.1", "Address `pricehound serve` listens on."),
+    Var("PRICEHOUND_HTTP_PORT", "http_port", _positive_int, 8000, "Port `pricehound serve` listens on."),
+    Var("PRICEHOUND_SES_REGION", "ses_region", str, "us-east-1", "AWS region of SES (AWS_REGION is used when this is unset)."),
+    Var("PRICEHOUND_SES_SENDER", "ses_sender", str, "pricehound <alerts@pricehound.example>",
+        "From address of alert emails; must be verified in SES."),
+    Var("PRICEHOUND_SES_ENDPOINT_URL", "ses_endpoint_url", _optional_str, None,
+        "SES endpoint override, for a local SES stand-in (moto server). Unset: real AWS."),
+    Var("PRICEHOUND_SES_MAX_SEND_RATE", "ses_max_send_rate", _optional_decimal, None,
+        "Emails per second across the whole cluster. Unset: read from SES GetAccount."),
+    Var("PRICEHOUND_SES_CONFIGURATION_SET", "ses_configuration_set", _optional_str, None,
+        "SES configuration set carrying bounce/complaint events to SNS."),
+    Var("PRICEHOUND_SES_EVENTS_QUEUE_URL", "ses_events_queue_url", _optional_str, None,
+        "SQS queue that receives SES bounce and complaint notifications (polled by beat)."),
+    Var("PRICEHOUND_EMAIL_DIR", "email_dir", _optional_str, None,
+        "Also write every sent email as a .eml file here (the demo sets it)."),
+    Var("PRICEHOUND_CONTACT_URL", "contact_url", str, "https://github.com/pricehound/pricehound",
+        "Where store operators can reach whoever runs this crawler; part of the User-Agent."),
+    Var("PRICEHOUND_USER_AGENT", "user_agent", _optional_str, None,
+        "Crawler User-Agent. Default: 'pricehound/<version> (+<contact url>)'."),
+    Var("PRICEHOUND_DOWNLOAD_DELAY", "download_delay", _non_negative_float, 1.0,
+        "Seconds between requests to one store, for stores that set none."),
+    Var("PRICEHOUND_CONCURRENCY", "concurrency", _positive_int, 2,
+        "Concurrent requests to one store, for stores that set none."),
+    Var("PRICEHOUND_DOWNLOAD_TIMEOUT", "download_timeout", _positive_int, 20, "Seconds before a page fetch counts as a failure."),
+    Var("PRICEHOUND_MAX_RESPONSE_BYTES", "max_response_bytes", _positive_int, 5 * 1024 * 1024,
+        "Largest page the crawler reads; a larger one counts as a failure."),
+    Var("PRICEHOUND_REMOVED_AFTER", "removed_after", _positive_int, 2,
+        "Consecutive crawls that must see a page gone before it counts as removed."),
+    Var("PRICEHOUND_CRAWL_TIME_LIMIT", "crawl_time_limit", _positive_int, 900,
+        "Seconds one store's crawl may run before it is stopped."),
+    Var("PRICEHOUND_LEASE_SECONDS", "lease_seconds", _positive_int, 1200,
+        "How long a dispatched crawl target stays leased; it becomes due again after that."),
+    Var("PRICEHOUND_BEAT_INTERVAL", "beat_interval", _non_negative_float, 5.0, "Seconds between dispatch ticks."),
+    Var("PRICEHOUND_ALERT_BATCH_WINDOW", "alert_batch_window", _non_negative_float, 60.0,
+        "Seconds to gather one user's alerts into one email (0: send at once)."),
+    Var("PRICEHOUND_ALERT_COOLDOWN", "alert_cooldown", _non_negative_float, 6 * 3600.0,
+        "Seconds before the same watch is told the same kind of news again."),
+    Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Var("PRICEHOUND_ALLOW_LOCAL_STORES", "allow_local_stores", _bool, True,
+        "Whether stores marked local may crawl private addresses at all (turn off in production)."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed view of the environment. Build it with ``Settings.from_env()`` or ``get_settings()``."""
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = field(default_factory=_default_data_dir)
+    secret_key: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    ses_region: str = "us-east-1"
+    ses_sender: str = "pricehound <alerts@pricehound.example>"
+    ses_endpoint_url: str | None = None
+    ses_max_send_rate: Decimal | None = None
+    ses_configuration_set: str | None = None
+    ses_events_queue_url: str | None = None
+    email_dir: str | None = None
+    contact_url: str = "https://github.com/pricehound/pricehound"
+    user_agent: str | None = None
+    download_delay: float = 1.0
+    concurrency: int = 2
+    download_timeout: int = 20
+    max_response_bytes: int = 5 * 1024 * 1024
+    removed_after: int = 2
+    crawl_time_limit: int = 900
+    lease_seconds: int = 1200
+    beat_interval: float = 5.0
+    alert_batch_window: float = 60.0
+    alert_cooldown: float = 6 * 3600.0
+    log_level: str = "INFO"
+    allow_local_stores: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for var in VARIABLES:
+            raw = env.get(var.env)
+            if raw is None and var.env == "PRICEHOUND_SES_REGION":
+                raw = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+            if raw is None:
+                continue
+            try:
+                values[var.attr] = var.parse(raw)
+            except (ValueError, ArithmeticError) as exc:
+                raise ConfigError(f"{var.env}={raw!r} is not valid: {exc}. {var.doc}") from None
+        if values.get("data_dir") is None:
+            values.pop("data_dir", None)
+        return cls(**values)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    # -- derived values: computed, never stored twice ----------------------------------------
+
+    @property
+    def crawler_user_agent(self) -> str:
+        from pricehound import __version__
+
+        return self.user_agent or f"pricehound/{__version__} (+{self.contact_url})"
+
+    @property
+    def signing_secret(self) -> str:
+        """The configured secret, or one generated on first use and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        return _stored_secret(self.data_dir)
+
+    @property
+    def uses_embedded_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+
+@functools.lru_cache(maxsize=4)
+def _stored_secret(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together agree on one secret
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret)
+    return secret
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings.from_env()
+
+
+def settings_field_names() -> set[str]:
+    return {f.name for f in fields(Settings)}

@@ -1,0 +1,164 @@
+"""Which URLs pricehound may fetch: a store's own domains, over http(s), never a private network.
+
+Used by everything that accepts a URL (the command line, the HTTP API) and by the crawler's
+downloader for every request and redirect, so one set of rules guards against SSRF everywhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MAX_URL_LENGTH = 2048
+TRACKING_PARAMS = ("utm_", "gclid", "fbclid", "mc_cid", "mc_eid", "_ga", "srsltid")
+
+Resolver = Callable[[str], Sequence[str]]
+
+
+class UnsafeURL(ValueError):
+    """The URL must not be fetched; the message says why in words a user can act on."""
+
+
+def system_resolver(host: str) -> list[str]:
+    """Every address the host resolves to (IPv4 and IPv6)."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeURL(f"host {host!r} does not resolve ({exc})") from None
+    return sorted({info[4][0] for info in infos})
+
+
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host spells directly, in any notation the C library accepts.
+
+    inet_aton takes decimal (2130706433), octal (0177.0.0.1), hex (0x7f.1) and short forms
+    (127.1), all of which a resolver would turn into an address without asking DNS.
+    """
+    candidate = host.strip("[]")
+    try:
+        return ipaddress.ip_address(candidate)
+    except ValueError:
+        pass
+    if candidate and all(part for part in candidate.split(".")):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(candidate))
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def is_public_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True only for globally routable unicast addresses (no private, loopback, link-local,
+    metadata, multicast, reserved, CGNAT, or IPv4 hidden inside IPv6)."""
+    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return is_public_address(embedded)
+        if ip in ipaddress.ip_network("64:ff9b::/96"):  # NAT64 well-known prefix
+            return is_public_address(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return bool(ip.is_global) and not ip.is_multicast and not ip.is_reserved
+
+
+def split_http_url(url: str):
+    """Parse and check the form of an http(s) URL; raise UnsafeURL with the reason."""
+    if not isinstance(url, str) or not url.strip():
+        raise UnsafeURL("the URL is empty")
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise UnsafeURL(f"the URL is longer than {MAX_URL_LENGTH} characters")
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise UnsafeURL("the URL contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeURL(f"the URL is malformed ({exc})") from None
+    if parts.scheme.lower() not in {"http", "https"}:
+        shown = parts.scheme or "none"
+        raise UnsafeURL(f"only http and https URLs can be watched (scheme: {shown})")
+    if not parts.hostname:
+        raise UnsafeURL("the URL has no host name")
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeURL("the URL must not contain a user name or password")
+    if port == 0:
+        raise UnsafeURL("the URL's port is invalid")
+    return parts
+
+
+def host_and_port(url: str) -> tuple[str, int]:
+    parts = split_http_url(url)
+    host = parts.hostname.rstrip(".").lower()
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    return host, port
+
+
+def domain_matches(host: str, port: int, allowed_domains: Iterable[str]) -> bool:
+    """Whether host:port is on one of the allowed domains.
+
+    An entry ``example.com`` allows that host and its subdomains on any port; an entry with a
+    port (``127.0.0.1:8101``) allows exactly that host and port, which lets several local test
+    stores share one address.
+    """
+    host = host.rstrip(".").lower()
+    for entry in allowed_domains:
+        entry = entry.strip().lower().rstrip(".")
+        if not entry:
+            continue
+        if ":" in entry and not entry.startswith("["):
+            entry_host, _, entry_port = entry.rpartition(":")
+            if entry_host == host and entry_port == str(port):
+                return True
+            continue
+        if host == entry or host.endswith("." + entry):
+            return True
+    return False
+
+
+def check_fetchable(url: str, *, allow_private: bool, resolver: Resolver = system_resolver) -> list[str]:
+    """Raise UnsafeURL unless the URL's host is a name resolving only to public addresses.
+
+    ``allow_private`` (stores explicitly marked local: the demo store and tests) lifts the
+    address rules but not the form rules. Returns the addresses the host resolved to, so a
+    caller that connects can pin them (no DNS rebinding between check and connect).
+    """
+    host, _port = host_and_port(url)
+    literal = ip_literal(host)
+    if literal is not None:
+        if allow_private:
+            return [str(literal)]
+        raise UnsafeURL(f"the URL's host is an IP address ({literal}); use the store's domain name")
+    if host == "localhost" or host.endswith(".localhost"):
+        if allow_private:
+            return ["127.0.0.1"]
+        raise UnsafeURL("the URL points at this machine (localhost)")
+    addresses = list(resolver(host))
+    if not addresses:
+        raise UnsafeURL(f"host {host!r} does not resolve")
+    if not allow_private:
+        for address in addresses:
+            if not is_public_address(address):
+                raise UnsafeURL(
+                    f"host {host!r} resolves to {address}, a private, loopback or link-local address"
+                )
+    return addresses
+
+
+def canonical_url(url: str) -> str:
+    """The form a listing is stored under: lower-case scheme and host, no default port, no
+    fragment, no tracking parameters, the rest of the query kept in order."""
+    parts = split_http_url(url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname.rstrip(".").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port is None or (scheme, port) in {("http", 80), ("https", 443)} else f"{host}:{port}"
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith(TRACKING_PARAMS)
+    ]
+    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, doseq=True), ""))

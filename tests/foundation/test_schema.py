@@ -1,0 +1,170 @@
+"""schema.sql applies cleanly, twice, and its constraints make bad rows impossible."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DataError, IntegrityError
+
+from pricehound.db import apply_schema, schema_version
+
+EXPECTED_TABLES = {
+    "schema_version", "stores", "branded_products", "store_listings", "store_prices",
+    "price_history_log", "price_events", "users", "shopping_lists", "shopping_list_items",
+    "user_crawler_priorities", "user_activity", "notifications", "email_suppressions", "crawl_runs",
+}
+
+
+def test_schema_applies_twice_and_records_its_version(db):
+    assert apply_schema(db) == schema_version()
+    assert apply_schema(db) == schema_version()
+    with db.connect() as conn:
+        versions = conn.execute(sa.text("SELECT count(*) FROM schema_version")).scalar_one()
+        tables = set(conn.execute(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+        views = set(conn.execute(sa.text(
+            "SELECT viewname FROM pg_views WHERE schemaname = 'public'")).scalars())
+        matviews = set(conn.execute(sa.text("SELECT matviewname FROM pg_matviews")).scalars())
+    assert versions == schema_version()
+    assert EXPECTED_TABLES <= tables | {"price_history_log"}
+    assert {"price_daily_stats", "listing_lowest_prices"} <= views
+    assert "price_comparison" in matviews
+
+
+def test_every_analyst_table_and_its_columns_carry_comments(db):
+    with db.connect() as conn:
+        missing = conn.execute(sa.text(
+            """
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')
+               AND c.relname NOT LIKE 'price_history_log\\_%'
+               AND obj_description(c.oid, 'pg_class') IS NULL
+            """)).scalars().all()
+    assert missing == []
+
+
+def test_history_partitions_exist_around_now_and_default_rows_move_into_new_month(db):
+    with db.connect() as conn:
+        store = conn.execute(sa.text(
+            "INSERT INTO stores (slug, name, allowed_domains) VALUES ('s', 'S', '{s.example}') RETURNING id")).scalar_one()
+        listing = conn.execute(sa.text(
+            "INSERT INTO store_listings (store_id, url) VALUES (:s, 'https://s.example/p') RETURNING id"),
+            {"s": store}).scalar_one()
+        conn.execute(sa.text(
+            "INSERT INTO price_history_log (listing_id, observed_at, price, currency, availability) "
+            "VALUES (:l, now() + interval '8 months', 1.00, 'USD', 'in_stock')"), {"l": listing})
+        assert conn.execute(sa.text("SELECT count(*) FROM price_history_log_default")).scalar_one() == 1
+        created = conn.execute(sa.text("SELECT ensure_price_history_partitions(9, 0)")).scalar_one()
+        assert created >= 1
+        assert conn.execute(sa.text("SELECT count(*) FROM price_history_log_default")).scalar_one() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM price_history_log")).scalar_one() == 1
+        conn.rollback()  # DDL is transactional: the extra partitions vanish with the rows
+
+
+@pytest.fixture()
+def base_rows(db):
+    with db.begin() as conn:
+        store = conn.execute(sa.text(
+            "INSERT INTO stores (slug, name, allowed_domains) VALUES ('acme', 'Acme', '{acme.example}') RETURNING id"
+        )).scalar_one()
+        listing = conn.execute(sa.text(
+            "INSERT INTO store_listings (store_id, url) VALUES (:s, 'https://acme.example/p/1') RETURNING id"
+        ), {"s": store}).scalar_one()
+        user = conn.execute(sa.text("INSERT INTO users (email) VALUES ('Ann@Example.com') RETURNING id")).scalar_one()
+        lst = conn.execute(sa.text("INSERT INTO shopping_lists (user_id, name) VALUES (:u, 'w') RETURNING id"),
+                           {"u": user}).scalar_one()
+    return {"store": store, "listing": listing, "user": user, "list": lst}
+
+
+BAD_ROWS = {
+    "negative price": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, -1, 'USD', now(), now())",
+    "price beyond numeric(12,2)": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, 12345678901, 'USD', now(), now())",
+    "lower-case currency": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, 1, 'usd', now(), now())",
+    "price without currency": "INSERT INTO store_prices (listing_id, price, observed_at, changed_at) VALUES (:listing, 1, now(), now())",
+    "availability outside the set": "INSERT INTO store_prices (listing_id, availability, observed_at, changed_at) VALUES (:listing, 'maybe', now(), now())",
+    "second listing with the same URL at a store": "INSERT INTO store_listings (store_id, url) VALUES (:store, 'https://acme.example/p/1')",
+    "listing URL that is not http(s)": "INSERT INTO store_listings (store_id, url) VALUES (:store, 'javascript:alert(1)')",
+    "listing status outside the set": "INSERT INTO store_listings (store_id, url, status) VALUES (:store, 'https://acme.example/x', 'gone')",
+    "same email in another case": "INSERT INTO users (email) VALUES ('ann@example.COM')",
+    "malformed email": "INSERT INTO users (email) VALUES ('not an email')",
+    "account type outside the set": "INSERT INTO users (email, account_type) VALUES ('b@example.com', 'gold')",
+    "duplicate notification dedupe key": "INSERT INTO notifications (user_id, kind, dedupe_key) VALUES (:user, 'sold_out', 'k'), (:user, 'sold_out', 'k')",
+    "notification status outside the set": "INSERT INTO notifications (user_id, kind, dedupe_key, status) VALUES (:user, 'sold_out', 'k2', 'lost')",
+    "watch on nothing": "INSERT INTO shopping_list_items (list_id) VALUES (:list)",
+    "watch with unknown alert kind": "INSERT INTO shopping_list_items (list_id, listing_id, notify_kinds) VALUES (:list, :listing, '{sale,telepathy}')",
+    "negative target price": "INSERT INTO shopping_list_items (list_id, listing_id, target_price) VALUES (:list, :listing, -5)",
+    "drop percent above 100": "INSERT INTO shopping_list_items (list_id, listing_id, min_drop_percent) VALUES (:list, :listing, 150)",
+    "price event kind outside the set": "INSERT INTO price_events (listing_id, kind, occurred_at) VALUES (:listing, 'teleported', now())",
+    "store slug with spaces": "INSERT INTO stores (slug, name, allowed_domains) VALUES ('a b', 'x', '{x.example}')",
+    "store with no domains": "INSERT INTO stores (slug, name, allowed_domains) VALUES ('nodomain', 'x', '{}')",
+    "store with upper-case domain": "INSERT INTO stores (slug, name, allowed_domains) VALUES ('upper', 'x', '{X.example}')",
+    "suppression not lower-case": "INSERT INTO email_suppressions (email, reason) VALUES ('A@x.com', 'bounce')",
+    "suppression reason outside the set": "INSERT INTO email_suppressions (email, reason) VALUES ('a@x.com', 'dislike')",
+    "crawl run status outside the set": "INSERT INTO crawl_runs (store_id, status) VALUES (:store, 'sleeping')",
+    "history row for a missing listing": "INSERT INTO price_history_log (listing_id, observed_at, availability) VALUES (999999, now(), 'in_stock')",
+    "gtin with letters": "INSERT INTO branded_products (name, gtin) VALUES ('x', 'ABC12345')",
+}
+
+
+@pytest.mark.parametrize("sql", BAD_ROWS.values(), ids=BAD_ROWS.keys())
+def test_constraint_rejects_bad_row(db, base_rows, sql):
+    with pytest.raises((IntegrityError, DataError)), db.begin() as conn:
+        conn.execute(sa.text(sql), base_rows)
+
+
+def test_deleting_a_store_cascades_to_its_listings_but_keeps_users(db, base_rows):
+    with db.begin() as conn:
+        conn.execute(sa.text("DELETE FROM stores WHERE id = :store"), base_rows)
+        assert conn.execute(sa.text("SELECT count(*) FROM store_listings")).scalar_one() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM users")).scalar_one() == 1
+
+
+def test_adding_a_watch_creates_then_bumps_the_frontier_row(db, base_rows):
+    with db.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO shopping_list_items (list_id, listing_id) VALUES (:list, :listing)"), base_rows)
+        row = conn.execute(sa.text("SELECT * FROM user_crawler_priorities")).one()
+        assert row.watchers == 1 and row.store_id == base_rows["store"]
+        first_priority = row.priority
+        # push it into the future, then a second watcher arrives: more priority, due now
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() + interval '1 day'"))
+        other = conn.execute(sa.text("INSERT INTO users (email, account_type) VALUES ('p@example.com', 'premium') RETURNING id")).scalar_one()
+        other_list = conn.execute(sa.text("INSERT INTO shopping_lists (user_id, name) VALUES (:u, 'w') RETURNING id"), {"u": other}).scalar_one()
+        conn.execute(sa.text("INSERT INTO shopping_list_items (list_id, listing_id) VALUES (:l, :listing)"),
+                     {"l": other_list, "listing": base_rows["listing"]})
+        row = conn.execute(sa.text("SELECT *, next_due_at <= now() AS due FROM user_crawler_priorities")).one()
+        assert (row.watchers, row.premium_watchers) == (2, 1)
+        assert row.priority > first_priority
+        assert row.due
+        # a watch switched off lowers demand without making the row due
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() + interval '1 day'"))
+        conn.execute(sa.text("UPDATE shopping_list_items SET active = false WHERE list_id = :l"), {"l": other_list})
+        row = conn.execute(sa.text("SELECT * FROM user_crawler_priorities")).one()
+        assert (row.watchers, row.premium_watchers) == (1, 0)
+        conn.execute(sa.text("DELETE FROM shopping_list_items"))
+        assert conn.execute(sa.text("SELECT watchers FROM user_crawler_priorities")).scalar_one() == 0
+
+
+def test_analyst_views_answer_on_real_rows(db, base_rows):
+    with db.begin() as conn:
+        params = dict(base_rows)
+        conn.execute(sa.text(
+            """
+            INSERT INTO price_history_log (listing_id, observed_at, price, currency, availability) VALUES
+              (:listing, now() - interval '40 days', 120.00, 'USD', 'in_stock'),
+              (:listing, now() - interval '20 days', 90.00, 'USD', 'in_stock'),
+              (:listing, now() - interval '1 hour', 100.00, 'USD', 'in_stock');
+            INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at)
+              VALUES (:listing, 100.00, 'USD', 'in_stock', now(), now() - interval '1 hour');
+            """), params)
+        low = conn.execute(sa.text("SELECT * FROM listing_lowest_prices")).one()
+        assert (str(low.lowest_30d), str(low.lowest_90d), str(low.current_price)) == ("90.00", "90.00", "100.00")
+        days = conn.execute(sa.text("SELECT * FROM price_daily_stats ORDER BY day")).all()
+        assert [str(d.close_price) for d in days] == ["120.00", "90.00", "100.00"]
+        assert str(days[-1].open_price) == "90.00"
+        product = conn.execute(sa.text("INSERT INTO branded_products (name) VALUES ('Thing') RETURNING id")).scalar_one()
+        conn.execute(sa.text("UPDATE store_listings SET product_id = :p"), {"p": product})
+    with db.begin() as conn:
+        conn.execute(sa.text("REFRESH MATERIALIZED VIEW price_comparison"))
+        row = conn.execute(sa.text("SELECT * FROM price_comparison")).one()
+        assert row.is_cheapest and str(row.spread) == "0.00"
