@@ -103,7 +103,7 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
             c.flags.add("structured")
     usable = [c for c in page.candidates if not (c.flags & {"unit", "instalment", "shipping", "save", "noise"})]
     best = visible.best(usable)
-    strong = best is not None and best.score >= STRONG_VISIBLE and best.struck < 4 and "was" not in best.flags
+    strong = _strong(best, usable, page)
 
     # the store's configured selectors
     sel_price = None
@@ -189,6 +189,19 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
 
 
 # ---------------------------------------------------------------- helpers
+
+def _strong(best, usable, page) -> bool:
+    """Does the best visible candidate stand on its own (beside the title or the buy button,
+    not struck, not a label's "was" price, and ahead of any rival amount)?"""
+    if best is None or best.struck >= 4 or best.flags & {"was", "region", "net"}:
+        return False
+    near = (best.dist_title is not None and best.dist_title <= 10) or (
+        best.dist_button is not None and best.dist_button <= 10)
+    if page.title is None and not page.buttons:
+        rivals = {c.price.amount for c in usable if c.score >= best.score - 1.0}
+        return len(rivals) == 1 and best.score >= STRONG_VISIBLE
+    return near
+
 
 def _first_h1(root) -> str | None:
     for h in root.iter("h1"):

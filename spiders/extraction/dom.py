@@ -94,7 +94,7 @@ HIDDEN_CLASS_RE = re.compile(
     r"u-hidden|visuallyhidden-all|js-hidden|x-hidden|hidden-all|nodisplay|no-display|"
     r"hiddenelement|is-hide|d-hide)(?:\s|$)",
 )
-_STYLE_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_STYLE_HIDDEN = re.compile(r"(?<![-\w])(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.I)
 NON_CONTENT_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title", "meta", "link", "svg", "iframe", "object", "select", "option", "textarea"})
 
 

@@ -32,14 +32,30 @@ _STRUCK_CLASS = re.compile(
 _WEAK_REGULAR = re.compile(r"regular[-_ ]?price|price[-_ ]?regular|(?:^|\s)regular(?:\s|$)")
 _CURRENT_CLASS = re.compile(r"sale|special|now|current|final|our|offer|deal|promo|actual|selling|member|today|your|pay")
 _PRICE_CLASS = re.compile(r"price|preis|prix|precio|amount|cost|money")
-_REGION_BAD = re.compile(
+_REGION_BAD_SUB = re.compile(
     r"related|recommend|upsell|up-sell|cross-?sell|crosssell|also[-_]?(?:like|bought|viewed|purchased)|"
     r"similar|you[-_]?may|youmay|recently|carousel|slick|swiper|owl-|complete[-_]?the[-_]?look|"
-    r"shop[-_]?the[-_]?look|accessor|footer|(?:^|[\s_-])nav|menu|mini-?cart|cart-?drawer|minicart|"
-    r"breadcrumb|reviews?(?:$|[\s_-])|sponsored|widget|sidebar|header|bought-together|fbt|"
-    r"product-?(?:grid|tile|card|list)s?(?:$|[\s_-])|other-?sellers|more-?(?:from|buying)|"
-    r"combo|suggest|trending|bestseller|rv-|certona|rr-|recs"
+    r"shop[-_]?the[-_]?look|accessor|mini-?cart|cart-?drawer|minicart|breadcrumb|sponsored|"
+    r"bought-?together|other-?sellers|more-?from|suggest|trending|bestseller|certona|"
+    r"product-?(?:grid|tile|card)s?$|megamenu|mega-menu|flyout"
 )
+_REGION_BAD_TOKEN = re.compile(
+    r"^(?:(?:site|page|global|main|top)[-_])?(?:footer|header|nav|navbar|navigation|menu|sidebar|"
+    r"reviews?|widget|fbt|recs|rr|rv)(?:[-_].*)?$"
+)
+
+
+class _RegionBad:
+    """Class/id tokens that mark a block as not this product's buy box."""
+
+    @staticmethod
+    def search(cls: str):
+        if _REGION_BAD_SUB.search(cls):
+            return True
+        return any(_REGION_BAD_TOKEN.match(tok) for tok in cls.split())
+
+
+_REGION_BAD = _RegionBad()
 _REGION_BAD_TAGS = frozenset({"nav", "footer", "header", "aside"})
 
 _WAS_BEFORE = re.compile(
@@ -538,7 +554,19 @@ def _in_bad_region(e, page: Page, stop) -> bool:
 
 
 def in_bad_region(e, page: Page) -> bool:
-    return _in_bad_region(e, page, None)
+    """Inside a recommendation carousel, navigation, header or footer."""
+    x = page.parent.get(e)
+    hops = 0
+    while x is not None and hops < 40:
+        if isinstance(x.tag, str):
+            if x.tag.lower() in _REGION_BAD_TAGS:
+                return True
+            cls = classes(x)
+            if cls and _REGION_BAD.search(cls):
+                return True
+        x = page.parent.get(x)
+        hops += 1
+    return False
 
 
 def amount_visible(amount: Decimal, page: Page) -> bool:
