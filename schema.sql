@@ -334,6 +334,14 @@ RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
                      + 0.5 * ln(1 + greatest(recent_activity, 0)) + greatest(volatility, 0) END
 $$;
 
+CREATE OR REPLACE FUNCTION crawl_interval(priority double precision, min_interval interval,
+                                          max_interval interval)
+RETURNS interval LANGUAGE sql IMMUTABLE AS $$
+    -- Hot listings come round often, cold ones rarely: the store's longest interval shrinks
+    -- with demand (e^-priority) and never goes below the store's shortest.
+    SELECT greatest(min_interval, least(max_interval, max_interval * exp(-greatest(priority, 0))))
+$$;
+
 -- Demand becomes priority in exactly one place: refresh_crawl_priorities(). The triggers on
 -- shopping_list_items call it for the listings a statement touched, so adding a watch creates
 -- or bumps the frontier row whatever path added it (CLI, HTTP, bulk load).
