@@ -155,7 +155,11 @@ class Store:
         return PRODUCT_PATHS[self.shape].format(handle=product.handle, id=product.id)
 
 
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+
+
 def slugify(text: str) -> str:
+    text = text.translate(_UMLAUTS)
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
 
@@ -298,8 +302,9 @@ BRANDS = {
 MODIFIERS = {
     "en": ["", "", "", " Pro", " Plus", " Mini", " 2.0", " – Slate Blue", " – Forest Green",
            " – Charcoal", " – Sand", " – Matte Black", " (2nd Gen)"],
-    "de": ["", "", "", " Pro", " Plus", " Kompakt", " – Schwarz", " – Weiß", " – Edelstahl"],
+    "de": ["", "", "", " Pro", " Plus", " Kompakt", " – Schwarz", " – Weiß", " – Anthrazit"],
     "fr": ["", "", "", " – Ivoire", " – Terracotta", " – Vert sauge", " – Écru"],
+    "grocery": ["", "", "", " – Value Pack", " – Family Size", " (Organic)", " – Limited Batch"],
 }
 
 DESCRIPTIONS = {
@@ -307,6 +312,8 @@ DESCRIPTIONS = {
           "clean, modern finish. Backed by our 2-year warranty.",
     "de": "{name} überzeugt durch hochwertige Verarbeitung und einfache Bedienung. "
           "Mit 2 Jahren Herstellergarantie.",
+    "grocery": "{name}. Small-batch quality from producers we know by name. Store in a cool, "
+               "dry place; best within 12 months of packing.",
     "fr": "{name} : une pièce façonnée avec soin, pensée pour durer. Livraison offerte dès 60 €.",
 }
 
@@ -351,11 +358,11 @@ def _make_products(rng: random.Random, store_prefix: str, lang: str, currency: s
     products: list[Product] = []
     handles: set[str] = set()
     brands = BRANDS.get(lang, BRANDS["en"])
-    modifiers = MODIFIERS.get(lang, MODIFIERS["en"])
     for i in range(count):
         category = categories[i % len(categories)]
         noun, low, high, variants, pack = rng.choice(CATEGORIES[category])
         brand = rng.choice(brands)
+        modifiers = MODIFIERS.get(category) or MODIFIERS.get(lang, MODIFIERS["en"])
         name = f"{brand} {noun}{rng.choice(modifiers)}"
         handle = slugify(name)
         base, n = handle, 2
@@ -383,7 +390,7 @@ def _make_products(rng: random.Random, store_prefix: str, lang: str, currency: s
             currency=currency, availability=availability,
             sku=f"{store_prefix}-{pid}", gtin=ean13(rng, "40" if lang == "de" else "0"),
             status=status, brand=brand, category=slugify(category), variants=variants,
-            description=DESCRIPTIONS.get(lang, DESCRIPTIONS["en"]).format(name=name),
+            description=(DESCRIPTIONS.get(category) or DESCRIPTIONS.get(lang, DESCRIPTIONS["en"])).format(name=name),
             rating=round(rng.uniform(3.6, 4.9), 1), review_count=reviews, pack_size=pack,
         ))
     return products
@@ -460,6 +467,8 @@ def demo_catalogue(faults: bool = True) -> list[Store]:
     by_slug = {s.slug: s for s in stores}
     # a product over 1000 EUR at the German store, on sale, in stock: "1.299,00 €"
     _set(by_slug["voltmarkt"].products, 0, name="Hausmeister Kaffeevollautomat Barista Pro",
+         description=DESCRIPTIONS["de"].format(name="Hausmeister Kaffeevollautomat Barista Pro"),
+         brand="Hausmeister", category="haushalt",
          handle="hausmeister-kaffeevollautomat-barista-pro", price=Decimal("1299.00"),
          regular_price=Decimal("1499.00"), availability="in_stock")
     # fixed availability examples in every store: [1] sold out, [2] pre-order
@@ -467,6 +476,12 @@ def demo_catalogue(faults: bool = True) -> list[Store]:
         _set(s.products, 1, availability="out_of_stock")
         _set(s.products, 2, availability="preorder")
         _set(s.products, 3, availability="in_stock", regular_price=None)
+    # the grocery store shows struck-through prices on every other product
+    basket = by_slug["dailybasket"].products
+    for i in range(4, len(basket), 2):
+        if basket[i].regular_price is None:
+            _set(basket, i, regular_price=(basket[i].price * Decimal("1.25")).quantize(Decimal("1"))
+                 - Decimal("0.01"))
     if faults:
         plan = {
             "northwind": ["gone404", "throttle429"],

@@ -390,7 +390,7 @@ def _woocommerce(store: Store, product: Product, base_url: str, url: str, av: st
     if av in SCHEMA_AVAILABILITY:
         availability = f'<link itemprop="availability" href="{SCHEMA_AVAILABILITY[av]}">'
     stock = {"in_stock": f'<p class="stock in-stock">{t["in_stock"]}</p>',
-             "out_of_stock": f'<p class="stock out-of-stock">{t["out_of_stock"]}</p>',
+             "out_of_stock": f'<p class="stock out-of-stock">{"Out of stock" if store.lang == "en" else t["out_of_stock"]}</p>',
              "preorder": f'<p class="stock available-on-backorder">{t["preorder"]} – '
                          f'{esc(t["preorder_note"].format(date=PREORDER_DATE.get(store.lang, "June 30")))}</p>'}.get(av, "")
     if av == "out_of_stock":
@@ -462,7 +462,7 @@ def _magento(store: Store, product: Product, base_url: str, url: str, av: str) -
                    "oldPrice": {"amount": float(product.regular_price or product.price), "adjustments": []},
                    "basePrice": {"amount": float(product.price), "adjustments": []}}}}}}
     if av == "out_of_stock":
-        box = ""
+        box = f'<div class="box-tocart unavailable"><div class="actions">{_button(store, av, "action primary tocart")}</div></div>'
     else:
         box = (f'<div class="box-tocart"><div class="fieldset"><div class="field qty"><label class="label" for="qty"><span>Qty</span></label>'
                f'<input type="number" name="qty" id="qty" value="1" class="input-text qty"></div><div class="actions">'
