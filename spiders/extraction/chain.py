@@ -195,7 +195,7 @@ def _strong(best, usable, page) -> bool:
     not struck, not a label's "was" price, and ahead of any rival amount)?"""
     if best is None or best.struck >= 4 or best.flags & {"was", "region", "net"}:
         return False
-    near = (best.dist_title is not None and best.dist_title <= 10) or (
+    near = (best.dist_title is not None and best.dist_title <= 12) or (
         best.dist_button is not None and best.dist_button <= 10)
     if page.title is None and not page.buttons:
         rivals = {c.price.amount for c in usable if c.score >= best.score - 1.0}

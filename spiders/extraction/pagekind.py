@@ -12,8 +12,9 @@ _CHALLENGE_TITLE = re.compile(
     r"please enable cookies|sorry, you have been blocked|forbidden",
     re.I,
 )
+_WEAK_BODY = re.compile(r"g-recaptcha|h-captcha|recaptcha/api\.js|hcaptcha\.com", re.I)
 _CHALLENGE_BODY = re.compile(
-    r"cf-browser-verification|cf_chl_|/cdn-cgi/challenge-platform|challenge-form|g-recaptcha|h-captcha|"
+    r"cf-browser-verification|cf_chl_|/cdn-cgi/challenge-platform|challenge-form|"
     r"px-captcha|_incapsula_resource|distil_r_captcha|captcha-delivery\.com|geo\.captcha|"
     r"perimeterx|datadome|verify you are human|are you a robot|unusual traffic|automated access|"
     r"enter the characters you see below|why have i been blocked|cf-error-details",
@@ -27,7 +28,9 @@ def is_challenge(title: str | None, text: str, visible_chars: int, has_product: 
     if title and _CHALLENGE_TITLE.search(title) and visible_chars < 20000:
         return True
     head = text[:200_000]
-    return bool(_CHALLENGE_BODY.search(head)) and visible_chars < 5000
+    if _CHALLENGE_BODY.search(head) and visible_chars < 5000:
+        return True
+    return bool(_WEAK_BODY.search(head)) and visible_chars < 800
 
 
 def decide(*, has_structured_product: bool, listing: bool, og_type: str | None, price_found: bool,

@@ -103,6 +103,7 @@ class Candidate:
     score: float = 0.0
     dist_title: int | None = None
     dist_button: int | None = None
+    group: list = field(default_factory=list)  # sibling pieces of a split price ("$", "79.", "99")
 
 
 @dataclass
@@ -277,6 +278,13 @@ def _candidates(els, short, page: Page, currency_hint, locale_hint) -> list:
             if re.fullmatch(r"\s*(?:-|–|—|to|bis|à|a|~)\s*", between):
                 range_ = True
                 mentions = mentions[:1]
+        if len(mentions) >= 2 and len(mentions) <= 4 and not any(
+                find_money(short.get(c) or "", currency_hint=currency_hint, locale_hint=locale_hint)
+                for c in e if isinstance(c.tag, str)):
+            for piece in _split_pieces(e, short, currency_hint, locale_hint):
+                found[piece.el] = piece
+                piece.order = page.order[piece.el]
+            continue
         if len(mentions) != 1:
             if not mentions and _classy_price(e, page):
                 bare = re.fullmatch(r"\s*(\d{1,3}(?:[.,]\d{3})*[.,]\d{2}|\d+[.,]\d{2})\s*", t)
@@ -308,6 +316,42 @@ def _candidates(els, short, page: Page, currency_hint, locale_hint) -> list:
             out.append(c)
     out.sort(key=lambda c: c.order)
     return out[:400]
+
+
+def _split_pieces(e, short, currency_hint, locale_hint) -> list:
+    """One element holding several prices in split pieces: <span>$</span><span>79.</span><span>99</span>
+    <span>$</span><span>39.</span><span>99</span> -> one candidate per price, on its own pieces."""
+    groups: list[list] = []
+    cur: list = []
+    acc = e.text or ""
+    for c in e:
+        if not isinstance(c.tag, str):
+            continue
+        acc += short.get(c) or ""
+        acc += c.tail or ""
+        n = len(find_money(_tidy(acc), currency_hint=currency_hint, locale_hint=locale_hint))
+        if n > len(groups) + 1 and cur:
+            groups.append(cur)
+            cur = []
+        cur.append(c)
+    if cur:
+        groups.append(cur)
+    out = []
+    for g in groups:
+        text = _tidy("".join((short.get(c) or "") + (c.tail or "") for c in g))
+        m = find_money(text, currency_hint=currency_hint, locale_hint=locale_hint)
+        if len(m) != 1 or m[0][2].amount <= 0:
+            continue
+        holder = next((c for c in g if re.search(r"\d", short.get(c) or "")), g[0])
+        out.append(Candidate(holder, m[0][2], text, 0, group=list(g)))
+    return out
+
+
+def _tidy(t: str) -> str:
+    t = norm(t)
+    t = re.sub(r"(?<=\d)\s+([.,])\s*(?=\d{2}\b)", r"\1", t)
+    t = re.sub(r"(?<=\d)([.,])\s+(?=\d{2}\b)", r"\1", t)
+    return re.sub(r"(?<=[$€£¥])\s+(?=\d)", "", t)
 
 
 def _classy_price(e, page) -> bool:
@@ -418,7 +462,7 @@ def score_candidates(page: Page) -> None:
         tight = [e] + [a for a in anc[:6] if page.short.get(a) is not None]
         near = [e] + anc[:2]
         struck = 0.0
-        for x in tight + list(e.iter()):
+        for x in tight + list(e.iter()) + list(c.group):
             if not isinstance(x.tag, str):
                 continue
             tag = x.tag.lower()
@@ -472,7 +516,7 @@ def score_candidates(page: Page) -> None:
         if c.price.currency is None:
             s -= 1.0
         s -= struck
-        penalties = {"was": 5.0, "net": 3.0, "unit": 8.0, "instalment": 8.0, "shipping": 8.0, "save": 8.0,
+        penalties = {"was": 5.0, "net": 6.0, "unit": 8.0, "instalment": 8.0, "shipping": 8.0, "save": 8.0,
                      "noise": 6.0, "region": 9.0}
         for f in c.flags:
             s -= penalties.get(f, 0.0)
