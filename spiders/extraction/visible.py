@@ -77,7 +77,7 @@ _UNIT_BEFORE = re.compile(r"(?:unit price|price per|per unit|grundpreis|prix au 
                           r"\(\s*$|per (?:kg|lb|oz|100 ?g|l)\s*:?\s*$|/\s*(?:kg|lb)\s*:?\s*$)", re.I)
 _INSTALMENT = re.compile(
     r"(?:\d+\s*(?:x|×|payments?|installments?|instalments?|monthly|interest[- ]free|raten|mensualités|cuotas)"
-    r"|pay in|per month|a month|/mo\b|monthly|financ|klarna|afterpay|affirm|sezzle|paypal|zip pay|"
+    r"|pay in|per month|a month|/mo\b|monthly|月額|financ|klarna|afterpay|affirm|sezzle|paypal|zip pay|"
     r"as low as|or\s+\d+)\s*(?:of|de|von|à|:)?\s*$", re.I)
 _INSTALMENT_AFTER = re.compile(r"^\s*(?:/\s*mo|/\s*month|per month|a month|monthly|x\s*\d+|mo\.)", re.I)
 _SHIPPING = re.compile(r"(?:shipping|delivery|s&h|s & h|versand|livraison|envío|envio|frete|handling|"
@@ -104,6 +104,8 @@ class Candidate:
     dist_title: int | None = None
     dist_button: int | None = None
     group: list = field(default_factory=list)  # sibling pieces of a split price ("$", "79.", "99")
+    prefix: str = ""  # text before the amount inside the candidate ("Was", "Outlet Savings: -")
+    suffix: str = ""
 
 
 @dataclass
@@ -299,7 +301,7 @@ def _candidates(els, short, page: Page, currency_hint, locale_hint) -> list:
             continue
         if price.amount <= 0:
             continue
-        found[e] = Candidate(e, price, t, page.order[e], range_=range_)
+        found[e] = Candidate(e, price, t, page.order[e], range_=range_, prefix=t[:start], suffix=t[end:])
     # keep the outermost of nested candidates (the most complete text of one price)
     out = []
     for e, c in found.items():
@@ -337,8 +339,14 @@ def _split_pieces(e, short, currency_hint, locale_hint) -> list:
     if cur:
         groups.append(cur)
     out = []
+    carry = ""
     for g in groups:
-        text = _tidy("".join((short.get(c) or "") + (c.tail or "") for c in g))
+        text = carry + _tidy("".join((short.get(c) or "") + (c.tail or "") for c in g))
+        carry = ""
+        dangling = re.search(r"(?:[$€£¥]|[A-Z]{3})\s*$", text)
+        if dangling and re.search(r"\d", text[: dangling.start()]):
+            carry = dangling.group(0).strip()
+            text = text[: dangling.start()]
         m = find_money(text, currency_hint=currency_hint, locale_hint=locale_hint)
         if len(m) != 1 or m[0][2].amount <= 0:
             continue
@@ -477,9 +485,14 @@ def score_candidates(page: Page) -> None:
                     struck = max(struck, 5.0)
         c.struck = struck
         before = _preceding_text(c, page)
-        after = _following_text(c, page)
-        own_before = c.text[: c.text.find(str(c.price.amount)[:1])] if c.text else ""
-        label = (before + " " + own_before).strip()
+        after = (c.suffix + " " + _following_text(c, page)).strip()
+        label = (before + " " + c.prefix).strip()
+        label = re.sub(r"(?:[$€£¥]|\b[A-Z]{3}\b|US|L\.?E\.?)\s*$", "", label).strip()
+        if re.search(r"[-−]\s*$", label):
+            c.flags.add("save")  # a negative amount is a discount
+            label = label.rstrip("-− ")
+        if re.search(r"\+\s*$", label) or re.search(r"\(\s*\+", c.prefix):
+            c.flags.add("shipping")  # an amount added on top: shipping, tax, handling
         if _WAS_BEFORE.search(label) or re.match(r"^\s*(?:was|reg\.?|list|msrp|rrp|uvp|statt)\b", c.text, re.I):
             c.flags.add("was")
         if _NET.search(label[-30:]) or _NET.search(after[:24]) or _NET.search(c.text):
@@ -491,7 +504,7 @@ def score_candidates(page: Page) -> None:
             c.flags.add("instalment")
         if _SHIPPING.search(label) or _SHIPPING_AFTER.search(after) or re.match(r"^\s*\+", c.text):
             c.flags.add("shipping")
-        if _SAVE.search(label) or _SAVE_AFTER.search(after) or re.match(r"^\s*[-−]", c.text) or re.search(r"\boff\b|%", c.text, re.I):
+        if _SAVE.search(label) or _SAVE_AFTER.search(after):
             c.flags.add("save")
         if _CONTEXT_NOISE.search(label[-40:]) or _CONTEXT_NOISE.search(c.text):
             c.flags.add("noise")
@@ -512,6 +525,8 @@ def score_candidates(page: Page) -> None:
         if any(_PRICE_CLASS.search(classes(x)) or (x.get("itemprop") or "").lower() == "price" for x in near):
             s += 3.0
         if any(_CURRENT_CLASS.search(classes(x)) for x in near):
+            s += 1.0
+        if _GROSS.search(label[-30:]) or _GROSS.search(after[:20]):
             s += 1.0
         if c.price.currency is None:
             s -= 1.0
