@@ -360,7 +360,6 @@ def _availability(page, mains, chosen, picked) -> tuple[str, str]:
     anchors = [x for x in (page.title, chosen.el if chosen is not None else None) if x is not None]
     buttons = page.buttons
     main_buttons = []
-    region = None
     if anchors:
         near = []
         for b in buttons:
@@ -371,36 +370,34 @@ def _availability(page, mains, chosen, picked) -> tuple[str, str]:
         near.sort(key=lambda x: x[0])
         if near and near[0][0] <= 14:
             main_buttons = [b for d, b in near if d <= near[0][0] + 2]
-        region = visible.lca(anchors + main_buttons[:1], page)
-        # widen a little: the stock line often sits beside the price box
-        for _ in range(2):
-            if region is None:
-                break
-            p = page.parent.get(region)
-            if p is None or p.tag in ("body", "html"):
-                break
-            if len(list(p.iter())) > 4000:
-                break
-            region = p
-    signals = visible.stock_signals(region, page) if region is not None else []
+    elif buttons:
+        good = [b for b in buttons if not visible.in_bad_region(b, page)]
+        if len(good) == 1:
+            main_buttons = good
+    anchors = anchors + main_buttons[:1]
+    signals = []
+    if anchors:
+        body = page.root.find(".//body")
+        for sig in visible.stock_signals(body if body is not None else page.root, page):
+            d = min((visible.distance(sig[1], a, page) or 99) for a in anchors)
+            if d <= 10:
+                signals.append(sig)
     kinds = [k for k, _e, _b, _t in signals]
     button_kinds = [k for k, _e, b, _t in signals if b]
     has_buy = bool(main_buttons)
     if "backorder" in kinds or "instore_only" in kinds:
         return "out_of_stock", "visible backorder / in-store only"
+    if "preorder" in button_kinds:
+        return "preorder", "pre-order button"
     if "out_of_stock" in kinds:
         if has_buy and structured == "in_stock":
             return "in_stock", "structured in stock and buy button over a stray sold-out text"
         return "out_of_stock", "visible sold-out wording"
-    if "preorder" in button_kinds:
-        return "preorder", "pre-order button"
     if structured == "preorder":
         return "preorder", "structured preorder"
     if structured == "out_of_stock":
-        if has_buy and "in_stock" not in kinds and not any(k == "preorder" for k in kinds):
-            return "in_stock", "buy button over structured out-of-stock"
         if has_buy:
-            return "in_stock", "buy button and in-stock wording over structured out-of-stock"
+            return "in_stock", "buy button beside the title over structured out-of-stock"
         return "out_of_stock", "structured out of stock"
     if structured == "in_stock":
         return "in_stock", "structured in stock"

@@ -559,29 +559,27 @@ def score_candidates(page: Page) -> None:
 
 _VARIANT_CONTEXT = re.compile(r"size|swatch|variant|option|dropdown|select|tooltip|color|colour|attribute|"
                               r"sku-|qty|quantity|store-?(?:pickup|avail)|pickup|delivery-?option|ship-?to-?store|"
-                              r"fulfil|in-?store", re.I)
+                              r"fulfil|in-?store|date|deliver|calendar|zip|postcode|addon|add-on|upgrade|gift-?wrap|warranty|protection", re.I)
 
 
 def stock_signals(region, page: Page, exclude_bad: bool = True) -> list:
-    """(kind, element, is_button) for each stock phrase in a region of the pruned tree."""
+    """(kind, element, is_button, text) for each stock phrase in a region of the pruned tree."""
     out = []
     if region is None:
         return out
     for e in region.iter():
         if not isinstance(e.tag, str):
             continue
+        tag = e.tag.lower()
         t = page.short.get(e)
         texts = []
         if t is not None:
             parent = page.parent.get(e)
-            if parent is not None and page.short.get(parent) is not None and len(page.short.get(parent)) <= 64:
-                continue  # judged at the parent
+            if parent is not None and page.short.get(parent) == t:
+                continue  # the same words, judged at the parent
             texts.append(t)
-        else:
-            for s in (e.text, ):
-                if s and s.strip():
-                    texts.append(norm(s)[:300])
-        tag = e.tag.lower()
+        elif e.text and e.text.strip():
+            texts.append(norm(e.text)[:300])
         if tag == "input" and (e.get("type") or "").lower() in ("submit", "button"):
             texts.append(e.get("value") or "")
         for text in texts:
@@ -590,10 +588,23 @@ def stock_signals(region, page: Page, exclude_bad: bool = True) -> list:
                 continue
             if exclude_bad and _in_bad_region(e, page, region):
                 continue
-            is_button = tag in ("button", "input", "a") or any(
-                isinstance(x.tag, str) and x.tag.lower() in ("button",) for x in [page.parent.get(e)] if x is not None)
+            is_button = _buttonish(e, page) and len(text) <= 40
             out.append((kind, e, is_button, text))
     return out
+
+
+def _buttonish(e, page: Page) -> bool:
+    x = e
+    for _ in range(3):
+        if x is None or not isinstance(x.tag, str):
+            return False
+        tag = x.tag.lower()
+        if tag in ("button", "a") or (tag == "input" and (x.get("type") or "").lower() in ("submit", "button")):
+            return True
+        if re.search(r"(?:^|[\s_-])(?:btn|button)(?:$|[\s_-])", classes(x)) or x.get("role") == "button":
+            return True
+        x = page.parent.get(x)
+    return False
 
 
 def _in_bad_region(e, page: Page, stop) -> bool:
