@@ -376,12 +376,15 @@ def _availability(page, mains, chosen, picked) -> tuple[str, str]:
             main_buttons = good
     anchors = anchors + main_buttons[:1]
     signals = []
+    far = []  # wording a little further away: enough to confirm structured data, not to overrule it
     if anchors:
         body = page.root.find(".//body")
         for sig in visible.stock_signals(body if body is not None else page.root, page):
             d = min((visible.distance(sig[1], a, page) or 99) for a in anchors)
             if d <= 10:
                 signals.append(sig)
+            elif d <= 16:
+                far.append(sig)
     kinds = [k for k, _e, _b, _t in signals]
     button_kinds = [k for k, _e, b, _t in signals if b]
     has_buy = bool(main_buttons)
@@ -396,6 +399,8 @@ def _availability(page, mains, chosen, picked) -> tuple[str, str]:
     if structured == "preorder":
         return "preorder", "structured preorder"
     if structured == "out_of_stock":
+        if any(k in ("out_of_stock", "backorder", "instore_only") for k, _e, _b, _t in far):
+            return "out_of_stock", "structured out of stock, confirmed by wording near the buy box"
         if has_buy:
             return "in_stock", "buy button beside the title over structured out-of-stock"
         return "out_of_stock", "structured out of stock"

@@ -56,7 +56,7 @@ class _RegionBad:
 
 
 _REGION_BAD = _RegionBad()
-_REGION_BAD_TAGS = frozenset({"nav", "footer", "header", "aside"})
+_REGION_BAD_TAGS = frozenset({"nav", "footer", "header"})
 
 _WAS_BEFORE = re.compile(
     r"(?:\bwas|\breg\.?|\bregular(?: price)?|\blist(?: price)?|\bmsrp|\brrp|\buvp|\bstatt|\borig(?:inal)?(?: price)?|"
@@ -116,6 +116,7 @@ class Page:
     depth: dict
     short: dict  # element -> its text when at most MAX_SHORT chars
     title: object = None
+    title_chain: set = field(default_factory=set)  # the title and its ancestors
     buttons: list = field(default_factory=list)
     candidates: list = field(default_factory=list)
 
@@ -133,6 +134,11 @@ def analyse(root, *, structured_name: str | None, title_hint: str | None, curren
     short = _short_texts(els)
     page = Page(root=root, order=order, parent=parent, depth=depth, short=short)
     page.title = _find_title(root, structured_name, title_hint, anchor)
+    if page.title is not None:
+        x = page.title
+        while x is not None:
+            page.title_chain.add(x)
+            x = parent.get(x)
     page.buttons = _find_buttons(els, short)
     page.candidates = _candidates(els, short, page, currency_hint, locale_hint)
     return page
@@ -510,6 +516,8 @@ def score_candidates(page: Page) -> None:
             c.flags.add("noise")
         bad_region = False
         for a in anc:
+            if a in page.title_chain:
+                break
             tag = a.tag.lower() if isinstance(a.tag, str) else ""
             if tag in _REGION_BAD_TAGS:
                 bad_region = True
@@ -558,8 +566,9 @@ def score_candidates(page: Page) -> None:
 # ---------------------------------------------------------------- availability from the page
 
 _VARIANT_CONTEXT = re.compile(r"size|swatch|variant|option|dropdown|select|tooltip|color|colour|attribute|"
-                              r"sku-|qty|quantity|store-?(?:pickup|avail)|pickup|delivery-?option|ship-?to-?store|"
-                              r"fulfil|in-?store|date|deliver|calendar|zip|postcode|addon|add-on|upgrade|gift-?wrap|warranty|protection", re.I)
+                              r"sku-|qty|quantity|pickup|delivery-?option|ship-?to-?store|fulfil|in-?store|"
+                              r"dates?-?(?:avail|picker|select)|nodates|calendar|delivery-?date|zip|postcode|"
+                              r"addon|add-on|upgrade|gift-?wrap|warranty|protection", re.I)
 
 
 def stock_signals(region, page: Page, exclude_bad: bool = True) -> list:
@@ -611,6 +620,8 @@ def _in_bad_region(e, page: Page, stop) -> bool:
     x = e
     hops = 0
     while x is not None and x is not stop and hops < 40:
+        if x in page.title_chain:
+            return False
         if isinstance(x.tag, str):
             tag = x.tag.lower()
             if tag in _REGION_BAD_TAGS or tag in ("option", "select", "label"):
@@ -628,6 +639,8 @@ def in_bad_region(e, page: Page) -> bool:
     x = page.parent.get(e)
     hops = 0
     while x is not None and hops < 40:
+        if x in page.title_chain:
+            return False
         if isinstance(x.tag, str):
             if x.tag.lower() in _REGION_BAD_TAGS:
                 return True
