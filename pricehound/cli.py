@@ -31,6 +31,7 @@ STAGE_COMMANDS = (
     "web.cli",
     "demostore.cli",
     "pricehound.demo",
+    "pricehound.run",
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -142,6 +143,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_psql(args: argparse.Namespace) -> int:
+    """psql on pricehound's database; with the embedded default, the server runs while psql does."""
+    import shutil
+    import subprocess
+
+    from pricehound import embedded
+
+    settings = embedded.resolve(get_settings())
+    bundled = None
+    try:
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        bundled = POSTGRES_BIN_PATH / "psql"
+    except Exception:  # pgserver missing or laid out differently: fall back to PATH
+        pass
+    psql = str(bundled) if bundled and bundled.exists() else shutil.which("psql")
+    if psql is None:
+        raise catalog.InputError("psql is not installed; connect with any client to " + str(settings.database_url))
+    extra = ["-c", args.command] if args.command else []
+    return subprocess.call([psql, str(settings.database_url), *extra])
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     from pricehound.config import VARIABLES
 
@@ -227,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="counts of stores, listings, watches, due crawls, pending emails")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("psql", help="open psql on pricehound's database (the embedded one by default)")
+    p.add_argument("-c", "--command", help="run one SQL command and exit, e.g. -c 'TABLE price_comparison'")
+    p.set_defaults(handler=cmd_psql)
 
     p = sub.add_parser("config", help="show the configuration in effect (from the environment)")
     p.add_argument("--markdown", action="store_true", help="print the documented table of variables")
