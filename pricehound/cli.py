@@ -150,19 +150,24 @@ def cmd_psql(args: argparse.Namespace) -> int:
 
     from pricehound import embedded
 
-    settings = embedded.resolve(get_settings())
+    settings = get_settings()
+    url = settings.database_url or embedded.postgres_url(settings.data_dir)
     bundled = None
     try:
-        from pgserver._commands import POSTGRES_BIN_PATH
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from pgserver._commands import POSTGRES_BIN_PATH
 
         bundled = POSTGRES_BIN_PATH / "psql"
     except Exception:  # pgserver missing or laid out differently: fall back to PATH
         pass
     psql = str(bundled) if bundled and bundled.exists() else shutil.which("psql")
     if psql is None:
-        raise catalog.InputError("psql is not installed; connect with any client to " + str(settings.database_url))
+        raise catalog.InputError("psql is not installed; connect with any client to " + url)
     extra = ["-c", args.command] if args.command else []
-    return subprocess.call([psql, str(settings.database_url), *extra])
+    return subprocess.call([psql, url, *extra])
 
 
 def cmd_config(args: argparse.Namespace) -> int:
