@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "$", "AUD": "A$", "CHF": "CHF"}
 
@@ -41,6 +42,7 @@ def money_parts(amount: Decimal, currency: str, locale: str, cents: bool = True)
     return prefix, number, suffix
 
 
+@lru_cache(maxsize=65536)
 def format_money(amount: Decimal, currency: str, locale: str, cents: bool = True) -> str:
     """``$1,299.00`` (en), ``1.299,00 €`` (de), ``1 299,00 €`` (fr, non-breaking spaces)."""
     prefix, number, suffix = money_parts(amount, currency, locale, cents)
@@ -153,5 +155,6 @@ TEXT = {
 }
 
 
+@lru_cache(maxsize=64)
 def text(locale: str) -> dict[str, str]:
     return TEXT.get(locale.split("_")[0].lower(), TEXT["en"])

@@ -12,6 +12,7 @@ import html
 import json
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from .catalogue import Product, Store
 from .locale import format_count, format_decimal, format_money, money_parts, text
@@ -24,7 +25,7 @@ SCHEMA_AVAILABILITY = {
 OG_AVAILABILITY = {"in_stock": "instock", "out_of_stock": "oos", "preorder": "preorder"}
 PREORDER_DATE = {"en": "June 30", "de": "30.06.", "fr": "30 juin"}
 
-esc = html.escape
+esc = lru_cache(maxsize=65536)(html.escape)
 
 
 def ld_json(obj) -> str:
@@ -63,6 +64,12 @@ def _image(base_url: str, product: Product, n: int = 1) -> str:
 # --- page frame ------------------------------------------------------------------------------
 
 def _nav(store: Store, categories: list[str]) -> str:
+    return _nav_cached(store.locale, store.currency, store.lang, tuple(categories))
+
+
+@lru_cache(maxsize=256)
+def _nav_cached(locale: str, currency: str, lang: str, categories: tuple[str, ...]) -> str:
+    store = Store(slug="-", name="-", currency=currency, locale=locale, shape="plain")
     t = text(store.locale)
     items = [f'<li class="menu-item"><a href="/category/new">{t["new"]}</a></li>']
     for cat in categories:

@@ -69,8 +69,18 @@ class _StoreRuntime:
             if store.shape == "shopify":
                 self.routes[path + ".js"] = ("js", p.id)
                 self.routes[path + ".json"] = ("json", p.id)
+        # one product per category: all the page frame needs to build the navigation
+        # (categories never change, so this is computed once)
+        seen: dict[str, str] = {}
+        for pid in self.order:
+            seen.setdefault(self.products[pid].category, pid)
+        self.nav_ids = list(seen.values())
         self.port = 0
         self.base_url = ""
+
+    @property
+    def nav(self) -> list[Product]:
+        return [self.products[i] for i in self.nav_ids]
 
     def current(self) -> list[Product]:
         products = self.products
@@ -211,7 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
             products = rt.current()
             t = text(rt.store.locale)
             return self._html(200, render.listing_page(
-                rt.store, products[:24], products, rt.base_url, title=rt.store.name,
+                rt.store, products[:24], rt.nav, rt.base_url, title=rt.store.name,
                 heading=t["featured"], path="/"))
         if path == "/search":
             q = (query.get("q") or [""])[0]
@@ -219,13 +229,13 @@ class _Handler(BaseHTTPRequestHandler):
             hits = [p for p in products if q.strip() and q.strip().lower() in p.name.lower()][:24]
             t = text(rt.store.locale)
             return self._html(200, render.listing_page(
-                rt.store, hits, products, rt.base_url, title=t["search"],
+                rt.store, hits, rt.nav, rt.base_url, title=t["search"],
                 heading=t["results"].format(q=q), path=f"/search?q={q}"))
         if path.startswith("/category/"):
             return self._category(path[len("/category/"):].strip("/"))
         if path.startswith("/private/"):
             t = text(rt.store.locale)
-            return self._html(200, render.message_page(rt.store, rt.current(), rt.base_url,
+            return self._html(200, render.message_page(rt.store, rt.nav, rt.base_url,
                                                        title=t["staff"], message="Staff only.",
                                                        body_class="template-page"))
         self._not_found(404)
@@ -245,7 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not hits:
                 return self._not_found(404)
         label = name.replace("-", " ")
-        self._html(200, render.listing_page(rt.store, hits[:48], products, rt.base_url,
+        self._html(200, render.listing_page(rt.store, hits[:48], rt.nav, rt.base_url,
                                             title=label.title(), heading=label.title(),
                                             path=f"/category/{name}"))
 
@@ -253,7 +263,7 @@ class _Handler(BaseHTTPRequestHandler):
         rt = self.server.runtime
         t = text(rt.store.locale)
         msg = t["gone"] if code == 410 else t["not_found"]
-        self._html(code, render.message_page(rt.store, rt.current(), rt.base_url,
+        self._html(code, render.message_page(rt.store, rt.nav, rt.base_url,
                                              title=t["not_found_title"], message=msg))
 
     # -- admin ------------------------------------------------------------------------------
@@ -363,9 +373,13 @@ class DemoStoreServer:
             return
         self._stopped = True
         self._stopping.set()
+        if self._started:  # shut all down at once: each shutdown waits for one poll interval
+            stoppers = [threading.Thread(target=srv.shutdown, daemon=True) for srv in self._servers]
+            for t in stoppers:
+                t.start()
+            for t in stoppers:
+                t.join()
         for srv in self._servers:
-            if self._started:
-                srv.shutdown()
             srv.server_close()
             with srv.conn_lock:
                 conns = list(srv.connections)
@@ -585,7 +599,8 @@ class DemoStoreServer:
                 code = self.challenge_code
             shows = code == 200
             if shows:
-                no_signal = product.status == "no_availability" or product.availability == "unknown"
+                no_signal = (product.status == "no_availability" or product.availability == "unknown"
+                             or kind == "json")
                 availability = "unknown" if no_signal else product.availability
             self._seq += 1
             ts = time.time()
@@ -619,12 +634,12 @@ class DemoStoreServer:
             return handler._html(302, body, [("Location", rt.base_url + "/")])
         if status == "error500":
             t = text(store.locale)
-            return handler._html(500, render.message_page(store, rt.current(), rt.base_url,
+            return handler._html(500, render.message_page(store, rt.nav, rt.base_url,
                                                           title=t["error_title"], message=t["error"],
                                                           body_class="template-error"))
         if status == "throttle429":
             t = text(store.locale)
-            return handler._html(429, render.message_page(store, rt.current(), rt.base_url,
+            return handler._html(429, render.message_page(store, rt.nav, rt.base_url,
                                                           title="429 Too Many Requests",
                                                           message=t["throttle"], body_class="template-error"),
                                  [("Retry-After", "2")])
@@ -646,7 +661,7 @@ class DemoStoreServer:
                 body = body[: len(body) * 2 // 3] + GARBAGE
             ctype = "application/javascript; charset=utf-8" if kind == "js" else "application/json; charset=utf-8"
             return handler._send(200, body, ctype)
-        html_text = render.product_page(store, product, others, rt.current(), rt.base_url, show_availability=show)
+        html_text = render.product_page(store, product, others, rt.nav, rt.base_url, show_availability=show)
         charset = store.charset
         if status == "malformed":
             html_text = render.malform(html_text)
