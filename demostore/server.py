@@ -276,14 +276,16 @@ class _Handler(BaseHTTPRequestHandler):
             payload = json.loads(body) if body.strip() else {}
         except ValueError:
             return self._json(400, {"error": "body is not JSON"})
+        try:
+            since = int((query.get("since") or ["0"])[0])
+        except ValueError:
+            return self._json(400, {"error": "since must be an integer"})
         if method == "GET" and parts == ["catalogue"]:
             return self._json(200, demo.catalogue_json())
         if method == "GET" and parts == ["log"]:
-            since = int((query.get("since") or ["0"])[0])
             entries = demo.served_log(since)
             return self._json(200, {"entries": entries, "last_seq": demo.last_seq()})
         if method == "GET" and parts == ["changes"]:
-            since = int((query.get("since") or ["0"])[0])
             return self._json(200, {"entries": demo.change_log(since), "last_seq": demo.last_seq()})
         if method == "GET" and parts == ["config"]:
             return self._json(200, demo.config())
