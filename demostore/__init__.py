@@ -3,8 +3,17 @@
     from demostore import DemoStoreServer, demo_catalogue
 
     with DemoStoreServer(demo_catalogue()) as shops:
-        url = shops.product_url("voltmarkt", "3001")
-        shops.set_product("voltmarkt", "3001", price="999.00")
+        url = shops.product_url("voltmarkt", "3001")     # http://127.0.0.1:<port>/produkt/...
+        shops.set_product("voltmarkt", "3001", price="999.00", availability="out_of_stock")
+        shops.served_log(), shops.change_log()            # the oracle
+
+Each store listens on its own port. Product URLs per shape: shopify ``/products/<handle>``
+(plus ``.js`` and ``.json``), woocommerce ``/product/<handle>/``, magento ``/<handle>.html``,
+opengraph ``/shop/<handle>``, plain ``/p/<id>/<handle>``, german ``/produkt/<handle>-<id>``.
+Every store also serves ``/``, ``/search?q=``, ``/category/<name>``, ``/robots.txt``,
+``/sitemap.xml``, ``/private/...`` and the admin API under ``/_admin/``: ``GET catalogue``,
+``GET|POST products/<store>/<id>``, ``POST reset``, ``GET log?since=``, ``GET changes?since=``,
+``GET|POST config``.
 """
 
 from .catalogue import (
