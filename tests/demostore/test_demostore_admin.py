@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pytest
-from conftest import fetch
+from demostore_testlib import fetch
 
 LD_PRICE = '"price":"{}"'
 

@@ -4,7 +4,7 @@ import json
 import threading
 
 import pytest
-from conftest import fetch
+from demostore_testlib import fetch
 
 from demostore import DemoStoreServer, demo_catalogue
 

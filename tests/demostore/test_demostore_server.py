@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import fetch
+from demostore_testlib import fetch
 
 from demostore import DemoStoreServer, demo_catalogue, make_catalogue
 from demostore.cli import register

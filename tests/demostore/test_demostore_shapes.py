@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import extruct
 import pytest
-from conftest import fetch
+from demostore_testlib import fetch
 
 from demostore.locale import format_money
 
