@@ -102,6 +102,8 @@ _OOS_RE = re.compile("|".join(OUT_OF_STOCK_PHRASES), re.I)
 _PRE_RE = re.compile("|".join(PREORDER_PHRASES), re.I)
 _IN_RE = re.compile("|".join(IN_STOCK_PHRASES), re.I)
 BUY_RE = re.compile("|".join(BUY_PHRASES), re.I)
+_ANY_RE = re.compile("|".join(BACKORDER_PHRASES + INSTORE_ONLY_PHRASES + OUT_OF_STOCK_PHRASES
+                              + PREORDER_PHRASES + IN_STOCK_PHRASES), re.I)
 # Text about store pickup or delivery to a place says nothing about the online offer.
 _PICKUP_RE = re.compile(r"pick[- ]?up|in[- ]store pickup|at (?:your|a) store|near you|abholung|retrait", re.I)
 
@@ -113,8 +115,10 @@ def classify_phrase(text: str | None) -> str | None:
     """
     if not text:
         return None
+    if len(text) > 600:
+        return None
     t = " ".join(text.split())
-    if not t or len(t) > 300:
+    if not t or len(t) > 300 or not _ANY_RE.search(t):
         return None
     if _BACKORDER_RE.search(t):
         return "backorder"

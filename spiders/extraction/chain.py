@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import jsonld, meta, microdata, pagekind, selectors, visible
 from .availability import KIND_TO_AVAILABILITY, map_availability
-from .dom import decode, norm, parse, prune_invisible
+from .dom import decode, norm, parse, prune_invisible, text_content
 from .model import Extraction
 from .prices import (ISO_CODES, currency_from_locale, currency_from_url, number_variants,
                      parse_price)
@@ -72,7 +72,7 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
         anchor = md_main.element
     page = visible.analyse(root, structured_name=structured_name, title_hint=title_hint,
                            currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor)
-    visible_chars = len(norm(root.text_content()[:60000])) if root is not None else 0
+    visible_chars = len(norm(text_content(root, 60000))) if root is not None else 0
 
     if pagekind.is_challenge(pm.title, text, visible_chars, bool(mains.get("json-ld") or mains.get("microdata"))):
         return Extraction(page_kind="challenge", name=None, notes=("challenge",))
@@ -205,7 +205,7 @@ def _strong(best, usable, page) -> bool:
 
 def _first_h1(root) -> str | None:
     for h in root.iter("h1"):
-        t = norm(h.text_content())
+        t = norm(text_content(h))
         if len(t) >= 2:
             return t[:400]
     return None
@@ -288,7 +288,7 @@ def _visible_anywhere(amount: Decimal, page, root) -> bool:
     body = root.find(".//body")
     if body is None:
         return False
-    text = norm(body.text_content()[:400000])
+    text = norm(text_content(body, 400000))
     return amount in number_variants(text)
 
 
@@ -323,11 +323,24 @@ def _regular_price(page, chosen, price, mains, picked, hint, locale_hint) -> Dec
     return best[1] if best else None
 
 
+def _signal_scope(anchors, page):
+    """The part of the page stock wording is looked for in: a few levels around the buy box."""
+    scope = visible.lca(anchors, page)
+    if scope is None:
+        return page.root
+    for _ in range(6):
+        p = page.parent.get(scope)
+        if p is None:
+            break
+        scope = p
+    return scope
+
+
 def _name(page, mains, picked, pm) -> str | None:
     if picked.get("name"):
         return clean_text(picked["name"])
     if page.title is not None:
-        t = norm(page.title.text_content())
+        t = norm(text_content(page.title))
         if 2 <= len(t) <= 400:
             return t
     for m in mains.values():
@@ -378,8 +391,8 @@ def _availability(page, mains, chosen, picked) -> tuple[str, str]:
     signals = []
     far = []  # wording a little further away: enough to confirm structured data, not to overrule it
     if anchors:
-        body = page.root.find(".//body")
-        for sig in visible.stock_signals(body if body is not None else page.root, page):
+        scope = _signal_scope(anchors, page)
+        for sig in visible.stock_signals(scope, page):
             d = min((visible.distance(sig[1], a, page) or 99) for a in anchors)
             if d <= 10:
                 signals.append(sig)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import re
 
-import lxml.html
 from lxml import etree
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
@@ -50,13 +49,14 @@ def decode(html, encoding: str | None = None) -> str:
 def parse(text: str):
     """Text -> lxml root element (never None; an empty document on failure)."""
     data = text.encode("utf-8", errors="replace")
-    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, huge_tree=False)
+    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=False,
+                              no_network=True)
     try:
-        root = lxml.html.document_fromstring(data, parser=parser)
+        root = etree.fromstring(data, parser)
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
         root = None
     if root is None:
-        root = lxml.html.document_fromstring(b"<html><body></body></html>")
+        root = etree.fromstring(b"<html><body></body></html>", parser)
     return root
 
 
@@ -78,7 +78,7 @@ def classes(el) -> str:
     return (c + " " + i).lower()
 
 
-def text_content(el, limit: int = 2000) -> str:
+def text_content(el, limit: int = 4000) -> str:
     parts: list[str] = []
     total = 0
     for t in el.itertext():

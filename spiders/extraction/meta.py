@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .availability import map_availability
-from .dom import norm
+from .dom import norm, text_content
 from .prices import amount_from_value, normalize_currency
 from .records import Offer, Product, clean_gtin, clean_text
 
@@ -31,7 +31,7 @@ def read_meta(root) -> PageMeta:
         pm.tags.setdefault(key, content.strip())
     t = root.find(".//title")
     if t is not None:
-        pm.title = norm(t.text_content())[:500] or None
+        pm.title = norm(text_content(t))[:500] or None
     html = root if root.tag == "html" else root.find(".//html")
     if html is not None:
         pm.lang = html.get("lang") or html.get("xml:lang")

@@ -27,8 +27,10 @@ def is_challenge(title: str | None, text: str, visible_chars: int, has_product: 
         return False
     if title and _CHALLENGE_TITLE.search(title) and visible_chars < 20000:
         return True
+    if visible_chars >= 5000:
+        return False
     head = text[:200_000]
-    if _CHALLENGE_BODY.search(head) and visible_chars < 5000:
+    if _CHALLENGE_BODY.search(head):
         return True
     return bool(_WEAK_BODY.search(head)) and visible_chars < 800
 

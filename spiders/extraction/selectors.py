@@ -6,7 +6,7 @@ import re
 
 from lxml import etree
 
-from .dom import norm
+from .dom import norm, text_content
 
 FIELDS = ("price", "availability", "name", "regular_price", "currency", "sku", "gtin", "image")
 
@@ -36,7 +36,7 @@ def select_text(root, expr: str) -> str | None:
         elif isinstance(item, float):
             t = str(item)
         elif hasattr(item, "tag"):
-            t = (item.get("content") or item.get("value") or norm(item.text_content())
+            t = (item.get("content") or item.get("value") or norm(text_content(item))
                  or item.get("src") or item.get("href") or "")
             t = norm(t)
         else:

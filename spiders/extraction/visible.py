@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .availability import BUY_RE, classify_phrase
-from .dom import classes, norm, tag_of
+from .dom import classes, norm, tag_of, text_content
 from .model import Price
 from .prices import find_money, parse_price
 
@@ -146,6 +146,14 @@ def analyse(root, *, structured_name: str | None, title_hint: str | None, curren
 
 # ---------------------------------------------------------------- text
 
+_HAS_DIGIT_SPACE = re.compile(r"\d[.,]?\s|\s[.,]?\d")
+_SPLIT_DEC1 = re.compile(r"(?<=\d)\s+([.,])\s*(?=\d{2}\b)")
+_SPLIT_DEC2 = re.compile(r"(?<=\d)([.,])\s+(?=\d{2}\b)")
+_SPLIT_SYM = re.compile(r"(?<=[$€£¥])\s+(?=\d)")
+_LIST_WORDS = re.compile(r"wish|favou?rite|registry|list", re.I)
+_BUTTON_TAGS = frozenset({"button", "input", "a", "span", "div", "li"})
+
+
 def _short_texts(els) -> dict:
     """Bottom-up: each element's text if short, with superscript cents made decimal."""
     short: dict = {}
@@ -166,12 +174,14 @@ def _short_texts(els) -> dict:
                 if ct is None:
                     ok = False
                     break
-                if c.tag.lower() == "sup":
-                    joined = "".join(parts).rstrip()
+                ctag = c.tag.lower()
+                if ctag == "sup":
                     stripped = ct.strip()
-                    if len(stripped) == 2 and stripped.isdigit() and joined[-1:].isdigit() and not re.search(r"[.,]\d{1,2}$", joined):
-                        ct = "." + stripped
-                elif c.tag.lower() in ("br", "p", "div", "li", "td", "tr"):
+                    if len(stripped) == 2 and stripped.isdigit():
+                        joined = "".join(parts).rstrip()
+                        if joined[-1:].isdigit() and not re.search(r"[.,]\d{1,2}$", joined):
+                            ct = "." + stripped
+                elif ctag in ("br", "p", "div", "li", "td", "tr"):
                     ct = " " + ct + " "
                 parts.append(ct)
                 parts.append(c.tail or "")
@@ -182,18 +192,22 @@ def _short_texts(els) -> dict:
         if not ok:
             short[e] = None
             continue
-        t = norm("".join(parts))
-        t = re.sub(r"(?<=\d)\s+([.,])\s*(?=\d{2}\b)", r"\1", t)  # "37 . 30" -> "37.30"
-        t = re.sub(r"(?<=\d)([.,])\s+(?=\d{2}\b)", r"\1", t)
-        t = re.sub(r"(?<=[$€£¥])\s+(?=\d)", "", t)
-        short[e] = t if len(t) <= MAX_SHORT else None
+        t = " ".join("".join(parts).split())
+        if len(t) > MAX_SHORT:
+            short[e] = None
+            continue
+        if _HAS_DIGIT_SPACE.search(t):
+            t = _SPLIT_DEC1.sub(r"\1", t)  # "37 . 30" -> "37.30"
+            t = _SPLIT_DEC2.sub(r"\1", t)
+            t = _SPLIT_SYM.sub("", t)
+        short[e] = t
     return short
 
 
 def _find_title(root, structured_name, title_hint, anchor):
     h1s = []
     for h in root.iter("h1"):
-        t = norm(h.text_content())
+        t = norm(text_content(h))
         if 2 <= len(t) <= 400:
             h1s.append((h, t))
     want = structured_name or title_hint
@@ -208,14 +222,14 @@ def _find_title(root, structured_name, title_hint, anchor):
             continue
         c = classes(el)
         if el.get("itemprop") == "name" or re.search(r"product[-_]?(?:title|name)|productname|producttitle", c):
-            t = norm(el.text_content())
+            t = norm(text_content(el))
             if 2 <= len(t) <= 400:
                 return el
     if anchor is not None:
         return anchor
     for tag in ("h2",):
         for h in root.iter(tag):
-            t = norm(h.text_content())
+            t = norm(text_content(h))
             if want and _overlap(t, want) > 0.5:
                 return h
     return None
@@ -242,24 +256,25 @@ def _find_buttons(els, short) -> list:
     out = []
     for e in els:
         tag = e.tag.lower()
-        if tag not in ("button", "input", "a", "span", "div", "li"):
+        if tag not in _BUTTON_TAGS:
             continue
-        if tag == "input" and (e.get("type") or "").lower() not in ("submit", "button", "image"):
-            continue
-        label = short.get(e)
         if tag == "input":
+            if (e.get("type") or "").lower() not in ("submit", "button", "image"):
+                continue
             label = e.get("value") or e.get("alt") or e.get("title") or ""
-        if label is None:
+        else:
+            label = short.get(e)
+        if label is None or len(label) > 40:
             continue
         label = label.strip()
-        attr = " ".join(filter(None, [e.get("class"), e.get("id"), e.get("name"), e.get("aria-label"), e.get("title"),
-                                        e.get("alt")]))
         hit = False
-        if label and len(label) <= 40 and BUY_RE.search(label):
+        if label and BUY_RE.search(label):
             hit = True
-        elif tag in ("button", "input", "a") and _BUTTON_ATTR.search(attr) and len(label) <= 40 and not re.search(
-                r"wish|favou?rite|registry|list", label, re.I):
-            hit = True
+        elif tag in ("button", "input", "a"):
+            attr = " ".join(filter(None, [e.get("class"), e.get("id"), e.get("name"), e.get("aria-label"),
+                                            e.get("title"), e.get("alt")]))
+            if attr and _BUTTON_ATTR.search(attr) and not _LIST_WORDS.search(label):
+                hit = True
         if hit:
             if tag in ("span", "div", "li") and any(
                     isinstance(c.tag, str) and c.tag.lower() in ("button", "input", "a") for c in e.iterdescendants()):
