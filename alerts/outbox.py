@@ -1,0 +1,76 @@
+"""The outbox: one ``notifications`` row per message owed, and the hand-off to the send task.
+
+Everything that mails a user writes a row here inside its own transaction and, only after that
+transaction commits, calls ``enqueue_send``: a worker can then never see an id that was rolled
+back, and a lost broker message only delays a mail (the sweeper re-enqueues pending rows).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from pricehound.catalog import InputError
+
+log = logging.getLogger("pricehound.alerts.outbox")
+
+SEND_TASK = "pricehound.email.send_notifications"
+ALERT_KINDS = ("price_drop", "target_reached", "price_rise", "new_low", "cheapest_store",
+               "sold_out", "back_in_stock", "removed")
+TRANSACTIONAL_KINDS = ("verify", "login")
+SEND_CHUNK = 100
+
+
+def queue_transactional_email(conn: Connection, user_id: int, kind: str, payload: dict[str, Any] | None,
+                              dedupe_key: str) -> int:
+    """Owe ``user_id`` one ``verify`` or ``login`` email; returns the notification id.
+
+    Idempotent on ``dedupe_key``: calling again with the same key returns the existing row's id
+    and writes nothing. ``payload`` may carry ``link``; without one the mail carries a freshly
+    signed verify/login link built at send time. Call ``enqueue_send([id])`` after commit.
+    """
+    if kind not in TRANSACTIONAL_KINDS:
+        raise InputError(f"transactional email kind must be one of {', '.join(TRANSACTIONAL_KINDS)}, got {kind!r}")
+    if not dedupe_key or len(dedupe_key) > 500:
+        raise InputError("a transactional email needs a dedupe key of at most 500 characters")
+    row = conn.execute(
+        sa.text(
+            """
+            INSERT INTO notifications (user_id, kind, dedupe_key, payload)
+            VALUES (:user_id, :kind, :dedupe_key, CAST(:payload AS jsonb))
+            ON CONFLICT (dedupe_key) DO NOTHING
+            RETURNING id
+            """
+        ),
+        {"user_id": int(user_id), "kind": kind, "dedupe_key": dedupe_key, "payload": json.dumps(payload or {})},
+    ).one_or_none()
+    if row is not None:
+        return int(row.id)
+    return int(conn.execute(sa.text("SELECT id FROM notifications WHERE dedupe_key = :k"),
+                            {"k": dedupe_key}).scalar_one())
+
+
+def chunks(ids: Iterable[int], size: int = SEND_CHUNK) -> list[list[int]]:
+    ordered = [int(i) for i in ids]
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+
+def enqueue_send(notification_ids: Sequence[int], countdown: float | None = None) -> int:
+    """Send the send task for these rows (after the transaction that wrote them committed).
+
+    Returns how many task messages were sent. Safe to call twice: the task claims each row once.
+    """
+    from workers import app
+
+    sent = 0
+    for chunk in chunks(notification_ids):
+        app.send_task(SEND_TASK, args=[chunk], countdown=countdown if countdown and countdown > 0 else None)
+        sent += 1
+    if sent:
+        log.debug("enqueued %d send task(s) for %d notification(s)", sent, len(notification_ids))
+    return sent
