@@ -163,7 +163,7 @@ def _short_texts(els) -> dict:
             short[e] = None
             continue
         parts = [e.text or ""]
-        total = len(parts[0])
+        total = len(parts[0].strip())
         ok = total <= MAX_SHORT * 2
         if ok:
             for c in e:
@@ -185,7 +185,7 @@ def _short_texts(els) -> dict:
                     ct = " " + ct + " "
                 parts.append(ct)
                 parts.append(c.tail or "")
-                total += len(ct) + len(c.tail or "")
+                total += len(ct.strip()) + len((c.tail or "").strip())
                 if total > MAX_SHORT * 2:
                     ok = False
                     break
@@ -488,7 +488,12 @@ def score_candidates(page: Page) -> None:
     for c in page.candidates:
         e = c.el
         anc = ancestors(e, page)
-        tight = [e] + [a for a in anc[:6] if page.short.get(a) is not None]
+        tight = [e]
+        for a in anc[:6]:
+            at = page.short.get(a)
+            if at is None or len(find_money(at)) > 1:
+                break  # a wrapper around several prices says nothing about this one
+            tight.append(a)
         near = [e] + anc[:2]
         struck = 0.0
         for x in tight + list(e.iter()) + list(c.group):
@@ -514,6 +519,8 @@ def score_candidates(page: Page) -> None:
             label = label.rstrip("-− ")
         if re.search(r"\+\s*$", label) or re.search(r"\(\s*\+", c.prefix):
             c.flags.add("shipping")  # an amount added on top: shipping, tax, handling
+        if re.search(r"\b(?:total|subtotal|gesamt|bundle price|together)\b[^$€£¥\d]*$", label[-30:], re.I):
+            c.flags.add("save")  # a sum of several items
         if _WAS_BEFORE.search(label) or re.match(r"^\s*(?:was|reg\.?|list|msrp|rrp|uvp|statt)\b", c.text, re.I):
             c.flags.add("was")
         if _NET.search(label[-30:]) or _NET.search(after[:24]) or _NET.search(c.text):
