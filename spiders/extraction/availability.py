@@ -108,6 +108,11 @@ _ANY_RE = re.compile("|".join(BACKORDER_PHRASES + INSTORE_ONLY_PHRASES + OUT_OF_
 _PICKUP_RE = re.compile(r"pick[- ]?up|in[- ]store pickup|at (?:your|a) store|near you|abholung|retrait", re.I)
 
 
+# Generic words that mean "not available" only in a short status line, not inside a sentence.
+_WEAK_OOS = re.compile(r"^(?:(?:plus|non|pas) disponible|no disponible|not available|nicht (?:mehr )?verfügbar|"
+                       r"is unavailable|indisponible|non disponibile|unavailable)$", re.I)
+
+
 def classify_phrase(text: str | None) -> str | None:
     """What a short visible text says about stock: a kind or None.
 
@@ -124,9 +129,13 @@ def classify_phrase(text: str | None) -> str | None:
         return "backorder"
     if _INSTORE_RE.search(t):
         return "instore_only"
-    if _OOS_RE.search(t):
+    m = _OOS_RE.search(t)
+    if m:
         if _PICKUP_RE.search(t):
             return None
+        if len(t) > 80 and _WEAK_OOS.match(m.group(0)) and not any(
+                _WEAK_OOS.match(x.group(0)) is None for x in _OOS_RE.finditer(t)):
+            return None  # "... not available for ..." inside a long sentence
         return "out_of_stock"
     if _PRE_RE.search(t):
         return "preorder"

@@ -323,6 +323,24 @@ def _regular_price(page, chosen, price, mains, picked, hint, locale_hint) -> Dec
     return best[1] if best else None
 
 
+def _other_option(sig_el, price_el, page) -> bool:
+    """Is a stock line in another row of an options table or list (another condition, format or
+    seller) than the row holding the price?"""
+    x = sig_el
+    for _ in range(8):
+        if x is None:
+            return False
+        if isinstance(x.tag, str) and x.tag.lower() in ("tr", "li", "dd"):
+            y = price_el
+            while y is not None:
+                if y is x:
+                    return False
+                y = page.parent.get(y)
+            return True
+        x = page.parent.get(x)
+    return False
+
+
 def _signal_scope(anchors, page):
     """The part of the page stock wording is looked for in: a few levels around the buy box."""
     scope = visible.lca(anchors, page)
@@ -398,6 +416,8 @@ def _availability(page, mains, chosen, picked) -> tuple[str, str]:
                 signals.append(sig)
             elif d <= 16:
                 far.append(sig)
+    if chosen is not None:
+        signals = [sig for sig in signals if not _other_option(sig[1], chosen.el, page)]
     kinds = [k for k, _e, _b, _t in signals]
     button_kinds = [k for k, _e, b, _t in signals if b]
     has_buy = bool(main_buttons)
