@@ -1,0 +1,162 @@
+"""The base product spider: one request per crawl target, exactly one observation back.
+
+A store's spider is a subclass that changes configuration (its name) and, where the store is a
+known platform, which URL it asks first (see spiders/stores/shopify.py). Everything that can go
+wrong with a request ends in the errback, so no target is ever silently lost: it becomes a
+``failed`` observation with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import defer, error
+from twisted.python.failure import Failure
+
+from spiders.extraction import Extraction, extract_product
+from spiders.items import FAILED, OK, REMOVED, Observation
+from spiders.middlewares import BlockedURL, is_challenge_response
+from spiders.targets import CrawlRun, Target
+
+log = logging.getLogger("pricehound.crawl")
+
+GONE_STATUSES = (404, 410)
+
+
+def failure_reason(failure: Failure) -> str:
+    """A short, stable reason for a request that produced no usable response."""
+    exc = failure.value
+    if isinstance(exc, BlockedURL):
+        return "blocked_url"
+    if isinstance(exc, HttpError):
+        response = exc.response
+        if is_challenge_response(response) or _page(response).page_kind == "challenge":
+            return "challenge"
+        return f"http_{response.status}"
+    if isinstance(exc, IgnoreRequest):
+        return "robots_disallowed" if "robots" in str(exc).lower() else "ignored"
+    if isinstance(exc, (DownloadTimeoutError, error.TimeoutError, error.TCPTimedOutError, defer.TimeoutError)):
+        return "timeout"
+    if isinstance(exc, (CannotResolveHostError, error.DNSLookupError)):
+        return "dns_error"
+    if isinstance(exc, (DownloadConnectionRefusedError, error.ConnectionRefusedError)):
+        return "connection_refused"
+    if isinstance(exc, (DownloadCancelledError, defer.CancelledError)):
+        return "oversize"
+    if isinstance(exc, (DownloadFailedError, ResponseDataLossError, error.ConnectionLost,
+                        error.ConnectionDone, error.ConnectError, OSError)):
+        return "connection_error"
+    return f"error:{type(exc).__name__}"
+
+
+def _page(response: Response) -> Extraction:
+    if not isinstance(response, TextResponse):
+        return Extraction(page_kind="not_product")
+    return extract_product(response.body, response.url, encoding=response.encoding)
+
+
+class ProductSpider(scrapy.Spider):
+    """Visit each target of one crawl run and yield one Observation per target."""
+
+    name = "base"
+    custom_settings: dict[str, Any] = {}
+
+    def __init__(self, run: CrawlRun, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.run = run
+        self.store = run.store
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for target in self.run.targets:
+            for request in self.requests_for(target):
+                yield request
+
+    def requests_for(self, target: Target) -> Iterable[scrapy.Request]:
+        """The first request for a target; platform spiders override this."""
+        yield self.page_request(target)
+
+    def page_request(self, target: Target) -> scrapy.Request:
+        return scrapy.Request(
+            target.url, callback=self.parse_page, errback=self.on_error, dont_filter=True,
+            meta={"listing_id": target.listing_id, "target_url": target.url,
+                  "handle_httpstatus_list": list(GONE_STATUSES)},
+        )
+
+    # -- responses ------------------------------------------------------------------------
+
+    def parse_page(self, response: Response) -> Iterable[Observation]:
+        """A product page (or what answered in its place) -> ok, removed or failed."""
+        listing_id = response.meta["listing_id"]
+        if response.status in GONE_STATUSES:
+            yield self.observation(response, REMOVED, reason=f"http_{response.status}")
+            return
+        if not isinstance(response, TextResponse) or not response.body.strip():
+            yield self.observation(response, FAILED, reason="unreadable")
+            return
+        extraction = extract_product(
+            response.body, response.url, default_currency=self.store.default_currency,
+            hints=self.store.extraction_hints or None, encoding=response.encoding,
+        )
+        redirected = bool(response.meta.get("redirect_urls"))
+        if extraction.page_kind == "challenge":
+            yield self.observation(response, FAILED, reason="challenge")
+        elif redirected and urlsplit(response.url).path in ("", "/"):
+            yield self.observation(response, REMOVED, reason="redirect_home")
+        elif extraction.page_kind != "product":
+            yield self.observation(response, REMOVED,
+                                   reason="redirect_not_product" if redirected else "not_product")
+        else:
+            yield self.observation_from(response, extraction)
+        self.logger.debug("listing %s read from %s", listing_id, response.url)
+
+    def on_error(self, failure: Failure) -> Iterable[Observation]:
+        """Every request that ends without a response to parse ends here: a failed observation."""
+        request = failure.request
+        reason = failure_reason(failure)
+        response = getattr(failure.value, "response", None)
+        self.crawler.stats.inc_value(f"pricehound/failed/{reason}")
+        log.info("listing %s failed (%s): %s", request.meta.get("listing_id"), reason, request.url)
+        yield Observation(
+            listing_id=request.meta["listing_id"], url=request.meta.get("target_url", request.url),
+            kind=FAILED, reason=reason, status_code=response.status if response is not None else None,
+            final_url=request.url,
+        )
+
+    # -- building observations ------------------------------------------------------------
+
+    def observation(self, response: Response, kind: str, reason: str | None = None) -> Observation:
+        if kind == FAILED:
+            self.crawler.stats.inc_value(f"pricehound/failed/{reason}")
+        elif kind == REMOVED:
+            self.crawler.stats.inc_value(f"pricehound/removed/{reason}")
+        return Observation(
+            listing_id=response.meta["listing_id"], url=response.meta.get("target_url", response.url),
+            kind=kind, reason=reason, status_code=response.status, final_url=response.url,
+        )
+
+    def observation_from(self, response: Response, ex: Extraction) -> Observation:
+        self.crawler.stats.inc_value(f"pricehound/source/{ex.source or 'none'}")
+        return Observation(
+            listing_id=response.meta["listing_id"], url=response.meta.get("target_url", response.url),
+            kind=OK, price=ex.price, currency=ex.currency, regular_price=ex.regular_price,
+            availability=ex.availability, title=ex.name, sku=ex.sku, gtin=ex.gtin,
+            image_url=ex.image_url, source=ex.source, status_code=response.status,
+            final_url=response.url,
+        )

@@ -1,0 +1,145 @@
+"""Downloader middlewares: the URL guard (SSRF and domain rules on every request) and retries
+with backoff that honour Retry-After.
+
+Both are downloader middlewares, so they see every request Scrapy sends: the targets, the
+robots.txt fetches and each hop of a redirect (RedirectMiddleware hands a new request back to
+the engine, which passes it through the whole chain again).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.asyncio import run_in_thread, sleep
+
+from pricehound import urls
+from spiders.items import utcnow
+
+log = logging.getLogger("pricehound.crawl")
+
+
+class BlockedURL(IgnoreRequest):
+    """The request was refused by the URL guard; ``str()`` says why."""
+
+
+class UrlGuardMiddleware:
+    """Refuse any request off the store's allowed domains or onto a private network.
+
+    The address check resolves the host (in a thread, never on the reactor) once per host and
+    run; a store marked local (demo store, tests) may use private addresses when the operator
+    allows local stores at all.
+    """
+
+    def __init__(self, crawler: Crawler, allowed_domains: list[str], allow_private: bool):
+        self.crawler = crawler
+        self.allowed_domains = tuple(allowed_domains)
+        self.allow_private = allow_private
+        self._verdicts: dict[str, str | None] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> UrlGuardMiddleware:
+        s = crawler.settings
+        return cls(crawler, s.getlist("PRICEHOUND_ALLOWED_DOMAINS"), s.getbool("PRICEHOUND_ALLOW_PRIVATE"))
+
+    async def process_request(self, request: Request) -> None:
+        refusal = await self.refusal(request.url)
+        if refusal is not None:
+            self.crawler.stats.inc_value("pricehound/blocked_url")
+            log.warning("refused %s: %s", request.url, refusal)
+            raise BlockedURL(refusal)
+
+    async def refusal(self, url: str) -> str | None:
+        """Why the URL must not be fetched, or None."""
+        try:
+            host, port = urls.host_and_port(url)
+        except urls.UnsafeURL as exc:
+            return str(exc)
+        if not urls.domain_matches(host, port, self.allowed_domains):
+            return f"{host}:{port} is not one of the store's domains"
+        key = f"{host}:{port}"
+        if key not in self._verdicts:
+            self._verdicts[key] = await run_in_thread(self._check, url)
+        return self._verdicts[key]
+
+    def _check(self, url: str) -> str | None:
+        try:
+            urls.check_fetchable(url, allow_private=self.allow_private)
+        except urls.UnsafeURL as exc:
+            return str(exc)
+        return None
+
+
+def retry_after_seconds(value: bytes | str | None) -> float | None:
+    """A Retry-After header as seconds from now: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+def is_challenge_response(response: Response) -> bool:
+    """A bot wall announces itself in headers often enough to skip pointless retries."""
+    mitigated = response.headers.get(b"cf-mitigated")
+    return bool(mitigated and mitigated.lower() == b"challenge")
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retry rules (transient errors only) with a pause before each retry.
+
+    The pause is the server's Retry-After on 429/503 (cut to RETRY_AFTER_MAX), otherwise
+    exponential backoff with jitter. A bot challenge is not retried: asking again only makes
+    the wall higher.
+    """
+
+    def __init__(self, settings: Any):
+        super().__init__(settings)
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 30.0)
+        self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 60.0)
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
+        if is_challenge_response(response):
+            return response
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            hint = None
+            if response.status in (429, 503):
+                hint = retry_after_seconds(response.headers.get(b"Retry-After"))
+            await self._pause(result, hint)
+        return result
+
+    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            await self._pause(result, None)
+        return result
+
+    async def _pause(self, retry: Request, retry_after: float | None) -> None:
+        attempt = int(retry.meta.get("retry_times", 1))
+        if retry_after is not None:
+            delay = min(retry_after, self.retry_after_max)
+        else:
+            delay = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+            delay *= random.uniform(0.8, 1.2)
+        if delay > 0:
+            self.crawler.stats.inc_value("pricehound/retry/wait_seconds", round(delay, 3))
+            await sleep(delay)

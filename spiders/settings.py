@@ -1,0 +1,98 @@
+"""Scrapy settings for pricehound's crawls.
+
+The module-level names are the fixed part (what ``scrapy.cfg`` points at); ``crawl_settings``
+adds what depends on the store being crawled and on pricehound's configuration, so one crawl
+process is polite to exactly one store in exactly the way its ``stores`` row says.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pricehound.config import Settings
+
+BOT_NAME = "pricehound"
+SPIDER_MODULES = ["spiders.stores"]
+NEWSPIDER_MODULE = "spiders.stores"
+
+# -- politeness ----------------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "pricehound"
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+COOKIES_ENABLED = True
+REDIRECT_MAX_TIMES = 5
+DOWNLOAD_TIMEOUT = 20
+DNS_TIMEOUT = 10
+DOWNLOAD_MAXSIZE = 5 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+
+# -- retries: transient errors only, with backoff; Retry-After honoured up to a cap ---------
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_BACKOFF_BASE = 1.0       # seconds before the first retry, doubled for each further one
+RETRY_BACKOFF_MAX = 30.0
+RETRY_AFTER_MAX = 60.0         # a Retry-After longer than this is cut to it
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"  # a page that keeps failing is a failed observation, not an error
+
+DOWNLOADER_MIDDLEWARES = {
+    # every request, robots.txt and redirects included, is checked before anything else
+    "spiders.middlewares.UrlGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "spiders.middlewares.BackoffRetryMiddleware": 550,
+}
+
+ITEM_PIPELINES = {
+    "pipelines.validate.ValidatePipeline": 100,
+    "pipelines.postgres_writer.PostgresWriterPipeline": 800,
+}
+
+# -- pricehound ----------------------------------------------------------------------------
+PRICEHOUND_RUN_ID = None               # set per run: the writer is off without it
+PRICEHOUND_ALLOWED_DOMAINS: list[str] = []
+PRICEHOUND_ALLOW_PRIVATE = False
+PRICEHOUND_REMOVED_AFTER = 2
+PRICEHOUND_WRITE_BATCH = 500           # observations per flush
+PRICEHOUND_WRITE_INTERVAL = 2.0        # seconds between flushes of a part-filled batch
+PRICEHOUND_MAX_JUMP = 50               # a price more than 50x or under 1/50 of the last is refused once
+PRICEHOUND_ALERT_TASK = "pricehound.alerts.evaluate_events"
+
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+LOG_DATEFORMAT = "%Y-%m-%d %H:%M:%S"
+LOGSTATS_INTERVAL = 60.0
+FEED_EXPORT_ENCODING = "utf-8"
+
+
+def crawl_settings(run: Any, config: Settings) -> dict[str, Any]:
+    """Settings for one crawl run: this module, then the store's row, then pricehound's config.
+
+    ``run`` is a spiders.targets.CrawlRun.
+    """
+    store = run.store
+    delay = float(store.download_delay)
+    concurrency = int(store.concurrency)
+    return {
+        "DOWNLOAD_DELAY": delay,
+        "AUTOTHROTTLE_START_DELAY": max(delay, 0.1),
+        "AUTOTHROTTLE_MAX_DELAY": max(60.0, delay * 10),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(concurrency),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+        "CONCURRENT_REQUESTS": max(concurrency, 8),
+        "USER_AGENT": config.crawler_user_agent,
+        "DOWNLOAD_TIMEOUT": config.download_timeout,
+        "DOWNLOAD_MAXSIZE": config.max_response_bytes,
+        "LOG_LEVEL": config.log_level.upper(),
+        "PRICEHOUND_RUN_ID": run.id,
+        "PRICEHOUND_ALLOWED_DOMAINS": list(store.allowed_domains),
+        "PRICEHOUND_ALLOW_PRIVATE": bool(store.is_local and config.allow_local_stores),
+        "PRICEHOUND_REMOVED_AFTER": config.removed_after,
+    }
