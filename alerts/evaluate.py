@@ -1,0 +1,173 @@
+"""Events x watches -> outbox rows, set-based: one statement per batch of events.
+
+The statement, in one transaction:
+  1. locks the batch's events that are not yet evaluated (SKIP LOCKED: a second worker given
+     the same ids skips them instead of waiting) and marks them evaluated;
+  2. joins them to active watches — a listing watch, or a product watch at a preferred store —
+     whose owner is verified, active and not suppressed;
+  3. judges each (watch, event) pair into at most one alert kind by the watch's rules;
+  4. claims the cool-down per (watch, kind) in ``alert_state`` — the upsert's row lock
+     serialises concurrent evaluations, so flapping prices mail once per cool-down even when
+     two workers see two flaps at once;
+  5. inserts one ``notifications`` row per surviving pair, ON CONFLICT (dedupe_key) DO NOTHING.
+Events are marked evaluated in the same transaction that writes their rows, so the sweeper
+finds exactly the events whose task message was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger("pricehound.alerts.evaluate")
+
+# "unknown" availability on either side of a change never alerts: only in_stock/preorder count.
+# Events older than this are marked evaluated but mail nobody: news that late would mislead.
+MAX_EVENT_AGE = timedelta(days=1)
+BATCH_SIZE = 20000
+
+EVALUATE_SQL = """
+WITH ev AS (
+    SELECT e.id, e.listing_id, e.kind, e.old_price, e.new_price, e.currency,
+           e.old_availability, e.new_availability, e.occurred_at
+      FROM price_events e
+     WHERE e.id = ANY (CAST(:event_ids AS bigint[])) AND e.evaluated_at IS NULL
+     ORDER BY e.id
+       FOR UPDATE SKIP LOCKED
+), marked AS (
+    UPDATE price_events e SET evaluated_at = now() FROM ev WHERE e.id = ev.id
+), fresh AS (
+    SELECT ev.*, l.store_id, l.product_id
+      FROM ev JOIN store_listings l ON l.id = ev.listing_id
+     WHERE ev.occurred_at > now() - CAST(:max_age AS interval)
+), pairs AS (
+    SELECT f.*, w.id AS item_id, w.list_id, w.target_price, w.min_drop_percent, w.notify_kinds,
+           w.product_id AS watch_product_id, w.preferred_store_ids
+      FROM fresh f JOIN shopping_list_items w ON w.listing_id = f.listing_id AND w.active
+    UNION ALL
+    SELECT f.*, w.id, w.list_id, w.target_price, w.min_drop_percent, w.notify_kinds,
+           w.product_id, w.preferred_store_ids
+      FROM fresh f JOIN shopping_list_items w ON w.product_id = f.product_id AND w.active
+     WHERE f.product_id IS NOT NULL
+       AND (w.preferred_store_ids IS NULL OR f.store_id = ANY (w.preferred_store_ids))
+), judged AS (
+    SELECT p.id AS event_id, p.item_id, p.occurred_at, sl.user_id,
+           -- the rules, one CASE: the first matching kind wins, so a pair yields one row
+           CASE
+             WHEN p.kind = 'price_drop' AND 'sale' = ANY (p.notify_kinds) AND p.target_price IS NOT NULL
+                  AND p.old_price > p.target_price AND p.new_price <= p.target_price
+               THEN 'target_reached'
+             WHEN p.kind = 'price_drop' AND 'sale' = ANY (p.notify_kinds) AND p.old_price > 0
+                  AND (p.old_price - p.new_price) * 100 >= p.min_drop_percent * p.old_price
+               THEN 'price_drop'
+             WHEN p.kind = 'price_drop' AND 'new_low' = ANY (p.notify_kinds)
+                  AND p.new_price < (SELECT min(h.price) FROM price_history_log h
+                                      WHERE h.listing_id = p.listing_id AND h.currency = p.currency
+                                        AND h.observed_at >= p.occurred_at - interval '30 days'
+                                        AND h.observed_at < p.occurred_at)
+               THEN 'new_low'
+             WHEN p.kind IN ('price_drop', 'back_in_stock', 'reappeared') AND 'cheapest_store' = ANY (p.notify_kinds)
+                  AND p.watch_product_id IS NOT NULL AND coalesce(p.new_availability, 'in_stock') IN ('in_stock', 'preorder')
+                  AND p.new_price IS NOT NULL
+                  AND p.new_price < (SELECT min(sp.price) FROM store_listings o
+                                       JOIN store_prices sp ON sp.listing_id = o.id
+                                      WHERE o.product_id = p.watch_product_id AND o.id <> p.listing_id
+                                        AND o.status = 'active' AND sp.currency = p.currency
+                                        AND sp.availability IN ('in_stock', 'preorder')
+                                        AND (p.preferred_store_ids IS NULL OR o.store_id = ANY (p.preferred_store_ids)))
+                  AND (p.kind <> 'price_drop' OR p.old_price >= (
+                         SELECT min(sp.price) FROM store_listings o JOIN store_prices sp ON sp.listing_id = o.id
+                          WHERE o.product_id = p.watch_product_id AND o.id <> p.listing_id
+                            AND o.status = 'active' AND sp.currency = p.currency AND sp.availability IN ('in_stock', 'preorder')
+                            AND (p.preferred_store_ids IS NULL OR o.store_id = ANY (p.preferred_store_ids))))
+               THEN 'cheapest_store'
+             WHEN p.kind = 'price_rise' AND 'price_rise' = ANY (p.notify_kinds) THEN 'price_rise'
+             WHEN p.kind = 'sold_out' AND 'sold_out' = ANY (p.notify_kinds)
+                  AND p.new_availability = 'out_of_stock' AND p.old_availability IN ('in_stock', 'preorder')
+               THEN 'sold_out'
+             WHEN p.kind IN ('back_in_stock', 'reappeared') AND 'back_in_stock' = ANY (p.notify_kinds)
+                  AND p.new_availability IN ('in_stock', 'preorder')
+                  AND (p.kind = 'reappeared' OR p.old_availability = 'out_of_stock')
+               THEN 'back_in_stock'
+             WHEN p.kind = 'removed' AND 'removed' = ANY (p.notify_kinds) THEN 'removed'
+           END AS alert_kind
+      FROM pairs p
+      JOIN shopping_lists sl ON sl.id = p.list_id
+      JOIN users u ON u.id = sl.user_id
+     WHERE u.verified_at IS NOT NULL AND u.status = 'active'
+       AND NOT EXISTS (SELECT 1 FROM email_suppressions s WHERE s.email = lower(u.email))
+), latest AS (
+    -- a batch holding two flaps of one listing claims the cool-down once, with the newest
+    SELECT DISTINCT ON (item_id, alert_kind) *
+      FROM judged WHERE alert_kind IS NOT NULL
+     ORDER BY item_id, alert_kind, occurred_at DESC, event_id DESC
+), claimed AS (
+    INSERT INTO alert_state AS s (item_id, kind, last_alerted_at, last_event_id)
+    SELECT item_id, alert_kind, occurred_at, event_id FROM latest
+    ON CONFLICT (item_id, kind) DO UPDATE
+       SET last_alerted_at = excluded.last_alerted_at, last_event_id = excluded.last_event_id
+     WHERE s.last_alerted_at <= excluded.last_alerted_at - CAST(:cooldown AS interval)
+    RETURNING item_id, kind, last_event_id
+), inserted AS (
+    INSERT INTO notifications (user_id, item_id, event_id, kind, dedupe_key, send_after)
+    SELECT l.user_id, l.item_id, l.event_id, l.alert_kind,
+           'event:' || l.event_id || ':item:' || l.item_id,
+           now() + CAST(:window AS interval)
+      FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id, user_id
+)
+SELECT (SELECT count(*) FROM ev) AS events,
+       coalesce((SELECT array_agg(id ORDER BY user_id, id) FROM inserted), '{}') AS notification_ids
+"""
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation did: events taken, and the outbox rows it created."""
+
+    events: int = 0
+    notification_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: Evaluation) -> None:
+        self.events += other.events
+        self.notification_ids.extend(other.notification_ids)
+
+
+def evaluate_batch(conn: Connection, event_ids: Sequence[int], *, cooldown_seconds: float,
+                   window_seconds: float, max_age: timedelta = MAX_EVENT_AGE) -> Evaluation:
+    """Evaluate one batch in the caller's transaction; one statement."""
+    row = conn.execute(sa.text(EVALUATE_SQL), {
+        "event_ids": [int(i) for i in event_ids],
+        "cooldown": timedelta(seconds=cooldown_seconds),
+        "window": timedelta(seconds=window_seconds),
+        "max_age": max_age,
+    }).one()
+    return Evaluation(events=int(row.events), notification_ids=[int(i) for i in row.notification_ids])
+
+
+def evaluate_events(engine: sa.engine.Engine, event_ids: Sequence[int], *, cooldown_seconds: float,
+                    window_seconds: float, batch_size: int = BATCH_SIZE) -> Evaluation:
+    """Evaluate events in batches, one transaction per batch; returns what was created."""
+    total = Evaluation()
+    ids = sorted({int(i) for i in event_ids})
+    for start in range(0, len(ids), batch_size):
+        with engine.begin() as conn:
+            total.add(evaluate_batch(conn, ids[start:start + batch_size], cooldown_seconds=cooldown_seconds,
+                                     window_seconds=window_seconds))
+    return total
+
+
+def unevaluated_event_ids(conn: Connection, *, older_than_seconds: float, limit: int) -> list[int]:
+    """Events a lost message left behind: not evaluated, and older than a task normally takes."""
+    return [int(i) for i in conn.execute(sa.text(
+        """
+        SELECT id FROM price_events
+         WHERE evaluated_at IS NULL AND created_at < now() - CAST(:age AS interval)
+         ORDER BY id LIMIT :limit
+        """), {"age": timedelta(seconds=older_than_seconds), "limit": int(limit)}).scalars()]

@@ -1,0 +1,260 @@
+"""The send path: claim outbox rows, render one email per user batch, rate-limit, SES, record.
+
+States: pending -> sending (claimed, attempts + 1) -> sent (SES MessageId) | failed (permanent
+rejection, reason in last_error) | suppressed (address suppressed, user disabled, or an alert
+for an unverified user). A transient SES error puts the unsent rows back to pending with the
+error and a send_after in the future; the task retries them with backoff, and the sweeper picks
+up anything a lost message or a dead worker left behind.
+
+Claiming is one UPDATE ... FOR UPDATE SKIP LOCKED that only takes pending rows, so two tasks
+given the same ids (a retried message, the sweeper, a second worker) never both send a row.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from alerts import links, mime, ratelimit, render, ses
+from alerts.outbox import ALERT_KINDS, TRANSACTIONAL_KINDS
+from pricehound.config import Settings, get_settings
+from pricehound.db import get_engine
+from pricehound.redisconn import get_redis
+
+log = logging.getLogger("pricehound.alerts.send")
+
+MAX_ATTEMPTS = 12
+
+CLAIM_SQL = """
+WITH asked AS (
+    SELECT DISTINCT user_id FROM notifications
+     WHERE id = ANY (CAST(:ids AS bigint[])) AND status = 'pending'
+       AND (send_after <= now() OR :ignore_send_after)
+), picked AS (
+    -- the rows asked for, plus every other pending alert of the same users: one email per user
+    SELECT n.id FROM notifications n
+     WHERE n.status = 'pending'
+       AND ((n.id = ANY (CAST(:ids AS bigint[])) AND (n.send_after <= now() OR :ignore_send_after))
+            OR (n.user_id IN (SELECT user_id FROM asked) AND n.kind = ANY (CAST(:alert_kinds AS text[]))))
+     ORDER BY n.id
+       FOR UPDATE OF n SKIP LOCKED
+)
+UPDATE notifications n
+   SET status = CASE WHEN who.deliverable THEN 'sending' ELSE 'suppressed' END,
+       attempts = n.attempts + CASE WHEN who.deliverable THEN 1 ELSE 0 END,
+       last_error = CASE WHEN who.deliverable THEN n.last_error ELSE who.reason END,
+       sending_started_at = now(), updated_at = now()
+  FROM picked,
+       LATERAL (
+           SELECT u.email, u.name,
+                  (s.email IS NULL AND u.status = 'active'
+                   AND (u.verified_at IS NOT NULL OR n.kind = 'verify')) AS deliverable,
+                  CASE WHEN s.email IS NOT NULL THEN 'address suppressed (' || s.reason || ')'
+                       WHEN u.status <> 'active' THEN 'user ' || u.status
+                       ELSE 'address not verified' END AS reason
+             FROM users u LEFT JOIN email_suppressions s ON s.email = lower(u.email)
+            WHERE u.id = n.user_id) who
+ WHERE n.id = picked.id
+RETURNING n.id, n.user_id, n.item_id, n.event_id, n.kind, n.payload, n.status, n.attempts,
+          who.email, who.name
+"""
+
+ALERT_CONTEXT_SQL = """
+SELECT n.id, e.kind AS event_kind, e.old_price, e.new_price, e.currency,
+       e.old_availability, e.new_availability, e.occurred_at,
+       l.url, coalesce(nullif(btrim(l.title), ''), bp.name, l.url) AS title, s.name AS store,
+       w.target_price, lp.lowest_30d, lp.lowest_90d
+  FROM notifications n
+  JOIN price_events e ON e.id = n.event_id
+  JOIN store_listings l ON l.id = e.listing_id
+  JOIN stores s ON s.id = l.store_id
+  LEFT JOIN branded_products bp ON bp.id = l.product_id
+  LEFT JOIN shopping_list_items w ON w.id = n.item_id
+  LEFT JOIN listing_lowest_prices lp ON lp.listing_id = l.id AND lp.currency = e.currency
+ WHERE n.id = ANY (CAST(:ids AS bigint[]))
+"""
+
+
+@dataclass
+class Message:
+    """One email: a user's batch of alerts, or one transactional row."""
+
+    user_id: int
+    email: str
+    name: str | None
+    rows: list[dict[str, Any]]
+
+    @property
+    def ids(self) -> list[int]:
+        return [r["id"] for r in self.rows]
+
+    @property
+    def kind(self) -> str:
+        return self.rows[0]["kind"] if len(self.rows) == 1 else "digest"
+
+
+@dataclass
+class Outcome:
+    """What one send task did; ``retry_ids`` are rows put back after a transient error."""
+
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    suppressed: list[int] = field(default_factory=list)
+    retry_ids: list[int] = field(default_factory=list)
+    retry_error: str | None = None
+    messages: int = 0
+
+
+def claim(conn: Connection, ids: list[int], *, ignore_send_after: bool = False) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.text(CLAIM_SQL), {"ids": ids, "ignore_send_after": ignore_send_after,
+                                             "alert_kinds": list(ALERT_KINDS)}).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def group(rows: list[dict[str, Any]]) -> list[Message]:
+    """Alerts of one user become one message; each transactional row is its own message."""
+    by_user: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    messages: list[Message] = []
+    for row in sorted(rows, key=lambda r: r["id"]):
+        if row["status"] != "sending":
+            continue
+        if row["kind"] in TRANSACTIONAL_KINDS:
+            messages.append(Message(row["user_id"], row["email"], row["name"], [row]))
+        else:
+            by_user[row["user_id"]].append(row)
+    for user_id, user_rows in by_user.items():
+        messages.append(Message(user_id, user_rows[0]["email"], user_rows[0]["name"], user_rows))
+    return messages
+
+
+def alert_context(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    return {int(r["id"]): dict(r) for r in conn.execute(sa.text(ALERT_CONTEXT_SQL), {"ids": ids}).mappings()}
+
+
+def render_message(message: Message, context: dict[int, dict[str, Any]], settings: Settings) -> mime.Envelope:
+    """Render a message to an envelope; KeyError when an alert's event is gone."""
+    common = {"user_name": message.name, "public_url": settings.public_url}
+    if message.rows[0]["kind"] in TRANSACTIONAL_KINDS:
+        row = message.rows[0]
+        payload = row["payload"] or {}
+        link = payload.get("link") or (links.verify_url(message.user_id, settings) if row["kind"] == "verify"
+                                       else links.login_url(message.user_id, settings))
+        rendered = render.render_transactional(row["kind"], {**common, **payload, "link": link})
+        unsubscribe = None
+    else:
+        alerts = []
+        for row in message.rows:
+            ctx = context[row["id"]]
+            alerts.append({
+                **ctx, "kind": row["kind"],
+                "percent": render.percent_change(ctx["old_price"], ctx["new_price"]),
+                "unsubscribe_url": links.unsubscribe_url(message.user_id, row["item_id"], settings),
+            })
+        unsubscribe = links.unsubscribe_url(message.user_id, None, settings)
+        common.update(manage_url=links.manage_url(message.user_id, settings), unsubscribe_all_url=unsubscribe)
+        rendered = render.render_alerts(alerts, common)
+    return mime.Envelope(sender=settings.ses_sender, to_email=message.email, to_name=message.name,
+                         subject=rendered.subject, text=rendered.text, html=rendered.html,
+                         list_unsubscribe=unsubscribe)
+
+
+def _mark(engine: Engine, ids: list[int], status: str, *, message_id: str | None = None,
+          error: str | None = None, retry_in: float = 0.0) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            """
+            UPDATE notifications
+               SET status = :status,
+                   provider_message_id = coalesce(:message_id, provider_message_id),
+                   last_error = CASE WHEN :status = 'sent' THEN NULL ELSE :error END,
+                   sent_at = CASE WHEN :status = 'sent' THEN now() ELSE sent_at END,
+                   send_after = CASE WHEN :status = 'pending' THEN now() + CAST(:retry_in AS interval)
+                                     ELSE send_after END,
+                   updated_at = now()
+             WHERE id = ANY (CAST(:ids AS bigint[])) AND status = 'sending'
+            """), {"ids": ids, "status": status, "message_id": message_id, "error": error,
+                   "retry_in": timedelta(seconds=retry_in)})
+
+
+def _write_eml(directory: str, message: Message, raw: bytes) -> None:
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    target = path / f"{message.ids[0]}-{message.kind}.eml"
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(raw)
+    tmp.replace(target)
+
+
+def limiter(settings: Settings) -> ratelimit.SendRateLimiter:
+    return ratelimit.SendRateLimiter(get_redis(settings), ses.max_send_rate(settings))
+
+
+def send_notifications(ids: list[int], *, settings: Settings | None = None, ignore_send_after: bool = False,
+                       retry_in: float = 30.0) -> Outcome:
+    """Send what these outbox rows owe. Never raises for SES errors: see ``Outcome``."""
+    settings = settings or get_settings()
+    engine = get_engine(settings)
+    outcome = Outcome()
+    with engine.begin() as conn:
+        rows = claim(conn, [int(i) for i in ids], ignore_send_after=ignore_send_after)
+    outcome.suppressed = [r["id"] for r in rows if r["status"] == "suppressed"]
+    messages = group(rows)
+    if not messages:
+        return outcome
+    alert_ids = [r["id"] for m in messages for r in m.rows if r["kind"] not in TRANSACTIONAL_KINDS]
+    with engine.connect() as conn:
+        context = alert_context(conn, alert_ids)
+    gate = limiter(settings)
+    for index, message in enumerate(messages):
+        try:
+            raw = mime.build(render_message(message, context, settings))
+        except Exception as exc:  # a row that cannot be rendered will never render: fail it
+            log.exception("notification(s) %s could not be rendered", message.ids)
+            _mark(engine, message.ids, "failed", error=f"render: {type(exc).__name__}: {exc}"[:1000])
+            outcome.failed += message.ids
+            continue
+        try:
+            gate.acquire()
+            message_id = ses.send_raw(raw, settings)
+        except Exception as exc:
+            if not (ses.is_transient(exc) or isinstance(exc, ratelimit.RateLimitTimeout)):
+                reason = ses.error_text(exc)
+                log.warning("SES rejected notification(s) %s for user %s: %s", message.ids, message.user_id, reason)
+                _mark(engine, message.ids, "failed", error=reason)
+                outcome.failed += message.ids
+                continue
+            reason = ses.error_text(exc)
+            remaining = [i for m in messages[index:] for i in m.ids]
+            exhausted = [r["id"] for m in messages[index:] for r in m.rows if r["attempts"] >= MAX_ATTEMPTS]
+            retryable = [i for i in remaining if i not in set(exhausted)]
+            if exhausted:
+                _mark(engine, exhausted, "failed", error=f"gave up after {MAX_ATTEMPTS} attempts: {reason}")
+                outcome.failed += exhausted
+            if retryable:
+                _mark(engine, retryable, "pending", error=reason, retry_in=retry_in)
+            log.warning("SES transient error (%s); %d notification(s) back to pending, retry in %.0fs",
+                        reason, len(retryable), retry_in)
+            outcome.retry_ids, outcome.retry_error = retryable, reason
+            break
+        _mark(engine, message.ids, "sent", message_id=message_id)
+        outcome.sent += message.ids
+        outcome.messages += 1
+        if settings.email_dir:
+            try:
+                _write_eml(settings.email_dir, message, raw)
+            except OSError as exc:
+                log.warning("could not write .eml for %s: %s", message.ids, exc)
+    log.info("sent %d email(s) for %d notification(s); %d failed, %d suppressed, %d to retry",
+             outcome.messages, len(outcome.sent), len(outcome.failed), len(outcome.suppressed),
+             len(outcome.retry_ids))
+    return outcome

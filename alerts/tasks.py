@@ -1,0 +1,141 @@
+"""Celery tasks of the alert stage (loaded by celeryconfig.imports).
+
+    pricehound.alerts.evaluate_events(event_ids)     alerts queue: events -> outbox rows
+    pricehound.alerts.sweep_events()                 beat: events whose message was lost
+    pricehound.email.send_notifications(ids)         email queue: outbox rows -> SES
+    pricehound.email.sweep_outbox()                  beat: rows stuck pending or sending
+    pricehound.email.poll_ses_events()               beat: bounces/complaints from SQS
+
+Every task takes ids (or nothing), is idempotent and acks late: running one twice, or two at
+once, sends nothing twice. Work is enqueued only after the transaction that made it commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+import sqlalchemy as sa
+from celery.exceptions import MaxRetriesExceededError
+from sqlalchemy.exc import OperationalError
+
+from alerts import bounces, evaluate, outbox, send
+from pricehound.config import get_settings
+from pricehound.db import get_engine
+from workers import app
+
+log = logging.getLogger("pricehound.alerts.tasks")
+
+SWEEP_EVENTS_EVERY = 30.0
+SWEEP_OUTBOX_EVERY = 30.0
+POLL_SES_EVENTS_EVERY = 60.0
+# An unevaluated event this old had its message lost (a task normally runs within seconds).
+LOST_EVENT_AFTER = 60.0
+# A pending row this far past its send_after had its message lost.
+LOST_PENDING_AFTER = 60.0
+# A row still "sending" after the send task's hard limit belongs to a dead worker.
+STUCK_SENDING_AFTER = 600.0
+SEND_SOFT_LIMIT, SEND_HARD_LIMIT = 240, 300
+
+
+def backoff(retries: int, base: float = 2.0, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter: spreads retries of many workers apart."""
+    return random.uniform(base, min(cap, base * 2 ** retries))
+
+
+@app.task(name="pricehound.alerts.evaluate_events", bind=True, acks_late=True, soft_time_limit=120,
+          time_limit=180, autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=300,
+          retry_jitter=True, max_retries=10)
+def evaluate_events(self, event_ids: list[int]) -> dict[str, int]:
+    """Turn these price events into outbox rows, then hand the rows to the send task."""
+    settings = get_settings()
+    result = evaluate.evaluate_events(get_engine(settings), event_ids, cooldown_seconds=settings.alert_cooldown,
+                                      window_seconds=settings.alert_batch_window)
+    if result.notification_ids:
+        outbox.enqueue_send(result.notification_ids, countdown=settings.alert_batch_window)
+    log.info("evaluated %d of %d event(s): %d notification(s)", result.events, len(event_ids),
+             len(result.notification_ids))
+    return {"events": result.events, "notifications": len(result.notification_ids)}
+
+
+@app.task(name="pricehound.alerts.sweep_events", bind=True, acks_late=True, soft_time_limit=120,
+          time_limit=180, autoretry_for=(OperationalError,), retry_backoff=5, max_retries=3)
+def sweep_events(self, limit: int = 20000) -> int:
+    """Evaluate events no task evaluated (a lost broker message makes them late, never lost)."""
+    engine = get_engine()
+    with engine.connect() as conn:
+        ids = evaluate.unevaluated_event_ids(conn, older_than_seconds=LOST_EVENT_AFTER, limit=limit)
+    if ids:
+        log.warning("sweeping %d unevaluated event(s)", len(ids))
+        evaluate_events.run(ids)
+    return len(ids)
+
+
+@app.task(name="pricehound.email.send_notifications", bind=True, acks_late=True,
+          soft_time_limit=SEND_SOFT_LIMIT, time_limit=SEND_HARD_LIMIT, max_retries=8,
+          autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=300, retry_jitter=True)
+def send_notifications(self, notification_ids: list[int], retried: bool = False) -> dict[str, int]:
+    """Send what these outbox rows owe; SES throttling puts them back and retries with backoff."""
+    delay = backoff(self.request.retries)
+    outcome = send.send_notifications(notification_ids, ignore_send_after=retried, retry_in=delay)
+    if outcome.retry_ids:
+        try:
+            raise self.retry(args=[outcome.retry_ids], kwargs={"retried": True}, countdown=delay)
+        except MaxRetriesExceededError:
+            log.warning("giving %d notification(s) to the sweeper after %d retries: %s",
+                        len(outcome.retry_ids), self.request.retries, outcome.retry_error)
+    return {"sent": len(outcome.sent), "failed": len(outcome.failed), "suppressed": len(outcome.suppressed),
+            "retry": len(outcome.retry_ids), "messages": outcome.messages}
+
+
+@app.task(name="pricehound.email.sweep_outbox", bind=True, acks_late=True, soft_time_limit=60, time_limit=90)
+def sweep_outbox(self, limit: int = 10000) -> int:
+    """Re-enqueue rows a lost message left pending, and free rows a dead worker left sending."""
+    with get_engine().begin() as conn:
+        freed = conn.execute(sa.text(
+            """
+            UPDATE notifications SET status = 'pending', updated_at = now(),
+                   last_error = coalesce(last_error, 'worker lost while sending')
+             WHERE status = 'sending' AND sending_started_at < now() - CAST(:stuck AS interval)
+            """), {"stuck": timedelta(seconds=STUCK_SENDING_AFTER)}).rowcount
+        ids = [int(i) for i in conn.execute(sa.text(
+            """
+            SELECT id FROM notifications
+             WHERE status = 'pending' AND send_after < now() - CAST(:lost AS interval)
+             ORDER BY user_id, id LIMIT :limit
+            """), {"lost": timedelta(seconds=LOST_PENDING_AFTER), "limit": limit}).scalars()]
+    if freed:
+        log.warning("%d notification(s) were stuck sending; back to pending", freed)
+    if ids:
+        log.warning("re-enqueueing %d pending notification(s)", len(ids))
+        outbox.enqueue_send(ids)
+    return len(ids)
+
+
+@app.task(name="pricehound.email.poll_ses_events", bind=True, acks_late=True, soft_time_limit=50, time_limit=60)
+def poll_ses_events(self, max_batches: int = 10) -> int:
+    """Bounces and complaints from the SES events queue become suppressions."""
+    queue_url = get_settings().ses_events_queue_url
+    if not queue_url:
+        return 0
+    return bounces.poll_queue(queue_url, max_batches=max_batches)
+
+
+BEAT_ENTRIES = {
+    "alerts-sweep-events": {"task": "pricehound.alerts.sweep_events", "schedule": SWEEP_EVENTS_EVERY},
+    "email-sweep-outbox": {"task": "pricehound.email.sweep_outbox", "schedule": SWEEP_OUTBOX_EVERY},
+    "email-poll-ses-events": {"task": "pricehound.email.poll_ses_events", "schedule": POLL_SES_EVENTS_EVERY},
+}
+
+
+def _declare_beat(sender=None, **_: object) -> None:
+    """Beat entries beside the tasks they run; merged, so other stages' entries stay."""
+    app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_ENTRIES}
+
+
+# Reading app.conf resolves the broker (and may start the embedded Redis): never at import time.
+if app.configured:
+    _declare_beat()
+else:
+    app.on_after_configure.connect(_declare_beat, weak=False)
