@@ -166,7 +166,7 @@ def main(argv=None) -> int:
     currency_ok = currency_n = 0
     wrong = []
     kinds = {}
-    for lab, out in zip(labels, outputs):
+    for lab, out in zip(labels, outputs, strict=False):
         pred_price = out.get("price")
         price_pairs.append((pred_price, lab["price"]))
         avail_pairs.append((out.get("availability"), lab["availability"]))

@@ -12,8 +12,7 @@ from . import jsonld, meta, microdata, pagekind, selectors, visible
 from .availability import KIND_TO_AVAILABILITY, map_availability
 from .dom import decode, norm, parse, prune_invisible, text_content
 from .model import Extraction
-from .prices import (ISO_CODES, currency_from_locale, currency_from_url, number_variants,
-                     parse_price)
+from .prices import ISO_CODES, currency_from_locale, currency_from_url, number_variants, parse_price
 from .records import Product, clean_gtin, clean_text
 
 STRUCTURED_ORDER = ("json-ld", "microdata", "rdfa", "meta")
@@ -117,7 +116,7 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     if sel_price is not None:
         price, currency = sel_price.amount, sel_price.currency
         source = "selectors"
-        for a, s, cur in struct_prices:
+        for a, s, _cur in struct_prices:
             if a == price:
                 source = s
                 break
@@ -163,7 +162,7 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     regular = _regular_price(page, chosen_cand, price, mains, picked, vis_hint, locale_hint)
 
     # ------------------------------------------------ availability
-    availability, why = _availability(page, mains, chosen_cand, picked)
+    availability, why = _availability(page, mains, chosen_cand, picked, url)
     notes.append(why)
 
     # ------------------------------------------------ identity
@@ -367,18 +366,24 @@ def _name(page, mains, picked, pm) -> str | None:
     return clean_text(pm.tags.get("og:title") or pm.title)
 
 
-def _availability(page, mains, chosen, picked) -> tuple[str, str]:
+def _availability(page, mains, chosen, picked, url=None) -> tuple[str, str]:
     """Decide stock: visible wording in the buy box first, then structured data, then the button."""
     if picked.get("availability"):
         a = map_availability(picked["availability"])
         if a != "unknown":
             return a, "availability from selector"
     structured = "unknown"
+    variant_selected = False
     for source in STRUCTURED_ORDER:
         m = mains.get(source)
         if m is None:
             continue
-        vals = [o.availability for o in m.offers if o.availability != "unknown"]
+        offers = _ordered_offers(m, url)
+        if offers and offers[0] is not (m.offers[0] if m.offers else None) and offers[0].availability != "unknown":
+            structured = offers[0].availability  # the variant the URL selects
+            variant_selected = True
+            break
+        vals = [o.availability for o in offers if o.availability != "unknown"]
         if m.availability != "unknown":
             vals.append(m.availability)
         if vals:
@@ -434,7 +439,7 @@ def _availability(page, mains, chosen, picked) -> tuple[str, str]:
     if structured == "out_of_stock":
         if any(k in ("out_of_stock", "backorder", "instore_only") for k, _e, _b, _t in far):
             return "out_of_stock", "structured out of stock, confirmed by wording near the buy box"
-        if has_buy:
+        if has_buy and not variant_selected:
             return "in_stock", "buy button beside the title over structured out-of-stock"
         return "out_of_stock", "structured out of stock"
     if structured == "in_stock":

@@ -173,7 +173,7 @@ def _currency_in(raw, hint):
 
 def _read_offer(el, props, locale_hint, currency_hint) -> Offer:
     o = Offer()
-    prices, avail, currency, regular = [], [], None, None
+    prices, avail, currency, _regular = [], [], None, None
     for name, e in props:
         n = name.lower()
         if n == "price":

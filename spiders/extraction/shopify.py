@@ -41,6 +41,13 @@ def parse_shopify_product_js(body, variant_id: str | None = None, currency: str 
     """Read a Shopify product endpoint.  Never raises: unreadable bodies give an Extraction with
     page_kind "not_product"."""
     try:
+        return _parse(body, variant_id, currency)
+    except Exception:  # noqa: BLE001 - a malformed endpoint body is a page we cannot read
+        return Extraction(page_kind="not_product")
+
+
+def _parse(body, variant_id, currency) -> Extraction:
+    try:
         if isinstance(body, (bytes, bytearray)):
             body = bytes(body).decode("utf-8", errors="replace")
         data = json.loads(body)
@@ -52,7 +59,8 @@ def parse_shopify_product_js(body, variant_id: str | None = None, currency: str 
     if isinstance(data.get("product"), dict):  # the .json shape
         data = data["product"]
         minor = False
-    variants = [v for v in (data.get("variants") or []) if isinstance(v, dict)]
+    raw_variants = data.get("variants")
+    variants = [v for v in raw_variants if isinstance(v, dict)] if isinstance(raw_variants, list) else []
     if not variants and data.get("price") is None:
         return Extraction(page_kind="not_product")
     chosen = None

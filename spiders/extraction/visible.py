@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .availability import BUY_RE, classify_phrase
-from .dom import classes, norm, tag_of, text_content
+from .dom import classes, norm, text_content
 from .model import Price
 from .prices import find_money, parse_price
 
