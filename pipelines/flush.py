@@ -223,7 +223,7 @@ UPDATE_FRONTIER = sa.text(
                WHEN b.new_status = 'removed' THEN s.max_interval
                WHEN b.kind IN ('failed', 'dropped') THEN
                    least(s.max_interval, crawl_interval(f.priority, s.min_interval, s.max_interval)
-                                         * power(2, least(b.new_failures, 7) - 1))
+                                         * power(2, least(b.new_failures, 10) - 1))
                ELSE crawl_interval(f.priority, s.min_interval, s.max_interval) END,
            lease_until = CASE WHEN f.crawl_run_id IS NULL OR f.crawl_run_id = :run_id
                               THEN NULL ELSE f.lease_until END,

@@ -53,7 +53,7 @@ def is_absurd_jump(old: Decimal, new: Decimal, max_jump: Decimal) -> bool:
 def _clean_text(value: str | None, limit: int) -> str | None:
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    text = " ".join(str(value).replace("\x00", " ").split())
     return text[:limit] or None
 
 
