@@ -332,3 +332,65 @@ def add_watch(
     ).one()
     canonical = conn.execute(sa.text("SELECT url FROM store_listings WHERE id = :id"), {"id": listing_id}).scalar_one()
     return Watch(id=int(row.id), user_id=user_id, listing_id=listing_id, store_slug=store.slug, url=canonical)
+
+
+# -- changing and removing a watch (the HTTP service's manage page and API) ---------------------
+# Both are scoped to the owner: a watch id that belongs to someone else behaves as missing.
+
+UNCHANGED: Any = object()
+
+
+def update_watch(
+    conn: Connection,
+    *,
+    user_id: int,
+    item_id: int,
+    target_price: str | Decimal | None = UNCHANGED,
+    min_drop_percent: str | Decimal | None = UNCHANGED,
+    notify: str | Iterable[str] | None = UNCHANGED,
+    active: bool = UNCHANGED,
+) -> bool:
+    """Change the given fields of one of the user's watches (None clears the target price).
+    Returns False when the user has no such watch. Validates everything before writing."""
+    target = None if target_price is UNCHANGED else parse_money(target_price, "target price")
+    drop = None if min_drop_percent is UNCHANGED else parse_percent(min_drop_percent)
+    kinds = None if notify is UNCHANGED else parse_notify(notify)
+    row = conn.execute(
+        sa.text(
+            """
+            UPDATE shopping_list_items i
+               SET target_price = CASE WHEN :set_target THEN CAST(:target AS numeric) ELSE i.target_price END,
+                   min_drop_percent = CASE WHEN :set_drop THEN CAST(:drop AS numeric) ELSE i.min_drop_percent END,
+                   notify_kinds = CASE WHEN :set_kinds THEN CAST(:kinds AS text[]) ELSE i.notify_kinds END,
+                   active = CASE WHEN :set_active THEN CAST(:active AS boolean) ELSE i.active END,
+                   updated_at = now()
+              FROM shopping_lists l
+             WHERE l.id = i.list_id AND l.user_id = :user_id AND i.id = :item_id
+            RETURNING i.id
+            """
+        ),
+        dict(user_id=user_id, item_id=item_id,
+             set_target=target_price is not UNCHANGED, target=target,
+             set_drop=min_drop_percent is not UNCHANGED, drop=drop,
+             set_kinds=notify is not UNCHANGED, kinds=kinds,
+             set_active=active is not UNCHANGED, active=None if active is UNCHANGED else bool(active)),
+    ).one_or_none()
+    return row is not None
+
+
+def remove_watch(conn: Connection, *, user_id: int, item_id: int) -> tuple[bool, int | None]:
+    """Delete one of the user's watches: (whether it existed, its listing id if it watched one)."""
+    row = conn.execute(
+        sa.text(
+            """
+            DELETE FROM shopping_list_items i
+             USING shopping_lists l
+             WHERE l.id = i.list_id AND l.user_id = :user_id AND i.id = :item_id
+            RETURNING i.listing_id
+            """
+        ),
+        {"user_id": user_id, "item_id": item_id},
+    ).one_or_none()
+    if row is None:
+        return False, None
+    return True, row.listing_id
