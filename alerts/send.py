@@ -40,7 +40,15 @@ WITH asked AS (
        AND (send_after <= now() OR :ignore_send_after)
 ), picked AS (
     -- the rows asked for, plus every other pending alert of the same users: one email per user
-    SELECT n.id FROM notifications n
+    SELECT n.id, u.email, u.name,
+           (s.email IS NULL AND u.status = 'active'
+            AND (u.verified_at IS NOT NULL OR n.kind = 'verify')) AS deliverable,
+           CASE WHEN s.email IS NOT NULL THEN 'address suppressed (' || s.reason || ')'
+                WHEN u.status <> 'active' THEN 'user ' || u.status
+                ELSE 'address not verified' END AS reason
+      FROM notifications n
+      JOIN users u ON u.id = n.user_id
+      LEFT JOIN email_suppressions s ON s.email = lower(u.email)
      WHERE n.status = 'pending'
        AND ((n.id = ANY (CAST(:ids AS bigint[])) AND (n.send_after <= now() OR :ignore_send_after))
             OR (n.user_id IN (SELECT user_id FROM asked) AND n.kind = ANY (CAST(:alert_kinds AS text[]))))
@@ -48,23 +56,13 @@ WITH asked AS (
        FOR UPDATE OF n SKIP LOCKED
 )
 UPDATE notifications n
-   SET status = CASE WHEN who.deliverable THEN 'sending' ELSE 'suppressed' END,
-       attempts = n.attempts + CASE WHEN who.deliverable THEN 1 ELSE 0 END,
-       last_error = CASE WHEN who.deliverable THEN n.last_error ELSE who.reason END,
+   SET status = CASE WHEN p.deliverable THEN 'sending' ELSE 'suppressed' END,
+       attempts = n.attempts + CASE WHEN p.deliverable THEN 1 ELSE 0 END,
+       last_error = CASE WHEN p.deliverable THEN n.last_error ELSE p.reason END,
        sending_started_at = now(), updated_at = now()
-  FROM picked,
-       LATERAL (
-           SELECT u.email, u.name,
-                  (s.email IS NULL AND u.status = 'active'
-                   AND (u.verified_at IS NOT NULL OR n.kind = 'verify')) AS deliverable,
-                  CASE WHEN s.email IS NOT NULL THEN 'address suppressed (' || s.reason || ')'
-                       WHEN u.status <> 'active' THEN 'user ' || u.status
-                       ELSE 'address not verified' END AS reason
-             FROM users u LEFT JOIN email_suppressions s ON s.email = lower(u.email)
-            WHERE u.id = n.user_id) who
- WHERE n.id = picked.id
-RETURNING n.id, n.user_id, n.item_id, n.event_id, n.kind, n.payload, n.status, n.attempts,
-          who.email, who.name
+  FROM picked p
+ WHERE n.id = p.id
+RETURNING n.id, n.user_id, n.item_id, n.event_id, n.kind, n.payload, n.status, n.attempts, p.email, p.name
 """
 
 ALERT_CONTEXT_SQL = """
