@@ -7,12 +7,18 @@ downloader for every request and redirect, so one set of rules guards against SS
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2048
 TRACKING_PARAMS = ("utm_", "gclid", "fbclid", "mc_cid", "mc_eid", "_ga", "srsltid")
+HOST_LABEL_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+# Names that only ever mean this machine or the local network (RFC 6761, 6762, 8375, 9476 and
+# common resolver conventions): refused by name, before any resolver is asked.
+LOCAL_NAMES = frozenset({"localhost", "localhost6", "ip6-localhost", "ip6-loopback", "localdomain"})
+LOCAL_SUFFIXES = ("localhost", "localdomain", "local", "internal", "intranet", "lan", "home.arpa", "arpa")
 
 Resolver = Callable[[str], Sequence[str]]
 
@@ -59,7 +65,60 @@ def is_public_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Addre
             return is_public_address(embedded)
         if ip in ipaddress.ip_network("64:ff9b::/96"):  # NAT64 well-known prefix
             return is_public_address(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip.is_site_local:  # fec0::/10: deprecated, but routers still honour it
+            return False
     return bool(ip.is_global) and not ip.is_multicast and not ip.is_reserved
+
+
+def normal_host(host: str) -> str:
+    """The host as the connection will spell it: lower-case ASCII, IDNA-mapped, one trailing dot
+    dropped; raise UnsafeURL for anything a browser, Scrapy or the C library would read as a
+    different host than we do (percent-escapes, empty or over-long labels, stray characters).
+
+    Fullwidth digits and ideographic full stops map to ASCII here (``１２７。０。０。１`` is
+    127.0.0.1), exactly as they do when Scrapy builds the request, so the address rules see the
+    host that is really connected to.
+    """
+    if not host:
+        raise UnsafeURL("the URL has no host name")
+    if ":" in host:  # an IPv6 literal (urlsplit removed the brackets)
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise UnsafeURL(f"the URL's host {host!r} is not a valid IPv6 address") from None
+        return host.lower()
+    if "%" in host:
+        raise UnsafeURL("the URL's host name must not contain percent-escapes")
+    if not host.isascii():
+        host = _idna(host)
+    host = host.lower()
+    if host.endswith("."):
+        host = host[:-1]
+    labels = host.split(".")
+    if len(host) > 253 or not all(HOST_LABEL_RE.match(label) for label in labels):
+        raise UnsafeURL(f"the URL's host name {host!r} is not a valid domain name")
+    return host
+
+
+def _idna(host: str) -> str:
+    """ASCII form of an internationalised host name (UTS 46 mapping, as browsers and Scrapy do)."""
+    try:
+        import idna
+
+        return idna.encode(host, uts46=True).decode("ascii")
+    except ImportError:  # pragma: no cover - idna ships with Scrapy
+        pass
+    except (idna.IDNAError, UnicodeError, ValueError):
+        raise UnsafeURL(f"the URL's host name {host!r} is not a valid international domain name") from None
+    try:  # pragma: no cover
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:  # pragma: no cover
+        raise UnsafeURL(f"the URL's host name {host!r} is not a valid international domain name") from None
+
+
+def is_local_name(host: str) -> bool:
+    """Whether a (normalised) host name only ever names this machine or the local network."""
+    return host in LOCAL_NAMES or any(host == s or host.endswith("." + s) for s in LOCAL_SUFFIXES)
 
 
 def split_http_url(url: str):
@@ -69,8 +128,11 @@ def split_http_url(url: str):
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeURL(f"the URL is longer than {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise UnsafeURL("the URL contains spaces or control characters")
+    if "\\" in re.split(r"[?#]", url, maxsplit=1)[0]:
+        # browsers and Scrapy read a backslash as "/", urlsplit does not: http://127.0.0.1\.shop.example/
+        raise UnsafeURL("the URL contains a backslash")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -85,12 +147,14 @@ def split_http_url(url: str):
         raise UnsafeURL("the URL must not contain a user name or password")
     if port == 0:
         raise UnsafeURL("the URL's port is invalid")
+    normal_host(parts.hostname)
     return parts
 
 
 def host_and_port(url: str) -> tuple[str, int]:
+    """The normalised host (see normal_host) and the port, the default one filled in."""
     parts = split_http_url(url)
-    host = parts.hostname.rstrip(".").lower()
+    host = normal_host(parts.hostname)
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     return host, port
 
@@ -134,12 +198,18 @@ def check_fetchable(url: str, *, allow_private: bool, resolver: Resolver = syste
         if allow_private:
             return ["127.0.0.1"]
         raise UnsafeURL("the URL points at this machine (localhost)")
-    addresses = list(resolver(host))
+    if is_local_name(host) and not allow_private:
+        raise UnsafeURL(f"the URL's host {host!r} is a local network name")
+    addresses = [str(a) for a in resolver(host)]
     if not addresses:
         raise UnsafeURL(f"host {host!r} does not resolve")
     if not allow_private:
         for address in addresses:
-            if not is_public_address(address):
+            try:
+                public = is_public_address(address)
+            except ValueError:
+                raise UnsafeURL(f"host {host!r} resolved to {address!r}, which is not an address") from None
+            if not public:
                 raise UnsafeURL(
                     f"host {host!r} resolves to {address}, a private, loopback or link-local address"
                 )
@@ -151,7 +221,7 @@ def canonical_url(url: str) -> str:
     fragment, no tracking parameters, the rest of the query kept in order."""
     parts = split_http_url(url)
     scheme = parts.scheme.lower()
-    host = parts.hostname.rstrip(".").lower()
+    host = normal_host(parts.hostname)
     if ":" in host:
         host = f"[{host}]"
     port = parts.port
