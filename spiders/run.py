@@ -150,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunNotFound as exc:
         print(f"spiders.run: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except sa.exc.SQLAlchemyError as exc:
+        log.error("crawl run %s could not start: the database did not answer (%s)", args.run_id,
+                  str(exc).splitlines()[0])
+        return EXIT_FAILED
     log.info("crawl run %s: store %s, spider %s, %d listings", run.id, run.store.slug, run.store.spider,
              len(run.targets))
     try:
@@ -158,9 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - whatever stopped the crawl goes on the run row
         log.exception("crawl run %s could not run", run.id)
         stats, status, error = {}, "failed", f"{type(exc).__name__}: {exc}"[:2000]
-    with engine.begin() as conn:
-        conn.execute(MARK_FINISHED, {"run_id": run.id, "status": status, "error": error,
-                                     "stats": json.dumps(stats_subset(stats), sort_keys=True)})
+    try:
+        with engine.begin() as conn:
+            conn.execute(MARK_FINISHED, {"run_id": run.id, "status": status, "error": error,
+                                         "stats": json.dumps(stats_subset(stats), sort_keys=True)})
+    except sa.exc.SQLAlchemyError as exc:
+        log.error("crawl run %s: could not record how it ended (%s)", run.id, str(exc).splitlines()[0])
+        return EXIT_FAILED
     log.info("crawl run %s %s%s", run.id, status, f": {error}" if error else "")
     return EXIT_OK if status == "succeeded" else EXIT_FAILED
 
