@@ -137,3 +137,11 @@ def add_priced_watch(db, email: str, n: int, *, prices: list[tuple[int, str]], a
 def notifications(db) -> list:
     with db.connect() as conn:
         return list(conn.execute(sa.text("SELECT * FROM notifications ORDER BY id")))
+
+
+@pytest.fixture()
+def client_factory_token(app) -> str:
+    """A CSRF token minted for a different browser (an anonymous one) than the test's client."""
+    with TestClient(app) as other:
+        page = other.get("/signin")
+    return page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
