@@ -11,6 +11,8 @@ import importlib.util
 
 from kombu import Queue
 
+from pricehound.config import get_settings
+
 # -- queues and routes: a task's name says which stage it belongs to --------------------------
 task_queues = (
     Queue("schedule"),   # dispatch ticks and maintenance: short, frequent
@@ -32,10 +34,13 @@ task_routes = {
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
-task_acks_on_failure_or_timeout = True
+task_acks_on_failure = True
+task_acks_on_timeout = True
 # Redis redelivers an unacknowledged message after the visibility timeout: it must exceed the
-# longest task (a crawl's hard limit) or a running crawl would be handed to a second worker.
-broker_transport_options = {"visibility_timeout": 3600}
+# longest task (a crawl's hard limit: PRICEHOUND_CRAWL_TIME_LIMIT plus the kill grace and the
+# task's margins) or a running crawl would be handed to a second worker. Even then the crawl
+# task's claim step refuses a run another live worker holds.
+broker_transport_options = {"visibility_timeout": max(3600, get_settings().crawl_time_limit + 600)}
 broker_connection_retry_on_startup = True
 broker_connection_max_retries = None
 worker_cancel_long_running_tasks_on_connection_loss = True
@@ -52,6 +57,10 @@ worker_max_tasks_per_child = 200
 worker_hijack_root_logger = False
 timezone = "UTC"
 enable_utc = True
+
+# -- beat: entries come from the tasks themselves (workers.beat.periodic); its state file lives
+#    in the data directory, not wherever beat happened to be started
+beat_schedule_filename = str(get_settings().data_dir / "celerybeat-schedule")
 
 # -- task modules: each stage's tasks, loaded by every worker and by beat -----------------------
 _TASK_MODULES = (

@@ -367,14 +367,15 @@ CREATE OR REPLACE FUNCTION crawl_priority_score(watchers integer, premium_watche
 RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
     -- Diminishing returns on crowds (log); a premium watcher weighs about three free ones;
     -- recent_activity is views, clicks and searches of the listing in the last 7 days and
-    -- volatility its price or stock changes in the last 30 days: both pull a listing forward
-    -- but never outweigh the people watching it. Unwatched listings score 0 and are not crawled.
-    -- With crawl_interval() and the default 5 min..6 h: one free watcher ~3 h, one premium
-    -- watcher ~45 min, ten free watchers ~30 min, five premium watchers every 5 min.
+    -- volatility its price or stock changes in the last 30 days: both pull a listing forward,
+    -- counted up to 100 and 30 so that a bot hammering one page cannot make it the hottest.
+    -- Unwatched listings score 0 and are not crawled. With crawl_interval() and the default
+    -- 5 min..6 h: one free watcher ~3 h, one premium watcher ~45 min, ten free watchers
+    -- ~30 min, five premium watchers every 5 min.
     SELECT CASE WHEN watchers <= 0 THEN 0
                 ELSE ln(1 + watchers) + 2 * ln(1 + premium_watchers)
-                     + 0.5 * ln(1 + greatest(recent_activity, 0))
-                     + 0.5 * ln(1 + greatest(volatility, 0)) END
+                     + 0.5 * ln(1 + least(greatest(recent_activity, 0), 100))
+                     + 0.5 * ln(1 + least(greatest(volatility, 0), 30)) END
 $$;
 
 CREATE OR REPLACE FUNCTION crawl_interval(priority double precision, min_interval interval,

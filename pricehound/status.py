@@ -1,8 +1,16 @@
-"""`pricehound status`: what the system holds and what it is doing, for ops at a glance."""
+"""`pricehound status`: what the system holds and what it is doing, for ops at a glance.
+
+Three parts: the counts, the crawl schedule per store (due and leased targets, the running
+crawl and since when, the last outcome, the circuit breaker and its last error) and the depth
+of each Celery queue in Redis.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -57,3 +65,126 @@ def render(c: Counts) -> str:
     ]
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value:>8}" for label, value in rows)
+
+
+# -- the crawl schedule, per store ----------------------------------------------------------------
+
+STORES_SQL = """
+SELECT s.slug, s.active,
+       count(p.listing_id) FILTER (WHERE p.watchers > 0 AND p.next_due_at <= now()
+                                     AND (p.lease_until IS NULL OR p.lease_until < now())) AS due,
+       count(p.listing_id) FILTER (WHERE p.lease_until >= now()) AS leased,
+       CASE WHEN s.crawl_lease_until >= now() THEN s.current_run_id END AS run_id,
+       CASE WHEN s.crawl_lease_until >= now() THEN r.status END AS run_status,
+       CASE WHEN s.crawl_lease_until >= now() THEN coalesce(r.started_at, r.queued_at) END AS run_since,
+       CASE WHEN s.crawl_lease_until >= now() THEN s.crawl_leased_by END AS run_holder,
+       s.last_outcome, s.last_crawl_at, s.failure_streak,
+       CASE WHEN s.paused_until > now() THEN s.paused_until END AS paused_until,
+       s.last_error, now() AS now
+  FROM stores s
+  LEFT JOIN user_crawler_priorities p ON p.store_id = s.id
+  LEFT JOIN crawl_runs r ON r.id = s.current_run_id
+ GROUP BY s.id, r.id
+ ORDER BY s.slug
+"""
+
+
+@dataclass(frozen=True)
+class StoreSchedule:
+    slug: str
+    active: bool
+    due: int
+    leased: int
+    run_id: int | None
+    run_status: str | None
+    run_since: datetime | None
+    run_holder: str | None
+    last_outcome: str | None
+    last_crawl_at: datetime | None
+    failure_streak: int
+    paused_until: datetime | None
+    last_error: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()}
+
+
+def store_schedule(conn: Connection) -> tuple[list[StoreSchedule], datetime]:
+    """Each store's crawl state, and the database's clock (ages are measured against it)."""
+    rows = conn.execute(sa.text(STORES_SQL)).all()
+    now = rows[0].now if rows else conn.execute(sa.text("SELECT now()")).scalar_one()
+    stores = [StoreSchedule(**{k: v for k, v in r._mapping.items() if k != "now"}) for r in rows]
+    return stores, now
+
+
+# -- queues ---------------------------------------------------------------------------------------
+
+QUEUES = ("schedule", "crawl", "alerts", "email")
+# kombu's Redis transport keeps a queue's prioritised messages in sibling lists
+_PRIORITY_SEP = "\x06\x16"
+_PRIORITY_STEPS = (3, 6, 9)
+
+
+def queue_depths(client: Any) -> dict[str, int]:
+    """Messages waiting in each Celery queue (Redis list lengths, priorities included)."""
+    pipe = client.pipeline(transaction=False)
+    for queue in QUEUES:
+        pipe.llen(queue)
+        for step in _PRIORITY_STEPS:
+            pipe.llen(f"{queue}{_PRIORITY_SEP}{step}")
+    lengths = pipe.execute()
+    per_queue = 1 + len(_PRIORITY_STEPS)
+    return {q: int(sum(lengths[i * per_queue:(i + 1) * per_queue])) for i, q in enumerate(QUEUES)}
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+def _age(then: datetime | None, now: datetime) -> str:
+    if then is None:
+        return "-"
+    seconds = (now - then).total_seconds()
+    later = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 90:
+        text = f"{seconds:.0f}s"
+    elif seconds < 90 * 60:
+        text = f"{seconds / 60:.0f}m"
+    elif seconds < 36 * 3600:
+        text = f"{seconds / 3600:.1f}h"
+    else:
+        text = f"{seconds / 86400:.1f}d"
+    return f"in {text}" if later else f"{text} ago"
+
+
+def render_schedule(stores: list[StoreSchedule], now: datetime) -> str:
+    """The per-store table: one line per store, its last error beneath when it is failing."""
+    if not stores:
+        return "no stores yet"
+    header = ("store", "due", "leased", "crawling", "last crawl", "failures", "paused")
+    lines = []
+    for st in stores:
+        crawling = "-"
+        if st.run_id is not None:
+            crawling = f"run {st.run_id} {st.run_status or ''} since {_age(st.run_since, now)}".replace("  ", " ")
+        last = f"{st.last_outcome} {_age(st.last_crawl_at, now)}" if st.last_outcome else "never"
+        paused = f"until {st.paused_until:%H:%M:%S} ({_age(st.paused_until, now)})" if st.paused_until else "-"
+        slug = st.slug if st.active else f"{st.slug} (inactive)"
+        lines.append((slug, str(st.due), str(st.leased), crawling, last, str(st.failure_streak), paused))
+    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
+    out = ["  ".join(cell.ljust(w) if i not in (1, 2, 5) else cell.rjust(w)
+                     for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+           for row in [header, *lines]]
+    for st, row_index in zip(stores, range(1, len(out)), strict=False):
+        if st.failure_streak and st.last_error:
+            out[row_index] += f"\n    last error: {st.last_error.splitlines()[0][:160]}"
+    return "\n".join(out)
+
+
+def render_queues(depths: Mapping[str, int] | None, error: str | None = None) -> str:
+    if depths is None:
+        return f"queues: Redis unreachable ({error})" if error else "queues: Redis unreachable"
+    return "queues: " + ", ".join(f"{q} {n}" for q, n in depths.items())
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)

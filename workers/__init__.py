@@ -6,7 +6,7 @@ embedded Redis is started (or attached to) so a worker runs on a machine with no
 
 from __future__ import annotations
 
-from celery import Celery
+from celery import Celery, signals
 
 from pricehound.config import get_settings
 
@@ -38,5 +38,16 @@ app.config_from_object("celeryconfig")
 # Lazy: the broker is resolved when the configuration is first read, so importing the app
 # never starts a server.
 app.add_defaults(lambda: {"broker_url": broker_url(redis_url())})
+
+
+
+@signals.setup_logging.connect
+def _configure_logging(**_: object) -> None:
+    """Workers and beat log like the rest of pricehound: one readable line per event, at
+    PRICEHOUND_LOG_LEVEL (connecting here also stops Celery installing its own handlers)."""
+    from pricehound import logs
+
+    logs.configure(get_settings().log_level)
+
 
 __all__ = ["app", "broker_url", "redis_url"]

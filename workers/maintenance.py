@@ -1,0 +1,111 @@
+"""Periodic upkeep: history partitions ahead of time, the analysts' comparison view, dead runs.
+
+- ``pricehound.maintenance.ensure_partitions`` (every 6 h): price_history_log's monthly
+  partitions three months ahead, so no write ever lands in the default partition.
+- ``pricehound.maintenance.refresh_price_comparison`` (every 5 min): REFRESH MATERIALIZED VIEW
+  CONCURRENTLY, so analysts keep reading the old contents while it rebuilds.
+- ``pricehound.maintenance.reap_runs`` (every 30 s): queued or running crawl runs whose store
+  lease lapsed (the worker died, or the message was lost) become 'abandoned', and their store's
+  stale lease is cleared, so ``pricehound status`` never shows a crawl that is not running.
+  Their targets need nothing: an expired lease already makes them due again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from pricehound.db import get_engine
+from workers.beat import periodic
+from workers.retry import TRANSIENT_ERRORS
+
+log = logging.getLogger("pricehound.maintenance")
+
+#: advisory lock held while the comparison view refreshes, so two refreshes never queue up
+REFRESH_LOCK_KEY = 0x70637672  # "pcvr"
+
+RETRY = dict(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=120, max_retries=3)
+
+
+def ensure_history_partitions(engine: Engine) -> int:
+    """Create the missing monthly partitions; returns how many were created."""
+    with engine.begin() as conn:
+        return int(conn.execute(sa.text("SELECT ensure_price_history_partitions()")).scalar_one())
+
+
+def refresh_comparison(engine: Engine) -> str:
+    """Refresh price_comparison; 'refreshed', 'populated' (first fill) or 'skipped' (another
+    refresh is running)."""
+    with engine.begin() as conn:
+        if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK_KEY}).scalar_one():
+            return "skipped"
+        populated = conn.execute(sa.text(
+            "SELECT ispopulated FROM pg_matviews WHERE schemaname = current_schema() AND matviewname = 'price_comparison'"
+        )).scalar_one()
+        if populated:
+            conn.execute(sa.text("REFRESH MATERIALIZED VIEW CONCURRENTLY price_comparison"))
+            return "refreshed"
+        # CONCURRENTLY needs a populated view; the first fill locks it briefly instead
+        conn.execute(sa.text("REFRESH MATERIALIZED VIEW price_comparison"))
+        return "populated"
+
+
+REAP_SQL = sa.text(
+    """
+    WITH reaped AS (
+        UPDATE crawl_runs r
+           SET status = 'abandoned', finished_at = now(), started_at = coalesce(r.started_at, now()),
+               error = CASE WHEN r.status = 'running' THEN 'worker lost mid-crawl (store lease expired)'
+                            ELSE 'never started (store lease expired before a worker took it)' END
+         WHERE r.status IN ('queued', 'running')
+           AND NOT EXISTS (SELECT 1 FROM stores s
+                            WHERE s.current_run_id = r.id AND s.crawl_lease_until >= now())
+        RETURNING r.id, r.store_id, r.error
+    ), cleared AS (
+        UPDATE stores s
+           SET crawl_lease_until = NULL, crawl_leased_by = NULL, current_run_id = NULL,
+               last_outcome = 'abandoned', last_error = x.error, last_crawl_at = now()
+          FROM reaped x
+         WHERE s.id = x.store_id AND s.current_run_id = x.id
+           AND coalesce(s.crawl_lease_until < now(), true)
+        RETURNING s.id
+    )
+    SELECT (SELECT count(*) FROM reaped) AS runs, (SELECT count(*) FROM cleared) AS stores
+    """
+)
+
+
+def reap_abandoned_runs(engine: Engine) -> int:
+    """Mark runs nobody holds any more as abandoned; returns how many."""
+    with engine.begin() as conn:
+        row = conn.execute(REAP_SQL).one()
+    if row.runs:
+        log.warning("reaped %d crawl runs whose store lease expired (%d stores cleared)", row.runs, row.stores)
+    return int(row.runs)
+
+
+@periodic("pricehound.maintenance.ensure_partitions", every=6 * 3600, soft_time_limit=120, time_limit=180, **RETRY)
+def ensure_partitions() -> int:
+    created = ensure_history_partitions(get_engine())
+    log.info("history partitions: %d created", created)
+    return created
+
+
+@periodic("pricehound.maintenance.refresh_price_comparison", every=300, soft_time_limit=240, time_limit=290, **RETRY)
+def refresh_price_comparison() -> str:
+    result = refresh_comparison(get_engine())
+    log.info("price_comparison: %s", result)
+    return result
+
+
+@periodic("pricehound.maintenance.reap_runs", every=30, soft_time_limit=30, time_limit=45, **RETRY)
+def reap_runs() -> int:
+    return reap_abandoned_runs(get_engine())
+
+
+__all__ = [
+    "ensure_history_partitions", "ensure_partitions", "reap_abandoned_runs", "reap_runs",
+    "refresh_comparison", "refresh_price_comparison",
+]

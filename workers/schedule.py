@@ -1,0 +1,296 @@
+"""Demand becomes crawls: lease the due frontier, one crawl run per store, enqueue after commit.
+
+One dispatch tick is one transaction and one statement (:data:`LEASE_SQL`):
+
+1. lock the stores that may start a crawl now (active, not paused by the circuit breaker, no
+   live store lease) with ``FOR UPDATE SKIP LOCKED`` — a second dispatcher skips them;
+2. per store, take its due frontier rows, highest priority first, ``FOR UPDATE SKIP LOCKED``,
+   at most one run's worth (see :func:`batch_limit`);
+3. insert one ``crawl_runs`` row per store batch, lease the rows to it (lease_until, leased_by,
+   crawl_run_id) and reserve the store for that run (the store lease, which the crawl task
+   takes over when it starts).
+
+Only after the commit is one ``pricehound.crawl.run_store_crawl(run_id)`` enqueued per run, so
+a worker never sees a run that is not in the database. If the process dies between commit and
+enqueue, nothing is lost: the leases expire, the rows are due again, the run is reaped.
+
+Batch size follows the store's politeness: a run holds about ``run_target_seconds`` of crawling
+at the store's download delay (never more than ``max_batch`` pages). A short run bounds how long
+a hot listing can wait behind a store's current crawl; and rows that come due within the next
+run's expected duration ride along with it (highest priority first), so a hot page is crawled
+within its interval even when its store is busy the moment it comes due.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from pricehound.config import Settings, get_settings
+from pricehound.db import get_engine
+from workers import app
+from workers.beat import periodic
+from workers.retry import TRANSIENT_ERRORS
+
+log = logging.getLogger("pricehound.schedule")
+
+#: seconds of crawling one run should hold at the store's download delay
+RUN_TARGET_SECONDS = 60.0
+#: the most pages one run holds, whatever the store's delay
+MAX_BATCH = 500
+#: a download delay below this counts as this when sizing runs (a page takes some time anyway)
+MIN_PAGE_SECONDS = 0.1
+#: listings re-scored per statement by the periodic priority refresh
+REFRESH_CHUNK = 5000
+
+CRAWL_TASK = "pricehound.crawl.run_store_crawl"
+
+
+def worker_identity() -> str:
+    """host:pid — who holds a lease, readable by ops."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# Steps 1-3 of the module docstring in one statement. Data-modifying CTEs share one snapshot,
+# so each store's run id is drawn up front (nextval) and the lease UPDATE hands the leased rows
+# straight to the INSERT of the runs: every frontier row is touched once.
+LEASE_SQL = sa.text(
+    """
+    WITH free_stores AS (
+        SELECT s.id, s.slug, s.batch_limit, s.lookahead,
+               nextval(pg_get_serial_sequence('crawl_runs', 'id')) AS run_id
+          FROM (SELECT s.*,
+                       CASE WHEN CAST(:max_batch AS integer) IS NULL THEN NULL
+                            ELSE least(CAST(:max_batch AS integer),
+                                       greatest(1, floor(:run_target / greatest(s.download_delay, :min_page)))::int)
+                       END AS batch_limit,
+                       make_interval(secs => least(
+                           :run_target,
+                           least(coalesce(CAST(:max_batch AS integer), 1000000),
+                                 greatest(1, floor(:run_target / greatest(s.download_delay, :min_page))))
+                           * greatest(s.download_delay, :min_page))) AS lookahead
+                  FROM stores s
+                 WHERE s.active
+                   AND (CAST(:store_id AS bigint) IS NULL OR s.id = CAST(:store_id AS bigint))
+                   AND (:ignore_pause OR s.paused_until IS NULL OR s.paused_until <= now())
+                   AND (s.crawl_lease_until IS NULL OR s.crawl_lease_until < now())
+                 ORDER BY s.id
+                   FOR UPDATE SKIP LOCKED) s
+         -- a store gets a run only when something in it is really due: rows coming due within
+         -- the run's expected duration ride along with a run, they never start one
+         WHERE :everything OR EXISTS (
+                SELECT 1 FROM user_crawler_priorities q
+                 WHERE q.store_id = s.id AND q.watchers > 0 AND q.next_due_at <= now()
+                   AND (q.lease_until IS NULL OR q.lease_until < now()))
+    ), leased AS (
+        UPDATE user_crawler_priorities p
+           SET lease_until = now() + make_interval(secs => :lease_seconds),
+               leased_by = :leased_by,
+               crawl_run_id = k.run_id
+          FROM (SELECT s.run_id, d.ctid AS row_ctid
+                  FROM free_stores s
+                 CROSS JOIN LATERAL (
+                        SELECT q.ctid
+                          FROM user_crawler_priorities q
+                         WHERE q.store_id = s.id
+                           AND q.watchers > 0
+                           AND (:everything OR q.next_due_at <= now() + s.lookahead)
+                           AND (q.lease_until IS NULL OR q.lease_until < now())
+                         ORDER BY q.priority DESC, q.next_due_at
+                         LIMIT s.batch_limit
+                           FOR UPDATE OF q SKIP LOCKED
+                       ) d) k
+         WHERE p.ctid = k.row_ctid
+        RETURNING k.run_id, p.store_id, p.listing_id, p.priority, p.next_due_at
+    ), runs AS (
+        INSERT INTO crawl_runs (id, store_id, status, listing_ids, requested)
+        SELECT run_id, store_id, 'queued',
+               array_agg(listing_id ORDER BY priority DESC, next_due_at), count(*)::int
+          FROM leased
+         GROUP BY run_id, store_id
+        RETURNING id, store_id, requested
+    ), reserved AS (
+        -- the store lease covers the run from queued to finished; the crawl task takes it over
+        UPDATE stores s
+           SET crawl_lease_until = now() + make_interval(secs => :lease_seconds),
+               crawl_leased_by = :reserved_by,
+               current_run_id = r.id
+          FROM runs r
+         WHERE s.id = r.store_id
+        RETURNING s.id
+    )
+    SELECT r.id AS run_id, r.store_id, f.slug, r.requested,
+           (SELECT count(*) FROM reserved) AS reserved_stores
+      FROM runs r JOIN free_stores f ON f.id = r.store_id
+     ORDER BY r.id
+    """
+)
+
+#: crawl_leased_by of a store reserved by dispatch for a queued run (the crawl task takes it over)
+RESERVED_PREFIX = "dispatch "
+
+
+@dataclass(frozen=True)
+class DispatchedRun:
+    run_id: int
+    store_id: int
+    store_slug: str
+    requested: int
+
+
+@dataclass
+class Tick:
+    """What one dispatch tick did."""
+
+    runs: list[DispatchedRun] = field(default_factory=list)
+    enqueued: int = 0
+    seconds: float = 0.0
+
+    @property
+    def leased(self) -> int:
+        return sum(r.requested for r in self.runs)
+
+
+def lease_due(
+    conn: Connection,
+    *,
+    lease_seconds: float,
+    leased_by: str | None = None,
+    store_id: int | None = None,
+    everything: bool = False,
+    ignore_pause: bool = False,
+    run_target_seconds: float = RUN_TARGET_SECONDS,
+    max_batch: int | None = MAX_BATCH,
+) -> list[DispatchedRun]:
+    """Lease due frontier rows into one queued crawl run per free store (inside ``conn``'s
+    transaction; the caller commits, then enqueues). ``everything`` takes every watched row
+    that is not leased, due or not; ``max_batch=None`` puts them all in one run."""
+    who = leased_by or worker_identity()
+    # the per-store grouping of a large tick sorts in memory rather than on disk
+    conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    rows = conn.execute(
+        LEASE_SQL,
+        {
+            "lease_seconds": float(lease_seconds), "leased_by": who,
+            "reserved_by": f"{RESERVED_PREFIX}{who}", "store_id": store_id,
+            "everything": everything, "ignore_pause": ignore_pause,
+            "run_target": float(run_target_seconds), "max_batch": max_batch,
+            "min_page": MIN_PAGE_SECONDS,
+        },
+    ).all()
+    return [DispatchedRun(run_id=r.run_id, store_id=r.store_id, store_slug=r.slug, requested=r.requested)
+            for r in rows]
+
+
+def enqueue(runs: list[DispatchedRun], *, expires: float) -> int:
+    """One crawl task per run, over one broker connection. A message older than the lease is
+    dropped by the worker: by then its rows are due again and belong to a newer run."""
+    if not runs:
+        return 0
+    task = app.tasks[CRAWL_TASK] if CRAWL_TASK in app.tasks else None
+    sent = 0
+    with app.producer_or_acquire() as producer:
+        for run in runs:
+            if task is not None:
+                task.apply_async(args=(run.run_id,), expires=expires, producer=producer)
+            else:
+                app.send_task(CRAWL_TASK, args=(run.run_id,), expires=expires, producer=producer)
+            sent += 1
+    return sent
+
+
+def dispatch(
+    engine: Engine | None = None,
+    settings: Settings | None = None,
+    **lease_options,
+) -> Tick:
+    """One dispatch tick: lease in one transaction, commit, then enqueue the runs."""
+    settings = settings or get_settings()
+    engine = engine or get_engine(settings)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        runs = lease_due(conn, lease_seconds=settings.lease_seconds, **lease_options)
+    tick = Tick(runs=runs)
+    tick.enqueued = enqueue(runs, expires=settings.lease_seconds)
+    tick.seconds = time.perf_counter() - started
+    return tick
+
+
+def describe(tick: Tick) -> str:
+    """One line for the ops log."""
+    if not tick.runs:
+        return f"dispatch: nothing due ({tick.seconds * 1000:.0f} ms)"
+    stores = ", ".join(f"{r.store_slug}={r.requested} (run {r.run_id})" for r in tick.runs[:8])
+    more = f", +{len(tick.runs) - 8} more stores" if len(tick.runs) > 8 else ""
+    return (f"dispatch: leased {tick.leased} targets in {len(tick.runs)} runs, enqueued {tick.enqueued} "
+            f"in {tick.seconds * 1000:.0f} ms: {stores}{more}")
+
+
+# -- priorities ---------------------------------------------------------------------------------
+
+def refresh_all_priorities(engine: Engine, *, chunk: int = REFRESH_CHUNK) -> int:
+    """Re-score every frontier row from current demand, ``chunk`` listings per transaction, so
+    the frontier is never locked as a whole. Returns the number of listings looked at."""
+    seen = 0
+    after = 0
+    while True:
+        with engine.begin() as conn:
+            ids = conn.execute(
+                sa.text("SELECT listing_id FROM user_crawler_priorities WHERE listing_id > :after "
+                        "ORDER BY listing_id LIMIT :chunk"),
+                {"after": after, "chunk": chunk},
+            ).scalars().all()
+            if not ids:
+                return seen
+            conn.execute(sa.text("SELECT refresh_crawl_priorities(CAST(:ids AS bigint[]), false)"),
+                         {"ids": list(ids)})
+        seen += len(ids)
+        after = ids[-1]
+
+
+# -- tasks --------------------------------------------------------------------------------------
+
+_settings = get_settings()
+
+
+@periodic(
+    "pricehound.schedule.dispatch_due",
+    every=max(_settings.beat_interval, 0.5),
+    soft_time_limit=60, time_limit=90,
+    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=30, max_retries=3,
+)
+def dispatch_due() -> int:
+    """Beat's tick: lease what is due and enqueue one crawl per store. Returns targets leased."""
+    tick = dispatch()
+    if tick.runs:
+        log.info(describe(tick))
+    else:
+        log.debug(describe(tick))
+    return tick.leased
+
+
+@periodic(
+    "pricehound.schedule.refresh_priorities",
+    every=600,
+    soft_time_limit=300, time_limit=360,
+    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=120, max_retries=3,
+)
+def refresh_priorities() -> int:
+    """Re-score the whole frontier: recent activity and volatility change without any watch
+    changing, and a listing that got hotter comes due sooner."""
+    started = time.perf_counter()
+    seen = refresh_all_priorities(get_engine())
+    log.info("refresh priorities: %d listings re-scored in %.1f s", seen, time.perf_counter() - started)
+    return seen
+
+
+__all__ = [
+    "MAX_BATCH", "RUN_TARGET_SECONDS", "DispatchedRun", "Tick", "describe", "dispatch", "dispatch_due",
+    "enqueue", "lease_due", "refresh_all_priorities", "refresh_priorities", "worker_identity",
+]
