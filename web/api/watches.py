@@ -20,11 +20,13 @@ def list_(request: Request, user: CurrentUser,
           after: int = Query(0, ge=0, description="return watches with ids above this (keyset paging)"),
           limit: int = Query(50, ge=1, le=MAX_PAGE),
           list_id: int | None = Query(None, ge=1, description="only this shopping list"),
-          active: bool | None = Query(None, description="only active (true) or paused (false) watches")) -> WatchPage:
+          active: bool | None = Query(None, description="only active (true) or paused (false) watches")) -> Response:
     with app_state(request).engine.connect() as conn:
         rows = list_watches(conn, user.user_id, after=after, limit=limit, list_id=list_id, active=active)
-    return WatchPage(watches=[WatchOut.of(r) for r in rows],
-                     next_after=rows[-1].id if len(rows) == limit else None)
+    page = WatchPage.model_construct(watches=[WatchOut.of(r) for r in rows],
+                                     next_after=rows[-1].id if len(rows) == limit else None)
+    # built from our own rows, so serialised once here rather than re-validated by FastAPI
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WatchOut,
