@@ -126,6 +126,8 @@ async def drive(base: str, clients: int, seconds: float, make_request, think: fl
         connector = aiohttp.TCPConnector(limit=1, force_close=False)
         async with aiohttp.ClientSession(base, connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
             n = index
+            if think > 0:  # arrive spread out, not as one burst
+                await asyncio.sleep(think * rng.random())
             while time.perf_counter() < stop_at:
                 method, path, kwargs = make_request(n)
                 n += clients
