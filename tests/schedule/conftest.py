@@ -34,6 +34,12 @@ def celery_broker(redis_url: str) -> Iterator[None]:
     app.conf.broker_url = previous
 
 
+@pytest.fixture(autouse=True)
+def _empty_queues(redis_client) -> Iterator[None]:
+    """Every test starts with empty queues (redis_client flushes the session's database after)."""
+    yield
+
+
 def _reset_pool(app) -> None:
     if app._pool is not None:
         app._pool.force_close_all()
