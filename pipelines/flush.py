@@ -5,7 +5,7 @@ The batch is loaded into a temporary table together with each listing's state be
 flush (its price row, status and counters, read under a row lock), and every later statement
 works from that snapshot:
 
-    load      unnest(arrays) -> crawl_batch, joined to store_listings/store_prices (old state)
+    load      COPY -> crawl_input -> crawl_batch, joined to store_listings/store_prices (old state)
     prices    upsert store_prices for ok rows (changed_at only when something changed)
     history   append price_history_log where price, currency or availability changed
     events    price_drop / price_rise / sold_out / back_in_stock / removed / reappeared
@@ -19,6 +19,7 @@ only counted and scheduled, and an absurd price is remembered as the listing's s
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -86,10 +87,21 @@ class FlushResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+CREATE_INPUT = sa.text(
+    """
+    CREATE TEMP TABLE IF NOT EXISTS crawl_input (
+        listing_id bigint, kind text, reason text, price numeric(12,2), currency text,
+        regular_price numeric(12,2), availability text, title text, sku text, gtin text,
+        image_url text, observed_at timestamptz, suspect boolean
+    ) ON COMMIT DELETE ROWS
+    """
+)
+COPY_INPUT = "COPY crawl_input FROM STDIN"
+
 CREATE_BATCH = sa.text(
     """
     CREATE TEMP TABLE IF NOT EXISTS crawl_batch (
-        listing_id bigint PRIMARY KEY, kind text NOT NULL, reason text,
+        listing_id bigint NOT NULL, kind text NOT NULL, reason text,
         price numeric(12,2), currency char(3), regular_price numeric(12,2), availability text NOT NULL,
         title text, sku text, gtin text, image_url text, observed_at timestamptz NOT NULL,
         suspect boolean NOT NULL,
@@ -121,13 +133,7 @@ LOAD_BATCH = sa.text(
            CASE WHEN u.kind IN ('ok', 'removed') THEN 0 ELSE l.consecutive_failures + 1 END,
            u.kind = 'removed' AND l.status = 'active' AND l.consecutive_removed + 1 >= :removed_after,
            u.kind = 'ok' AND l.status = 'removed'
-      FROM unnest(CAST(:listing_id AS bigint[]), CAST(:kind AS text[]), CAST(:reason AS text[]),
-                  CAST(:price AS numeric[]), CAST(:currency AS text[]), CAST(:regular_price AS numeric[]),
-                  CAST(:availability AS text[]), CAST(:title AS text[]), CAST(:sku AS text[]),
-                  CAST(:gtin AS text[]), CAST(:image_url AS text[]), CAST(:observed_at AS timestamptz[]),
-                  CAST(:suspect AS boolean[]))
-           AS u(listing_id, kind, reason, price, currency, regular_price, availability, title, sku,
-                gtin, image_url, observed_at, suspect)
+      FROM crawl_input u
       JOIN store_listings l ON l.id = u.listing_id
       LEFT JOIN store_prices p ON p.listing_id = u.listing_id
        FOR UPDATE OF l
@@ -167,7 +173,7 @@ INSERT_EVENTS = sa.text(
     SELECT b.listing_id, e.kind, b.old_price, b.price, coalesce(b.currency, b.old_currency),
            b.old_availability, CASE WHEN e.kind = 'removed' THEN NULL ELSE b.availability END,
            :run_id, b.observed_at
-      FROM crawl_batch b
+      FROM (SELECT * FROM crawl_batch WHERE changed OR confirms_removal OR reappears) b
      CROSS JOIN LATERAL (VALUES
            ('price_drop', b.changed AND b.old_price IS NOT NULL AND b.price IS NOT NULL
                           AND b.old_currency = b.currency AND b.price < b.old_price),
@@ -266,17 +272,39 @@ def _last_per_listing(rows: Iterable[Row]) -> list[Row]:
     return list(by_listing.values())
 
 
+def _copy_field(value: object) -> str:
+    """One value in COPY's text format (the data stream, never SQL)."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    if any(ch in text for ch in "\\\t\n\r"):
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def copy_rows(conn: Connection, rows: Sequence[Row]) -> None:
+    """Stream the batch into crawl_input with COPY, on the transaction's own connection."""
+    buffer = io.StringIO()
+    buffer.writelines("\t".join(map(_copy_field, row)) + "\n" for row in rows)
+    buffer.seek(0)
+    with conn.connection.dbapi_connection.cursor() as cursor:
+        cursor.copy_expert(COPY_INPUT, buffer)
+
+
 def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
                removed_after: int = 2) -> FlushResult:
     """Write one batch inside the caller's transaction; return new event ids and counts."""
     rows = _last_per_listing(rows)
     if not rows:
         return FlushResult()
-    columns = list(zip(*rows, strict=True))
-    params = {name: list(values) for name, values in zip(Row._fields, columns, strict=True)}
-    params["removed_after"] = int(removed_after)
+    conn.execute(CREATE_INPUT)
     conn.execute(CREATE_BATCH)
-    conn.execute(LOAD_BATCH, params)
+    copy_rows(conn, rows)
+    conn.execute(LOAD_BATCH, {"removed_after": int(removed_after)})
     conn.execute(UPSERT_PRICES)
     conn.execute(APPEND_HISTORY, {"run_id": run_id})
     event_ids = [int(r.id) for r in conn.execute(INSERT_EVENTS, {"run_id": run_id})]
@@ -286,5 +314,5 @@ def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
     if run_id is not None:
         conn.execute(ADD_TO_RUN, {"run_id": run_id, **{k: counts[k] for k in
                                                       ("ok", "changed", "removed", "failed", "dropped")}})
-    conn.execute(sa.text("TRUNCATE crawl_batch"))
+    conn.execute(sa.text("TRUNCATE crawl_input, crawl_batch"))
     return FlushResult(event_ids=event_ids, counts={k: int(v) for k, v in counts.items()})

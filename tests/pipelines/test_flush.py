@@ -287,3 +287,10 @@ def test_an_older_observation_never_overwrites_a_newer_one(db, listings):
 def test_an_empty_batch_writes_nothing(db):
     with db.begin() as conn:
         assert flush_rows(conn, [], run_id=None).event_ids == []
+
+
+def test_text_with_tabs_newlines_and_backslashes_is_loaded_intact(db, listings):
+    title = "Kettle\t2 L\nsteel \\ copper \\N"
+    flush(db, [ok(listings[0], title=title, sku="A\rB")])
+    row = listing(db, listings[0])
+    assert row["title"] == title and row["sku"] == "A\rB"

@@ -1,0 +1,167 @@
+"""Crawl throughput: the full crawl against bare Scrapy on the same local pages.
+
+Serves a generated demo catalogue (demostore.make_catalogue, >= 2,000 product pages across the
+six page shapes) on 127.0.0.1 and crawls every page twice, one process per store each time:
+
+- full: `python -m spiders.run RUN_ID` - the store's spider, extraction, validation and the
+  batched PostgreSQL writer, on a throwaway database this script creates and drops;
+- bare: a Scrapy spider that requests the same URLs with the same settings (robots.txt, no
+  delay, same concurrency) and throws every response away: no extraction, no pipeline.
+
+Both figures are pages per second of crawl time (Scrapy's elapsed_time_seconds: spider open to
+spider closed, which for the full crawl includes waiting for the writer's last flush). Wall time
+with process start-up is printed too.
+
+Usage:  .venv/bin/python bench/crawl_throughput.py [--stores 6] [--per-store 350] [--concurrency 8]
+The last line printed is one JSON object; ratio = full pages/s / bare pages/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import sqlalchemy as sa
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+SAME_SETTINGS = ("AUTOTHROTTLE_ENABLED=false", "DOWNLOAD_DELAY=0", "LOG_LEVEL=WARNING")
+
+
+def bare_crawl(url_file: str, concurrency: int, user_agent: str) -> int:
+    """The baseline process: fetch each URL, keep nothing."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    with open(url_file) as fh:
+        urls = [line.strip() for line in fh if line.strip()]
+
+    class BareSpider(scrapy.Spider):
+        name = "bare"
+
+        async def start(self):
+            for url in urls:
+                yield scrapy.Request(url, callback=self.parse, dont_filter=True)
+
+        def parse(self, response):
+            return None
+
+    settings = {"ROBOTSTXT_OBEY": True, "AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0,
+                "CONCURRENT_REQUESTS": max(concurrency, 8), "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+                "USER_AGENT": user_agent, "LOG_LEVEL": os.environ.get("BENCH_SCRAPY_LOG", "WARNING"), "TELNETCONSOLE_ENABLED": False}
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(BareSpider)
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats()
+    print(json.dumps({"elapsed": stats.get("elapsed_time_seconds"),
+                      "responses": stats.get("downloader/response_count")}))
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", type=int, default=6)
+    parser.add_argument("--per-store", type=int, default=350)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--admin-url", default=os.environ.get("PRICEHOUND_BENCH_PG_ADMIN_URL",
+                                                               "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--bare", metavar="URL_FILE", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        from pricehound.config import get_settings
+
+        return bare_crawl(args.bare, args.concurrency, get_settings().crawler_user_agent)
+
+    from demostore import DemoStoreServer, make_catalogue
+    from pricehound import catalog
+    from pricehound.db import apply_schema, normalise_url
+
+    name = f"pricehound_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(normalise_url(args.admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    db_url = sa.engine.make_url(normalise_url(args.admin_url)).set(database=name).render_as_string(
+        hide_password=False).replace("postgresql+psycopg2://", "postgresql://")
+    engine = sa.create_engine(normalise_url(db_url))
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": ROOT, "PRICEHOUND_LOG_LEVEL": "WARNING",
+           "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")}
+    full_s = bare_s = full_wall = bare_wall = 0.0
+    pages = 0
+    stored = 0
+    try:
+        apply_schema(engine)
+        stores = make_catalogue(args.stores, args.per_store, seed=3)
+        with DemoStoreServer(stores) as shops, tempfile.TemporaryDirectory() as tmp:
+            for store in stores:
+                urls = [shops.product_url(store.slug, p.id) for p in store.products]
+                pages += len(urls)
+                with engine.begin() as conn:
+                    row = catalog.add_store(conn, slug=store.slug[:60], name=store.name,
+                                            domains=[f"127.0.0.1:{shops.port(store.slug)}"],
+                                            currency=store.currency, delay=0, concurrency=args.concurrency,
+                                            is_local=True, spider="shopify" if store.shape == "shopify" else "generic")
+                    ids = [int(conn.execute(sa.text(
+                        "INSERT INTO store_listings (store_id, url) VALUES (:s, :u) RETURNING id"),
+                        {"s": row.id, "u": u}).scalar()) for u in urls]
+                    run_id = int(conn.execute(sa.text(
+                        "INSERT INTO crawl_runs (store_id, listing_ids) VALUES (:s, :l) RETURNING id"),
+                        {"s": row.id, "l": ids}).scalar())
+                url_file = os.path.join(tmp, f"{store.slug}.txt")
+                with open(url_file, "w") as fh:
+                    fh.write("\n".join(urls))
+                # alternate the order per store so neither side always runs on a warmer server
+                runs = [("bare", [sys.executable, os.path.abspath(__file__), "--bare", url_file,
+                                  "--concurrency", str(args.concurrency)]),
+                        ("full", [sys.executable, "-m", "spiders.run", str(run_id),
+                                  *sum((["-s", s] for s in SAME_SETTINGS), [])])]
+                if len(url_file) % 2:
+                    runs.reverse()
+                for kind, cmd in runs:
+                    started = time.perf_counter()
+                    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+                    elapsed = time.perf_counter() - started
+                    if proc.returncode != 0:
+                        print(proc.stderr[-3000:], file=sys.stderr)
+                        raise SystemExit(f"{kind} crawl of {store.slug} failed")
+                    if kind == "full":
+                        full_wall += elapsed
+                        with engine.connect() as conn:
+                            full_s += float(conn.execute(sa.text(
+                                "SELECT stats->>'elapsed_time_seconds' FROM crawl_runs WHERE id = :r"),
+                                {"r": run_id}).scalar())
+                    else:
+                        bare_wall += elapsed
+                        bare_s += float(json.loads(proc.stdout.strip().splitlines()[-1])["elapsed"])
+                print(f"{store.slug:28s} {store.shape:12s} {len(urls):5d} pages", flush=True)
+        with engine.connect() as conn:
+            stored = conn.execute(sa.text("SELECT count(*) FROM store_prices")).scalar()
+            ok = conn.execute(sa.text("SELECT sum(ok) FROM crawl_runs")).scalar()
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    full = pages / full_s
+    bare = pages / bare_s
+    print(f"pages: {pages} in {args.stores} stores; full crawl stored {stored} prices ({ok} ok)")
+    print(f"full crawl:  {full:8.1f} pages/s  ({full_s:.1f}s crawling, {full_wall:.1f}s wall with start-up)")
+    print(f"bare Scrapy: {bare:8.1f} pages/s  ({bare_s:.1f}s crawling, {bare_wall:.1f}s wall with start-up)")
+    print(f"ratio:      {full / bare:.2f}  (goal >= 0.85)")
+    print(json.dumps({"bench": "crawl_throughput", "pages": pages, "stores": args.stores,
+                      "concurrency": args.concurrency, "full_pages_per_s": round(full, 1),
+                      "bare_pages_per_s": round(bare, 1), "stored_prices": stored,
+                      "full_wall_s": round(full_wall, 1), "bare_wall_s": round(bare_wall, 1),
+                      "ratio": round(full / bare, 3)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

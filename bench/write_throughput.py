@@ -1,0 +1,182 @@
+"""Write throughput: the crawl stage's batch writer against a COPY + one MERGE baseline.
+
+Both write the same 100,000 observations (10% with a new price) over the same 100,000 listings
+that already have a price, in batches of the same size, one transaction per batch, on a
+throwaway database this script creates and drops:
+
+- writer: pipelines.flush.flush_rows, exactly what a crawl runs per flush (load the batch, upsert
+  store_prices, append price_history_log, insert price_events, update store_listings, the
+  frontier and the crawl_runs counters);
+- baseline: COPY the batch into a temporary table, then one MERGE into store_prices (price,
+  availability, observed_at, changed_at) - the least work that keeps current prices right.
+
+Usage:  .venv/bin/python bench/write_throughput.py [--observations N] [--batch B] [--admin-url URL]
+The last line printed is one JSON object; ratio = writer obs/s / baseline obs/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from pipelines.flush import Row, flush_rows  # noqa: E402
+from pricehound.db import apply_schema, normalise_url  # noqa: E402
+
+SEED_SQL = """
+INSERT INTO stores (slug, name, allowed_domains, is_local) VALUES ('bench', 'Bench', '{shop.example}', false);
+INSERT INTO store_listings (store_id, url, status, first_seen_at, last_seen_at)
+SELECT 1, 'https://shop.example/p/' || g, 'active', now(), now() FROM generate_series(1, %(n)s) g;
+INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at)
+SELECT g, 10 + (g %% 500), 'USD', 'in_stock', now() - interval '1 hour', now() - interval '1 hour'
+  FROM generate_series(1, %(n)s) g;
+INSERT INTO user_crawler_priorities (listing_id, store_id, watchers, priority)
+SELECT g, 1, 1, 0.69 FROM generate_series(1, %(n)s) g;
+INSERT INTO crawl_runs (store_id, status) VALUES (1, 'running');
+"""
+
+RESET_SQL = """
+TRUNCATE price_events, price_history_log CASCADE;
+UPDATE store_prices SET price = 10 + (listing_id %% 500), currency = 'USD', availability = 'in_stock',
+       regular_price = NULL, observed_at = now() - interval '1 hour', changed_at = now() - interval '1 hour';
+VACUUM ANALYZE store_prices;
+VACUUM ANALYZE store_listings;
+VACUUM ANALYZE user_crawler_priorities;
+"""
+
+BASELINE_TEMP = """
+CREATE TEMP TABLE IF NOT EXISTS bench_batch (
+    listing_id bigint, price numeric(12,2), currency char(3), availability text, observed_at timestamptz
+) ON COMMIT DELETE ROWS
+"""
+
+BASELINE_MERGE = """
+MERGE INTO store_prices sp
+USING bench_batch b ON sp.listing_id = b.listing_id
+WHEN MATCHED THEN UPDATE SET price = b.price, currency = b.currency, availability = b.availability,
+     observed_at = b.observed_at,
+     changed_at = CASE WHEN (sp.price, sp.currency, sp.availability) IS DISTINCT FROM (b.price, b.currency, b.availability)
+                       THEN b.observed_at ELSE sp.changed_at END
+WHEN NOT MATCHED THEN INSERT (listing_id, price, currency, availability, observed_at, changed_at)
+     VALUES (b.listing_id, b.price, b.currency, b.availability, b.observed_at, b.observed_at)
+"""
+
+
+def observations(n: int, changed_share: float, seed: int = 7) -> list[Row]:
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
+    out = []
+    for lid in range(1, n + 1):
+        price = Decimal(10 + lid % 500)
+        if rng.random() < changed_share:
+            price -= Decimal("1.50")
+        out.append(Row(lid, "ok", None, price.quantize(Decimal("0.01")), "USD", None, "in_stock",
+                       f"Product {lid}", f"SKU-{lid}", None, None, now + timedelta(microseconds=lid), False))
+    return out
+
+
+def run_writer(engine, rows: list[Row], batch: int) -> float:
+    started = time.perf_counter()
+    for i in range(0, len(rows), batch):
+        with engine.begin() as conn:
+            flush_rows(conn, rows[i:i + batch], run_id=1, removed_after=2)
+    return time.perf_counter() - started
+
+
+def run_baseline(engine, rows: list[Row], batch: int) -> float:
+    started = time.perf_counter()
+    for i in range(0, len(rows), batch):
+        buf = io.StringIO()
+        for r in rows[i:i + batch]:
+            buf.write(f"{r.listing_id}\t{r.price}\t{r.currency}\t{r.availability}\t{r.observed_at.isoformat()}\n")
+        buf.seek(0)
+        raw = engine.raw_connection()
+        try:
+            with raw.cursor() as cur:
+                cur.execute(BASELINE_TEMP)
+                cur.copy_expert("COPY bench_batch FROM STDIN", buf)
+                cur.execute(BASELINE_MERGE)
+            raw.commit()
+        finally:
+            raw.close()
+    return time.perf_counter() - started
+
+
+def reset(admin_engine_url: str) -> None:
+    eng = sa.create_engine(admin_engine_url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        for statement in RESET_SQL.replace("%%", "%").split(";"):
+            if statement.strip():
+                conn.execute(sa.text(statement))
+    eng.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--observations", type=int, default=100_000)
+    parser.add_argument("--changed", type=float, default=0.10)
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--admin-url", default=os.environ.get("PRICEHOUND_BENCH_PG_ADMIN_URL",
+                                                               "postgresql://postgres@127.0.0.1:5432/postgres"))
+    args = parser.parse_args()
+
+    name = f"pricehound_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(normalise_url(args.admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(normalise_url(args.admin_url)).set(database=name)
+    db_url = url.render_as_string(hide_password=False)
+    engine = sa.create_engine(db_url)
+    try:
+        apply_schema(engine)
+        raw = engine.raw_connection()
+        with raw.cursor() as cur:
+            cur.execute(SEED_SQL, {"n": args.observations})
+        raw.commit()
+        raw.close()
+        rows = observations(args.observations, args.changed)
+        writer_times, baseline_times = [], []
+        for _ in range(args.rounds):  # alternate, so neither side always runs on a warmer cache
+            reset(db_url)
+            writer_times.append(run_writer(engine, rows, args.batch))
+            reset(db_url)
+            baseline_times.append(run_baseline(engine, rows, args.batch))
+        with engine.connect() as conn:
+            reset(db_url)
+            run_writer(engine, rows, args.batch)
+            history = conn.execute(sa.text("SELECT count(*) FROM price_history_log")).scalar()
+            events = conn.execute(sa.text("SELECT count(*) FROM price_events")).scalar()
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    writer = args.observations / min(writer_times)
+    baseline = args.observations / min(baseline_times)
+    print(f"observations: {args.observations}, changed: {args.changed:.0%}, batch: {args.batch}")
+    print(f"writer:   {writer:10.0f} obs/s  (best of {args.rounds}: {min(writer_times):.2f}s; "
+          f"{history} history rows, {events} events)")
+    print(f"baseline: {baseline:10.0f} obs/s  (best of {args.rounds}: {min(baseline_times):.2f}s; COPY + one MERGE)")
+    print(f"ratio:    {writer / baseline:.2f}  (goal >= 0.8)")
+    print(json.dumps({"bench": "write_throughput", "observations": args.observations,
+                      "changed_share": args.changed, "batch": args.batch,
+                      "writer_obs_per_s": round(writer, 1), "baseline_obs_per_s": round(baseline, 1),
+                      "history_rows": history, "events": events, "ratio": round(writer / baseline, 3)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
