@@ -104,6 +104,7 @@ class Demo:
         redis.Redis.from_url(resolved.redis_url).flushdb()
         self.say(f"schema version {version} applied; previous demo data cleared")
 
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.ses = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.ses.start()
         ses_host, ses_port = self.ses.get_host_and_port()
@@ -178,7 +179,7 @@ class Demo:
         from pricehound import supervisor
 
         self.log_dir = self.data_dir / "logs"
-        specs = [supervisor.worker_spec(concurrency=2), supervisor.beat_spec(self.data_dir),
+        specs = [supervisor.worker_spec(concurrency=4), supervisor.beat_spec(self.data_dir),
                  supervisor.web_spec("127.0.0.1", self.web_port)]
         self.sup = supervisor.Supervisor(specs, self.env, log_dir=self.log_dir, grace=15)
         self.sup.start()
@@ -415,6 +416,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="after the summary, keep worker, beat and web running until Ctrl-C "
                         "(default when run from a terminal)")
     p.add_argument("--exit", dest="keep_running", action="store_false", help="exit after the summary")
-    p.add_argument("--round-timeout", type=float, default=40.0, help="longest wait for one crawl round (s)")
+    p.add_argument("--round-timeout", type=float, default=90.0, help="longest wait for one crawl round (s)")
     p.add_argument("--json", action="store_true", help="print a last JSON line with the outcome")
     p.set_defaults(handler=cmd_demo)
