@@ -101,3 +101,22 @@ def apply_schema(engine: Engine) -> int:
     finally:
         raw.close()
     return int(version)
+
+
+def data_tables(conn: Connection) -> list[str]:
+    """Every table that holds data (partitions and schema_version excluded), from the catalogue
+    itself, so code that empties a database never misses a table added later."""
+    return list(conn.execute(sa.text(
+        """
+        SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+           AND c.relname <> 'schema_version'
+         ORDER BY c.relname
+        """)).scalars())
+
+
+def empty_all_tables(conn: Connection) -> None:
+    """TRUNCATE every data table in one statement (tests and the demo start from nothing)."""
+    tables = data_tables(conn)
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(t) for t in tables)
+    conn.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))

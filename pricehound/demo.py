@@ -28,11 +28,6 @@ import sqlalchemy as sa
 
 log = logging.getLogger("pricehound.demo")
 
-TABLES = (
-    "notifications", "email_suppressions", "user_activity", "user_crawler_priorities",
-    "shopping_list_items", "shopping_lists", "users", "price_events", "price_history_log",
-    "store_prices", "crawl_runs", "store_listings", "branded_products", "stores",
-)
 
 
 @dataclass(frozen=True)
@@ -89,7 +84,7 @@ class Demo:
         from demostore import DemoStoreServer, demo_catalogue
         from pricehound import embedded
         from pricehound.config import Settings
-        from pricehound.db import apply_schema, get_engine
+        from pricehound.db import apply_schema, empty_all_tables, get_engine
 
         base = Settings.from_env()
         self.data_dir = base.data_dir
@@ -98,7 +93,7 @@ class Demo:
         self.engine = get_engine(resolved)
         version = apply_schema(self.engine)
         with self.engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            empty_all_tables(conn)
         import redis
 
         redis.Redis.from_url(resolved.redis_url).flushdb()

@@ -130,19 +130,16 @@ def engine(settings) -> Iterator[sa.engine.Engine]:
     eng.dispose()
 
 
-TABLES_TO_EMPTY = (
-    "notifications", "email_suppressions", "user_activity", "user_crawler_priorities",
-    "shopping_list_items", "shopping_lists", "users", "price_events", "price_history_log",
-    "store_prices", "crawl_runs", "store_listings", "branded_products", "stores",
-)
 
 
 @pytest.fixture()
 def db(engine) -> Iterator[sa.engine.Engine]:
     """The test database, emptied after the test whatever the test committed."""
+    from pricehound.db import empty_all_tables
+
     yield engine
     with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES_TO_EMPTY)} RESTART IDENTITY CASCADE"))
+        empty_all_tables(conn)
 
 
 @pytest.fixture()
