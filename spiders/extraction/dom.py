@@ -115,18 +115,59 @@ def is_hidden(el) -> bool:
     return False
 
 
+_PRUNE_TAGS = NON_CONTENT_TAGS - {"head", "select", "option"}
+_ARIA_HIDDEN_TAGS = frozenset({"div", "section", "ul", "aside"})
+
+
+def _hidden_class(cls: str) -> bool:
+    low = cls.lower()
+    # every hiding class above holds one of these; the regex runs only when one is there
+    if "hid" in low or "none" in low or "invisible" in low or "display" in low:
+        return HIDDEN_CLASS_RE.search(low) is not None
+    return False
+
+
 def prune_invisible(root) -> None:
-    """Drop from the tree whatever a buyer cannot see (hidden blocks, scripts, styles)."""
+    """Drop from the tree whatever a buyer cannot see (hidden blocks, scripts, styles).
+
+    One pass in document order, the same rules as `is_hidden`, with the per-element work cut to
+    a few attribute reads; a hidden block's descendants are not looked at again.
+    """
     doomed = []
+    skip_until = None  # while inside a doomed subtree, its last descendant
     for el in root.iter():
-        if not isinstance(el.tag, str):
+        if skip_until is not None:
+            if el is skip_until:
+                skip_until = None
+            continue
+        tag = el.tag
+        if not isinstance(tag, str):
             doomed.append(el)
             continue
-        tag = el.tag.lower()
-        if tag in NON_CONTENT_TAGS and tag not in ("head", "select", "option"):
+        tag = tag.lower()
+        hidden = tag in _PRUNE_TAGS
+        if not hidden and tag != "html" and tag != "body":
+            if el.get("hidden") is not None:
+                hidden = True
+            else:
+                style = el.get("style")
+                if style and _STYLE_HIDDEN.search(style):
+                    hidden = True
+                else:
+                    cls = el.get("class")
+                    if cls and _hidden_class(cls):
+                        hidden = True
+                    elif tag in _ARIA_HIDDEN_TAGS:
+                        hidden = el.get("aria-hidden") == "true"
+                    elif tag == "input":
+                        hidden = (el.get("type") or "").lower() == "hidden"
+        if hidden:
             doomed.append(el)
-        elif tag != "html" and tag != "body" and is_hidden(el):
-            doomed.append(el)
+            if len(el):
+                last = el
+                while len(last):
+                    last = last[-1]
+                skip_until = last
     for el in doomed:
         parent = el.getparent()
         if parent is None:

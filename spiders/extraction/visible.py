@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from . import availability as _av
 from .availability import BUY_RE, classify_phrase
 from .dom import classes, norm, text_content
+from .keywords import TextIndex, required_words
 from .model import Price
 from .prices import find_money, parse_price
 
@@ -108,40 +110,132 @@ class Candidate:
     suffix: str = ""
 
 
+class _Parents:
+    """element -> parent, straight from the tree (the analysis never edits it)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def get(e, default=None):
+        p = e.getparent()
+        return default if p is None else p
+
+
+class _Short:
+    """element -> its text when at most MAX_SHORT chars (else None), worked out on first use and
+    kept: only the elements near a price, a button or stock wording are ever asked for."""
+
+    __slots__ = ("memo",)
+
+    def __init__(self):
+        self.memo: dict = {}
+
+    def get(self, e, default=None):
+        try:
+            return self.memo[e]
+        except KeyError:
+            pass
+        _short_of(e, self.memo)
+        return self.memo[e]
+
+    def __getitem__(self, e):
+        return self.get(e)
+
+
 @dataclass
 class Page:
     root: object
     order: dict
-    parent: dict
-    depth: dict
-    short: dict  # element -> its text when at most MAX_SHORT chars
+    parent: object
+    short: object  # element -> its text when at most MAX_SHORT chars (lazy, see _Short)
     title: object = None
     title_chain: set = field(default_factory=set)  # the title and its ancestors
     buttons: list = field(default_factory=list)
     candidates: list = field(default_factory=list)
+    index: object = None  # TextIndex of the page's text pieces
+    inputs: list = field(default_factory=list)  # submit / button inputs
+    _anc: dict = field(default_factory=dict)
+    _stock_els: list | None = None
 
 
 def analyse(root, *, structured_name: str | None, title_hint: str | None, currency_hint: str | None,
             locale_hint: str | None, anchor=None) -> Page:
-    els = [e for e in root.iter() if isinstance(e.tag, str)]
-    order = {e: i for i, e in enumerate(els)}
-    parent = {}
-    depth = {}
-    for e in els:
-        p = e.getparent()
-        parent[e] = p
-        depth[e] = depth.get(p, -1) + 1 if p is not None else 0
-    short = _short_texts(els)
-    page = Page(root=root, order=order, parent=parent, depth=depth, short=short)
+    order, index, digit_owners, clickables = _scan(root)
+    page = Page(root=root, order=order, parent=_Parents(), short=_Short(), index=index)
     page.title = _find_title(root, structured_name, title_hint, anchor)
     if page.title is not None:
-        x = page.title
-        while x is not None:
-            page.title_chain.add(x)
-            x = parent.get(x)
-    page.buttons = _find_buttons(els, short)
-    page.candidates = _candidates(els, short, page, currency_hint, locale_hint)
+        page.title_chain.add(page.title)
+        page.title_chain.update(page.title.iterancestors())
+    page.inputs = [e for e in clickables if e.tag == "input"
+                   and (e.get("type") or "").lower() in ("submit", "button", "image")]
+    page.buttons = _find_buttons(page, clickables)
+    page.candidates = _candidates(page, digit_owners, currency_hint, locale_hint)
     return page
+
+
+_DIGIT = re.compile(r"\d")
+_CLICKABLE = frozenset({"button", "input", "a"})
+
+
+def _scan(root):
+    """One pass over the tree: document order, the text pieces (an element's text and the tails
+    of its children, each with the element it belongs to), the elements holding a digit in such
+    a piece, and the clickable elements (button, input, a)."""
+    order: dict = {}
+    texts: list = []
+    owners: list = []
+    digit_owners: list = []
+    clickables: list = []
+    digit = _DIGIT.search
+    i = 0
+    for e in root.iter():
+        tag = e.tag
+        if not isinstance(tag, str):
+            continue
+        order[e] = i
+        i += 1
+        if tag in _CLICKABLE:
+            clickables.append(e)
+        t = e.text
+        if t and not t.isspace():
+            texts.append(t)
+            owners.append(e)
+            if digit(t):
+                digit_owners.append(e)
+        t = e.tail
+        if t and not t.isspace():
+            p = e.getparent()
+            if p is not None:
+                texts.append(t)
+                owners.append(p)
+                if digit(t):
+                    digit_owners.append(p)
+    return order, TextIndex(texts, owners), digit_owners, clickables
+
+
+def _with_ancestors(page: Page, starts) -> list:
+    """`starts` and each of their ancestors whose short text holds theirs, in document order."""
+    seen: set = set()
+    out = []
+    short = page.short
+    for x in starts:
+        while x is not None and x not in seen:
+            seen.add(x)
+            out.append(x)
+            if short.get(x) is None:
+                break
+            x = x.getparent()
+    order = page.order
+    out.sort(key=lambda e: order.get(e, -1))
+    return out
+
+
+def _anc_list(e, page: Page) -> list:
+    a = page._anc.get(e)
+    if a is None:
+        a = list(e.iterancestors())
+        page._anc[e] = a
+    return a
 
 
 # ---------------------------------------------------------------- text
@@ -154,54 +248,90 @@ _LIST_WORDS = re.compile(r"wish|favou?rite|registry|list", re.I)
 _BUTTON_TAGS = frozenset({"button", "input", "a", "span", "div", "li"})
 
 
-def _short_texts(els) -> dict:
-    """Bottom-up: each element's text if short, with superscript cents made decimal."""
-    short: dict = {}
-    for e in reversed(els):
-        tag = e.tag.lower()
-        if tag in ("select", "option", "textarea", "html", "body", "head"):
-            short[e] = None
-            continue
-        parts = [e.text or ""]
-        total = len(parts[0].strip())
-        ok = total <= MAX_SHORT * 2
-        if ok:
-            for c in e:
-                if not isinstance(c.tag, str):
-                    parts.append(c.tail or "")
-                    continue
-                ct = short.get(c)
-                if ct is None:
-                    ok = False
-                    break
-                ctag = c.tag.lower()
-                if ctag == "sup":
-                    stripped = ct.strip()
-                    if len(stripped) == 2 and stripped.isdigit():
-                        joined = "".join(parts).rstrip()
-                        if joined[-1:].isdigit() and not re.search(r"[.,]\d{1,2}$", joined):
-                            ct = "." + stripped
-                elif ctag in ("br", "p", "div", "li", "td", "tr"):
-                    ct = " " + ct + " "
-                parts.append(ct)
+_NO_SHORT = frozenset({"select", "option", "textarea", "html", "body", "head"})
+_SPACED = frozenset({"br", "p", "div", "li", "td", "tr"})
+_CENTS_BEFORE = re.compile(r"[.,]\d{1,2}$")
+
+
+def _short_of(e0, memo: dict) -> None:
+    """Work out memo[e0]: the element's text if short, with superscript cents made decimal.
+
+    Bottom-up over the element's subtree (an explicit stack, no recursion), stopping as soon as
+    the text grows past twice MAX_SHORT, so a big block costs a few steps, not its whole subtree.
+    """
+    limit = MAX_SHORT * 2
+    stack = [[e0, None, 0, None, 0]]  # element, children, next child, parts, total
+    while stack:
+        fr = stack[-1]
+        el = fr[0]
+        if fr[1] is None:
+            tag = el.tag
+            if not isinstance(tag, str) or tag.lower() in _NO_SHORT:
+                memo[el] = None
+                stack.pop()
+                continue
+            text = el.text or ""
+            total = len(text.strip())
+            if total > limit:
+                memo[el] = None
+                stack.pop()
+                continue
+            fr[1] = list(el)
+            fr[3] = [text]
+            fr[4] = total
+        kids, i, parts, total = fr[1], fr[2], fr[3], fr[4]
+        ok = True
+        pushed = False
+        n = len(kids)
+        while i < n:
+            c = kids[i]
+            ctag = c.tag
+            if not isinstance(ctag, str):
                 parts.append(c.tail or "")
-                total += len(ct.strip()) + len((c.tail or "").strip())
-                if total > MAX_SHORT * 2:
-                    ok = False
-                    break
+                i += 1
+                continue
+            if c not in memo:
+                fr[2] = i
+                fr[4] = total
+                stack.append([c, None, 0, None, 0])
+                pushed = True
+                break
+            ct = memo[c]
+            if ct is None:
+                ok = False
+                break
+            ctag = ctag.lower()
+            if ctag == "sup":
+                stripped = ct.strip()
+                if len(stripped) == 2 and stripped.isdigit():
+                    joined = "".join(parts).rstrip()
+                    if joined[-1:].isdigit() and not _CENTS_BEFORE.search(joined):
+                        ct = "." + stripped
+            elif ctag in _SPACED:
+                ct = " " + ct + " "
+            tail = c.tail or ""
+            parts.append(ct)
+            parts.append(tail)
+            total += len(ct.strip()) + len(tail.strip())
+            i += 1
+            if total > limit:
+                ok = False
+                break
+        if pushed:
+            continue
+        stack.pop()
         if not ok:
-            short[e] = None
+            memo[el] = None
             continue
         t = " ".join("".join(parts).split())
         if len(t) > MAX_SHORT:
-            short[e] = None
+            memo[el] = None
             continue
         if _HAS_DIGIT_SPACE.search(t):
             t = _SPLIT_DEC1.sub(r"\1", t)  # "37 . 30" -> "37.30"
             t = _SPLIT_DEC2.sub(r"\1", t)
             t = _SPLIT_SYM.sub("", t)
-        short[e] = t
-    return short
+        memo[el] = t
 
 
 def _find_title(root, structured_name, title_hint, anchor):
@@ -252,9 +382,31 @@ _BUTTON_ATTR = re.compile(r"add[-_ ]?to[-_ ]?(?:cart|bag|basket|trolley)|addtoca
                           r"btn-buy|preorder|pre-order", re.I)
 
 
-def _find_buttons(els, short) -> list:
+_BUY_WORDS = required_words(_av.BUY_PHRASES)
+_BUTTON_ATTR_WORDS = required_words(_BUTTON_ATTR.pattern)
+
+
+def _find_buttons(page: Page, clickables) -> list:
+    """The buy buttons: a short label in buy wording, or a button / input / link whose class, id,
+    name or label says add-to-cart.  Only elements whose text holds a buy word, and the
+    clickable elements, are looked at."""
+    index = page.index
+    starts = [index.owners[i] for i in index.segments_with(_BUY_WORDS)]
+    pool = set(_with_ancestors(page, starts))
+    for e in clickables:
+        if e.tag == "input":
+            pool.add(e)
+            continue
+        attr = " ".join(filter(None, [e.get("class"), e.get("id"), e.get("name"), e.get("aria-label"),
+                                        e.get("title"), e.get("alt")]))
+        if attr:
+            low = attr.lower()
+            if _BUTTON_ATTR_WORDS is None or any(w in low for w in _BUTTON_ATTR_WORDS):
+                pool.add(e)
+    short = page.short
+    order = page.order
     out = []
-    for e in els:
+    for e in sorted(pool, key=lambda x: order.get(x, -1)):
         tag = e.tag.lower()
         if tag not in _BUTTON_TAGS:
             continue
@@ -285,9 +437,12 @@ def _find_buttons(els, short) -> list:
 
 # ---------------------------------------------------------------- candidates
 
-def _candidates(els, short, page: Page, currency_hint, locale_hint) -> list:
+def _candidates(page: Page, digit_owners, currency_hint, locale_hint) -> list:
+    """Price candidates: the elements whose short text holds a digit (found from the text pieces
+    that hold one, walking up while the text stays short), each read as one amount."""
     found: dict = {}
-    for e in els:
+    short = page.short
+    for e in _with_ancestors(page, digit_owners):
         t = short.get(e)
         if not t or not re.search(r"\d", t):
             continue
@@ -395,26 +550,26 @@ def _classy_price(e, page) -> bool:
 
 
 def ancestors(e, page: Page):
-    out = []
-    p = page.parent.get(e)
-    while p is not None:
-        out.append(p)
-        p = page.parent.get(p)
-    return out
+    return _anc_list(e, page)
 
 
 def distance(a, b, page: Page) -> int | None:
     if a is None or b is None:
         return None
-    anc_a = [a] + ancestors(a, page)
-    set_a = {x: i for i, x in enumerate(anc_a)}
-    x = b
-    steps = 0
-    while x is not None:
-        if x in set_a:
-            return set_a[x] + steps
-        x = page.parent.get(x)
-        steps += 1
+    if a is b:
+        return 0
+    anc_a = _anc_list(a, page)
+    idx = page._anc.get((a, "idx"))
+    if idx is None:
+        idx = {x: i + 1 for i, x in enumerate(anc_a)}
+        idx[a] = 0
+        page._anc[(a, "idx")] = idx
+    if b in idx:
+        return idx[b]
+    for steps, x in enumerate(_anc_list(b, page), 1):
+        i = idx.get(x)
+        if i is not None:
+            return i + steps
     return None
 
 
@@ -598,9 +753,7 @@ def stock_signals(region, page: Page, exclude_bad: bool = True) -> list:
     out = []
     if region is None:
         return out
-    for e in region.iter():
-        if not isinstance(e.tag, str):
-            continue
+    for e in _stock_elements(region, page):
         tag = e.tag.lower()
         t = page.short.get(e)
         texts = []
@@ -622,6 +775,30 @@ def stock_signals(region, page: Page, exclude_bad: bool = True) -> list:
             is_button = _buttonish(e, page) and len(text) <= 40
             out.append((kind, e, is_button, text))
     return out
+
+
+_STOCK_WORDS = required_words(_av.BACKORDER_PHRASES + _av.INSTORE_ONLY_PHRASES + _av.OUT_OF_STOCK_PHRASES
+                              + _av.PREORDER_PHRASES + _av.IN_STOCK_PHRASES)
+
+
+def _stock_elements(region, page: Page):
+    """The elements of `region` (document order) whose text could hold stock wording: those
+    whose text pieces hold a stock word, their ancestors while the text stays short, and the
+    submit inputs.  Every other element's text holds no stock word, so no stock phrase."""
+    if page.index is None:
+        return [e for e in region.iter() if isinstance(e.tag, str)]
+    els = page._stock_els
+    if els is None:
+        index = page.index
+        starts = [index.owners[i] for i in index.segments_with(_STOCK_WORDS)]
+        pool = set(_with_ancestors(page, starts))
+        pool.update(page.inputs)
+        order = page.order
+        els = sorted(pool, key=lambda x: order.get(x, -1))
+        page._stock_els = els
+    if region is page.root:
+        return els
+    return [e for e in els if e is region or region in _anc_list(e, page)]
 
 
 def _buttonish(e, page: Page) -> bool:
