@@ -529,14 +529,18 @@ ALTER TABLE price_events ADD COLUMN IF NOT EXISTS evaluated_at timestamptz;
 CREATE INDEX IF NOT EXISTS price_events_unevaluated_idx ON price_events (id) WHERE evaluated_at IS NULL;
 COMMENT ON COLUMN price_events.evaluated_at IS 'When the alert stage turned this event into outbox rows; NULL means not yet.';
 
+-- No foreign key on purpose: a fan-out writes one row per alert and the check would cost as much
+-- as the row. A row older than the cool-down means nothing (the next alert overwrites it), so the
+-- sweeper deletes those, which also clears rows of deleted watches (identity ids are never reused).
 CREATE TABLE IF NOT EXISTS alert_state (
-    item_id         bigint NOT NULL REFERENCES shopping_list_items (id) ON DELETE CASCADE,
+    item_id         bigint NOT NULL,
     kind            text NOT NULL,
     last_alerted_at timestamptz NOT NULL,
     last_event_id   bigint,
     PRIMARY KEY (item_id, kind)
 );
-COMMENT ON TABLE alert_state IS 'Cool-down per watch and alert kind: when the watch was last told this kind of news. The row lock serialises concurrent evaluations.';
+ALTER TABLE alert_state DROP CONSTRAINT IF EXISTS alert_state_item_id_fkey;
+COMMENT ON TABLE alert_state IS 'Cool-down per watch (shopping_list_items.id) and alert kind: when the watch was last told this kind of news. The row lock serialises concurrent evaluations.';
 
 -- =============================================================================================
 -- HTTP service: browser sessions and partner API keys

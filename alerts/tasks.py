@@ -69,6 +69,8 @@ def sweep_events(self, limit: int = 20000) -> int:
     if ids:
         log.warning("sweeping %d unevaluated event(s)", len(ids))
         evaluate_events.run(ids)
+    with engine.begin() as conn:
+        evaluate.forget_expired_cooldowns(conn, get_settings().alert_cooldown)
     return len(ids)
 
 

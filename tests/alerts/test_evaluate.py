@@ -209,3 +209,15 @@ def test_sweeper_evaluates_events_whose_message_was_lost(db, catalogue, alert_en
     assert tasks.sweep_events.run() == 1
     assert [r[1] for r in outbox(db)] == [event]
     assert tasks.sweep_events.run() == 0
+
+
+def test_expired_cooldowns_are_forgotten_and_the_next_alert_goes_out(db, catalogue):
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE shopping_list_items SET target_price = NULL"))
+        conn.execute(sa.text("INSERT INTO alert_state (item_id, kind, last_alerted_at) VALUES "
+                             "(:i, 'price_drop', now() - interval '3 days'), (999999, 'removed', now() - interval '3 days'), "
+                             "(:i, 'sold_out', now())"), {"i": catalogue.item_id})
+        assert evaluate.forget_expired_cooldowns(conn, 3600) == 2
+        event = add_event(conn, catalogue.listing_id, "price_drop", "40.00", "20.00")
+    run(db, [event], cooldown=3600)
+    assert [r[2] for r in outbox(db)] == ["price_drop"]
