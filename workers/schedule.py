@@ -58,8 +58,9 @@ def worker_identity() -> str:
 
 
 # Steps 1-3 of the module docstring in one statement. Data-modifying CTEs share one snapshot,
-# so each store's run id is drawn up front (nextval) and the lease UPDATE hands the leased rows
-# straight to the INSERT of the runs: every frontier row is touched once.
+# so each store's run id is drawn up front (nextval); `batches` picks and locks each store's
+# rows once, and both the lease UPDATE and the INSERT of the runs read it (a data-modifying CTE
+# runs to completion whether or not anything reads its output).
 LEASE_SQL = sa.text(
     """
     WITH free_stores AS (
@@ -88,15 +89,14 @@ LEASE_SQL = sa.text(
                 SELECT 1 FROM user_crawler_priorities q
                  WHERE q.store_id = s.id AND q.watchers > 0 AND q.next_due_at <= now()
                    AND (q.lease_until IS NULL OR q.lease_until < now()))
-    ), leased AS (
-        UPDATE user_crawler_priorities p
-           SET lease_until = now() + make_interval(secs => :lease_seconds),
-               leased_by = :leased_by,
-               crawl_run_id = k.run_id
-          FROM (SELECT s.run_id, d.ctid AS row_ctid
-                  FROM free_stores s
-                 CROSS JOIN LATERAL (
-                        SELECT q.ctid
+    ), batches AS (
+        -- each store's rows, highest priority first (at most one run's worth), locked
+        SELECT s.run_id, s.id AS store_id, d.listing_ids, d.row_ctids
+          FROM free_stores s
+         CROSS JOIN LATERAL (
+                SELECT array_agg(x.listing_id ORDER BY x.priority DESC, x.next_due_at) AS listing_ids,
+                       array_agg(x.ctid) AS row_ctids
+                  FROM (SELECT q.listing_id, q.ctid, q.priority, q.next_due_at
                           FROM user_crawler_priorities q
                          WHERE q.store_id = s.id
                            AND q.watchers > 0
@@ -104,16 +104,21 @@ LEASE_SQL = sa.text(
                            AND (q.lease_until IS NULL OR q.lease_until < now())
                          ORDER BY q.priority DESC, q.next_due_at
                          LIMIT s.batch_limit
-                           FOR UPDATE OF q SKIP LOCKED
-                       ) d) k
-         WHERE p.ctid = k.row_ctid
-        RETURNING k.run_id, p.store_id, p.listing_id, p.priority, p.next_due_at
+                           FOR UPDATE OF q SKIP LOCKED) x
+               ) d
+         WHERE d.listing_ids IS NOT NULL
+    ), leased AS (
+        -- the rows are locked by this transaction, so their ctids hold until it ends
+        UPDATE user_crawler_priorities p
+           SET lease_until = now() + make_interval(secs => :lease_seconds),
+               leased_by = :leased_by,
+               crawl_run_id = b.run_id
+          FROM (SELECT run_id, unnest(row_ctids) AS row_ctid FROM batches) b
+         WHERE p.ctid = b.row_ctid
     ), runs AS (
         INSERT INTO crawl_runs (id, store_id, status, listing_ids, requested)
-        SELECT run_id, store_id, 'queued',
-               array_agg(listing_id ORDER BY priority DESC, next_due_at), count(*)::int
-          FROM leased
-         GROUP BY run_id, store_id
+        SELECT run_id, store_id, 'queued', listing_ids, cardinality(listing_ids)
+          FROM batches
         RETURNING id, store_id, requested
     ), reserved AS (
         -- the store lease covers the run from queued to finished; the crawl task takes it over
@@ -172,8 +177,10 @@ def lease_due(
     transaction; the caller commits, then enqueues). ``everything`` takes every watched row
     that is not leased, due or not; ``max_batch=None`` puts them all in one run."""
     who = leased_by or worker_identity()
-    # the per-store grouping of a large tick sorts in memory rather than on disk
+    # a large tick's batches are built in memory rather than on disk; and a Memoize node over
+    # ctids that are all distinct only costs (the planner cannot know they are)
     conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    conn.execute(sa.text("SET LOCAL enable_memoize = off"))
     rows = conn.execute(
         LEASE_SQL,
         {
