@@ -11,6 +11,7 @@ patterns themselves, so a phrase added to a list is covered without a second lis
 from __future__ import annotations
 
 import bisect
+import re
 
 try:  # Python 3.11+
     from re import _constants as _sre_c
@@ -74,6 +75,24 @@ def required_words(phrases) -> tuple[str, ...] | None:
         if not any(k in w for k in out):
             out.append(w)
     return tuple(out)
+
+
+def word_groups(phrases, flags=0) -> dict | None:
+    """word -> one compiled regex of the phrases that need that word: a text matches some phrase
+    exactly when, for some word it holds (lower case), that word's regex matches it.  None when
+    some phrase has no required word."""
+    words = required_words(phrases)
+    if words is None:
+        return None
+    groups: dict[str, list[str]] = {w: [] for w in words}
+    for ph in phrases:
+        got = _seq_words(_sre_parse.parse(ph))
+        for g in got:
+            # the kept word that this one contains (itself, or a shorter word it holds)
+            w = next(k for k in words if k in g)
+            if ph not in groups[w]:
+                groups[w].append(ph)
+    return {w: re.compile("|".join(phs), flags) for w, phs in groups.items() if phs}
 
 
 class TextIndex:

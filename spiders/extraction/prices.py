@@ -7,6 +7,7 @@ Never float: every amount is a Decimal.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -299,6 +300,19 @@ def parse_price(text, *, currency_hint: str | None = None, locale_hint: str | No
 
 def find_money(text: str, *, currency_hint: str | None = None, locale_hint: str | None = None):
     """Every money mention in a short text: list of (start, end, Price)."""
+    if not text or len(text) > 300:
+        return _find_money(text, currency_hint, locale_hint) if text else []
+    return list(_find_money_cached(text, currency_hint, locale_hint))
+
+
+@functools.lru_cache(maxsize=8192)
+def _find_money_cached(text, currency_hint, locale_hint) -> tuple:
+    # the same short texts come back many times per page (an element, its wrappers, its rivals)
+    # and across pages of one store; Price is immutable, so the answers can be shared
+    return tuple(_find_money(text, currency_hint, locale_hint))
+
+
+def _find_money(text, currency_hint, locale_hint) -> list:
     out = []
     for m in MONEY_RE.finditer(text):
         num = m.group("num1") or m.group("num2")
