@@ -297,9 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("pricehound: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last line of defence: a readable message, the trace in debug
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import OperationalError, ProgrammingError
 
-        if isinstance(exc, OperationalError):
+        if isinstance(exc, ProgrammingError) and "does not exist" in str(exc.orig):
+            print("pricehound: the database has no pricehound schema (or an old one): "
+                  "run `pricehound initdb` first", file=sys.stderr)
+        elif isinstance(exc, OperationalError):
             where = "the embedded PostgreSQL" if settings.database_url is None else "PostgreSQL (DATABASE_URL)"
             print(f"pricehound: cannot reach {where}: {str(exc.orig).strip().splitlines()[0]}. "
                   "Is the server running and the URL right?", file=sys.stderr)

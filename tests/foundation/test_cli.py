@@ -140,3 +140,24 @@ def test_unreachable_database_is_reported_in_one_line(run_cli):
     result = run_cli("status", extra_env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere"})
     assert result.returncode == 1
     assert "cannot reach PostgreSQL" in result.stderr
+
+
+def test_status_on_a_database_without_the_schema_says_to_run_initdb(run_cli, pg_admin_url):
+    import uuid
+
+    from pricehound.db import normalise_url
+
+    name = f"pricehound_empty_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(normalise_url(pg_admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = sa.engine.make_url(normalise_url(pg_admin_url)).set(database=name)
+        plain = url.render_as_string(hide_password=False).replace("postgresql+psycopg2://", "postgresql://")
+        result = run_cli("status", extra_env={"DATABASE_URL": plain})
+        assert result.returncode == 1
+        assert "pricehound initdb" in result.stderr
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
