@@ -74,5 +74,5 @@ def test_committed_price_drop_reaches_ses_through_a_real_worker(db, catalogue, w
     [message] = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
     msg = email.message_from_string(message.raw_data, policy=policy.default)
     assert msg["Subject"].startswith("Target reached: Steel Kettle 1.7l now $20.00")
-    assert msg["List-Unsubscribe"].startswith("<https://pricehound.test/unsubscribe?token=")
+    assert msg["List-Unsubscribe"].strip().startswith("<https://pricehound.test/unsubscribe?token=")
     assert [p.name for p in worker.iterdir()] == ["1-target_reached.eml"]
