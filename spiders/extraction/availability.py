@@ -74,7 +74,7 @@ OUT_OF_STOCK_PHRASES = [
 ]
 PREORDER_PHRASES = [
     r"pre[- ]?order", r"pre[- ]?sale", r"vorbestell", r"précommande", r"pré-commande",
-    r"pre-?venta", r"preventa", r"reservar ahora", r"予約", r"طلب مسبق", r"예약",
+    r"pre-?venta", r"preventa", r"reservar ahora", r"^reservar$", r"preordina", r"予約", r"طلب مسبق", r"예약",
 ]
 IN_STOCK_PHRASES = [
     r"in stock", r"instock", r"available now", r"available to ship", r"ready to ship",

@@ -126,8 +126,13 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
         clean_match = [c for c in page.candidates if c.price.amount == p_amt and c.struck < 4
                        and not (c.flags & {"was", "unit", "instalment", "shipping", "save", "net", "region"})]
         seen_anywhere = _visible_anywhere(p_amt, page, root)
+        prominent = [c for c in clean_match if _prominent(c)]
         if best is not None and best.price.amount == p_amt:
             price, source, chosen_cand = p_amt, p_src, best
+        elif prominent:
+            # the structured price is shown in the buy box: another visible amount never overrides it
+            price, source, chosen_cand = p_amt, p_src, max(prominent, key=lambda c: c.score)
+            notes.append(f"{p_src} price shown in the buy box")
         elif clean_match and (not strong or clean_match[0].score >= best.score - 4):
             price, source, chosen_cand = p_amt, p_src, max(clean_match, key=lambda c: c.score)
         elif strong and best.price.amount in struct_amounts:
@@ -171,12 +176,20 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     gtin = clean_gtin(picked.get("gtin")) or next((m.gtin for m in mains.values() if m.gtin), None)
     image = picked.get("image") or next((m.image for m in mains.values() if m.image), None)
 
+    several = _several_products((jl, md, rd), h1 or title_hint, url)
+    listing = listing or several
+    has_structured = any(s in mains for s in ("json-ld", "microdata", "rdfa")) and not several
+    focus, buttons = True, page.buttons
+    if listing or not has_structured:
+        cards = visible.grid_cards(page)[1]
+        # the buy buttons of the page itself, not of the tiles of a grid or of search results
+        buttons = [b for b in page.buttons if not visible.in_card(b, cards, page) and not visible.in_tile(b, page)]
+        focus = _focus(page, usable, cards, buttons)
     kind = pagekind.decide(
-        has_structured_product=any(s in mains for s in ("json-ld", "microdata", "rdfa")) or
-        (mt is not None and mt.offers and mt.offers[0].price is not None),
+        has_structured_product=has_structured or (mt is not None and mt.offers and mt.offers[0].price is not None),
         listing=listing, og_type=pm.tags.get("og:type"), price_found=price is not None,
-        buttons=len(page.buttons), title_found=page.title is not None, candidates=len(page.candidates),
-        strong_visible=strong,
+        buttons=len(buttons), title_found=page.title is not None, candidates=len(page.candidates),
+        strong_visible=strong, focus=focus,
     )
     if kind == "not_product" and sel_price is not None:
         kind = "product"
@@ -200,6 +213,42 @@ def _strong(best, usable, page) -> bool:
         rivals = {c.price.amount for c in usable if c.score >= best.score - 1.0}
         return len(rivals) == 1 and best.score >= STRONG_VISIBLE
     return near
+
+
+def _several_products(sources, want: str | None, url: str | None) -> bool:
+    """Several priced products in one kind of structured data, none of them the page's own
+    (none named like its title, none at its URL): the structured data of a listing."""
+    for items in sources:
+        priced = [p for p in items if p is not None and any(o.price is not None for o in p.offers)]
+        if len(priced) < 3:
+            continue
+        if want and any(p.name and visible._overlap(p.name, want) >= 0.6 for p in priced):
+            continue
+        if url and any(p.url and p.url.rstrip("/") == url.rstrip("/") for p in priced):
+            continue
+        return True
+    return False
+
+
+def _focus(page, usable, cards, buttons) -> bool:
+    """Does the page centre on one product: a price or a buy button beside the title that is no
+    tile of a grid of products?"""
+    for c in usable:
+        if ("region" not in c.flags and _prominent(c) and not visible.in_card(c.el, cards, page)
+                and not visible.in_tile(c.el, page)):
+            return True
+    if page.title is not None and not visible.in_card(page.title, cards, page):
+        for b in buttons:
+            d = visible.distance(b, page.title, page)
+            if d is not None and d <= 14:
+                return True
+    return False
+
+
+def _prominent(c) -> bool:
+    """Shown beside the title or the buy button (where a buyer reads the price)."""
+    return (c.dist_title is not None and c.dist_title <= 12) or (
+        c.dist_button is not None and c.dist_button <= 10)
 
 
 def _first_h1(root) -> str | None:
@@ -436,6 +485,8 @@ def _availability(page, mains, chosen, picked, url=None) -> tuple[str, str]:
         return "out_of_stock", "visible sold-out wording"
     if structured == "preorder":
         return "preorder", "structured preorder"
+    if "preorder" in kinds and structured == "unknown":
+        return "preorder", "visible pre-order wording beside the buy box"
     if structured == "out_of_stock":
         if any(k in ("out_of_stock", "backorder", "instore_only") for k, _e, _b, _t in far):
             return "out_of_stock", "structured out of stock, confirmed by wording near the buy box"

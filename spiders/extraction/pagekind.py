@@ -55,13 +55,24 @@ def is_challenge(title: str | None, text: str, visible_chars: int, has_product: 
 
 
 def decide(*, has_structured_product: bool, listing: bool, og_type: str | None, price_found: bool,
-           buttons: int, title_found: bool, candidates: int, strong_visible: bool) -> str:
-    if has_structured_product and not (listing and not price_found):
+           buttons: int, title_found: bool, candidates: int, strong_visible: bool,
+           focus: bool = True) -> str:
+    """product or not_product.
+
+    A listing (home, category, search page) is a page of many product tiles with no single
+    product in focus: structured data that is an ItemList / CollectionPage / SearchResultsPage
+    or several products none of which is the page's own, or a grid of price-bearing tiles with
+    no price or buy button beside the title outside it (`focus`: a price or buy button beside
+    the title that is no tile of a grid and no search result captioned by a link).
+    """
+    if has_structured_product and not (listing and (not price_found or not focus)):
         return "product"
     if listing:
         return "not_product"
     if og_type and og_type.lower() in ("product", "og:product", "product.item", "product.group"):
         return "product"
+    if not focus:
+        return "not_product"
     if strong_visible and title_found and buttons <= 3:
         return "product"
     if price_found and title_found and buttons >= 1 and buttons <= 3:

@@ -68,7 +68,9 @@ _WAS_BEFORE = re.compile(
     r"\bonline price|\bqvc price|\bthe\s+price)\s*:?\s*$",
     re.I,
 )
-_NET = re.compile(r"zzgl|exkl|excl|ex\.?\s?(?:tax|vat|mwst|btw)|without (?:tax|vat)|netto|net price|"
+_NET = re.compile(r"(?:zzgl|exkl|excl|excluding)\.?\s*(?:\d+(?:[.,]\d+)?\s*%\s*)?(?:ges(?:etzl)?\.?\s*|"
+                  r"gesetzlicher?\s*)?(?:mwst|ust|vat|tax|btw|iva|tva|steuer)|"
+                  r"ex\.?\s?(?:tax|vat|mwst|btw)|without (?:tax|vat)|netto|net price|"
                   r"hors taxes?|\bh\.?t\.?\b|sin iva|sans tva|before tax|pre-?tax", re.I)
 _GROSS = re.compile(r"inkl|incl|inc\.?\s?(?:tax|vat)|with (?:tax|vat)|brutto|ttc|con iva|税込|tax included", re.I)
 _UNIT_AFTER = re.compile(
@@ -78,10 +80,18 @@ _UNIT_AFTER = re.compile(
 _UNIT_BEFORE = re.compile(r"(?:unit price|price per|per unit|grundpreis|prix au (?:kg|litre)|precio por|"
                           r"\(\s*$|per (?:kg|lb|oz|100 ?g|l)\s*:?\s*$|/\s*(?:kg|lb)\s*:?\s*$)", re.I)
 _INSTALMENT = re.compile(
-    r"(?:\d+\s*(?:x|×|payments?|installments?|instalments?|monthly|interest[- ]free|raten|mensualités|cuotas)"
-    r"|pay in|per month|a month|/mo\b|monthly|月額|financ|klarna|afterpay|affirm|sezzle|paypal|zip pay|"
-    r"as low as|or\s+\d+)\s*(?:of|de|von|à|:)?\s*$", re.I)
-_INSTALMENT_AFTER = re.compile(r"^\s*(?:/\s*mo|/\s*month|per month|a month|monthly|x\s*\d+|mo\.)", re.I)
+    r"(?:\d+\s*(?:x|×|fois|payments?|installments?|instalments?|monthly|interest[- ]free|raten|rates|mensualités|"
+    r"cuotas|plazos|parcelas|rate)"
+    r"|pay in|per month|a month|/\s*mo\b|monthly|月額|月々|分割\w*|financ\w*|finanzier\w*|klarna|afterpay|affirm|"
+    r"sezzle|paypal|zip pay|as low as|or\s+\d+|(?-i:\bRaten?\b)|ratenzahlung|ratenkauf|monatlich\w*|\bmtl\.?|"
+    r"mensualit\w*|par mois|/\s*mois|al mes|por mes|mensual\w*|sin intereses|sans frais|en \d+\s*(?:x|fois)|"
+    r"paiement en|payer en|\bab\s+mtl\.?)"
+    r"(?:\s+[a-zà-ÿ]{1,12}){0,3}\s*:?\s*$", re.I)
+_INSTALMENT_AFTER = re.compile(
+    r"^\s*(?:/\s*(?:mo|mon|month|monat|mtl|mois|mes|mês)\b|mtl\b|monatl|monthly|per month|a month|par mois|"
+    r"al mes|por mes|mensual|pro monat|im monat|x\s*\d+|×\s*\d+|mo\.|p\.\s?m\.|for \d+ months|"
+    r"über \d+ monate|en \d+\s*(?:x|fois|cuotas|plazos)|sur \d+ mois|(?:in|en) \d+ (?:cuotas|plazos|raten|mensualités))",
+    re.I)
 _SHIPPING = re.compile(r"(?:shipping|delivery|s&h|s & h|versand|livraison|envío|envio|frete|handling|"
                        r"postage|frais de port|lieferung|spedizione)\s*(?:cost|fee|charge)?s?\s*:?\s*\+?\s*$", re.I)
 _SHIPPING_AFTER = re.compile(r"^\s*(?:s&h|s & h|shipping|delivery|versand|postage)", re.I)
@@ -772,7 +782,7 @@ def stock_signals(region, page: Page, exclude_bad: bool = True) -> list:
                 continue
             if exclude_bad and _in_bad_region(e, page, region):
                 continue
-            is_button = _buttonish(e, page) and len(text) <= 40
+            is_button = len(text) <= 40 and (_buttonish(e, page) or _holds_button(e, page, text))
             out.append((kind, e, is_button, text))
     return out
 
@@ -812,6 +822,17 @@ def _buttonish(e, page: Page) -> bool:
         if re.search(r"(?:^|[\s_-])(?:btn|button)(?:$|[\s_-])", classes(x)) or x.get("role") == "button":
             return True
         x = page.parent.get(x)
+    return False
+
+
+def _holds_button(e, page: Page, text: str) -> bool:
+    """Is this element's text the label of a button inside it (a form around its submit button,
+    whose words are judged at the form)?"""
+    for n, d in enumerate(e.iterdescendants()):
+        if n > 40:
+            return False
+        if isinstance(d.tag, str) and page.short.get(d) == text and _buttonish(d, page):
+            return True
     return False
 
 
@@ -859,3 +880,81 @@ def best(cands):
     if not cands:
         return None
     return max(cands, key=lambda c: (c.score, -c.order))
+
+
+# ---------------------------------------------------------------- listing pages
+
+MIN_GRID_CARDS = 4
+
+
+def grid_cards(page: Page) -> tuple[int, set]:
+    """Repeated price-bearing cards: (the most cards with a price in one grid, every card element).
+
+    A card is the nearest ancestor of a price (up to six levels up) that has at least two
+    siblings of the same tag and class: the tiles of a category, search or home page, or of a
+    recommendation carousel on a product page.
+    """
+    sig_counts: dict = {}
+    grids: dict = {}
+    for c in page.candidates:
+        if c.struck >= 4:
+            continue
+        x = c.el
+        for _ in range(6):
+            p = x.getparent()
+            if p is None:
+                break
+            counts = sig_counts.get(p)
+            if counts is None:
+                counts = {}
+                for k in p:
+                    if isinstance(k.tag, str):
+                        key = (k.tag, k.get("class"))
+                        counts[key] = counts.get(key, 0) + 1
+                sig_counts[p] = counts
+            if counts.get((x.tag, x.get("class")), 0) >= 3:
+                if x not in page.title_chain:  # the block holding the title is no tile
+                    grids.setdefault(p, set()).add(x)
+                break
+            x = p
+    most = 0
+    cards: set = set()
+    for tiles in grids.values():
+        if len(tiles) >= MIN_GRID_CARDS:
+            cards.update(tiles)
+        most = max(most, len(tiles))
+    return most, cards
+
+
+def in_card(e, cards: set, page: Page) -> bool:
+    if e in cards:
+        return True
+    return any(a in cards for a in _anc_list(e, page))
+
+
+_NAV_HREF = re.compile(r"^\s*(?:#|javascript:|mailto:|tel:)", re.I)
+
+
+def in_tile(e, page: Page) -> bool:
+    """Does the element sit in a product tile: a small block that does not hold the page's title
+    but holds a link to another page with an image or a name in it (a search result, a card)?"""
+    x = e
+    for i in range(6):
+        if i:
+            x = x.getparent()
+        if x is None or x in page.title_chain or not isinstance(x.tag, str) or x.tag in ("body", "html", "main"):
+            return False
+        if next(x.iter("h1"), None) is not None or len(text_content(x, 600)) >= 600:
+            return False  # a product's own block (its heading, its description), not a tile
+        for n, a in enumerate(x.iter("a")):
+            if n > 8:
+                break
+            href = a.get("href")
+            if not href or _NAV_HREF.match(href):
+                continue
+            if next(a.iter("img"), None) is not None:
+                return True
+            words = norm(text_content(a, 200))
+            if len(words) >= 12 and len(words.split()) >= 3 and not re.search(r"\d", words):
+                return True
+    return False
