@@ -29,7 +29,7 @@ log = logging.getLogger("pricehound.alerts.evaluate")
 # "unknown" availability on either side of a change never alerts: only in_stock/preorder count.
 # Events older than this are marked evaluated but mail nobody: news that late would mislead.
 MAX_EVENT_AGE = timedelta(days=1)
-BATCH_SIZE = 20000
+BATCH_SIZE = 100_000  # one statement of 100k events x 1M watches: ~20 s on a busy 2-core box
 
 EVALUATE_SQL = """
 WITH ev AS (

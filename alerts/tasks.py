@@ -44,8 +44,8 @@ def backoff(retries: int, base: float = 2.0, cap: float = 300.0) -> float:
     return random.uniform(base, min(cap, base * 2 ** retries))
 
 
-@app.task(name="pricehound.alerts.evaluate_events", bind=True, acks_late=True, soft_time_limit=120,
-          time_limit=180, autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=300,
+@app.task(name="pricehound.alerts.evaluate_events", bind=True, acks_late=True, soft_time_limit=300,
+          time_limit=360, autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=300,
           retry_jitter=True, max_retries=10)
 def evaluate_events(self, event_ids: list[int]) -> dict[str, int]:
     """Turn these price events into outbox rows, then hand the rows to the send task."""
@@ -59,9 +59,9 @@ def evaluate_events(self, event_ids: list[int]) -> dict[str, int]:
     return {"events": result.events, "notifications": len(result.notification_ids)}
 
 
-@app.task(name="pricehound.alerts.sweep_events", bind=True, acks_late=True, soft_time_limit=120,
-          time_limit=180, autoretry_for=(OperationalError,), retry_backoff=5, max_retries=3)
-def sweep_events(self, limit: int = 20000) -> int:
+@app.task(name="pricehound.alerts.sweep_events", bind=True, acks_late=True, soft_time_limit=300,
+          time_limit=360, autoretry_for=(OperationalError,), retry_backoff=5, max_retries=3)
+def sweep_events(self, limit: int = evaluate.BATCH_SIZE) -> int:
     """Evaluate events no task evaluated (a lost broker message makes them late, never lost)."""
     engine = get_engine()
     with engine.connect() as conn:
