@@ -151,8 +151,8 @@ def redis_client(redis_url: str):
     client.flushdb()
 
 
-@pytest.fixture()
-def env(settings) -> dict[str, str]:
+@pytest.fixture(scope="session")
+def session_env(settings) -> dict[str, str]:
     """Environment for subprocesses (the CLI, workers): same servers, no embedded start-up."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PRICEHOUND_", "DATABASE_URL", "REDIS_URL"))}
     base.update(
@@ -164,6 +164,42 @@ def env(settings) -> dict[str, str]:
         PYTHONPATH=str(REPO_ROOT),
     )
     return base
+
+
+@pytest.fixture()
+def env(session_env) -> dict[str, str]:
+    return dict(session_env)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _this_process_uses_the_test_servers(session_env, redis_url) -> Iterator[None]:
+    """In-process code reads get_settings() and publishes through the one Celery app, as a
+    deployed process does: point both at the test servers once, for the whole session, so no
+    test depends on which module happened to configure them first."""
+    from pricehound.config import get_settings
+
+    patch = pytest.MonkeyPatch()
+    for key in [k for k in os.environ if k.startswith("PRICEHOUND_") or k in ("DATABASE_URL", "REDIS_URL")]:
+        patch.delenv(key)
+    for key, value in session_env.items():
+        if key.startswith("PRICEHOUND_") or key in ("DATABASE_URL", "REDIS_URL"):
+            patch.setenv(key, value)
+    get_settings.cache_clear()
+    from workers import app, broker_url
+
+    app.conf.broker_url = broker_url(redis_url)
+    yield
+    patch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _empty_redis_after_each_test(redis_url) -> Iterator[None]:
+    """Queues, locks and rate-limit counters never leak from one test into the next."""
+    yield
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
 
 
 @pytest.fixture()

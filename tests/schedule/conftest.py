@@ -21,31 +21,6 @@ from pricehound import catalog
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def celery_broker(redis_url: str) -> Iterator[None]:
-    """The Celery app in this process publishes to the session's Redis database."""
-    from workers import app, broker_url
-
-    previous = app.conf.broker_url
-    app.conf.broker_url = broker_url(redis_url)
-    _reset_pool(app)
-    yield
-    _reset_pool(app)
-    app.conf.broker_url = previous
-
-
-@pytest.fixture(autouse=True)
-def _empty_queues(redis_client) -> Iterator[None]:
-    """Every test starts with empty queues (redis_client flushes the session's database after)."""
-    yield
-
-
-def _reset_pool(app) -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-
-
 def make_store(conn, slug: str, *, port: int, min_interval: timedelta = timedelta(minutes=5),
                max_interval: timedelta = timedelta(hours=6), delay: str = "0") -> catalog.Store:
     """A local store on 127.0.0.1:port (nothing needs to listen there for dispatch tests)."""
