@@ -166,7 +166,8 @@ def main() -> int:
 
         # as production runs it: several alert workers, each evaluating its own batches
         reset(engine)
-        batches = [event_ids[i:i + args.batch] for i in range(0, len(event_ids), args.batch)]
+        share = min(args.batch, -(-len(event_ids) // args.workers))  # each connection its own batches
+        batches = [event_ids[i:i + share] for i in range(0, len(event_ids), share)]
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.workers) as pool:
             parallel_rows = sum(len(r.notification_ids) for r in pool.map(
