@@ -123,7 +123,8 @@ WITH ev AS (
     RETURNING id, user_id
 )
 SELECT (SELECT count(*) FROM ev) AS events,
-       coalesce((SELECT array_agg(id ORDER BY user_id, id) FROM inserted), '{}') AS notification_ids
+       coalesce((SELECT array_agg(id ORDER BY user_id, id) FROM inserted), '{}') AS notification_ids,
+       coalesce((SELECT array_agg(user_id ORDER BY user_id, id) FROM inserted), '{}') AS user_ids
 """
 
 
@@ -133,10 +134,12 @@ class Evaluation:
 
     events: int = 0
     notification_ids: list[int] = field(default_factory=list)
+    user_ids: list[int] = field(default_factory=list)  # the owner of each notification, in step
 
     def add(self, other: Evaluation) -> None:
         self.events += other.events
         self.notification_ids.extend(other.notification_ids)
+        self.user_ids.extend(other.user_ids)
 
 
 def evaluate_batch(conn: Connection, event_ids: Sequence[int], *, cooldown_seconds: float,
@@ -150,7 +153,8 @@ def evaluate_batch(conn: Connection, event_ids: Sequence[int], *, cooldown_secon
         "window": timedelta(seconds=window_seconds),
         "max_age": max_age,
     }).one()
-    return Evaluation(events=int(row.events), notification_ids=[int(i) for i in row.notification_ids])
+    return Evaluation(events=int(row.events), notification_ids=[int(i) for i in row.notification_ids],
+                      user_ids=[int(u) for u in row.user_ids])
 
 
 def evaluate_events(engine: sa.engine.Engine, event_ids: Sequence[int], *, cooldown_seconds: float,

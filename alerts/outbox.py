@@ -55,12 +55,29 @@ def queue_transactional_email(conn: Connection, user_id: int, kind: str, payload
                             {"k": dedupe_key}).scalar_one())
 
 
-def chunks(ids: Iterable[int], size: int = SEND_CHUNK) -> list[list[int]]:
+def chunks(ids: Iterable[int], size: int = SEND_CHUNK, user_ids: Sequence[int] | None = None) -> list[list[int]]:
+    """Task-sized lists of ids. With ``user_ids`` (in step with ``ids``, grouped by user) a
+    user's rows never straddle two chunks: two tasks claiming one user's batch at the same
+    moment would split it into two emails."""
     ordered = [int(i) for i in ids]
-    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    if user_ids is None:
+        return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    out: list[list[int]] = []
+    current: list[int] = []
+    previous_user = None
+    for notification_id, user_id in zip(ordered, user_ids, strict=True):
+        if len(current) >= size and user_id != previous_user:
+            out.append(current)
+            current = []
+        current.append(notification_id)
+        previous_user = user_id
+    if current:
+        out.append(current)
+    return out
 
 
-def enqueue_send(notification_ids: Sequence[int], countdown: float | None = None) -> int:
+def enqueue_send(notification_ids: Sequence[int], countdown: float | None = None,
+                 user_ids: Sequence[int] | None = None) -> int:
     """Send the send task for these rows (after the transaction that wrote them committed).
 
     Returns how many task messages were sent. Safe to call twice: the task claims each row once.
@@ -68,7 +85,7 @@ def enqueue_send(notification_ids: Sequence[int], countdown: float | None = None
     from workers import app
 
     sent = 0
-    for chunk in chunks(notification_ids):
+    for chunk in chunks(notification_ids, user_ids=user_ids):
         app.send_task(SEND_TASK, args=[chunk], countdown=countdown if countdown and countdown > 0 else None)
         sent += 1
     if sent:

@@ -53,7 +53,8 @@ def evaluate_events(self, event_ids: list[int]) -> dict[str, int]:
     result = evaluate.evaluate_events(get_engine(settings), event_ids, cooldown_seconds=settings.alert_cooldown,
                                       window_seconds=settings.alert_batch_window)
     if result.notification_ids:
-        outbox.enqueue_send(result.notification_ids, countdown=settings.alert_batch_window)
+        outbox.enqueue_send(result.notification_ids, countdown=settings.alert_batch_window,
+                            user_ids=result.user_ids)
     log.info("evaluated %d of %d event(s): %d notification(s)", result.events, len(event_ids),
              len(result.notification_ids))
     return {"events": result.events, "notifications": len(result.notification_ids)}

@@ -221,3 +221,31 @@ def test_expired_cooldowns_are_forgotten_and_the_next_alert_goes_out(db, catalog
         event = add_event(conn, catalogue.listing_id, "price_drop", "40.00", "20.00")
     run(db, [event], cooldown=3600)
     assert [r[2] for r in outbox(db)] == ["price_drop"]
+
+
+def test_two_workers_evaluating_two_flaps_at_once_mail_once(db, catalogue):
+    """Different events for one watch, evaluated by two workers at the same moment: the
+    cool-down row's lock makes the second wait and then see the first one's claim."""
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE shopping_list_items SET target_price = NULL"))
+        first = add_event(conn, catalogue.listing_id, "price_drop", "10.00", "8.00", ago="2 minutes")
+        second = add_event(conn, catalogue.listing_id, "price_drop", "10.00", "8.00", ago="1 minute")
+    barrier = threading.Barrier(2)
+
+    def worker(event: int) -> None:
+        barrier.wait()
+        run(db, [event])
+
+    threads = [threading.Thread(target=worker, args=(e,)) for e in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outbox(db)) == 1
+
+
+def test_a_page_that_reappears_in_stock_is_back_in_stock(db, catalogue):
+    with db.begin() as conn:
+        event = add_event(conn, catalogue.listing_id, "reappeared", None, "40.00", old_av="unknown", new_av="in_stock")
+    run(db, [event])
+    assert [r[2] for r in outbox(db)] == ["back_in_stock"]

@@ -44,3 +44,10 @@ def test_links_carry_signed_tokens_for_their_purpose(alert_env):
     assert tokens.verify("verify", links.verify_url(7).split("token=")[1], secret)["d"] == {"u": 7}
     assert tokens.verify("manage", links.manage_url(7).split("token=")[1], secret)["d"] == {"u": 7}
     assert tokens.verify("login", links.login_url(7).split("token=")[1], secret)["d"] == {"u": 7}
+
+
+def test_send_chunks_never_split_one_users_rows():
+    ids = list(range(1, 11))
+    users = [1, 1, 1, 2, 2, 3, 3, 3, 3, 4]
+    assert outbox.chunks(ids, size=2, user_ids=users) == [[1, 2, 3], [4, 5], [6, 7, 8, 9], [10]]
+    assert outbox.chunks(ids, size=4) == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]
