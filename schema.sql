@@ -90,8 +90,6 @@ CREATE TABLE IF NOT EXISTS store_listings (
     image_url               text,
     status                  text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'removed')),
     first_seen_at           timestamptz,
-    last_seen_at            timestamptz,
-    last_crawled_at         timestamptz,
     consecutive_failures    integer NOT NULL DEFAULT 0 CHECK (consecutive_failures >= 0),
     consecutive_removed     integer NOT NULL DEFAULT 0 CHECK (consecutive_removed >= 0),
     last_failure_reason     text,
@@ -111,6 +109,13 @@ ALTER TABLE store_listings ADD COLUMN IF NOT EXISTS suspect_price numeric(12,2) 
 ALTER TABLE store_listings ADD COLUMN IF NOT EXISTS suspect_currency char(3) CHECK (suspect_currency ~ '^[A-Z]{3}$');
 COMMENT ON COLUMN store_listings.suspect_price IS 'Last price refused as an absurd jump; the same price on the next crawl is accepted.';
 COMMENT ON COLUMN store_listings.suspect_currency IS 'Currency of suspect_price.';
+-- crawl stage: when a listing was last read and last crawled are not kept here. They are
+-- store_prices.observed_at and user_crawler_priorities.last_crawled_at, which every flush writes
+-- anyway; copying them onto the listing made every crawl rewrite every listing row (a
+-- non-HOT update through three indexes). listing_crawl_times shows the three times side by side.
+ALTER TABLE store_listings DROP COLUMN IF EXISTS last_seen_at;
+ALTER TABLE store_listings DROP COLUMN IF EXISTS last_crawled_at;
+COMMENT ON COLUMN store_listings.first_seen_at IS 'When a crawl first read the page as a product.';
 
 CREATE TABLE IF NOT EXISTS store_prices (
     listing_id      bigint PRIMARY KEY REFERENCES store_listings (id) ON DELETE CASCADE,
@@ -648,6 +653,16 @@ SELECT l.id AS listing_id,
   FROM store_listings l
   JOIN store_prices sp ON sp.listing_id = l.id;
 COMMENT ON VIEW listing_lowest_prices IS 'Current price and the lowest price over 30 and 90 days, per listing.';
+
+CREATE OR REPLACE VIEW listing_crawl_times AS
+SELECT l.id AS listing_id,
+       l.first_seen_at,
+       sp.observed_at AS last_seen_at,
+       f.last_crawled_at
+  FROM store_listings l
+  LEFT JOIN store_prices sp ON sp.listing_id = l.id
+  LEFT JOIN user_crawler_priorities f ON f.listing_id = l.id;
+COMMENT ON VIEW listing_crawl_times IS 'Per listing: first read as a product, last read as a product (store_prices.observed_at), last crawled with any outcome (the frontier).';
 
 INSERT INTO schema_version (version, description)
 VALUES (1, 'initial data model')

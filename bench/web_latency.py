@@ -49,8 +49,8 @@ INSERT INTO stores (slug, name, allowed_domains, is_local, default_currency)
 VALUES ('bench', 'Bench Store', ARRAY[:host], true, 'EUR');
 INSERT INTO users (email, name, verified_at) VALUES ('bench@example.com', 'Bench', now());
 INSERT INTO shopping_lists (user_id, name) VALUES (1, 'Watching');
-INSERT INTO store_listings (store_id, url, title, status, first_seen_at, last_seen_at)
-SELECT 1, 'http://' || :host || '/p/' || g, 'Product ' || g, 'active', now(), now()
+INSERT INTO store_listings (store_id, url, title, status, first_seen_at)
+SELECT 1, 'http://' || :host || '/p/' || g, 'Product ' || g, 'active', now()
   FROM generate_series(1, :n) g;
 INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at)
 SELECT g, 20 + (g % 300), 'EUR', 'in_stock', now(), now() - interval '2 days' FROM generate_series(1, :n) g;

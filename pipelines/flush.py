@@ -90,176 +90,194 @@ class FlushResult:
 CREATE_INPUT = sa.text(
     """
     CREATE TEMP TABLE IF NOT EXISTS crawl_input (
-        listing_id bigint, kind text, reason text, price numeric(12,2), currency text,
+        listing_id bigint, kind text, reason text, price numeric(12,2), currency char(3),
         regular_price numeric(12,2), availability text, title text, sku text, gtin text,
         image_url text, observed_at timestamptz, suspect boolean
     ) ON COMMIT DELETE ROWS
     """
 )
 COPY_INPUT = "COPY crawl_input FROM STDIN"
+TRUNCATE_INPUT = sa.text("TRUNCATE crawl_input")
 
-CREATE_BATCH = sa.text(
+# Two flushes for the same store never interleave: the second waits here, before it reads any
+# old state, so its one statement starts from what the first committed. One lock per store and
+# flush, not one per row (the crawl's store lease makes a wait here rare: only a crawl that
+# outlived its lease can meet its successor).
+LOCK_STORES = sa.text(
     """
-    CREATE TEMP TABLE IF NOT EXISTS crawl_batch (
-        listing_id bigint NOT NULL, kind text NOT NULL, reason text,
-        price numeric(12,2), currency char(3), regular_price numeric(12,2), availability text NOT NULL,
-        title text, sku text, gtin text, image_url text, observed_at timestamptz NOT NULL,
-        suspect boolean NOT NULL,
-        old_price numeric(12,2), old_currency char(3), old_availability text, old_status text NOT NULL,
-        had_price boolean NOT NULL, changed boolean NOT NULL, new_status text NOT NULL,
-        new_removed integer NOT NULL, new_failures integer NOT NULL,
-        confirms_removal boolean NOT NULL, reappears boolean NOT NULL
-    ) ON COMMIT DELETE ROWS
+    SELECT pg_advisory_xact_lock(hashtextextended('pricehound.flush', s.store_id))
+      FROM (SELECT DISTINCT store_id FROM crawl_runs WHERE id = :run_id
+            UNION
+            SELECT DISTINCT l.store_id FROM crawl_input u JOIN store_listings l ON l.id = u.listing_id
+             WHERE CAST(:run_id AS bigint) IS NULL) s
+     ORDER BY s.store_id
     """
 )
 
-LOAD_BATCH = sa.text(
-    """
-    INSERT INTO crawl_batch
-    SELECT u.listing_id, u.kind, u.reason, u.price, u.currency, u.regular_price, u.availability,
-           u.title, u.sku, u.gtin, u.image_url, u.observed_at, u.suspect,
-           p.price, p.currency, p.availability, l.status,
-           p.listing_id IS NOT NULL,
-           -- a change: the first price row, or a newer read whose price/currency/stock differs
-           u.kind = 'ok' AND (p.listing_id IS NULL
-                              OR (u.observed_at >= p.observed_at
-                                  AND (p.price, p.currency, p.availability)
-                                      IS DISTINCT FROM (u.price, u.currency, u.availability))),
-           CASE WHEN u.kind = 'ok' THEN 'active'
-                WHEN u.kind = 'removed' AND l.consecutive_removed + 1 >= :removed_after THEN 'removed'
-                ELSE l.status END,
-           CASE u.kind WHEN 'ok' THEN 0 WHEN 'removed' THEN l.consecutive_removed + 1
-                       ELSE l.consecutive_removed END,
-           CASE WHEN u.kind IN ('ok', 'removed') THEN 0 ELSE l.consecutive_failures + 1 END,
-           u.kind = 'removed' AND l.status = 'active' AND l.consecutive_removed + 1 >= :removed_after,
-           u.kind = 'ok' AND l.status = 'removed'
-      FROM crawl_input u
-      JOIN store_listings l ON l.id = u.listing_id
-      LEFT JOIN store_prices p ON p.listing_id = u.listing_id
-       FOR UPDATE OF l
-    """
-)
+# A batch is a few hundred or thousand listings out of tables that only grow: every join of the
+# flush is by primary key, and an index lookup per batch row is always the cheap way. The planner
+# has no statistics for the freshly loaded temporary table and, once the batch is a few percent
+# of a table, picks a hash join that reads the whole frontier (or a merge join over the whole
+# index) on every flush. The setting lasts for the flush statement only.
+INDEX_JOINS_ONLY = sa.text("SELECT current_setting('enable_hashjoin') AS hash, current_setting('enable_mergejoin') AS merge, "
+                           "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)")
+RESTORE_JOINS = sa.text("SELECT set_config('enable_hashjoin', :hash, true), set_config('enable_mergejoin', :merge, true)")
 
-UPSERT_PRICES = sa.text(
+# The whole flush in one statement. ``b`` reads each listing's old state once (listing, price
+# row, store intervals) and derives everything the writes need; the data-modifying CTEs below it
+# all see that one snapshot, and each writes only what it must:
+#
+#   prices    every ok row: observed_at moves on; price, stock and changed_at only on change
+#   history   only changed rows
+#   events    only changed, confirmed-removed and reappeared rows
+#   listings  only rows where a column really differs (an unchanged ok read costs nothing here)
+#   frontier  every row: the lease is released and the next crawl scheduled
+#   run       the crawl_runs counters, once
+#
+# An ok read that shows no price keeps the listing's last known price, currency and regular
+# price (a missing price is no evidence that the price is gone); its availability is recorded.
+FLUSH = sa.text(
     """
-    INSERT INTO store_prices AS sp (listing_id, price, currency, regular_price, availability,
-                                    observed_at, changed_at)
-    SELECT listing_id, price, currency, regular_price, availability, observed_at, observed_at
-      FROM crawl_batch WHERE kind = 'ok'
-    ON CONFLICT (listing_id) DO UPDATE
-       SET price = excluded.price, currency = excluded.currency,
-           regular_price = excluded.regular_price, availability = excluded.availability,
-           observed_at = excluded.observed_at,
-           changed_at = CASE WHEN (sp.price, sp.currency, sp.availability)
-                                  IS DISTINCT FROM (excluded.price, excluded.currency, excluded.availability)
-                             THEN excluded.observed_at ELSE sp.changed_at END
-     WHERE excluded.observed_at >= sp.observed_at
-    """
-)
-
-APPEND_HISTORY = sa.text(
-    """
-    INSERT INTO price_history_log (listing_id, observed_at, price, currency, regular_price,
-                                   availability, crawl_run_id)
-    SELECT listing_id, observed_at, price, currency, regular_price, availability, :run_id
-      FROM crawl_batch WHERE changed
-    """
-)
-
-INSERT_EVENTS = sa.text(
-    """
-    INSERT INTO price_events (listing_id, kind, old_price, new_price, currency, old_availability,
-                              new_availability, crawl_run_id, occurred_at)
-    SELECT b.listing_id, e.kind, b.old_price, b.price, coalesce(b.currency, b.old_currency),
-           b.old_availability, CASE WHEN e.kind = 'removed' THEN NULL ELSE b.availability END,
-           :run_id, b.observed_at
-      FROM (SELECT * FROM crawl_batch WHERE changed OR confirms_removal OR reappears) b
-     CROSS JOIN LATERAL (VALUES
-           ('price_drop', b.changed AND b.old_price IS NOT NULL AND b.price IS NOT NULL
-                          AND b.old_currency = b.currency AND b.price < b.old_price),
-           ('price_rise', b.changed AND b.old_price IS NOT NULL AND b.price IS NOT NULL
-                          AND b.old_currency = b.currency AND b.price > b.old_price),
-           ('sold_out', b.changed AND b.had_price AND b.old_availability IN ('in_stock', 'preorder')
-                        AND b.availability = 'out_of_stock'),
-           ('back_in_stock', b.changed AND b.had_price AND b.old_availability = 'out_of_stock'
-                             AND b.availability IN ('in_stock', 'preorder')),
-           ('removed', b.confirms_removal),
-           ('reappeared', b.reappears)) AS e(kind, happened)
-     WHERE e.happened
-     ORDER BY b.listing_id, e.kind
-    RETURNING id
-    """
-)
-
-UPDATE_LISTINGS = sa.text(
-    """
-    UPDATE store_listings l
-       SET title = CASE WHEN b.kind = 'ok' THEN coalesce(b.title, l.title) ELSE l.title END,
-           sku = CASE WHEN b.kind = 'ok' THEN coalesce(b.sku, l.sku) ELSE l.sku END,
-           gtin = CASE WHEN b.kind = 'ok' THEN coalesce(b.gtin, l.gtin) ELSE l.gtin END,
-           image_url = CASE WHEN b.kind = 'ok' THEN coalesce(b.image_url, l.image_url) ELSE l.image_url END,
-           first_seen_at = CASE WHEN b.kind = 'ok' THEN coalesce(l.first_seen_at, b.observed_at)
-                                ELSE l.first_seen_at END,
-           last_seen_at = CASE WHEN b.kind = 'ok' THEN b.observed_at ELSE l.last_seen_at END,
-           last_crawled_at = b.observed_at,
-           status = b.new_status,
-           consecutive_removed = b.new_removed,
-           consecutive_failures = b.new_failures,
-           last_failure_reason = CASE WHEN b.kind IN ('failed', 'dropped') THEN b.reason
-                                      WHEN b.kind = 'ok' THEN NULL ELSE l.last_failure_reason END,
-           suspect_price = CASE WHEN b.suspect THEN b.price WHEN b.kind = 'ok' THEN NULL
-                                ELSE l.suspect_price END,
-           suspect_currency = CASE WHEN b.suspect THEN b.currency WHEN b.kind = 'ok' THEN NULL
-                                   ELSE l.suspect_currency END
-      FROM crawl_batch b
-     WHERE l.id = b.listing_id
-    """
-)
-
-# Failures come back later, not sooner: Scrapy already retried transient errors inside the run,
-# so a page still failing is most likely a store that is down or pushing back; doubling the
-# interval per consecutive failure (up to the store's longest) keeps pressure off it while a
-# single failure keeps the listing's normal rhythm. A confirmed removal is checked rarely (the
-# store's longest interval) in case it reappears.
-UPDATE_FRONTIER = sa.text(
-    """
-    UPDATE user_crawler_priorities f
-       SET last_crawled_at = b.observed_at,
-           next_due_at = now() + CASE
-               WHEN b.new_status = 'removed' THEN s.max_interval
-               WHEN b.kind IN ('failed', 'dropped') THEN
-                   least(s.max_interval, crawl_interval(f.priority, s.min_interval, s.max_interval)
-                                         * power(2, least(b.new_failures, 10) - 1))
-               ELSE crawl_interval(f.priority, s.min_interval, s.max_interval) END,
-           lease_until = CASE WHEN f.crawl_run_id IS NULL OR f.crawl_run_id = :run_id
-                              THEN NULL ELSE f.lease_until END,
-           leased_by = CASE WHEN f.crawl_run_id IS NULL OR f.crawl_run_id = :run_id
-                            THEN NULL ELSE f.leased_by END,
-           crawl_run_id = CASE WHEN f.crawl_run_id = :run_id THEN NULL ELSE f.crawl_run_id END,
-           updated_at = now()
-      FROM crawl_batch b, stores s
-     WHERE f.listing_id = b.listing_id AND s.id = f.store_id
-    """
-)
-
-COUNT_BATCH = sa.text(
-    """
-    SELECT count(*) FILTER (WHERE kind = 'ok') AS ok,
-           count(*) FILTER (WHERE changed) AS changed,
-           count(*) FILTER (WHERE kind = 'removed') AS removed,
-           count(*) FILTER (WHERE kind = 'failed') AS failed,
-           count(*) FILTER (WHERE kind = 'dropped') AS dropped,
-           count(*) FILTER (WHERE confirms_removal) AS confirmed_removed
-      FROM crawl_batch
-    """
-)
-
-ADD_TO_RUN = sa.text(
-    """
-    UPDATE crawl_runs
-       SET ok = ok + :ok, changed = changed + :changed, removed = removed + :removed,
-           failed = failed + :failed, dropped = dropped + :dropped
-     WHERE id = :run_id
+    WITH b AS MATERIALIZED (
+        SELECT n.*,
+               -- a change: the first price row, or a newer read whose price/currency/stock differs
+               n.kind = 'ok' AND (NOT n.had_price
+                                  OR (n.observed_at >= n.old_observed_at
+                                      AND (n.old_price, n.old_currency, n.old_availability)
+                                          IS DISTINCT FROM (n.price, n.currency, n.availability))) AS changed,
+               n.kind = 'removed' AND n.old_status = 'active' AND n.new_status = 'removed' AS confirms_removal,
+               n.kind = 'ok' AND n.old_status = 'removed' AS reappears,
+               (n.old_title, n.old_sku, n.old_gtin, n.old_image_url, n.old_first_seen_at, n.old_status,
+                n.old_removed, n.old_failures, n.old_reason, n.old_suspect_price, n.old_suspect_currency)
+               IS DISTINCT FROM
+               (n.new_title, n.new_sku, n.new_gtin, n.new_image_url, n.new_first_seen_at, n.new_status,
+                n.new_removed, n.new_failures, n.new_reason, n.new_suspect_price, n.new_suspect_currency)
+                   AS listing_differs
+          FROM (
+            SELECT u.listing_id, u.kind, u.observed_at, u.availability,
+                   CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.price ELSE u.price END AS price,
+                   CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.currency ELSE u.currency END AS currency,
+                   CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.regular_price
+                        ELSE u.regular_price END AS regular_price,
+                   p.listing_id IS NOT NULL AS had_price, p.price AS old_price, p.currency AS old_currency,
+                   p.availability AS old_availability, p.observed_at AS old_observed_at,
+                   s.min_interval, s.max_interval,
+                   l.title AS old_title, l.sku AS old_sku, l.gtin AS old_gtin, l.image_url AS old_image_url,
+                   l.first_seen_at AS old_first_seen_at, l.status AS old_status,
+                   l.consecutive_removed AS old_removed, l.consecutive_failures AS old_failures,
+                   l.last_failure_reason AS old_reason, l.suspect_price AS old_suspect_price,
+                   l.suspect_currency AS old_suspect_currency,
+                   CASE WHEN u.kind = 'ok' THEN coalesce(u.title, l.title) ELSE l.title END AS new_title,
+                   CASE WHEN u.kind = 'ok' THEN coalesce(u.sku, l.sku) ELSE l.sku END AS new_sku,
+                   CASE WHEN u.kind = 'ok' THEN coalesce(u.gtin, l.gtin) ELSE l.gtin END AS new_gtin,
+                   CASE WHEN u.kind = 'ok' THEN coalesce(u.image_url, l.image_url) ELSE l.image_url END
+                       AS new_image_url,
+                   CASE WHEN u.kind = 'ok' THEN coalesce(l.first_seen_at, u.observed_at) ELSE l.first_seen_at END
+                       AS new_first_seen_at,
+                   CASE WHEN u.kind = 'ok' THEN 'active'
+                        WHEN u.kind = 'removed' AND l.consecutive_removed + 1 >= :removed_after THEN 'removed'
+                        ELSE l.status END AS new_status,
+                   CASE u.kind WHEN 'ok' THEN 0 WHEN 'removed' THEN l.consecutive_removed + 1
+                               ELSE l.consecutive_removed END AS new_removed,
+                   CASE WHEN u.kind IN ('ok', 'removed') THEN 0 ELSE l.consecutive_failures + 1 END AS new_failures,
+                   CASE WHEN u.kind IN ('failed', 'dropped') THEN u.reason
+                        WHEN u.kind = 'ok' THEN NULL ELSE l.last_failure_reason END AS new_reason,
+                   CASE WHEN u.suspect THEN u.price WHEN u.kind = 'ok' THEN NULL ELSE l.suspect_price END
+                       AS new_suspect_price,
+                   CASE WHEN u.suspect THEN u.currency WHEN u.kind = 'ok' THEN NULL ELSE l.suspect_currency END
+                       AS new_suspect_currency
+              FROM crawl_input u
+              JOIN store_listings l ON l.id = u.listing_id
+              JOIN stores s ON s.id = l.store_id
+              LEFT JOIN store_prices p ON p.listing_id = u.listing_id
+          ) n
+    ), prices AS (
+        INSERT INTO store_prices AS sp (listing_id, price, currency, regular_price, availability,
+                                        observed_at, changed_at)
+        SELECT listing_id, price, currency, regular_price, availability, observed_at, observed_at
+          FROM b WHERE kind = 'ok'
+        ON CONFLICT (listing_id) DO UPDATE
+           SET price = excluded.price, currency = excluded.currency,
+               regular_price = excluded.regular_price, availability = excluded.availability,
+               observed_at = excluded.observed_at,
+               changed_at = CASE WHEN (sp.price, sp.currency, sp.availability)
+                                      IS DISTINCT FROM (excluded.price, excluded.currency, excluded.availability)
+                                 THEN excluded.observed_at ELSE sp.changed_at END
+         WHERE excluded.observed_at >= sp.observed_at
+    ), history AS (
+        INSERT INTO price_history_log (listing_id, observed_at, price, currency, regular_price,
+                                       availability, crawl_run_id)
+        SELECT listing_id, observed_at, price, currency, regular_price, availability, :run_id
+          FROM b WHERE changed
+    ), events AS (
+        INSERT INTO price_events (listing_id, kind, old_price, new_price, currency, old_availability,
+                                  new_availability, crawl_run_id, occurred_at)
+        SELECT b.listing_id, e.kind, b.old_price, b.price, coalesce(b.currency, b.old_currency),
+               b.old_availability, CASE WHEN e.kind = 'removed' THEN NULL ELSE b.availability END,
+               :run_id, b.observed_at
+          FROM (SELECT * FROM b WHERE changed OR confirms_removal OR reappears) b
+         CROSS JOIN LATERAL (VALUES
+               ('price_drop', b.changed AND b.old_price IS NOT NULL AND b.price IS NOT NULL
+                              AND b.old_currency = b.currency AND b.price < b.old_price),
+               ('price_rise', b.changed AND b.old_price IS NOT NULL AND b.price IS NOT NULL
+                              AND b.old_currency = b.currency AND b.price > b.old_price),
+               ('sold_out', b.changed AND b.had_price AND b.old_availability IN ('in_stock', 'preorder')
+                            AND b.availability = 'out_of_stock'),
+               ('back_in_stock', b.changed AND b.had_price AND b.old_availability = 'out_of_stock'
+                                 AND b.availability IN ('in_stock', 'preorder')),
+               ('removed', b.confirms_removal),
+               ('reappeared', b.reappears)) AS e(kind, happened)
+         WHERE e.happened
+         ORDER BY b.listing_id, e.kind
+        RETURNING id
+    ), listings AS (
+        UPDATE store_listings l
+           SET title = b.new_title, sku = b.new_sku, gtin = b.new_gtin, image_url = b.new_image_url,
+               first_seen_at = b.new_first_seen_at, status = b.new_status,
+               consecutive_removed = b.new_removed, consecutive_failures = b.new_failures,
+               last_failure_reason = b.new_reason,
+               suspect_price = b.new_suspect_price, suspect_currency = b.new_suspect_currency
+          FROM b
+         WHERE b.listing_differs AND l.id = b.listing_id
+    ), frontier AS (
+        -- Failures come back later, not sooner: Scrapy already retried transient errors inside
+        -- the run, so a page still failing is most likely a store that is down or pushing back;
+        -- doubling the interval per consecutive failure (up to the store's longest) keeps
+        -- pressure off it while a single failure keeps the listing's normal rhythm. A confirmed
+        -- removal is checked rarely (the store's longest interval) in case it reappears.
+        UPDATE user_crawler_priorities f
+           SET last_crawled_at = b.observed_at,
+               next_due_at = now() + CASE
+                   WHEN b.new_status = 'removed' THEN b.max_interval
+                   WHEN b.kind IN ('failed', 'dropped') THEN
+                       least(b.max_interval, crawl_interval(f.priority, b.min_interval, b.max_interval)
+                                             * power(2, least(b.new_failures, 10) - 1))
+                   ELSE crawl_interval(f.priority, b.min_interval, b.max_interval) END,
+               lease_until = CASE WHEN f.crawl_run_id IS NULL OR f.crawl_run_id = :run_id
+                                  THEN NULL ELSE f.lease_until END,
+               leased_by = CASE WHEN f.crawl_run_id IS NULL OR f.crawl_run_id = :run_id
+                                THEN NULL ELSE f.leased_by END,
+               crawl_run_id = CASE WHEN f.crawl_run_id = :run_id THEN NULL ELSE f.crawl_run_id END,
+               updated_at = now()
+          FROM b
+         WHERE f.listing_id = b.listing_id
+    ), counts AS (
+        SELECT count(*) FILTER (WHERE kind = 'ok') AS ok,
+               count(*) FILTER (WHERE changed) AS changed,
+               count(*) FILTER (WHERE kind = 'removed') AS removed,
+               count(*) FILTER (WHERE kind = 'failed') AS failed,
+               count(*) FILTER (WHERE kind = 'dropped') AS dropped,
+               count(*) FILTER (WHERE confirms_removal) AS confirmed_removed
+          FROM b
+    ), run AS (
+        UPDATE crawl_runs r
+           SET ok = r.ok + c.ok, changed = r.changed + c.changed, removed = r.removed + c.removed,
+               failed = r.failed + c.failed, dropped = r.dropped + c.dropped
+          FROM counts c
+         WHERE r.id = :run_id
+    )
+    SELECT c.*, ARRAY(SELECT id FROM events ORDER BY id) AS event_ids
+      FROM counts c
     """
 )
 
@@ -272,25 +290,28 @@ def _last_per_listing(rows: Iterable[Row]) -> list[Row]:
     return list(by_listing.values())
 
 
-def _copy_field(value: object) -> str:
-    """One value in COPY's text format (the data stream, never SQL)."""
-    if value is None:
-        return "\\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    text = str(value)
-    if any(ch in text for ch in "\\\t\n\r"):
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text_field(value: str | None) -> str:
+    """A text value in COPY's text format (the data stream, never SQL)."""
+    return NULL if value is None else value.translate(_COPY_ESCAPES)
+
+
+def _copy_line(row: Row) -> str:
+    """One row in COPY's text format; numbers, kinds and times never need escaping."""
+    price = NULL if row.price is None else str(row.price)
+    regular = NULL if row.regular_price is None else str(row.regular_price)
+    return (f"{row.listing_id}\t{row.kind}\t{_text_field(row.reason)}\t{price}\t"
+            f"{_text_field(row.currency)}\t{regular}\t{row.availability}\t"
+            f"{_text_field(row.title)}\t{_text_field(row.sku)}\t{_text_field(row.gtin)}\t"
+            f"{_text_field(row.image_url)}\t{row.observed_at.isoformat()}\t{'t' if row.suspect else 'f'}\n")
 
 
 def copy_rows(conn: Connection, rows: Sequence[Row]) -> None:
     """Stream the batch into crawl_input with COPY, on the transaction's own connection."""
-    buffer = io.StringIO()
-    buffer.writelines("\t".join(map(_copy_field, row)) + "\n" for row in rows)
-    buffer.seek(0)
+    buffer = io.StringIO("".join(map(_copy_line, rows)))
     with conn.connection.dbapi_connection.cursor() as cursor:
         cursor.copy_expert(COPY_INPUT, buffer)
 
@@ -302,17 +323,11 @@ def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
     if not rows:
         return FlushResult()
     conn.execute(CREATE_INPUT)
-    conn.execute(CREATE_BATCH)
     copy_rows(conn, rows)
-    conn.execute(LOAD_BATCH, {"removed_after": int(removed_after)})
-    conn.execute(UPSERT_PRICES)
-    conn.execute(APPEND_HISTORY, {"run_id": run_id})
-    event_ids = [int(r.id) for r in conn.execute(INSERT_EVENTS, {"run_id": run_id})]
-    conn.execute(UPDATE_LISTINGS)
-    conn.execute(UPDATE_FRONTIER, {"run_id": run_id})
-    counts = dict(conn.execute(COUNT_BATCH).one()._mapping)
-    if run_id is not None:
-        conn.execute(ADD_TO_RUN, {"run_id": run_id, **{k: counts[k] for k in
-                                                      ("ok", "changed", "removed", "failed", "dropped")}})
-    conn.execute(sa.text("TRUNCATE crawl_input, crawl_batch"))
-    return FlushResult(event_ids=event_ids, counts={k: int(v) for k, v in counts.items()})
+    conn.execute(LOCK_STORES, {"run_id": run_id})
+    before = conn.execute(INDEX_JOINS_ONLY).one()
+    result = conn.execute(FLUSH, {"run_id": run_id, "removed_after": int(removed_after)}).one()._mapping
+    conn.execute(RESTORE_JOINS, {"hash": before.hash, "merge": before.merge})
+    conn.execute(TRUNCATE_INPUT)  # a second flush in the same transaction starts empty
+    counts = {k: int(result[k]) for k in ("ok", "changed", "removed", "failed", "dropped", "confirmed_removed")}
+    return FlushResult(event_ids=[int(i) for i in result["event_ids"]], counts=counts)

@@ -71,7 +71,8 @@ def test_first_observation_is_history_but_no_event(db, listings):
     assert history(db, lid) == [{"price": Decimal("19.99"), "currency": "USD", "availability": "in_stock"}]
     row = listing(db, lid)
     assert row["title"] == "  Kettle  " and row["sku"] == "K-1" and row["gtin"] == "0123456789012"
-    assert row["first_seen_at"] == row["last_seen_at"] == row["last_crawled_at"]
+    times = rows(db, "SELECT * FROM listing_crawl_times WHERE listing_id = :l", l=lid)[0]
+    assert times["first_seen_at"] == times["last_seen_at"] == prices["observed_at"]
 
 
 def test_unchanged_observation_writes_no_history_and_no_event(db, listings):
@@ -294,3 +295,43 @@ def test_text_with_tabs_newlines_and_backslashes_is_loaded_intact(db, listings):
     flush(db, [ok(listings[0], title=title, sku="A\rB")])
     row = listing(db, listings[0])
     assert row["title"] == title and row["sku"] == "A\rB"
+
+
+def test_an_ok_read_without_a_price_keeps_the_last_known_price(db, listings):
+    """A sold-out page that hides its price says nothing about the price: it stays, stock changes."""
+    lid = listings[0]
+    flush(db, [ok(lid, "25.00", regular_price=Decimal("30.00"))])
+    result = flush(db, [ok(lid, None, availability="out_of_stock", currency=None)])
+    prices = price_row(db, lid)
+    assert (prices["price"], prices["currency"], prices["regular_price"], prices["availability"]) == (
+        Decimal("25.00"), "USD", Decimal("30.00"), "out_of_stock")
+    assert result.counts["changed"] == 1
+    assert [(e["kind"], e["old_price"], e["new_price"]) for e in events(db, lid)] == [
+        ("sold_out", Decimal("25.00"), Decimal("25.00"))]
+    assert history(db, lid)[-1] == {"price": Decimal("25.00"), "currency": "USD", "availability": "out_of_stock"}
+
+
+def test_an_ok_read_without_a_price_on_a_new_listing_records_stock_only(db, listings):
+    lid = listings[0]
+    flush(db, [ok(lid, None, availability="out_of_stock", currency=None)])
+    prices = price_row(db, lid)
+    assert (prices["price"], prices["currency"], prices["availability"]) == (None, None, "out_of_stock")
+
+
+def test_an_unchanged_read_leaves_the_listing_row_alone(db, listings):
+    """Only the price row's observed_at and the frontier move: the listing is not rewritten."""
+    lid = listings[0]
+    flush(db, [ok(lid, "10.00", title="Kettle", sku="K-1")])
+    before = scalar(db, "SELECT xmin::text FROM store_listings WHERE id = :l", l=lid)
+    flush(db, [ok(lid, "10.00", title="Kettle", sku="K-1")])
+    assert scalar(db, "SELECT xmin::text FROM store_listings WHERE id = :l", l=lid) == before
+    flush(db, [ok(lid, "10.00", title="Kettle 2 L", sku="K-1")])
+    assert listing(db, lid)["title"] == "Kettle 2 L"
+
+
+def test_a_flush_leaves_the_callers_planner_settings_as_they_were(db, listings):
+    with db.begin() as conn:
+        conn.execute(sa.text("SET LOCAL enable_hashjoin = off"))
+        flush_rows(conn, [row_from_observation(ok(listings[0]))], run_id=None)
+        assert conn.execute(sa.text("SELECT current_setting('enable_hashjoin'), "
+                                    "current_setting('enable_mergejoin')")).one() == ("off", "on")
