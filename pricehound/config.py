@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -68,6 +69,13 @@ def _optional_decimal(raw: str) -> Decimal | None:
     return Decimal(raw) if raw.strip() else None
 
 
+def _task_name(raw: str) -> str:
+    name = raw.strip()
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", name):
+        raise ValueError("a Celery task name is dotted words, like pricehound.alerts.evaluate_events")
+    return name
+
+
 VARIABLES: tuple[Var, ...] = (
     Var("DATABASE_URL", "database_url", _optional_str, None,
         "PostgreSQL URL (postgresql://user@host:5432/db). Unset: an embedded PostgreSQL under the data directory."),
@@ -116,6 +124,8 @@ VARIABLES: tuple[Var, ...] = (
         "Seconds to gather one user's alerts into one email (0: send at once)."),
     Var("PRICEHOUND_ALERT_COOLDOWN", "alert_cooldown", _non_negative_float, 6 * 3600.0,
         "Seconds before the same watch is told the same kind of news again."),
+    Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, "pricehound.alerts.evaluate_events",
+        "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Var("PRICEHOUND_ALLOW_LOCAL_STORES", "allow_local_stores", _bool, True,
         "Whether stores marked local may crawl private addresses at all (turn off in production)."),
@@ -152,6 +162,7 @@ class Settings:
     beat_interval: float = 5.0
     alert_batch_window: float = 60.0
     alert_cooldown: float = 6 * 3600.0
+    alert_task: str = "pricehound.alerts.evaluate_events"
     log_level: str = "INFO"
     allow_local_stores: bool = True
 

@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 
 from spiders.extraction import Extraction, extract_product
 from spiders.items import FAILED, OK, REMOVED, Observation
-from spiders.middlewares import BlockedURL, is_challenge_response
+from spiders.middlewares import BlockedURL, connect_refusal, is_challenge_response
 from spiders.targets import CrawlRun, Target
 
 log = logging.getLogger("pricehound.crawl")
@@ -53,7 +53,8 @@ def failure_reason(failure: Failure) -> str:
     if isinstance(exc, (DownloadTimeoutError, error.TimeoutError, error.TCPTimedOutError, defer.TimeoutError)):
         return "timeout"
     if isinstance(exc, (CannotResolveHostError, error.DNSLookupError)):
-        return "dns_error"
+        refused = connect_refusal(failure.request.url) if getattr(failure, "request", None) else None
+        return "blocked_url" if refused is not None else "dns_error"
     if isinstance(exc, (DownloadConnectionRefusedError, error.ConnectionRefusedError)):
         return "connection_refused"
     if isinstance(exc, (DownloadCancelledError, defer.CancelledError)):

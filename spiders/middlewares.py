@@ -19,6 +19,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.asyncio import run_in_thread, sleep
+from scrapy.utils.misc import load_object
 
 from pricehound import urls
 from spiders.items import utcnow
@@ -30,24 +31,49 @@ class BlockedURL(IgnoreRequest):
     """The request was refused by the URL guard; ``str()`` says why."""
 
 
+def connect_refusal(url: str) -> str | None:
+    """Why the crawl's resolver (spiders/resolver.py) refused to connect to the URL's host, if it did.
+
+    Twisted reports a refused name as a plain failed lookup; the resolver keeps the reason.
+    """
+    from twisted.internet import reactor
+
+    refusals = getattr(getattr(reactor, "nameResolver", None), "refusals", None)
+    if not refusals:
+        return None
+    try:
+        host, port = urls.host_and_port(url)
+    except urls.UnsafeURL:
+        return None
+    return refusals.get(f"{host}:{port}")
+
+
 class UrlGuardMiddleware:
     """Refuse any request off the store's allowed domains or onto a private network.
 
-    The address check resolves the host (in a thread, never on the reactor) once per host and
-    run; a store marked local (demo store, tests) may use private addresses when the operator
-    allows local stores at all.
+    The domain rules are checked on every request (redirects included). The address check
+    resolves the host (in a thread, never on the reactor) once per host and run, so a refusal
+    is reported before anything is sent; the resolver applies the same rules again to the
+    answer each connection uses (DNS rebinding). A store marked local (demo store, tests) may
+    use private addresses when the operator allows local stores at all.
     """
 
-    def __init__(self, crawler: Crawler, allowed_domains: list[str], allow_private: bool):
+    def __init__(self, crawler: Crawler, allowed_domains: list[str], allow_private: bool,
+                 lookup: Any = None):
         self.crawler = crawler
         self.allowed_domains = tuple(allowed_domains)
         self.allow_private = allow_private
+        self.lookup = lookup or urls.system_resolver
         self._verdicts: dict[str, str | None] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> UrlGuardMiddleware:
         s = crawler.settings
-        return cls(crawler, s.getlist("PRICEHOUND_ALLOWED_DOMAINS"), s.getbool("PRICEHOUND_ALLOW_PRIVATE"))
+        lookup = s.get("PRICEHOUND_DNS_LOOKUP")
+        if lookup is not None:
+            lookup = load_object(lookup)
+        return cls(crawler, s.getlist("PRICEHOUND_ALLOWED_DOMAINS"), s.getbool("PRICEHOUND_ALLOW_PRIVATE"),
+                   lookup)
 
     async def process_request(self, request: Request) -> None:
         refusal = await self.refusal(request.url)
@@ -71,7 +97,7 @@ class UrlGuardMiddleware:
 
     def _check(self, url: str) -> str | None:
         try:
-            urls.check_fetchable(url, allow_private=self.allow_private)
+            urls.check_fetchable(url, allow_private=self.allow_private, resolver=self.lookup)
         except urls.UnsafeURL as exc:
             return str(exc)
         return None
@@ -128,6 +154,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return result
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
+        if connect_refusal(request.url) is not None:
+            return None  # refused by policy, not a transient error: asking again changes nothing
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
             await self._pause(result, None)

@@ -42,6 +42,11 @@ RETRY_BACKOFF_MAX = 30.0
 RETRY_AFTER_MAX = 60.0         # a Retry-After longer than this is cut to it
 RETRY_GIVE_UP_LOG_LEVEL = "WARNING"  # a page that keeps failing is a failed observation, not an error
 
+# Address rules at connect time: the resolver Twisted asks when it opens a connection hands it
+# only public addresses (or, for a store marked local, any address of the store's own hosts),
+# so a name that changes its answer after the URL guard looked (DNS rebinding) is still refused.
+TWISTED_DNS_RESOLVER = "spiders.resolver.GuardedResolver"
+
 DOWNLOADER_MIDDLEWARES = {
     # every request, robots.txt and redirects included, is checked before anything else
     "spiders.middlewares.UrlGuardMiddleware": 50,
@@ -58,6 +63,8 @@ ITEM_PIPELINES = {
 PRICEHOUND_RUN_ID = None               # set per run: the writer is off without it
 PRICEHOUND_ALLOWED_DOMAINS: list[str] = []
 PRICEHOUND_ALLOW_PRIVATE = False
+PRICEHOUND_ALLOW_PRIVATE_HOSTS: list[str] = []  # read by the resolver: hosts that may be private
+PRICEHOUND_DNS_LOOKUP = None           # host -> addresses (import path); None: the system resolver
 PRICEHOUND_REMOVED_AFTER = 2
 PRICEHOUND_WRITE_BATCH = 500           # observations per flush
 PRICEHOUND_WRITE_INTERVAL = 2.0        # seconds between flushes of a part-filled batch
@@ -80,6 +87,7 @@ def crawl_settings(run: Any, config: Settings) -> dict[str, Any]:
     store = run.store
     delay = float(store.download_delay)
     concurrency = int(store.concurrency)
+    allow_private = bool(store.is_local and config.allow_local_stores)
     return {
         "DOWNLOAD_DELAY": delay,
         "AUTOTHROTTLE_START_DELAY": max(delay, 0.1),
@@ -93,6 +101,9 @@ def crawl_settings(run: Any, config: Settings) -> dict[str, Any]:
         "LOG_LEVEL": config.log_level.upper(),
         "PRICEHOUND_RUN_ID": run.id,
         "PRICEHOUND_ALLOWED_DOMAINS": list(store.allowed_domains),
-        "PRICEHOUND_ALLOW_PRIVATE": bool(store.is_local and config.allow_local_stores),
+        "PRICEHOUND_ALLOW_PRIVATE": allow_private,
+        # the resolver's allowance, from the store row: a local store's own hosts, nothing else
+        "PRICEHOUND_ALLOW_PRIVATE_HOSTS": list(store.allowed_domains) if allow_private else [],
         "PRICEHOUND_REMOVED_AFTER": config.removed_after,
+        "PRICEHOUND_ALERT_TASK": config.alert_task,
     }

@@ -78,3 +78,48 @@ def test_a_redirect_off_the_stores_domains_is_refused(db, shops, crawl, redirect
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert failure_of(db, lid)["last_failure_reason"] == "blocked_url"
     assert shops.served_log(since) == [], "the redirect target was never fetched"
+
+
+def test_the_crawl_resolves_through_the_guarded_resolver():
+    from pricehound.config import Settings
+    from spiders import settings as base
+    from spiders.settings import crawl_settings
+    from spiders.targets import CrawlRun, StoreConfig
+
+    assert base.TWISTED_DNS_RESOLVER == "spiders.resolver.GuardedResolver"
+
+    def store(is_local):
+        return StoreConfig(id=1, slug="s", spider="generic", allowed_domains=("shop.example", "127.0.0.1:8101"),
+                           default_currency="USD", download_delay=0, concurrency=2, is_local=is_local)
+
+    local = crawl_settings(CrawlRun(1, "queued", store(True), ()), Settings())
+    assert local["PRICEHOUND_ALLOW_PRIVATE_HOSTS"] == ["shop.example", "127.0.0.1:8101"]
+    assert crawl_settings(CrawlRun(1, "queued", store(True), ()),
+                          Settings(allow_local_stores=False))["PRICEHOUND_ALLOW_PRIVATE_HOSTS"] == []
+    assert crawl_settings(CrawlRun(1, "queued", store(False), ()), Settings())["PRICEHOUND_ALLOW_PRIVATE_HOSTS"] == []
+
+
+@pytest.mark.parametrize("lookup", ["loopback", "rebinding"])
+def test_a_store_name_resolving_to_loopback_is_refused_for_a_store_not_marked_local(
+        db, shops, targets, crawl, lookup):
+    """With "rebinding" the pre-flight check hears a public address and passes the request; the
+    connection's own lookup hears 127.0.0.1, and the resolver refuses it at connect time."""
+    t = targets("northwind", ["1001", "1004"], is_local=False, host="shop.example")
+    since = shops.last_seq()
+    proc = crawl(t, None, f"PRICEHOUND_DNS_LOOKUP=tests.crawl.dns_table.{lookup}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for lid in t.listing_ids:
+        assert failure_of(db, lid) == {"consecutive_failures": 1, "last_failure_reason": "blocked_url",
+                                       "status": "active"}
+    assert shops.served_log(since) == [], "nothing was fetched"
+    assert rows(db, "SELECT failed, ok FROM crawl_runs")[0] == {"failed": 2, "ok": 0}
+    if lookup == "rebinding":
+        assert "refused at connect time" in proc.stderr
+        assert rows(db, "SELECT stats->'pricehound/failed/blocked_url' AS n FROM crawl_runs")[0]["n"] == 2
+
+
+def test_a_local_store_on_a_name_resolving_to_loopback_is_crawled(db, shops, targets, crawl):
+    t = targets("northwind", ["1001", "1004"], is_local=True, host="shop.example")
+    proc = crawl(t, None, "PRICEHOUND_DNS_LOOKUP=tests.crawl.dns_table.loopback")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert rows(db, "SELECT ok, failed FROM crawl_runs")[0] == {"ok": 2, "failed": 0}
