@@ -494,6 +494,22 @@ class Pipeline:
             self.kill_worker("restart")
         self.start_worker()
 
+    def keep_worker_alive(self, until: Callable[[], bool], *, timeout: float, pause: float = 0.5) -> int:
+        """Restart the worker whenever it dies (a fault point fired) until ``until()``; returns
+        how many restarts it took."""
+        restarts = 0
+        deadline = time.monotonic() + timeout
+        while not until():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout:.0f} s; {restarts} restarts; {self.progress()}")
+            if self.worker_died():
+                self.kills.append({"at": time.time(), "why": "fault point"})
+                time.sleep(pause)
+                self.start_worker()
+                restarts += 1
+            time.sleep(0.2)
+        return restarts
+
     def arm(self, point: str) -> None:
         """The next process that reaches ``point`` kills its worker (see inject/sitecustomize.py)."""
         (self.fault_dir / point).write_text("armed\n")
@@ -591,7 +607,7 @@ class Pipeline:
         stale = []
         for w in self.watched:
             product = self.shop.product(w.store, w.product_id)
-            if product.status != "ok":
+            if product.status not in ("ok", "slow"):
                 continue
             row = rows.get(w.listing_id)
             if row is None or row.price != product.price or row.availability != product.availability:
@@ -603,13 +619,23 @@ class Pipeline:
         listing shows what the store serves, no run is open, every event is evaluated and every
         notification has left pending/sending. Returns the last progress; raises on timeout."""
         deadline = time.monotonic() + timeout
+        def tend() -> None:
+            if self.worker_died():  # a fault point fired late: the machine comes back
+                self.kills.append({"at": time.time(), "why": "fault point (during settle)"})
+                self.start_worker()
+
+        def no_open_runs() -> bool:
+            tend()
+            return self.progress()["open_runs"] == 0
+
         if recrawl:
-            wait_until(lambda: self.progress()["open_runs"] == 0, timeout=max(1.0, deadline - time.monotonic()),
+            wait_until(no_open_runs, timeout=max(1.0, deadline - time.monotonic()),
                        message="open crawl runs to finish before the final crawl")
             self.make_due()
         state: dict[str, Any] = {}
 
         def quiet() -> bool:
+            tend()
             p = self.progress()
             state.update(p)
             stale = self.in_sync()
@@ -655,7 +681,7 @@ class Pipeline:
                 history[r.listing_id].append((r.price, r.availability))
             notes = conn.execute(sa.text(
                 "SELECT n.id, n.item_id, n.user_id, n.kind, n.status, n.provider_message_id, n.last_error, "
-                "n.attempts, u.email FROM notifications n JOIN users u ON u.id = n.user_id ORDER BY n.id")).all()
+                "n.attempts, extract(epoch FROM n.sent_at) AS sent_at, u.email FROM notifications n JOIN users u ON u.id = n.user_id ORDER BY n.id")).all()
             events = conn.execute(sa.text("SELECT listing_id, kind FROM price_events")).all()
             open_runs = conn.execute(sa.text(
                 "SELECT id, status FROM crawl_runs WHERE status IN ('queued', 'running')")).all()
@@ -681,8 +707,6 @@ class Pipeline:
                 i += 1
             if states and (not rows or rows[-1] != states[-1]):
                 verdict.add(f"history of {name} ends at {rows[-1] if rows else None}, the store last served {states[-1]}")
-            if states and rows and rows[0] != states[0]:
-                verdict.add(f"history of {name} starts at {rows[0]}, the store first served {states[0]}")
             kinds = set()
             for (p0, a0), (p1, a1) in zip(rows, rows[1:], strict=False):
                 if p1 < p0:
@@ -743,6 +767,15 @@ class Pipeline:
         if verdict.duplicates and not allow_duplicates:
             verdict.add(f"{len(verdict.duplicates)} message(s) SES accepted were never recorded (duplicates): "
                         + ", ".join(f"{a.to} {a.subject!r}" for a in verdict.duplicates[:5]))
+        # the duplicate window of every recorded send: SES accepted -> the row's sent_at
+        accepted_at = {a.message_id: a.at for a in accepted}
+        gaps = sorted(float(n.sent_at) - accepted_at[n.provider_message_id] for n in sent
+                      if n.provider_message_id in accepted_at and n.sent_at is not None)
+        if gaps:
+            verdict.figures["window_ms"] = {
+                "n": len(gaps), "p50": round(gaps[len(gaps) // 2] * 1000, 1),
+                "p99": round(gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))] * 1000, 1),
+                "max": round(gaps[-1] * 1000, 1)}
         emls = list(self.email_dir.glob("*.eml"))
         verdict.figures["eml_files"] = len(emls)
 
