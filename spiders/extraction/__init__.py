@@ -5,6 +5,9 @@ Public API:
     parse_price(text, *, currency_hint=None, locale_hint=None) -> Price | None
     map_availability(value) -> "in_stock" | "out_of_stock" | "preorder" | "unknown"
     parse_shopify_product_js(body, variant_id=None, currency=None) -> Extraction
+
+Amounts come back rounded half-even to the minor units stored (cents; whole JPY, KRW, CLP...):
+see prices.py.
 """
 
 from .availability import map_availability

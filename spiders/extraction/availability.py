@@ -183,13 +183,36 @@ KIND_TO_AVAILABILITY = {
 
 def map_availability(value) -> str:
     """A schema.org ItemAvailability (any prefix, any case) or a visible stock phrase -> availability."""
-    if value is None or isinstance(value, (bool, int, float)):
-        return UNKNOWN
     if isinstance(value, (list, tuple)):
-        for v in value:
-            got = map_availability(v)
+        # the first value that says something, looked for without recursion and within bounds
+        stack = [iter(value)]
+        seen = 0
+        while stack:
+            v = next(stack[-1], _END)
+            if v is _END:
+                stack.pop()
+                continue
+            seen += 1
+            if seen > MAX_VALUES:
+                break
+            if isinstance(v, (list, tuple)):
+                if len(stack) < MAX_DEPTH:
+                    stack.append(iter(v))
+                continue
+            got = _map_one(v)
             if got != UNKNOWN:
                 return got
+        return UNKNOWN
+    return _map_one(value)
+
+
+MAX_DEPTH = 8  # nested lists looked into (schema.org values are flat; deeper is garbage)
+MAX_VALUES = 1000
+_END = object()
+
+
+def _map_one(value) -> str:
+    if value is None or isinstance(value, (bool, int, float, list, tuple)):
         return UNKNOWN
     text = str(value).strip()
     if not text:

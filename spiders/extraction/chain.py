@@ -12,7 +12,14 @@ from . import jsonld, meta, microdata, pagekind, selectors, visible
 from .availability import KIND_TO_AVAILABILITY, map_availability
 from .dom import decode, norm, parse, prune_invisible, text_content
 from .model import Extraction
-from .prices import ISO_CODES, currency_from_locale, currency_from_url, number_variants, parse_price
+from .prices import (
+    ISO_CODES,
+    currency_from_locale,
+    currency_from_url,
+    number_variants,
+    parse_price,
+    round_amount,
+)
 from .records import Product, clean_gtin, clean_text
 
 STRUCTURED_ORDER = ("json-ld", "microdata", "rdfa", "meta")
@@ -193,6 +200,9 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     )
     if kind == "not_product" and sel_price is not None:
         kind = "product"
+    price, regular = round_amount(price, currency), round_amount(regular, currency)
+    if regular is not None and price is not None and regular <= price:
+        regular = None
     return Extraction(
         name=name, price=price, currency=currency, availability=availability, regular_price=regular,
         sku=clean_text(sku, 100), gtin=gtin, image_url=clean_text(image, 2000), source=source,
@@ -406,7 +416,7 @@ def _name(page, mains, picked, pm) -> str | None:
     if picked.get("name"):
         return clean_text(picked["name"])
     if page.title is not None:
-        t = norm(text_content(page.title))
+        t = clean_text(text_content(page.title)) or ""
         if 2 <= len(t) <= 400:
             return t
     for m in mains.values():

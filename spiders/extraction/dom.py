@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import re
 
@@ -46,9 +47,61 @@ def decode(html, encoding: str | None = None) -> str:
     return text
 
 
+MAX_ATTRIBUTES = 256  # per element: libxml2 checks each attribute against all earlier ones
+_LONG_TAG = re.compile(r"<[A-Za-z][^<>]{4096,}>")  # only tags this long can hold that many
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_SCRIPT_EDGE = re.compile(r"<(/)?script\b", re.I)
+_ATTRIBUTE = re.compile(r"""[^\s=/>"']+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>"']*))?""")
+
+
+def cap_attributes(text: str) -> str:
+    """Cut every start tag to its first MAX_ATTRIBUTES attributes before parsing.
+
+    libxml2's HTML parser takes quadratic time in the attributes of one element (16,000 of them
+    take about a second, 400,000 many minutes).  A product page has a few per element; only a
+    tag over 4 kB is looked at, and text inside <script> is left alone.
+    """
+    if len(text) < 4096:
+        return text
+    out = []
+    pos = 0
+    scripts = None
+    for m in _LONG_TAG.finditer(text):
+        start = m.start()
+        if scripts is None:
+            scripts = [(x.start(), x.group(1) is None) for x in _SCRIPT_EDGE.finditer(text)]
+            edges = [x[0] for x in scripts]
+        i = bisect.bisect_left(edges, start) - 1
+        if i >= 0 and scripts[i][1]:
+            continue  # inside a <script>: program text, not a tag
+        tag = m.group(0)
+        name_end = 1
+        while name_end < len(tag) and not tag[name_end].isspace() and tag[name_end] not in "/>":
+            name_end += 1
+        attrs = _ATTRIBUTE.finditer(tag, name_end, len(tag) - 1)
+        kept_end = None
+        for i, a in enumerate(attrs):
+            if i == MAX_ATTRIBUTES:
+                kept_end = a.start()
+                break
+        if kept_end is None:
+            continue  # few attributes, only long values: harmless
+        out.append(text[pos:start])
+        out.append(tag[:kept_end].rstrip() + ">")
+        pos = m.end()
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def parse(text: str):
     """Text -> lxml root element (never None; an empty document on failure)."""
-    data = text.encode("utf-8", errors="replace")
+    if _CONTROL.search(text):
+        # control characters are never content, and "<\0script>" or "<\1/title>" would turn
+        # a script into text, or a title into the rest of the page
+        text = _CONTROL.sub("", text)
+    data = cap_attributes(text).encode("utf-8", errors="replace")
     parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=False,
                               no_network=True)
     try:

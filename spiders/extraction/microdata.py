@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .availability import map_availability
 from .dom import norm, tag_of, text_content
-from .prices import amount_from_value, normalize_currency
+from .prices import PageText, amount_from_value, normalize_currency
 from .records import Offer, Product, clean_gtin, clean_text
 
 PRODUCT_TYPES = ("product", "book", "individualproduct", "productmodel", "someproducts",
@@ -37,7 +37,7 @@ def _prop_value(el) -> str | None:
         return el.get("value")
     if tag == "time":
         return el.get("datetime") or text_content(el, 200)
-    return _price_text(el)
+    return PageText(_price_text(el))
 
 
 def _price_text(el) -> str:

@@ -3,13 +3,26 @@
 Built on price-parser for the number itself; the currency and the decimal separator are decided
 here, because a bare "$" or a "229.990" means different things in different countries.
 Never float: every amount is a Decimal.
+
+Rounding: an amount leaves extraction (parse_price, extract_product, parse_shopify_product_js)
+rounded half-even to the minor units pricehound stores: cents for most currencies (at most two
+places: store_prices.price is numeric(12,2), so three-decimal currencies such as BHD or KWD are
+kept to two as well), whole units for the currencies written without decimals (ZERO_DECIMAL:
+JPY, KRW, CLP, ...).  Inside the chain amounts stay as written until the end, so a structured
+19.999 and a visible "$20.00" are not mistaken for one price before the decision.
+
+Structured data (JSON-LD, meta and microdata content attributes) writes machine numbers: in a
+plain "19.999" the '.' is always the decimal point; strings written for people ("1,069.00",
+"$729.95", "1.299,00 €") are read like page text.  Refused everywhere: a minus before the
+number ("-5", "$-5", "€ −5"), exponent notation ("1e308"), absurd magnitudes.  Zero-width and
+other invisible characters are dropped before a number is read.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from price_parser import Price as _PPrice
 
@@ -92,6 +105,42 @@ MONEY_RE = re.compile(
     rf"|(?P<num2>{NUMBER_RE})\s?(?P<post>{CURRENCY_RE})",
 )
 _WORDY = re.compile(r"[A-Za-z]{4,}")
+# Characters a buyer never sees (zero-width spaces and joiners, direction marks, soft hyphens,
+# combining marks): inside a number they would split it into fragments, so they go first.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u2064\u2066-\u206f\ufeff\u0300-\u036f]")
+_EXPONENT = re.compile(r"\d\s*[eE]\s*[-+]?\d")  # "1e308", "$2E5": no shop writes a price so
+_MINUS_AFTER_SYMBOL = re.compile(rf"(?:{CURRENCY_RE})\s?[-−–]\s*\d")  # "$-5", "€ −5": negative
+_MACHINE_NUMBER = re.compile(r"\s*\d+(?:\.\d+)?\s*")  # "19.999", "1135.00": '.' is the decimal point
+
+# Minor units kept: store_prices.price is numeric(12,2), so at most two; none for currencies
+# whose prices are written whole (JPY, KRW, CLP...).
+CENT = Decimal("0.01")
+WHOLE = Decimal("1")
+
+
+def strip_invisible(text: str) -> str:
+    return _INVISIBLE.sub("", text) if _INVISIBLE.search(text) else text
+
+
+def normalize_code(value) -> str | None:
+    """An ISO 4217 code as given ("jpy", " usd "), upper-cased and checked; else None."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip().upper()
+    return code if len(code) == 3 and code.isascii() and code.isalpha() and code in ISO_CODES else None
+
+
+def round_amount(amount: Decimal | None, currency: str | None) -> Decimal | None:
+    """Round half-even to the minor units pricehound stores: whole units for the currencies
+    written without decimals (ZERO_DECIMAL: JPY, KRW, CLP...), else cents.  Done once, at the
+    end of extraction, so that amounts are compared unrounded while the page is read."""
+    if amount is None:
+        return None
+    unit = WHOLE if currency in ZERO_DECIMAL else CENT
+    if amount.as_tuple().exponent >= unit.as_tuple().exponent:
+        return amount
+    return amount.quantize(unit, rounding=ROUND_HALF_EVEN)
 
 
 def normalize_currency(value, hint: str | None = None) -> str | None:
@@ -210,6 +259,11 @@ def _to_decimal(num: str, *, comma_decimal: bool = False, zero_decimal: bool = F
     return value
 
 
+class PageText(str):
+    """A structured-data value read from an element's text (microdata without a content
+    attribute): written for people, so "1.299" may group thousands."""
+
+
 def amount_from_value(value, *, locale_hint: str | None = None, currency: str | None = None) -> Decimal | None:
     """A structured-data price (number or string such as "1,069.00", "$729.95", "LE 79")."""
     if value is None or isinstance(value, bool):
@@ -220,11 +274,19 @@ def amount_from_value(value, *, locale_hint: str | None = None, currency: str | 
         return _check(Decimal(repr(value)), currency)
     if isinstance(value, Decimal):
         return _check(value, currency)
-    text = str(value).strip()
+    text = strip_invisible(str(value)).strip()
     if not text or len(text) > 64:
         return None
-    if re.search(r"-\s*\d", text) and not re.search(r"\d\s*[-–]\s*\d", text):
+    if re.search(r"[-−–]\s*\d", text) and not re.search(r"\d\s*[-−–]\s*\d", text):
         return None  # negative
+    if _EXPONENT.search(text):
+        return None
+    if _MACHINE_NUMBER.fullmatch(text) and not isinstance(value, PageText):
+        # a structured-data price is a machine number: '.' is the decimal point, never grouping
+        try:
+            return _check(Decimal(text.strip()), currency)
+        except InvalidOperation:
+            return None
     nums = re.findall(NUMBER_RE, text)
     if not nums:
         return None
@@ -256,12 +318,15 @@ def parse_price(text, *, currency_hint: str | None = None, locale_hint: str | No
     if text is None or isinstance(text, bool):
         return None
     if isinstance(text, (int, float, Decimal)):
-        amount = amount_from_value(text, currency=currency_hint)
-        return Price(amount, currency_hint) if amount is not None else None
-    s = " ".join(str(text).split())
+        code = normalize_code(currency_hint)
+        amount = amount_from_value(text, currency=code)
+        return Price(round_amount(amount, code), code) if amount is not None else None
+    s = " ".join(strip_invisible(str(text)).split())
     if not s or len(s) > 200 or not re.search(r"\d", s):
         return None
-    hint = currency_hint.upper() if currency_hint and currency_hint.upper() in ISO_CODES else None
+    if _EXPONENT.search(s) or _MINUS_AFTER_SYMBOL.search(s):
+        return None
+    hint = normalize_code(currency_hint)
     if hint is None:
         hint = currency_from_locale(locale_hint)
     m = MONEY_RE.search(s)
@@ -295,7 +360,7 @@ def parse_price(text, *, currency_hint: str | None = None, locale_hint: str | No
     amount = _check(amount, currency)
     if amount is None:
         return None
-    return Price(amount, currency)
+    return Price(round_amount(amount, currency), currency)
 
 
 def find_money(text: str, *, currency_hint: str | None = None, locale_hint: str | None = None):

@@ -62,5 +62,18 @@ def clean_text(value, limit: int = 500) -> str | None:
         return clean_text(value, limit)
     if value is None:
         return None
-    s = " ".join(str(value).split())
+    s = str(value)
+    if "<" in s:
+        s = strip_markup(s)
+    s = " ".join(s.split())
     return s[:limit] or None
+
+
+_SCRIPTISH = re.compile(r"<\s*(script|style|iframe|object|embed|template)\b.*?(?:<\s*/\s*\1\s*>|$)", re.I | re.S)
+_TAG = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]*(?:>|$)")
+
+
+def strip_markup(s: str) -> str:
+    """Markup spelled out in a text value (a <title>, og:title or JSON-LD name holding
+    "<script>...</script>"): the program goes with its tags, other tags go, their text stays."""
+    return _TAG.sub(" ", _SCRIPTISH.sub(" ", s))

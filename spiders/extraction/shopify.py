@@ -7,7 +7,7 @@ import json
 from decimal import Decimal, InvalidOperation
 
 from .model import Extraction
-from .prices import ISO_CODES, _check
+from .prices import ISO_CODES, _check, round_amount
 from .records import clean_gtin, clean_text
 
 
@@ -84,6 +84,8 @@ def _parse(body, variant_id, currency) -> Extraction:
         regular = conv(data.get("compare_at_price"))
         avail_raw = data.get("available")
         sku = gtin = None
+    cur = currency.upper() if currency and currency.upper() in ISO_CODES else None
+    price, regular = round_amount(price, cur), round_amount(regular, cur)
     if regular is not None and price is not None and regular <= price:
         regular = None
     if avail_raw is True:
@@ -95,7 +97,6 @@ def _parse(body, variant_id, currency) -> Extraction:
     image = data.get("featured_image") or (data.get("image") or {}).get("src") if isinstance(data.get("image"), dict) else data.get("featured_image")
     if isinstance(image, str) and image.startswith("//"):
         image = "https:" + image
-    cur = currency.upper() if currency and currency.upper() in ISO_CODES else None
     return Extraction(
         name=clean_text(data.get("title")),
         price=price if price is not None and price > 0 else None,

@@ -44,3 +44,59 @@ def test_parse_price_refuses_words_negatives_and_absurd_amounts(text):
 def test_parse_price_never_returns_a_float():
     got = parse_price(19.99)
     assert isinstance(got.amount, Decimal) and got.amount == Decimal("19.99")
+
+
+@pytest.mark.parametrize("text", ["$-5", "€-5", "£-3.50", "US$-19.99", "€ −5", "1e308", "$1e308", "$2E5"])
+def test_parse_price_refuses_a_minus_after_the_symbol_and_exponents(text):
+    assert parse_price(text) is None
+
+
+@pytest.mark.parametrize("text", ["$1\u200b9.99", "$19\u200d.99", "$\u200e19.99", "$19.\u00ad99"])
+def test_invisible_characters_inside_a_number_are_dropped_first(text):
+    assert parse_price(text) == Price(Decimal("19.99"), "USD")
+
+
+@pytest.mark.parametrize(("text", "hint", "amount", "currency"), [
+    ("$19.9950", None, "20.00", "USD"),    # half-even: ...995 -> ...00 (the 9 before is odd)
+    ("$19.9850", None, "19.98", "USD"),    # half-even: ...985 -> ...98
+    ("$0.0001", None, "0.00", "USD"),
+    ("¥1,234.5", "JPY", "1234", "JPY"),    # JPY is kept whole
+    ("₩12,345.5", None, "12346", "KRW"),
+    ("19.90", "EUR", "19.90", "EUR"),      # two places stay as written
+    ("1299", "EUR", "1299", "EUR"),        # a whole amount is not padded
+])
+def test_prices_are_rounded_half_even_to_the_minor_units_stored(text, hint, amount, currency):
+    got = parse_price(text, currency_hint=hint)
+    assert (got.amount, got.currency) == (Decimal(amount), currency)
+    assert got.amount.as_tuple().exponent == Decimal(amount).as_tuple().exponent
+
+
+@pytest.mark.parametrize(("hint", "currency"), [("jpy", "JPY"), (" usd ", "USD"), ("??", None), ("€", None),
+                                                ("XXXX", None), ("", None), (None, None)])
+def test_a_numeric_price_takes_a_checked_upper_case_currency_hint(hint, currency):
+    assert parse_price(5, currency_hint=hint) == Price(Decimal(5), currency)
+
+
+@pytest.mark.parametrize(("value", "currency", "amount"), [
+    ("19.999", "USD", "20.00"),     # a machine number: '.' is the decimal point, never grouping
+    ("229.990", "CLP", "230"),      # rounded to whole pesos
+    ("1.299", "EUR", "1.30"),
+    ("1135.00", "EUR", "1135.00"),
+    ("1,069.00", "EGP", "1069.00"),  # written for people: read as the page would be
+])
+def test_a_json_ld_price_string_is_a_machine_number(value, currency, amount):
+    from spiders.extraction import extract_product
+
+    page = ('<script type="application/ld+json">{"@type":"Product","name":"W","offers":'
+            f'{{"price":"{value}","priceCurrency":"{currency}"}}}}</script><h1>W</h1><button>Add to cart</button>')
+    assert extract_product(page).price == Decimal(amount)
+
+
+@pytest.mark.parametrize("value", ["\u22125", "-5", "\u2013 5", "1e3", "5\u200b0"])
+def test_a_json_ld_price_string_that_is_negative_or_exponent_is_refused(value):
+    from spiders.extraction import extract_product
+
+    page = ('<script type="application/ld+json">{"@type":"Product","name":"W","offers":'
+            f'{{"price":"{value}","priceCurrency":"USD"}}}}</script><h1>W</h1>')
+    got = extract_product(page).price
+    assert got is None or got == Decimal("50")

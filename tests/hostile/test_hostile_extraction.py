@@ -9,6 +9,7 @@ same pages every run.
 from __future__ import annotations
 
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -88,8 +89,17 @@ def test_extract_product_never_raises_on_hostile_pages(page, currency, encoding)
         e = extract_product(page, "https://shop.example/p/1", default_currency=currency,
                             encoding=encoding if isinstance(page, bytes) else None)
     assert_well_formed(e)
-    # a real <script> element's text is program, not product name
-    assert e.name is None or BODY_MARKER not in e.name
+    # a real <script> element's text is program, not product name (when sprinkled bytes broke
+    # the tag, "<scr\x95ipt>BODYPWN", the marker is text a buyer sees, and may be the name)
+    if not _marker_outside_scripts(page):
+        assert e.name is None or BODY_MARKER not in e.name
+
+
+def _marker_outside_scripts(page) -> bool:
+    texts = [page]
+    if isinstance(page, bytes):
+        texts = [page.decode("latin-1"), page.decode("utf-16", errors="replace")]
+    return any(BODY_MARKER in re.sub(r"(?is)<script>.*?</script>", "", t) for t in texts)
 
 
 @settings(FUZZ, max_examples=250)
@@ -130,9 +140,6 @@ def test_script_elements_never_reach_the_name(body):
     assert e.name is None or BODY_MARKER not in e.name
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spiders/extraction: markup spelled as text in <title>, og:title or a JSON-LD name becomes the "
-    "name with its tags intact; a product name with a <script> tag is injected markup, not a name"))
 @pytest.mark.parametrize("head", [
     "<title><script>alert(1)</script></title>",
     "<meta property='og:title' content='<script>alert(1)</script>'>",
@@ -144,14 +151,9 @@ def test_a_title_that_spells_a_script_tag_does_not_become_the_name_with_tags_int
     assert e.name is None or "<script" not in e.name.lower()
 
 
-# -- wrong answers found by fuzzing, pinned for the extraction owner ---------------------------------
+# -- wrong answers found by fuzzing (each fixed; kept as regressions) -----------------------------
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "spiders/extraction/dom.py: libxml2's HTML parser checks each attribute against all earlier "
-    "ones, so one element with many attributes takes quadratic time: 16,000 attributes (130 KB) "
-    "parse in ~0.9 s, 400,000 (3.5 MB, under MAX_BYTES) in many minutes; cap attributes (or bytes "
-    "per tag) before parsing"))
 def test_an_element_with_400000_attributes_does_not_hang_the_crawl():
     script = textwrap.dedent(f"""
         import sys
@@ -166,45 +168,28 @@ def test_an_element_with_400000_attributes_does_not_hang_the_crawl():
         pytest.fail("hang: extract_product still running after 10 s on a 3.5 MB page")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spiders/extraction/prices.py: a minus after the currency symbol is dropped, so a negative "
-    "price is read as positive: parse_price('$-5') == Price(5, 'USD')"))
 @pytest.mark.parametrize("text", ["$-5", "€-5", "£-3.50", "US$-19.99"])
 def test_a_negative_price_after_the_symbol_is_not_read_as_positive(text):
     assert parse_price(text) is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spiders/extraction: a JSON-LD price string with a Unicode minus (U+2212) is read as positive: "
-    "offers.price = '\u22125' gives price 5"))
 def test_a_json_ld_price_with_a_unicode_minus_is_not_read_as_positive():
     page = ('<script type="application/ld+json">{"@type":"Product","name":"W","offers":'
             '{"@type":"Offer","price":"\u22125","priceCurrency":"USD"}}</script><h1>W</h1>')
     assert extract_product(page).price is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spiders/extraction/prices.py: exponent notation is cut at the 'e': parse_price('1e308') and "
-    "parse_price('$1e308') give 1, an absurd number turned into a plausible price"))
 @pytest.mark.parametrize("text", ["1e308", "$1e308", "$2E5"])
 def test_exponent_notation_is_not_read_as_its_mantissa(text):
     assert parse_price(text) is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spiders/extraction/prices.py: a zero-width or combining character inside a number splits "
-    "it and a fragment is returned: parse_price('$1\\u200b9.99') == 1 USD, "
-    "parse_price('$19\\u200d.99') == 19 USD"))
 @pytest.mark.parametrize("text", ["$1\u200b9.99", "$19\u200d.99"])
 def test_invisible_characters_inside_a_number_do_not_give_a_fragment(text):
     got = parse_price(text)
     assert got is None or got.amount == Decimal("19.99")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spiders/extraction: prices keep up to 4 decimal places (JSON-LD '19.999' -> 19.999, "
-    "parse_price('$0.0001') -> 0.0001, Shopify variant price '19.999' -> 19.999), but "
-    "store_prices.price is numeric(12,2): decide where the rounding happens"))
 @pytest.mark.parametrize("case", ["parse_price", "json-ld", "shopify"])
 def test_prices_have_at_most_two_decimal_places(case):
     if case == "parse_price":
@@ -239,19 +224,12 @@ def test_parse_price_never_raises_and_never_gives_a_negative_or_non_finite_amoun
     assert_price_well_formed(got)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spiders/extraction/prices.py: a number passed with a currency hint returns the hint as given, "
-    "not normalised or checked: parse_price(5, currency_hint='jpy') -> currency 'jpy', "
-    "currency_hint='??' -> '??'"))
 @pytest.mark.parametrize("hint", ["jpy", "??", "usd "])
 def test_a_numeric_price_gets_a_valid_currency_or_none(hint):
     got = parse_price(5, currency_hint=hint)
     assert got is None or got.currency is None or (got.currency.isupper() and len(got.currency) == 3)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spiders/extraction: a JSON-LD price string uses '.' as the decimal point (schema.org), but "
-    "offers.price = '19.999' with priceCurrency USD gives 19999, a thousandfold price"))
 def test_a_json_ld_price_string_is_read_with_a_decimal_point():
     page = ('<script type="application/ld+json">{"@type":"Product","name":"W","offers":'
             '{"price":"19.999","priceCurrency":"USD"}}</script><h1>W</h1>')
@@ -278,10 +256,6 @@ def test_map_availability_always_answers_from_the_fixed_set(value):
         assert map_availability(value) in AVAILABILITIES
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "spiders/extraction/availability.py: map_availability recurses into nested lists without a "
-    "bound: map_availability(100,000-deep [[...['InStock']...]]) raises RecursionError (it is "
-    "documented to always answer)"))
 def test_map_availability_survives_deep_lists():
     value: object = "InStock"
     for _ in range(100_000):
