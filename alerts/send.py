@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.engine import Connection, Engine
 
 from alerts import links, mime, ratelimit, render, ses
@@ -283,6 +284,20 @@ def _deliver(settings: Settings, gate: ratelimit.SendRateLimiter, message: Messa
     return _Delivery(message, message_id=message_id, accepted_at=accepted_at)
 
 
+def _give_back(engine: Engine, messages: list[Message], outcome: Outcome, retry_in: float) -> None:
+    """Rows SES did not take: back to pending for a retry, or failed once out of attempts."""
+    exhausted = [r["id"] for m in messages for r in m.rows if r["attempts"] >= MAX_ATTEMPTS]
+    retryable = [i for m in messages for i in m.ids if i not in set(exhausted)]
+    reason = outcome.retry_error or "interrupted before sending"
+    if exhausted:
+        _mark(engine, exhausted, "failed", error=f"gave up after {MAX_ATTEMPTS} attempts: {reason}")
+        outcome.failed.extend(exhausted)
+    if retryable:
+        _mark(engine, retryable, "pending", error=reason, retry_in=retry_in)
+    outcome.retry_ids = retryable
+    log.warning("%s; %d notification(s) back to pending, retry in %.0fs", reason, len(retryable), retry_in)
+
+
 def send_notifications(ids: list[int], *, settings: Settings | None = None, ignore_send_after: bool = False,
                        retry_in: float = 30.0) -> Outcome:
     """Send what these outbox rows owe. Never raises for SES errors: see ``Outcome``."""
@@ -320,36 +335,36 @@ def send_notifications(ids: list[int], *, settings: Settings | None = None, igno
             _mark(engine, delivery.message.ids, "failed", error=reason)
             outcome.failed.extend(delivery.message.ids)
 
-    for message in messages:
-        if to_retry:  # SES is pushing back: stop here, the rest waits for the retry
-            to_retry.append(message)
-            continue
-        try:
-            raw = mime.build(render_message(message, context, settings))
-        except Exception as exc:  # a row that cannot be rendered will never render: fail it
-            log.exception("notification(s) %s could not be rendered", message.ids)
-            _mark(engine, message.ids, "failed", error=f"render: {type(exc).__name__}: {exc}"[:1000])
-            outcome.failed.extend(message.ids)
-            continue
-        in_flight.append(pool.submit(_deliver, settings, gate, message, raw))
-        while in_flight and (in_flight[0].done() or len(in_flight) >= SEND_CONCURRENCY):
+    started = 0  # messages[:started] were rendered and handed to the pool (or failed)
+    try:
+        for message in messages:
+            if to_retry:  # SES is pushing back: stop here, the rest waits for the retry
+                break
+            try:
+                raw = mime.build(render_message(message, context, settings))
+            except SoftTimeLimitExceeded:
+                raise  # the task's time ran out, not the row's fault
+            except Exception as exc:  # a row that cannot be rendered will never render: fail it
+                log.exception("notification(s) %s could not be rendered", message.ids)
+                _mark(engine, message.ids, "failed", error=f"render: {type(exc).__name__}: {exc}"[:1000])
+                outcome.failed.extend(message.ids)
+                started += 1
+                continue
+            in_flight.append(pool.submit(_deliver, settings, gate, message, raw))
+            started += 1
+            while in_flight and (in_flight[0].done() or len(in_flight) >= SEND_CONCURRENCY):
+                settle(in_flight.popleft().result())
+            accepted.flush_if_due()
+    finally:
+        # also on a time limit or a crash in this loop: what SES accepted is recorded, and rows
+        # never handed to SES go back to pending at once instead of waiting for the sweeper
+        while in_flight:
             settle(in_flight.popleft().result())
-        accepted.flush_if_due()
-    while in_flight:
-        settle(in_flight.popleft().result())
-    accepted.flush()
+        accepted.flush()
+        to_retry.extend(messages[started:])
+        if to_retry:
+            _give_back(engine, to_retry, outcome, retry_in)
 
-    if to_retry:
-        exhausted = [r["id"] for m in to_retry for r in m.rows if r["attempts"] >= MAX_ATTEMPTS]
-        retryable = [i for m in to_retry for i in m.ids if i not in set(exhausted)]
-        if exhausted:
-            _mark(engine, exhausted, "failed", error=f"gave up after {MAX_ATTEMPTS} attempts: {outcome.retry_error}")
-            outcome.failed.extend(exhausted)
-        if retryable:
-            _mark(engine, retryable, "pending", error=outcome.retry_error, retry_in=retry_in)
-        outcome.retry_ids = retryable
-        log.warning("SES transient error (%s); %d notification(s) back to pending, retry in %.0fs",
-                    outcome.retry_error, len(retryable), retry_in)
     log.info("sent %d email(s) for %d notification(s); %d failed, %d suppressed, %d to retry",
              outcome.messages, len(outcome.sent), len(outcome.failed), len(outcome.suppressed),
              len(outcome.retry_ids))

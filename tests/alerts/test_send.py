@@ -263,3 +263,29 @@ def test_rate_limiter_spaces_sends_cluster_wide(redis_client):
     assert 0.05 < wait <= 0.1
     with pytest.raises(ValueError):
         SendRateLimiter(redis_client, Decimal(0))
+
+
+def test_a_send_interrupted_by_its_time_limit_records_what_went_and_releases_the_rest(db, catalogue, aws, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from alerts import send
+
+    with db.begin() as conn:
+        second_user = make_user(conn, "bob@example.com")
+        make_watch(conn, second_user, listing_id=catalogue.listing_id)
+        event = add_event(conn, catalogue.listing_id, "price_drop", "40.00", "20.00")
+    ids = evaluate_now(db, [event])
+    real_render = send.render_message
+    rendered = []
+
+    def render_then_run_out_of_time(message, context, settings):
+        rendered.append(message.user_id)
+        if len(rendered) == 2:
+            raise SoftTimeLimitExceeded()
+        return real_render(message, context, settings)
+
+    monkeypatch.setattr(send, "render_message", render_then_run_out_of_time)
+    with pytest.raises(SoftTimeLimitExceeded):
+        send.send_notifications(ids)
+    assert len(sent_messages()) == 1
+    assert sorted(s[0] for s in statuses(db)) == ["pending", "sent"]
