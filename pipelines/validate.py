@@ -4,6 +4,10 @@ A price that cannot be right is refused with a counted reason (stats key
 ``pricehound/dropped/<reason>``; the writer also adds it to ``crawl_runs.dropped``), never
 stored: one bad read must not become a false "price drop" email. Only ``ok`` observations carry
 prices; ``removed`` and ``failed`` pass through untouched.
+
+A page read without a price never erases a known price: a sold-out page that hides its price
+passes (the writer keeps the last known price and records the stock); any other read without
+a price, where the listing had one, is refused as ``no_price``.
 """
 
 from __future__ import annotations
@@ -76,6 +80,12 @@ def validate(obs: Observation, target: Target | None, *, default_currency: str |
     availability = obs.availability if obs.availability in AVAILABILITIES else "unknown"
     if price is None and availability == "unknown":
         raise InvalidObservation("no_price_or_availability")
+    if (price is None and availability != "out_of_stock" and target is not None
+            and target.price is not None):
+        # The page used to show a price and now, on sale, shows none: most likely the page (or
+        # our reading of it) broke. Refused and counted, so ops see it; the price stays. A sold-
+        # out page hiding its price is normal: it passes, and the writer keeps the last price.
+        raise InvalidObservation("no_price", f"the listing's price was {target.price} {target.currency}")
     currency = None
     if price is not None:
         if price < 0:

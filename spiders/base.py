@@ -133,7 +133,7 @@ class ProductSpider(scrapy.Spider):
         reason = failure_reason(failure)
         response = getattr(failure.value, "response", None)
         self.crawler.stats.inc_value(f"pricehound/failed/{reason}")
-        log.info("listing %s failed (%s): %s", request.meta.get("listing_id"), reason, request.url)
+        log.debug("listing %s failed (%s): %s", request.meta.get("listing_id"), reason, request.url)
         yield Observation(
             listing_id=request.meta["listing_id"], url=request.meta.get("target_url", request.url),
             kind=FAILED, reason=reason, status_code=response.status if response is not None else None,

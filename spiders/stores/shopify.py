@@ -4,23 +4,33 @@ The endpoint gives every variant's price in minor units and a per-variant ``avai
 which is more exact than any page markup. When it cannot be read (blocked by robots.txt, an
 unreadable body, a store that turned it off) the spider falls back to the product page and the
 generic extraction chain, so the target still gets its one observation.
+
+The endpoint knows no pre-order state: a pre-order variant is simply ``available``. When the
+endpoint's document mentions a pre-order at all (a tag, the title, the description, a selling
+plan named so), the product page is read as well, and if the page says pre-order, that wins
+(price and identity still come from the endpoint). Products without such a mention cost one
+request, as before.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import scrapy
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from spiders.base import GONE_STATUSES, ProductSpider, failure_reason
-from spiders.extraction import parse_shopify_product_js
-from spiders.items import REMOVED, Observation
+from spiders.extraction import Extraction, extract_product, parse_shopify_product_js
+from spiders.items import OK, REMOVED, Observation
 from spiders.targets import Target
 
 FALL_BACK_ON = ("robots_disallowed", "unreadable")
+# English, German and French spellings; the endpoint body is searched as bytes, once.
+PREORDER_SIGNAL = re.compile(rb"pre[-_ ]?order|vorbestell|pr(?:e|\xc3\xa9)-?commande", re.IGNORECASE)
 
 
 def endpoint_url(product_url: str) -> str | None:
@@ -61,7 +71,38 @@ class ShopifySpider(ProductSpider):
             self.crawler.stats.inc_value("pricehound/shopify/fallback")
             yield self._fallback(response.meta)
             return
+        if ex.availability != "preorder" and PREORDER_SIGNAL.search(response.body):
+            self.crawler.stats.inc_value("pricehound/shopify/preorder_check")
+            target = self.run.target(response.meta["listing_id"]) or Target(response.meta["listing_id"], target_url)
+            check = self.page_request(target)
+            yield check.replace(callback=self.parse_preorder_check, errback=self.on_preorder_check_error,
+                                meta={**check.meta, "endpoint": ex, "endpoint_status": response.status,
+                                      "endpoint_url": response.url})
+            return
         yield self.observation_from(response, ex)
+
+    def parse_preorder_check(self, response: Response) -> Iterable[Observation]:
+        """The product page, read only for its availability: pre-order there wins."""
+        ex: Extraction = response.meta["endpoint"]
+        page = (extract_product(response.body, response.url, default_currency=self.store.default_currency,
+                                encoding=response.encoding)
+                if response.status not in GONE_STATUSES and isinstance(response, TextResponse) else None)
+        if page is not None and page.page_kind == "product" and page.availability == "preorder":
+            self.crawler.stats.inc_value("pricehound/shopify/preorder")
+            ex = dataclasses.replace(ex, availability="preorder")
+        yield self.observation_from(response, ex)
+
+    def on_preorder_check_error(self, failure: Failure) -> Iterable[Observation]:
+        """The page could not be read: the endpoint's reading stands."""
+        meta = failure.request.meta
+        ex: Extraction = meta["endpoint"]
+        self.crawler.stats.inc_value(f"pricehound/source/{ex.source or 'none'}")
+        yield Observation(
+            listing_id=meta["listing_id"], url=meta.get("target_url", failure.request.url), kind=OK,
+            price=ex.price, currency=ex.currency, regular_price=ex.regular_price,
+            availability=ex.availability, title=ex.name, sku=ex.sku, gtin=ex.gtin, image_url=ex.image_url,
+            source=ex.source, status_code=meta.get("endpoint_status"), final_url=meta.get("endpoint_url"),
+        )
 
     def on_endpoint_error(self, failure: Failure) -> Iterable[Observation | scrapy.Request]:
         if failure_reason(failure) in FALL_BACK_ON:

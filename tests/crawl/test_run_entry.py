@@ -51,3 +51,15 @@ def test_an_unreachable_broker_never_loses_events(db, shops, targets, crawl):
     assert "alert sweeper" in proc.stderr
     assert [r["kind"] for r in rows(db, "SELECT kind FROM price_events")] == ["price_drop"]
     assert rows(db, "SELECT status FROM crawl_runs WHERE id = :r", r=proc.run_id)[0]["status"] == "succeeded"
+
+
+def test_the_alert_task_comes_from_configuration(db, shops, targets, crawl, redis_client):
+    import json
+
+    t = targets("dailybasket", ["6001"])
+    assert crawl(t).returncode == 0
+    admin_set(shops, "dailybasket", "6001", price="1.49")
+    proc = crawl(t, extra_env={"PRICEHOUND_ALERT_TASK": "ops.alerts.evaluate_v2"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    messages = [json.loads(m) for m in redis_client.lrange("alerts", 0, -1)]
+    assert [m["headers"]["task"] for m in messages] == ["ops.alerts.evaluate_v2"]

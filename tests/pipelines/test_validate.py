@@ -66,6 +66,18 @@ def test_availability_without_a_price_passes():
     assert (o.price, o.currency, o.availability) == (None, None, "out_of_stock")
 
 
+@pytest.mark.parametrize(("availability", "refused"), [
+    ("in_stock", True), ("preorder", True), ("out_of_stock", False)])
+def test_a_read_without_a_price_where_there_was_one_is_refused_unless_sold_out(availability, refused):
+    had = Target(1, "https://shop.example/p/1", price=Decimal("25.00"), currency="USD")
+    o = obs(price=None, currency=None, availability=availability)
+    if refused:
+        assert reason(o, had) == "no_price"
+    else:
+        assert check(o, had).price is None  # the writer keeps the last known price
+    assert check(obs(price=None, currency=None, availability=availability), None).price is None
+
+
 def test_an_absurd_jump_is_refused_until_confirmed():
     target = Target(1, "https://shop.example/p/1", price=Decimal("10.00"), currency="USD")
     assert reason(obs("600.00"), target) == "absurd_jump"
