@@ -76,6 +76,7 @@ def test_price_drop_becomes_an_email_with_subject_bodies_links_and_headers(db, c
         assert "Lowest price in the last 30 days: $34.00" in body or "Lowest in 30 days: $34.00" in body
         assert "$31.50" in body  # the 90-day low
         assert "https://shop.example/p/kettle" in body
+        assert "Availability: in stock" in body
     assert "<script" not in html.lower()
     assert 'style="' in html  # inline styles only
     manage = [w for w in text.split() if w.startswith("https://pricehound.test/manage?token=")][0]
