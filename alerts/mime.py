@@ -1,36 +1,25 @@
 """The MIME message: multipart/alternative (text, then HTML), with headers that cannot be forged.
 
 Every header value passes through ``header_safe`` first: CR, LF and other control characters
-are how a product title would smuggle in a Bcc: line, so they become spaces before the email
-library sees them. Built with the email package's compat32 classes: the policy-based
-EmailMessage re-parses every header through the header registry, which cost several times
-more than the rest of the send path put together.
+are how a product title would smuggle in a Bcc: line, so they become spaces before anything
+else sees them. The message has one fixed shape, so it is assembled directly: the email
+package's generators re-fold every header through Python-level code and cost more than the
+rest of the send path together (about 1.3 ms a message against 0.4 ms to render it).
 """
 
 from __future__ import annotations
 
+import base64
 import re
+import secrets
 from dataclasses import dataclass
-from email import charset as email_charset
 from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 SUBJECT_MAX = 180
-
-# Plain ASCII bodies go as they are (7bit); anything else as UTF-8 in base64, which the
-# standard library encodes in C (its quoted-printable encoder is pure Python and slow).
-_UTF8_BASE64 = email_charset.Charset("utf-8")
-_UTF8_BASE64.body_encoding = email_charset.BASE64
 MAX_7BIT_LINE = 900
-
-
-def _body(text: str, subtype: str) -> MIMEText:
-    if text.isascii() and all(len(line) <= MAX_7BIT_LINE for line in text.splitlines()):
-        return MIMEText(text, subtype, "us-ascii")
-    return MIMEText(text, subtype, _UTF8_BASE64)
+CRLF = "\r\n"
 
 
 def header_safe(value: str, limit: int = 500) -> str:
@@ -38,9 +27,27 @@ def header_safe(value: str, limit: int = 500) -> str:
     return " ".join(_CONTROL.sub(" ", value or "").split())[:limit]
 
 
-def _header_text(value: str) -> str | Header:
-    """ASCII stays as it is; anything else becomes an RFC 2047 encoded word."""
-    return value if value.isascii() else Header(value, "utf-8")
+def _encoded(name: str, value: str) -> str:
+    """ASCII as it is; anything else as RFC 2047 encoded words, folded onto continuation lines."""
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", header_name=name).encode(linesep=CRLF)
+
+
+def _address(name: str | None, address: str) -> str:
+    return formataddr((header_safe(name or ""), header_safe(address, 254)), charset="utf-8")
+
+
+def _part(text: str, subtype: str) -> str:
+    """One body part: plain ASCII goes as 7bit, anything else as UTF-8 in base64."""
+    lines = text.splitlines()
+    if text.isascii() and all(len(line) <= MAX_7BIT_LINE for line in lines):
+        encoding, body = "7bit", CRLF.join(lines) + CRLF
+    else:
+        encoding = "base64"
+        body = base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", CRLF)
+    return (f'Content-Type: text/{subtype}; charset="utf-8"{CRLF}'
+            f"Content-Transfer-Encoding: {encoding}{CRLF}{CRLF}{body}")
 
 
 @dataclass(frozen=True)
@@ -55,18 +62,23 @@ class Envelope:
 
 
 def build(envelope: Envelope) -> bytes:
-    """The message as SES's Raw content wants it."""
-    msg = MIMEMultipart("alternative")
+    """The message as SES's Raw content wants it (CRLF line ends, 7-bit clean)."""
     sender_name, sender_addr = parseaddr(envelope.sender)
     domain = sender_addr.rpartition("@")[2] or "pricehound.invalid"
-    msg["From"] = formataddr((header_safe(sender_name), sender_addr), charset="utf-8")
-    msg["To"] = formataddr((header_safe(envelope.to_name or ""), header_safe(envelope.to_email, 254)), charset="utf-8")
-    msg["Subject"] = _header_text(header_safe(envelope.subject, SUBJECT_MAX))
-    msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = make_msgid(domain=domain)
+    parts = [_part(envelope.text, "plain"), _part(envelope.html, "html")]
+    boundary = f"=_pricehound_{secrets.token_hex(12)}"
+    while any(boundary in p for p in parts):  # never in practice; cheap to be sure
+        boundary = f"=_pricehound_{secrets.token_hex(12)}"
+    headers = [
+        f"From: {_address(sender_name, sender_addr)}",
+        f"To: {_address(envelope.to_name, envelope.to_email)}",
+        f"Subject: {_encoded('Subject', header_safe(envelope.subject, SUBJECT_MAX))}",
+        f"Date: {formatdate(usegmt=True)}",
+        f"Message-ID: {make_msgid(domain=domain)}",
+    ]
     if envelope.list_unsubscribe:
-        msg["List-Unsubscribe"] = f"<{header_safe(envelope.list_unsubscribe, 2000)}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.attach(_body(envelope.text, "plain"))
-    msg.attach(_body(envelope.html, "html"))
-    return msg.as_bytes()
+        headers.append(f"List-Unsubscribe: <{header_safe(envelope.list_unsubscribe, 900)}>")
+        headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+    headers += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"']
+    body = "".join(f"--{boundary}{CRLF}{part}" for part in parts) + f"--{boundary}--{CRLF}"
+    return (CRLF.join(headers) + CRLF + CRLF + body).encode("ascii")
