@@ -4,6 +4,9 @@ seeded scenario N times with further seeds, for soak runs; CI runs one round."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,5 +24,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture()
-def fault_root(tmp_path: Path) -> Path:
-    return tmp_path / "pipeline"
+def fault_root() -> Iterator[Path]:
+    """A scratch directory of the scenario's own, outside pytest's numbered temp directories:
+    concurrent pytest sessions of the same user prune those, and a PostgreSQL cluster whose
+    data directory vanishes mid-scenario is not a fault under test."""
+    root = Path(tempfile.mkdtemp(prefix="pricehound-faults-"))
+    yield root / "pipeline"
+    if not os.environ.get("PRICEHOUND_FAULT_KEEP"):
+        shutil.rmtree(root, ignore_errors=True)
