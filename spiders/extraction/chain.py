@@ -76,31 +76,23 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     md_main = mains.get("microdata") or mains.get("rdfa")
     if md_main is not None and md_main.element is not None and _attached(md_main.element, root):
         anchor = md_main.element
+    struct_prices, primary = _structured_prices(mains, url)
+    struct_amounts = {a for a, _, _ in struct_prices}
+    several = _several_products((jl, md, rd), h1 or title_hint, url)
+
+    if FAST_PATH and primary is not None and not picked and not listing and not several:
+        fast = _fast(root, mains, pm, url, primary, struct_amounts, struct_currency,
+                     structured_name=structured_name, title_hint=title_hint, vis_hint=vis_hint,
+                     locale_hint=locale_hint, anchor=anchor)
+        if fast is not None:
+            return fast
+
     page = visible.analyse(root, structured_name=structured_name, title_hint=title_hint,
                            currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor)
     visible_chars = len(norm(text_content(root, 60000))) if root is not None else 0
 
     if pagekind.is_challenge(pm.title, text, visible_chars, bool(mains.get("json-ld") or mains.get("microdata"))):
         return Extraction(page_kind="challenge", name=None, notes=("challenge",))
-
-    # structured price set
-    struct_prices: list[tuple[Decimal, str, str | None]] = []  # (amount, source, currency)
-    primary = None
-    for source in STRUCTURED_ORDER:
-        m = mains.get(source)
-        if m is None:
-            continue
-        offers = _ordered_offers(m, url)
-        for o in offers:
-            for amt in ([o.price] if o.price is not None else []) + list(o.alternatives or []):
-                if amt is not None and amt > 0:
-                    struct_prices.append((amt, source, o.currency))
-        if primary is None:
-            for o in offers:
-                if o.price is not None and o.price > 0:
-                    primary = (o.price, source, o.currency, o)
-                    break
-    struct_amounts = {a for a, _, _ in struct_prices}
 
     visible.score_candidates(page)
     for c in page.candidates:
@@ -183,7 +175,6 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     gtin = clean_gtin(picked.get("gtin")) or next((m.gtin for m in mains.values() if m.gtin), None)
     image = picked.get("image") or next((m.image for m in mains.values() if m.image), None)
 
-    several = _several_products((jl, md, rd), h1 or title_hint, url)
     listing = listing or several
     has_structured = any(s in mains for s in ("json-ld", "microdata", "rdfa")) and not several
     focus, buttons = True, page.buttons
@@ -200,6 +191,11 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     )
     if kind == "not_product" and sel_price is not None:
         kind = "product"
+    return _result(name=name, price=price, currency=currency, availability=availability, regular=regular,
+                   sku=sku, gtin=gtin, image=image, source=source, kind=kind, notes=notes)
+
+
+def _result(*, name, price, currency, availability, regular, sku, gtin, image, source, kind, notes) -> Extraction:
     price, regular = round_amount(price, currency), round_amount(regular, currency)
     if regular is not None and price is not None and regular <= price:
         regular = None
@@ -208,6 +204,103 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
         sku=clean_text(sku, 100), gtin=gtin, image_url=clean_text(image, 2000), source=source,
         page_kind=kind, notes=tuple(notes),
     )
+
+
+# ---------------------------------------------------------------- the structured-data fast path
+
+FAST_PATH = True  # tests turn it off to check that both paths agree
+FAST_NOTE = "buy box alone"
+BOX_LEVELS = 5  # how far above the title the buy box is looked for
+BOX_CHARS = 6000  # a block with more text than this is the page, not its buy box
+_GROUPING = re.compile(r"(?<=\d)[.,'\u2019\s\u00a0\u202f](?=\d{3})")
+
+
+def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, structured_name, title_hint,
+          vis_hint, locale_hint, anchor) -> Extraction | None:
+    """Structured data gave a price: check it against the buy box alone, not the whole page.
+
+    The buy box is the smallest block around the title (a few levels up) that shows the
+    structured price and holds a buy button or stock wording.  The visible analysis runs on that
+    block only; the structured price stands when it is the best price there, beside the title
+    or the button, and nothing there shows it struck through or as a "was" price.  Otherwise
+    (no title, no such block, any doubt) None: the whole page is analysed.
+    """
+    p_amt, p_src, p_cur, _offer = primary
+    currency = p_cur or struct_currency
+    if currency is None:
+        return None
+    title = visible.find_title(root, structured_name, title_hint, anchor)
+    if title is None:
+        return None
+    box = None
+    x = title
+    whole = str(int(p_amt))  # the price's whole units, as digits
+    for _ in range(BOX_LEVELS):
+        x = x.getparent()
+        if x is None or not isinstance(x.tag, str) or x.tag in ("body", "html"):
+            return None
+        t = text_content(x, BOX_CHARS)
+        if len(t) >= BOX_CHARS:
+            return None
+        # a cheap test that the block may show the price (its digits, grouping aside); the
+        # analysis below reads it exactly
+        if whole in _GROUPING.sub("", t) and visible.has_buy_or_stock_words(t, x):
+            box = x
+            break
+    if box is None:
+        return None
+    page = visible.analyse(box, structured_name=structured_name, title_hint=title_hint,
+                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor)
+    if page.title is not title:
+        return None
+    visible.score_candidates(page)
+    for c in page.candidates:
+        if c.price.amount in struct_amounts:
+            c.score += 2.5
+            c.flags.add("structured")
+    usable = [c for c in page.candidates if not (c.flags & {"unit", "instalment", "shipping", "save", "noise"})]
+    best = visible.best(usable)
+    if (best is None or best.price.amount != p_amt or best.struck >= 4 or best.flags & {"region", "net"}
+            or not _prominent(best)):
+        return None
+    others = any(c.price.amount != p_amt and c.struck < 4 and "was" not in c.flags for c in usable)
+    for c in page.candidates:
+        if c.price.amount == p_amt and (c.struck >= 4 or ("was" in c.flags and others)):
+            # shown struck through, or labelled "was" beside another price: a sale the
+            # structured data may not know of; let the whole page decide
+            return None
+    availability, why = _availability(page, mains, best, {}, url)
+    if availability == "unknown" or availability != _structured_availability(mains, url)[0]:
+        return None  # the buy box and the structured data disagree (or say nothing): read it all
+    regular = _regular_price(page, best, p_amt, mains, {}, vis_hint, locale_hint)
+    return _result(
+        name=_name(page, mains, {}, pm), price=p_amt, currency=currency, availability=availability,
+        regular=regular, sku=next((m.sku for m in mains.values() if m.sku), None),
+        gtin=next((m.gtin for m in mains.values() if m.gtin), None),
+        image=next((m.image for m in mains.values() if m.image), None), source=p_src, kind="product",
+        notes=[f"{p_src} price shown in the buy box", why, FAST_NOTE],
+    )
+
+
+def _structured_prices(mains: dict, url: str | None):
+    """-> ([(amount, source, currency)], primary (amount, source, currency, offer) or None)."""
+    struct_prices: list[tuple[Decimal, str, str | None]] = []
+    primary = None
+    for source in STRUCTURED_ORDER:
+        m = mains.get(source)
+        if m is None:
+            continue
+        offers = _ordered_offers(m, url)
+        for o in offers:
+            for amt in ([o.price] if o.price is not None else []) + list(o.alternatives or []):
+                if amt is not None and amt > 0:
+                    struct_prices.append((amt, source, o.currency))
+        if primary is None:
+            for o in offers:
+                if o.price is not None and o.price > 0:
+                    primary = (o.price, source, o.currency, o)
+                    break
+    return struct_prices, primary
 
 
 # ---------------------------------------------------------------- helpers
@@ -425,32 +518,32 @@ def _name(page, mains, picked, pm) -> str | None:
     return clean_text(pm.tags.get("og:title") or pm.title)
 
 
-def _availability(page, mains, chosen, picked, url=None) -> tuple[str, str]:
-    """Decide stock: visible wording in the buy box first, then structured data, then the button."""
-    if picked.get("availability"):
-        a = map_availability(picked["availability"])
-        if a != "unknown":
-            return a, "availability from selector"
-    structured = "unknown"
-    variant_selected = False
+def _structured_availability(mains, url) -> tuple[str, bool]:
+    """What structured data says about stock, and whether it is the variant the URL selects."""
     for source in STRUCTURED_ORDER:
         m = mains.get(source)
         if m is None:
             continue
         offers = _ordered_offers(m, url)
         if offers and offers[0] is not (m.offers[0] if m.offers else None) and offers[0].availability != "unknown":
-            structured = offers[0].availability  # the variant the URL selects
-            variant_selected = True
-            break
+            return offers[0].availability, True  # the variant the URL selects
         vals = [o.availability for o in offers if o.availability != "unknown"]
         if m.availability != "unknown":
             vals.append(m.availability)
         if vals:
             if "in_stock" in vals:
-                structured = vals[0] if vals[0] != "out_of_stock" else "in_stock"
-            else:
-                structured = vals[0]
-            break
+                return (vals[0] if vals[0] != "out_of_stock" else "in_stock"), False
+            return vals[0], False
+    return "unknown", False
+
+
+def _availability(page, mains, chosen, picked, url=None) -> tuple[str, str]:
+    """Decide stock: visible wording in the buy box first, then structured data, then the button."""
+    if picked.get("availability"):
+        a = map_availability(picked["availability"])
+        if a != "unknown":
+            return a, "availability from selector"
+    structured, variant_selected = _structured_availability(mains, url)
 
     anchors = [x for x in (page.title, chosen.el if chosen is not None else None) if x is not None]
     buttons = page.buttons

@@ -958,3 +958,21 @@ def in_tile(e, page: Page) -> bool:
             if len(words) >= 12 and len(words.split()) >= 3 and not re.search(r"\d", words):
                 return True
     return False
+
+
+def find_title(root, structured_name, title_hint, anchor):
+    """The product title element, chosen as analyse() chooses it."""
+    return _find_title(root, structured_name, title_hint, anchor)
+
+
+_BOX_WORDS = required_words(_av.BUY_PHRASES + _av.BACKORDER_PHRASES + _av.INSTORE_ONLY_PHRASES
+                            + _av.OUT_OF_STOCK_PHRASES + _av.PREORDER_PHRASES + _av.IN_STOCK_PHRASES)
+
+
+def has_buy_or_stock_words(text: str, el) -> bool:
+    """Could this block be a buy box: a submit button, or buy or stock wording in its text?"""
+    for b in el.iter("button", "input"):
+        if b.tag == "button" or (b.get("type") or "").lower() in ("submit", "button", "image"):
+            return True
+    low = text.lower()
+    return _BOX_WORDS is None or any(w in low for w in _BOX_WORDS)
