@@ -189,7 +189,8 @@ def _mark(engine: Engine, ids: list[int], status: str, *, message_id: str | None
 
 
 class _SentRecorder:
-    """Records SES acceptances in batches: one UPDATE per ~25 emails or 200 ms, not one per email.
+    """Records SES acceptances in batches: one UPDATE per ~25 emails or 200 ms, not one per email,
+    written by a background thread so the sending loop never waits for the database.
 
     The cost is a short window (at most one batch) in which a worker dying right after SES
     accepted a message leaves its rows in 'sending'; the sweeper then sends them again. Marking
@@ -204,6 +205,7 @@ class _SentRecorder:
         self.message_ids: list[str] = []
         self.accepted_at: list[datetime | None] = []
         self.oldest = 0.0
+        self.writes: list[Future[None]] = []
 
     def add(self, ids: list[int], message_id: str, accepted_at: datetime | None) -> None:
         if not self.ids:
@@ -214,11 +216,20 @@ class _SentRecorder:
 
     def flush_if_due(self) -> None:
         if self.ids and (len(self.ids) >= self.MAX_ROWS or time.monotonic() - self.oldest >= self.MAX_AGE):
-            self.flush()
+            self.flush(wait=False)
 
-    def flush(self) -> None:
-        if not self.ids:
-            return
+    def flush(self, wait: bool = True) -> None:
+        """Hand the batch to the writer thread; with ``wait``, return once everything is written."""
+        if self.ids:
+            batch = (self.ids, self.message_ids, self.accepted_at)
+            self.ids, self.message_ids, self.accepted_at = [], [], []
+            self.writes.append(_recorder_pool(os.getpid()).submit(self._write, *batch))
+        if wait:
+            writes, self.writes = self.writes, []
+            for write in writes:
+                write.result()
+
+    def _write(self, ids: list[int], message_ids: list[str], accepted_at: list[datetime | None]) -> None:
         with self.engine.begin() as conn:
             conn.execute(sa.text(
                 """
@@ -228,8 +239,12 @@ class _SentRecorder:
                   FROM unnest(CAST(:ids AS bigint[]), CAST(:message_ids AS text[]),
                               CAST(:accepted_at AS timestamptz[])) AS v(id, message_id, accepted_at)
                  WHERE n.id = v.id AND n.status = 'sending'
-                """), {"ids": self.ids, "message_ids": self.message_ids, "accepted_at": self.accepted_at})
-        self.ids, self.message_ids, self.accepted_at = [], [], []
+                """), {"ids": ids, "message_ids": message_ids, "accepted_at": accepted_at})
+
+
+@functools.lru_cache(maxsize=2)
+def _recorder_pool(pid: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="ses-record")
 
 
 def _write_eml(directory: str, message: Message, raw: bytes) -> None:
