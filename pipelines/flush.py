@@ -20,6 +20,7 @@ only counted and scheduled, and an absurd price is remembered as the listing's s
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -99,28 +100,28 @@ CREATE_INPUT = sa.text(
 COPY_INPUT = "COPY crawl_input FROM STDIN"
 TRUNCATE_INPUT = sa.text("TRUNCATE crawl_input")
 
-# Two flushes for the same store never interleave: the second waits here, before it reads any
-# old state, so its one statement starts from what the first committed. One lock per store and
-# flush, not one per row (the crawl's store lease makes a wait here rare: only a crawl that
-# outlived its lease can meet its successor).
-LOCK_STORES = sa.text(
-    """
-    SELECT pg_advisory_xact_lock(hashtextextended('pricehound.flush', s.store_id))
-      FROM (SELECT DISTINCT store_id FROM crawl_runs WHERE id = :run_id
-            UNION
-            SELECT DISTINCT l.store_id FROM crawl_input u JOIN store_listings l ON l.id = u.listing_id
-             WHERE CAST(:run_id AS bigint) IS NULL) s
-     ORDER BY s.store_id
-    """
-)
+# (part of PREPARE, below) Two flushes for the same store never interleave: the second waits
+# here, before it reads any old state, so its one statement starts from what the first
+# committed. One lock per store and flush, not one per row (the crawl's store lease makes a
+# wait here rare: only a crawl that outlived its lease can meet its successor).
+LOCK_STORES = """
+    (SELECT count(pg_advisory_xact_lock(hashtextextended('pricehound.flush', s.store_id)))
+       FROM (SELECT store_id FROM crawl_runs WHERE id = :run_id
+             UNION
+             SELECT DISTINCT l.store_id FROM crawl_input u JOIN store_listings l ON l.id = u.listing_id
+              WHERE CAST(:run_id AS bigint) IS NULL
+             ORDER BY 1) s) AS locked
+"""
 
 # A batch is a few hundred or thousand listings out of tables that only grow: every join of the
 # flush is by primary key, and an index lookup per batch row is always the cheap way. The planner
 # has no statistics for the freshly loaded temporary table and, once the batch is a few percent
 # of a table, picks a hash join that reads the whole frontier (or a merge join over the whole
 # index) on every flush. The setting lasts for the flush statement only.
-INDEX_JOINS_ONLY = sa.text("SELECT current_setting('enable_hashjoin') AS hash, current_setting('enable_mergejoin') AS merge, "
-                           "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)")
+PREPARE = sa.text(
+    "SELECT current_setting('enable_hashjoin') AS hash, current_setting('enable_mergejoin') AS merge, "
+    "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), " + LOCK_STORES
+)
 RESTORE_JOINS = sa.text("SELECT set_config('enable_hashjoin', :hash, true), set_config('enable_mergejoin', :merge, true)")
 
 # The whole flush in one statement. ``b`` reads each listing's old state once (listing, price
@@ -292,21 +293,26 @@ def _last_per_listing(rows: Iterable[Row]) -> list[Row]:
 
 NULL = "\\N"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 
 
 def _text_field(value: str | None) -> str:
     """A text value in COPY's text format (the data stream, never SQL)."""
-    return NULL if value is None else value.translate(_COPY_ESCAPES)
+    if value is None:
+        return NULL
+    return value.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
 
 
 def _copy_line(row: Row) -> str:
-    """One row in COPY's text format; numbers, kinds and times never need escaping."""
-    price = NULL if row.price is None else str(row.price)
-    regular = NULL if row.regular_price is None else str(row.regular_price)
-    return (f"{row.listing_id}\t{row.kind}\t{_text_field(row.reason)}\t{price}\t"
-            f"{_text_field(row.currency)}\t{regular}\t{row.availability}\t"
-            f"{_text_field(row.title)}\t{_text_field(row.sku)}\t{_text_field(row.gtin)}\t"
-            f"{_text_field(row.image_url)}\t{row.observed_at.isoformat()}\t{'t' if row.suspect else 'f'}\n")
+    """One row in COPY's text format; ids, kinds, amounts and times never need escaping."""
+    (listing_id, kind, reason, price, currency, regular_price, availability, title, sku, gtin,
+     image_url, observed_at, suspect) = row
+    return "\t".join((
+        str(listing_id), kind, _text_field(reason), NULL if price is None else str(price),
+        _text_field(currency), NULL if regular_price is None else str(regular_price), availability,
+        _text_field(title), _text_field(sku), _text_field(gtin), _text_field(image_url),
+        observed_at.isoformat(), "t" if suspect else "f",
+    )) + "\n"
 
 
 def copy_rows(conn: Connection, rows: Sequence[Row]) -> None:
@@ -322,12 +328,18 @@ def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
     rows = _last_per_listing(rows)
     if not rows:
         return FlushResult()
-    conn.execute(CREATE_INPUT)
-    copy_rows(conn, rows)
-    conn.execute(LOCK_STORES, {"run_id": run_id})
-    before = conn.execute(INDEX_JOINS_ONLY).one()
-    result = conn.execute(FLUSH, {"run_id": run_id, "removed_after": int(removed_after)}).one()._mapping
-    conn.execute(RESTORE_JOINS, {"hash": before.hash, "merge": before.merge})
-    conn.execute(TRUNCATE_INPUT)  # a second flush in the same transaction starts empty
+    info = conn.connection.info  # lives as long as the database connection, like the temp table
+    try:
+        if not info.get("pricehound_crawl_input"):
+            conn.execute(CREATE_INPUT)
+            info["pricehound_crawl_input"] = True
+        copy_rows(conn, rows)
+        before = conn.execute(PREPARE, {"run_id": run_id}).one()
+        result = conn.execute(FLUSH, {"run_id": run_id, "removed_after": int(removed_after)}).one()._mapping
+        conn.execute(RESTORE_JOINS, {"hash": before.hash, "merge": before.merge})
+        conn.execute(TRUNCATE_INPUT)  # a second flush in the same transaction starts empty
+    except BaseException:
+        info.pop("pricehound_crawl_input", None)  # a rollback takes a table created in it along
+        raise
     counts = {k: int(result[k]) for k in ("ok", "changed", "removed", "failed", "dropped", "confirmed_removed")}
     return FlushResult(event_ids=[int(i) for i in result["event_ids"]], counts=counts)

@@ -54,6 +54,11 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.BackoffRetryMiddleware": 550,
 }
 
+# Each callback yields exactly one thing (an observation, or the next request for the target).
+# Scrapy starts this many item workers (asyncio tasks) for every response whatever it yields:
+# the default 100 cost more reactor time per page than the item pipelines themselves.
+CONCURRENT_ITEMS = 1
+
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.postgres_writer.PostgresWriterPipeline": 800,
@@ -72,6 +77,7 @@ PRICEHOUND_MAX_JUMP = 50               # a price more than 50x or under 1/50 of 
 PRICEHOUND_ALERT_TASK = "pricehound.alerts.evaluate_events"
 
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False        # no code-execution endpoint in a crawl process
 LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_DATEFORMAT = "%Y-%m-%d %H:%M:%S"

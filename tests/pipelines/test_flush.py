@@ -335,3 +335,16 @@ def test_a_flush_leaves_the_callers_planner_settings_as_they_were(db, listings):
         flush_rows(conn, [row_from_observation(ok(listings[0]))], run_id=None)
         assert conn.execute(sa.text("SELECT current_setting('enable_hashjoin'), "
                                     "current_setting('enable_mergejoin')")).one() == ("off", "on")
+
+
+def test_a_failed_flush_leaves_the_connection_ready_for_the_next(engine, db, listings):
+    """The batch table is created once per connection; a rolled-back first flush takes it along."""
+
+    fresh = sa.create_engine(engine.url, poolclass=sa.pool.SingletonThreadPool)
+    bad = row_from_observation(ok(listings[0]))._replace(availability="bogus")
+    with pytest.raises(sa.exc.IntegrityError), fresh.begin() as conn:
+        flush_rows(conn, [bad], run_id=None)
+    with fresh.begin() as conn:
+        assert flush_rows(conn, [row_from_observation(ok(listings[0], "12.00"))], run_id=None).counts["ok"] == 1
+    fresh.dispose()
+    assert price_row(db, listings[0])["price"] == Decimal("12.00")
