@@ -15,15 +15,6 @@ SENDER = "pricehound <alerts@pricehound.example>"
 REGION = "us-east-1"
 
 
-@pytest.fixture(autouse=True)
-def _forget_cooldowns(request) -> Iterator[None]:
-    """alert_state has no foreign key, so the shared TRUNCATE ... CASCADE does not reach it."""
-    yield
-    if "db" in request.fixturenames:
-        with request.getfixturevalue("engine").begin() as conn:
-            conn.execute(sa.text("TRUNCATE alert_state"))
-
-
 @pytest.fixture()
 def alert_env(env, monkeypatch) -> Iterator[dict[str, str]]:
     """This process reads the test database, Redis and SES settings through get_settings()."""
