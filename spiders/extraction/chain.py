@@ -270,7 +270,7 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
             # structured data may not know of; let the whole page decide
             return None
     availability, why = _availability(page, mains, best, {}, url)
-    if availability == "unknown" or availability != _structured_availability(mains, url)[0]:
+    if availability == "unknown" or _structured_availability(mains, url)[0] not in (availability, "unknown"):
         return None  # the buy box and the structured data disagree (or say nothing): read it all
     regular = _regular_price(page, best, p_amt, mains, {}, vis_hint, locale_hint)
     return _result(

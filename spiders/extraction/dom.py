@@ -49,7 +49,7 @@ def decode(html, encoding: str | None = None) -> str:
 
 MAX_ATTRIBUTES = 256  # per element: libxml2 checks each attribute against all earlier ones
 _LONG_TAG = re.compile(r"<[A-Za-z][^<>]{4096,}>")  # only tags this long can hold that many
-_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CONTROL_IN_TAG = re.compile("<[\x00-\x08\x0b\x0e-\x1f\x7f]+")
 _SCRIPT_EDGE = re.compile(r"<(/)?script\b", re.I)
 _ATTRIBUTE = re.compile(r"""[^\s=/>"']+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>"']*))?""")
 
@@ -97,10 +97,10 @@ def cap_attributes(text: str) -> str:
 
 def parse(text: str):
     """Text -> lxml root element (never None; an empty document on failure)."""
-    if _CONTROL.search(text):
-        # control characters are never content, and "<\0script>" or "<\1/title>" would turn
-        # a script into text, or a title into the rest of the page
-        text = _CONTROL.sub("", text)
+    if _CONTROL_IN_TAG.search(text):
+        # a control character is never content, and one after "<" ("<\0script>", "<\1/title>")
+        # would turn a script into text, or a title into the rest of the page
+        text = _CONTROL_IN_TAG.sub("<", text)
     data = cap_attributes(text).encode("utf-8", errors="replace")
     parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=False,
                               no_network=True)

@@ -104,14 +104,14 @@ def _props(scope):
 
 def extract_microdata(root, *, locale_hint=None, currency_hint=None) -> list[Product]:
     products = []
-    for scope in root.xpath("//*[@itemscope][@itemtype]")[:MAX_ITEMS]:
+    scopes = root.xpath("//*[@itemscope][@itemtype]")[:MAX_ITEMS]
+    for scope in scopes:
         if not _is_product_type(scope.get("itemtype")):
             continue
         products.append(_read_item(scope, "microdata", locale_hint, currency_hint))
     # an Offer item with no Product around it still says what this page sells
     if not products:
-        offers = [s for s in root.xpath("//*[@itemscope][@itemtype]")[:MAX_ITEMS]
-                  if "offer" in _type_names(s.get("itemtype"))]
+        offers = [s for s in scopes if "offer" in _type_names(s.get("itemtype"))]
         if offers:
             p = Product(source="microdata", element=offers[0])
             for s in offers[:20]:
