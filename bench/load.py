@@ -1,6 +1,8 @@
 """Sustained load: the whole pipeline on one machine, many stores, many watches, steady churn.
 
-    .venv/bin/python bench/load.py                         # defaults below: a few minutes
+    .venv/bin/python bench/load.py                         # defaults below: 15 minutes
+    # the run must outlast --interval, or no listing comes due a second time and there is no
+    # steady state to measure (everything is due at once at the start)
     .venv/bin/python bench/load.py --stores 50 --products 1000 --watches 200000 --duration 600
 
 Private servers only (a PostgreSQL cluster and a redis-server of its own, started from the
@@ -55,9 +57,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--stores", type=int, default=50)
     p.add_argument("--products", type=int, default=1000, help="products (listings) per store")
     p.add_argument("--watches", type=int, default=200_000)
-    p.add_argument("--duration", type=float, default=240.0, help="seconds of load after seeding")
-    p.add_argument("--warmup", type=float, default=60.0, help="seconds left out of the steady-state rates")
-    p.add_argument("--interval", type=float, default=1800.0, help="seconds between crawls of one listing asked for")
+    p.add_argument("--duration", type=float, default=900.0, help="seconds of load after seeding")
+    p.add_argument("--warmup", type=float, default=120.0, help="seconds left out of the steady-state rates")
+    p.add_argument("--interval", type=float, default=600.0, help="seconds between crawls of one listing asked for")
     p.add_argument("--change-rate", type=float, default=5.0, help="product changes per second")
     p.add_argument("--crawl-concurrency", type=int, default=2, help="crawl worker processes")
     p.add_argument("--alert-concurrency", type=int, default=2, help="alerts/email worker processes")
