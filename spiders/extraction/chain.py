@@ -262,7 +262,13 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
     best = visible.best(usable)
     if (best is None or best.price.amount != p_amt or best.struck >= 4 or best.flags & {"region", "net"}
             or not _prominent(best)):
-        return None
+        # another amount scores higher, but the structured price is shown cleanly beside the
+        # title or the button: that is what the whole page decides too
+        prominent = [c for c in page.candidates if c.price.amount == p_amt and c.struck < 4 and _prominent(c)
+                     and not (c.flags & {"was", "unit", "instalment", "shipping", "save", "net", "region"})]
+        if not prominent:
+            return None
+        best = max(prominent, key=lambda c: c.score)
     others = any(c.price.amount != p_amt and c.struck < 4 and "was" not in c.flags for c in usable)
     for c in page.candidates:
         if c.price.amount == p_amt and (c.struck >= 4 or ("was" in c.flags and others)):
