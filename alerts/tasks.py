@@ -34,9 +34,10 @@ POLL_SES_EVENTS_EVERY = 60.0
 LOST_EVENT_AFTER = 60.0
 # A pending row this far past its send_after had its message lost.
 LOST_PENDING_AFTER = 60.0
-# A row still "sending" after the send task's hard limit belongs to a dead worker.
-STUCK_SENDING_AFTER = 600.0
 SEND_SOFT_LIMIT, SEND_HARD_LIMIT = 240, 300
+# A row still "sending" once the send task's hard limit has passed belongs to a dead worker
+# (a live one would have been stopped by then): re-sending it is the one duplicate window.
+STUCK_SENDING_AFTER = SEND_HARD_LIMIT + 30.0
 
 
 def backoff(retries: int, base: float = 2.0, cap: float = 300.0) -> float:

@@ -72,7 +72,7 @@ def test_sigkill_between_commit_and_enqueue_and_mid_evaluate_is_only_late(fault_
 def test_sigkill_between_ses_accepting_and_the_row_marked_sent_is_the_one_duplicate_window(fault_root):
     """The one window where a duplicate cannot be avoided: SES accepted the message, the worker
     died before the row said so. The row stays 'sending' (nothing is sent twice early); once the
-    send task's hard limit has passed (STUCK_SENDING_AFTER, 600 s: simulated here by moving the
+    send task's hard limit has passed (STUCK_SENDING_AFTER, the hard limit plus 30 s: simulated here by moving the
     row's sending_started_at back) the sweeper sends it again. Measured: one duplicate per kill
     in the window, none otherwise, and how long the window is on every normal send."""
     kills = fault_rounds(3)
@@ -92,7 +92,7 @@ def test_sigkill_between_ses_accepting_and_the_row_marked_sent_is_the_one_duplic
             assert stuck >= 1
             with p.engine.begin() as conn:  # time passes: the send task's hard limit is over
                 conn.execute(sa.text("UPDATE notifications SET sending_started_at = sending_started_at "
-                                     "- interval '601 seconds' WHERE status = 'sending'"))
+                                     "- interval '331 seconds' WHERE status = 'sending'"))
             for path in p.fault_dir.glob("ses_accepted.fired.*"):
                 path.unlink()
         p.settle(timeout=150)
