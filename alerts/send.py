@@ -44,10 +44,14 @@ WITH asked AS (
        AND (send_after <= now() OR :ignore_send_after)
 ), picked AS (
     -- the rows asked for, plus every other pending alert of the same users: one email per user
+    -- an address unsubscribed from alerts still gets the sign-in and verify links its owner
+    -- asks for; a bounce or a complaint stops every message
     SELECT n.id, u.email, u.name,
-           (s.email IS NULL AND u.status = 'active'
+           ((s.email IS NULL OR (s.reason = 'unsubscribe' AND n.kind IN ('verify', 'login')))
+            AND u.status = 'active'
             AND (u.verified_at IS NOT NULL OR n.kind = 'verify')) AS deliverable,
-           CASE WHEN s.email IS NOT NULL THEN 'address suppressed (' || s.reason || ')'
+           CASE WHEN s.email IS NOT NULL AND NOT (s.reason = 'unsubscribe' AND n.kind IN ('verify', 'login'))
+                THEN 'address suppressed (' || s.reason || ')'
                 WHEN u.status <> 'active' THEN 'user ' || u.status
                 ELSE 'address not verified' END AS reason
       FROM notifications n

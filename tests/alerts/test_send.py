@@ -158,6 +158,17 @@ def test_suppressed_address_gets_nothing(db, catalogue, aws):
     assert statuses(db) == [("suppressed", 0, False, "address suppressed (bounce)")]
 
 
+@pytest.mark.parametrize(("reason", "delivered"), [("unsubscribe", True), ("bounce", False), ("complaint", False)])
+def test_unsubscribed_address_still_gets_the_sign_in_link_it_asked_for(db, catalogue, aws, reason, delivered):
+    with db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO email_suppressions (email, reason) VALUES ('ann@example.com', :r)"),
+                     {"r": reason})
+        nid = outbox.queue_transactional_email(conn, catalogue.user_id, "login",
+                                               {"link": "https://pricehound.test/login?token=abc"}, "login:2")
+    tasks.send_notifications.apply(args=[[nid]])
+    assert (len(sent_messages()) == 1) is delivered
+
+
 def test_throttling_is_retried_with_backoff_and_nothing_is_lost(db, catalogue, aws, monkeypatch):
     with db.begin() as conn:
         event = add_event(conn, catalogue.listing_id, "price_drop", "40.00", "20.00")
