@@ -73,8 +73,10 @@ def decide(*, has_structured_product: bool, listing: bool, og_type: str | None, 
         return "product"
     if not focus:
         return "not_product"
-    if strong_visible and title_found and buttons <= 3:
+    # a price or buy button beside the title, outside any grid: however many buttons the rest
+    # of the page has (carousels, bundles, accessories), the page is about one product
+    if strong_visible and title_found:
         return "product"
-    if price_found and title_found and buttons >= 1 and buttons <= 3:
+    if price_found and title_found and buttons >= 1:
         return "product"
     return "not_product"
