@@ -1,17 +1,16 @@
-"""One flush of observations into PostgreSQL: one transaction, a fixed handful of set-based
-statements whatever the batch size, never a statement per row.
+"""One flush of observations into PostgreSQL: one transaction, a COPY and one set-based
+statement whatever the batch size, never a statement per row.
 
-The batch is loaded into a temporary table together with each listing's state before the
-flush (its price row, status and counters, read under a row lock), and every later statement
-works from that snapshot:
-
-    load      COPY -> crawl_input -> crawl_batch, joined to store_listings/store_prices (old state)
-    prices    upsert store_prices for ok rows (changed_at only when something changed)
-    history   append price_history_log where price, currency or availability changed
-    events    price_drop / price_rise / sold_out / back_in_stock / removed / reappeared
-    listings  identity, timestamps, status and the removed/failure counters
-    frontier  release the lease, schedule the next crawl
-    run       add to crawl_runs counters
+    load      COPY the batch into the temporary table crawl_input (created once per connection)
+    lock      one advisory lock per store, so two flushes of a store never interleave
+    flush     one statement: ``b`` reads each listing's old state once (listing, price row, store
+              intervals) and derives the new state; data-modifying CTEs then
+                prices    upsert store_prices for ok rows (changed_at only when something changed)
+                history   append price_history_log where price, currency or availability changed
+                events    price_drop / price_rise / sold_out / back_in_stock / removed / reappeared
+                listings  identity, status and the counters, only where something differs
+                frontier  release the lease, schedule the next crawl (every row)
+                run       add to the crawl_runs counters
 
 Kinds: ``ok``, ``removed``, ``failed`` (from the spider) and ``dropped`` (refused by validation;
 only counted and scheduled, and an absurd price is remembered as the listing's suspect price).
@@ -36,7 +35,7 @@ DROPPED = "dropped"
 
 
 class Row(NamedTuple):
-    """One observation as the writer loads it (the column order of crawl_batch)."""
+    """One observation as the writer loads it (the column order of crawl_input)."""
 
     listing_id: int
     kind: str

@@ -1,8 +1,8 @@
 """Hand new price events to the alert stage: the one place the crawl stage talks to Celery.
 
 Called after each writer commit with the ids of the events that commit made. It sends the task
-the alert stage names (``pricehound.alerts.evaluate_events`` unless configured otherwise) by
-name, so nothing here imports alert code. If the broker cannot be reached the events are not
+named by ``PRICEHOUND_ALERT_TASK`` (``pricehound.alerts.evaluate_events`` by default) by name,
+so nothing here imports alert code. If the broker cannot be reached the events are not
 lost: they are in PostgreSQL, and the alert stage's sweeper evaluates events nobody evaluated.
 """
 
