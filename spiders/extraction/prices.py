@@ -99,10 +99,11 @@ _SYM_RE = "|".join(re.escape(s) for s in _SYMBOL_KEYS)
 _ISO_RE = r"(?<![A-Za-z])(?:" + "|".join(sorted(ISO_CODES)) + r")(?![A-Za-z])"
 CURRENCY_RE = rf"(?:{_ISO_RE}\s?\$?|{_SYM_RE})"
 NUMBER_RE = r"\d{1,3}(?:(?:[.,'\u2019]|\s|\u00a0|\u202f)\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,4})?(?!\d)"
-# A money mention: currency before or after a number ("$1,299.00", "1.299,00 €", "EGP 79").
+# A money mention: currency before or after a number ("$1,299.00", "1.299,00 €", "EGP 79").  A
+# number inside a code of digits and letters ("Item #489021A55 $49.00") is no amount before a symbol.
 MONEY_RE = re.compile(
     rf"(?P<pre>{CURRENCY_RE})\s?(?P<num1>{NUMBER_RE})(?:\s?(?:[.,]-|[.,]–))?"
-    rf"|(?P<num2>{NUMBER_RE})\s?(?P<post>{CURRENCY_RE})",
+    rf"|(?<![\d#])(?<![\d#][A-Za-z])(?P<num2>{NUMBER_RE})\s?(?P<post>{CURRENCY_RE})",
 )
 _WORDY = re.compile(r"[A-Za-z]{4,}")
 # Characters a buyer never sees (zero-width spaces and joiners, direction marks, soft hyphens,

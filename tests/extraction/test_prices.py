@@ -100,3 +100,12 @@ def test_a_json_ld_price_string_that_is_negative_or_exponent_is_refused(value):
             f'{{"price":"{value}","priceCurrency":"USD"}}}}</script><h1>W</h1>')
     got = extract_product(page).price
     assert got is None or got == Decimal("50")
+
+
+def test_a_symbol_right_before_a_number_belongs_to_that_number():
+    from spiders.extraction.prices import find_money
+
+    got = find_money("5.0 (1) Item #489021A55 $49.00")
+    assert [p for _s, _e, p in got] == [Price(Decimal("49.00"), "USD")]
+    assert [p for _s, _e, p in find_money("1.299,00 € 47,29 €", locale_hint="de")] == [
+        Price(Decimal("1299.00"), "EUR"), Price(Decimal("47.29"), "EUR")]
