@@ -9,7 +9,7 @@ import pytest
 
 from .conftest import REALPAGES
 
-PRICE_F1_FLOOR = 0.97
+PRICE_F1_FLOOR = 0.98
 AVAILABILITY_F1_FLOOR = 0.96
 
 
