@@ -8,6 +8,8 @@
    and dispatched per second are compared with a plain
    ``SELECT ... WHERE due ORDER BY priority DESC LIMIT 100000`` of the same rows, fetched the same
    way, in the same run (median of --repeat rounds, the two alternating). Goal: ratio >= 0.5.
+   The share of dispatch spent publishing the crawl messages is printed beside it, and the runs
+   are checked to hold every one of the SELECT's rows exactly once.
 
 2. Hot watch. Same 100,000 due rows; one listing is hot (its store's shortest interval, 3 s);
    beat ticks every 0.5 s; crawls are simulated (each page takes 0.1 s of its run, the frontier
@@ -147,25 +149,44 @@ def time_select(engine, rows: int) -> float:
     return seconds
 
 
-def time_dispatch(engine, settings: Settings, rows: int, redis_client) -> tuple[float, int, int]:
-    """Seconds spent in dispatch ticks (lease + commit + enqueue) until every row is leased."""
+def time_dispatch(engine, settings: Settings, rows: int, redis_client) -> tuple[float, float, int, int]:
+    """Seconds spent in dispatch ticks (lease + commit + enqueue) until every row is leased, and
+    the part of them spent publishing the crawl messages."""
     from workers import schedule
 
     leased = ticks = 0
-    seconds = 0.0
-    while leased < rows:
-        tick = schedule.dispatch(engine, settings)
-        if not tick.runs:
-            raise SystemExit(f"dispatch stopped at {leased} of {rows} rows")
-        seconds += tick.seconds
-        leased += tick.leased
-        ticks += 1
-        with engine.begin() as conn:  # every run finishes: stores free for the next tick (untimed)
-            conn.execute(sa.text("UPDATE stores SET crawl_lease_until = NULL, crawl_leased_by = NULL, "
-                                 "current_run_id = NULL"))
+    seconds = publish = 0.0
+    real_enqueue = schedule.enqueue
+
+    def timed_enqueue(*args, **kwargs):
+        nonlocal publish
+        started = time.perf_counter()
+        try:
+            return real_enqueue(*args, **kwargs)
+        finally:
+            publish += time.perf_counter() - started
+
+    schedule.enqueue = timed_enqueue
+    try:
+        while leased < rows:
+            tick = schedule.dispatch(engine, settings)
+            if not tick.runs:
+                raise SystemExit(f"dispatch stopped at {leased} of {rows} rows")
+            seconds += tick.seconds
+            leased += tick.leased
+            ticks += 1
+            with engine.begin() as conn:  # every run finishes: stores free for the next tick (untimed)
+                conn.execute(sa.text("UPDATE stores SET crawl_lease_until = NULL, crawl_leased_by = NULL, "
+                                     "current_run_id = NULL"))
+    finally:
+        schedule.enqueue = real_enqueue
+    with engine.connect() as conn:  # the same rows as the plain SELECT: every due row, once
+        dispatched, distinct = conn.execute(sa.text(
+            "SELECT count(*), count(DISTINCT l) FROM crawl_runs, unnest(listing_ids) l")).one()
+    assert dispatched == distinct == rows, f"dispatched {dispatched} ({distinct} distinct) of {rows} rows"
     queued = redis_client.llen("crawl")
     redis_client.delete("crawl")
-    return seconds, ticks, queued
+    return seconds, publish, ticks, queued
 
 
 FINISH_RUNS = sa.text(
@@ -185,7 +206,7 @@ FINISH_RUNS = sa.text(
           FROM ended e, unnest(e.listing_ids) WITH ORDINALITY AS t(listing_id, n)
     ), frontier AS (
         UPDATE user_crawler_priorities p
-           SET lease_until = NULL, leased_by = NULL, crawl_run_id = NULL, last_crawled_at = g.crawled_at,
+           SET lease_until = NULL, crawl_run_id = NULL, last_crawled_at = g.crawled_at,
                next_due_at = g.crawled_at + crawl_interval(p.priority, s.min_interval, s.max_interval)
           FROM pages g, stores s
          WHERE p.listing_id = g.listing_id AND s.id = p.store_id
@@ -268,7 +289,7 @@ def main() -> int:
         populate(engine, args.rows, args.stores, delay=0.0, min_interval="5 minutes", max_interval="6 hours")
         print(f"{args.rows} due rows across {args.stores} stores in {time.perf_counter() - t0:.1f} s "
               f"(PostgreSQL {engine.dialect.server_version_info}, Redis {redis_url.split('://')[0]})")
-        select_s, dispatch_s, ticks, queued = [], [], 0, 0
+        select_s, dispatch_s, publish_s, ticks, queued = [], [], [], 0, 0
         time_select(engine, args.rows)  # warm the cache: both sides read a hot table
         for round_no in range(args.repeat):
             order = ("select", "dispatch") if round_no % 2 == 0 else ("dispatch", "select")
@@ -277,10 +298,11 @@ def main() -> int:
                 if which == "select":
                     select_s.append(time_select(engine, args.rows))
                 else:
-                    seconds, ticks, queued = time_dispatch(engine, settings, args.rows, redis_client)
+                    seconds, publish, ticks, queued = time_dispatch(engine, settings, args.rows, redis_client)
                     dispatch_s.append(seconds)
+                    publish_s.append(publish)
             print(f"round {round_no + 1}: plain SELECT {select_s[-1]:.3f} s, dispatch {dispatch_s[-1]:.3f} s "
-                  f"({ticks} ticks, {queued} crawl tasks enqueued)")
+                  f"(of which publishing {publish_s[-1]:.3f} s; {ticks} ticks, {queued} crawl tasks enqueued)")
         select_rate = args.rows / statistics.median(select_s)
         dispatch_rate = args.rows / statistics.median(dispatch_s)
         ratio = dispatch_rate / select_rate
@@ -303,6 +325,7 @@ def main() -> int:
             "rows": args.rows, "stores": args.stores, "repeat": args.repeat,
             "select_rows_per_s": round(select_rate), "dispatch_rows_per_s": round(dispatch_rate),
             "dispatch_ticks": ticks, "crawl_tasks_enqueued": queued,
+            "publish_s_median": round(statistics.median(publish_s), 3),
             "hot_interval_s": hot["interval_s"], "hot_tick_s": hot["tick_s"], "hot_crawls": hot["crawls"],
             "hot_max_gap_s": hot["max_gap_s"], "hot_goal_s": goal, "hot_goal_met": hot_ok,
             "hot_due_rows_waiting": hot["due_rows_waiting_at_end"],
