@@ -32,13 +32,19 @@ def header_safe(value: str, limit: int = 500) -> str:
 
 def _encoded(name: str, value: str) -> str:
     """ASCII as it is; anything else as RFC 2047 encoded words, folded onto continuation lines."""
-    if value.isascii():
+    if value.isascii() and "=?" not in value:
         return value
+    # Text that merely looks like an encoded word ("=?utf-8?q?...=0D=0ABcc:...?=", from a product
+    # title) is encoded itself, so a reader decodes it back to that literal text and never to
+    # the CR/LF it spells.
     return Header(value, "utf-8", header_name=name).encode(linesep=CRLF)
 
 
 def _address(name: str | None, address: str) -> str:
-    return formataddr((header_safe(name or ""), header_safe(address, 254)), charset="utf-8")
+    display, mailbox = header_safe(name or ""), header_safe(address, 254)
+    if "=?" in display:  # a name spelling an encoded word goes encoded, as literal text
+        return f"{Header(display, 'utf-8').encode(linesep=CRLF)} <{mailbox}>"
+    return formataddr((display, mailbox), charset="utf-8")
 
 
 def _part(text: str, subtype: str) -> str:

@@ -95,18 +95,12 @@ def test_crlf_in_the_digest_subject_adds_no_header(attack):
 ENCODED_WORD_ATTACK = "=?utf-8?q?Widget=0D=0ABcc:_victim@evil.example?="
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "alerts/mime.py: header_safe removes raw CR/LF but not RFC 2047 encoded words; the email "
-    "library decodes '=?utf-8?q?W=0D=0ABcc:_v@evil.example?=' when the header is set and writes "
-    "the CRLF out, so a product title adds a real Bcc: header to the message"))
 def test_an_encoded_word_in_a_product_title_adds_no_header():
     _rendered, msg = build([alert("price_drop", ENCODED_WORD_ATTACK, "Shop")])
     assert_no_injection(msg)
+    assert ENCODED_WORD_ATTACK in str(msg["Subject"])  # shown as the literal text it was
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "alerts/mime.py: a user name that is an RFC 2047 encoded word hiding CR/LF makes mime.build "
-    "raise ValueError ('address parts cannot contain CR or LF'), so every email to that user fails"))
 def test_an_encoded_word_in_a_user_name_still_builds_a_clean_message():
     _rendered, msg = build([alert("price_drop", "Widget", "Shop")], user_name=ENCODED_WORD_ATTACK)
     assert_no_injection(msg)
