@@ -30,6 +30,7 @@ install: $(STAMP)
 
 # pytest exits 5 when it collected no tests; make treats any non-zero exit as failure.
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-faults: install
