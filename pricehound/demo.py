@@ -174,7 +174,7 @@ class Demo:
         from pricehound import supervisor
 
         self.log_dir = self.data_dir / "logs"
-        specs = [supervisor.worker_spec(concurrency=4), supervisor.beat_spec(self.data_dir),
+        specs = [*supervisor.worker_specs(crawl_concurrency=3), supervisor.beat_spec(self.data_dir),
                  supervisor.web_spec("127.0.0.1", self.web_port)]
         self.sup = supervisor.Supervisor(specs, self.env, log_dir=self.log_dir, grace=15)
         self.sup.start()

@@ -23,7 +23,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     version = apply_schema(get_engine(settings))
     log.info("database ready (schema version %s); redis %s", version, settings.redis_url)
     env = {**os.environ, **embedded.export_urls(settings)}
-    specs = [supervisor.worker_spec(concurrency=args.concurrency)]
+    specs = supervisor.worker_specs(crawl_concurrency=args.concurrency)
     if not args.no_beat:
         specs.append(supervisor.beat_spec(settings.data_dir))
     if not args.no_web:
@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Long-running single-machine mode: a Celery worker on every queue, the "
                                    "one beat, and the HTTP service, restarted if they die, stopped cleanly "
                                    "on SIGTERM. Uses DATABASE_URL/REDIS_URL or the embedded servers.")
-    p.add_argument("--concurrency", type=int, default=2, help="worker processes (default: 2)")
+    p.add_argument("--concurrency", type=int, default=2, help="crawls at once (different stores) (default: 2)")
     p.add_argument("--host", help="HTTP address (default: PRICEHOUND_HTTP_HOST)")
     p.add_argument("--port", type=int, help="HTTP port (default: PRICEHOUND_HTTP_PORT)")
     p.add_argument("--no-beat", action="store_true", help="do not run beat (another machine runs it)")

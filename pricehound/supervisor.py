@@ -39,6 +39,13 @@ def worker_spec(concurrency: int = 2, queues: str = QUEUES, name: str = "worker"
                             f"--hostname={name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle"])
 
 
+def worker_specs(crawl_concurrency: int = 2) -> list[ChildSpec]:
+    """Two workers: crawls hold a slot for as long as a store takes, so dispatch ticks, alert
+    evaluation and email get a worker of their own and never wait behind a crawl."""
+    return [worker_spec(concurrency=crawl_concurrency, queues="crawl", name="crawl-worker"),
+            worker_spec(concurrency=2, queues="schedule,alerts,email", name="worker")]
+
+
 def beat_spec(data_dir: Path) -> ChildSpec:
     return ChildSpec("beat", [sys.executable, "-m", "celery", "-A", "workers", "beat", "--loglevel=INFO",
                               f"--schedule={data_dir / 'celerybeat-schedule'}"])
