@@ -94,13 +94,7 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     if pagekind.is_challenge(pm.title, text, visible_chars, bool(mains.get("json-ld") or mains.get("microdata"))):
         return Extraction(page_kind="challenge", name=None, notes=("challenge",))
 
-    visible.score_candidates(page)
-    for c in page.candidates:
-        if c.price.amount in struct_amounts:
-            c.score += 2.5
-            c.flags.add("structured")
-    usable = [c for c in page.candidates if not (c.flags & {"unit", "instalment", "shipping", "save", "noise"})]
-    best = visible.best(usable)
+    usable, best = _rank_candidates(page, struct_amounts)
     strong = _strong(best, usable, page)
 
     # the store's configured selectors
@@ -253,13 +247,7 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
                            currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor)
     if page.title is not title:
         return None
-    visible.score_candidates(page)
-    for c in page.candidates:
-        if c.price.amount in struct_amounts:
-            c.score += 2.5
-            c.flags.add("structured")
-    usable = [c for c in page.candidates if not (c.flags & {"unit", "instalment", "shipping", "save", "noise"})]
-    best = visible.best(usable)
+    usable, best = _rank_candidates(page, struct_amounts)
     if (best is None or best.price.amount != p_amt or best.struck >= 4 or best.flags & {"region", "net"}
             or not _prominent(best)):
         # another amount scores higher, but the structured price is shown cleanly beside the
@@ -610,3 +598,19 @@ def _availability(page, mains, chosen, picked, url=None) -> tuple[str, str]:
 
 
 __all__ = ["extract_product", "KIND_TO_AVAILABILITY"]
+
+
+NOT_THE_PRICE = frozenset({"unit", "instalment", "shipping", "save", "noise"})
+
+
+def _rank_candidates(page, struct_amounts):
+    """Score the page's price candidates (an amount the structured data also gives counts for
+    more), drop those that are not the price to pay, and pick the best. The full reading and
+    the fast path rank with this one function, so they cannot drift apart."""
+    visible.score_candidates(page)
+    for c in page.candidates:
+        if c.price.amount in struct_amounts:
+            c.score += 2.5
+            c.flags.add("structured")
+    usable = [c for c in page.candidates if not (c.flags & NOT_THE_PRICE)]
+    return usable, visible.best(usable)
