@@ -13,8 +13,15 @@ Times are the CPU time of the timing thread by default (`--clock cpu`, time.thre
 that other work on a shared machine does not inflate them; `--clock wall` uses perf_counter.
 Each page's figure is the best of `--repeat` runs.
 
+`--cold` clears the chain's memo caches (short texts already read as money) before every timed
+run, as for a page seen for the first time; by default they stay warm, as in a long crawl of one
+store.  `--stages` adds, per set, where the time goes: the mean CPU per page spent in each stage
+of the chain (decode, parse, meta, JSON-LD, microdata, pruning, the visible analysis, scoring,
+stock, ...), each stage's own time without the stages it calls.  It is measured in a separate
+pass, with wrappers around the stage functions, so it does not touch the figures above.
+
 Usage:  .venv/bin/python bench/extraction_speed.py [--pages DIR] [--demo-stores N]
-            [--demo-products N] [--repeat N] [--quiet]
+            [--demo-products N] [--repeat N] [--cold] [--stages] [--quiet]
 The last line printed is one JSON object with every figure.
 """
 
@@ -77,7 +84,15 @@ def load_demo(n_stores: int, per_store: int) -> list[tuple[str, bytes, str | Non
     return out
 
 
-def time_set(pages, repeat: int, clock=time.thread_time) -> tuple[list[float], list[float], dict]:
+def _clear_caches() -> None:
+    """Forget what earlier pages taught the chain's memo caches (a page seen for the first time)."""
+    from spiders.extraction import prices
+
+    prices._find_money_cached.cache_clear()
+
+
+def time_set(pages, repeat: int, clock=time.thread_time, cold: bool = False
+             ) -> tuple[list[float], list[float], dict]:
     """Per-page milliseconds (the best of `repeat` runs of each page) for extraction and parsing."""
     import lxml.html
 
@@ -90,6 +105,8 @@ def time_set(pages, repeat: int, clock=time.thread_time) -> tuple[list[float], l
         extract_product(body, url)  # warm caches and regexes, as in a long crawl
         best_e = best_b = float("inf")
         for _ in range(repeat):
+            if cold:
+                _clear_caches()
             t0 = clock()
             extract_product(body, url)
             t1 = clock()
@@ -103,6 +120,83 @@ def time_set(pages, repeat: int, clock=time.thread_time) -> tuple[list[float], l
     return ext_ms, base_ms, by_group
 
 
+# (module, attribute, stage name): the functions the chain calls through a module attribute, so
+# that replacing the attribute puts a timer around every call
+STAGES = (
+    ("spiders.extraction.chain", "decode", "decode"),
+    ("spiders.extraction.chain", "parse", "parse"),
+    ("spiders.extraction.meta", "read_meta", "meta"),
+    ("spiders.extraction.meta", "extract", "meta"),
+    ("spiders.extraction.jsonld", "load_scripts", "json-ld"),
+    ("spiders.extraction.jsonld", "extract", "json-ld"),
+    ("spiders.extraction.microdata", "extract_microdata", "microdata"),
+    ("spiders.extraction.microdata", "extract_rdfa", "rdfa"),
+    ("spiders.extraction.chain", "prune_invisible", "prune"),
+    ("spiders.extraction.chain", "_first_h1", "h1"),
+    ("spiders.extraction.chain", "_fast", "fast path (box search)"),
+    ("spiders.extraction.visible", "find_title", "title"),
+    ("spiders.extraction.visible", "analyse", "visible analysis"),
+    ("spiders.extraction.visible", "score_candidates", "scoring"),
+    ("spiders.extraction.chain", "_availability", "stock"),
+    ("spiders.extraction.chain", "_regular_price", "regular price"),
+    ("spiders.extraction.chain", "_visible_anywhere", "price anywhere"),
+    ("spiders.extraction.visible", "grid_cards", "page kind"),
+    ("spiders.extraction.chain", "_focus", "page kind"),
+    ("spiders.extraction.pagekind", "is_challenge", "challenge"),
+)
+
+
+def stage_times(pages, clock=time.thread_time) -> dict[str, float]:
+    """Mean CPU ms per page in each stage, exclusive of the stages it calls (one pass, warm)."""
+    import importlib
+
+    from spiders.extraction import extract_product
+
+    totals: dict[str, float] = {}
+    stack: list[list] = []  # [stage, started, time spent in stages it called]
+
+    def wrap(fn, stage):
+        def timed(*args, **kwargs):
+            stack.append([stage, clock(), 0.0])
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                name, t0, inner = stack.pop()
+                spent = clock() - t0
+                totals[name] = totals.get(name, 0.0) + spent - inner
+                if stack:
+                    stack[-1][2] += spent
+        return timed
+
+    saved = []
+    for mod_name, attr, stage in STAGES:
+        mod = importlib.import_module(mod_name)
+        fn = getattr(mod, attr, None)
+        if fn is None:
+            continue
+        saved.append((mod, attr, fn))
+        setattr(mod, attr, wrap(fn, stage))
+    try:
+        for _pid, body, url, _group in pages:
+            extract_product(body, url)  # warm, as for the timed figures
+        totals.clear()
+        t_all = 0.0
+        for _pid, body, url, _group in pages:
+            stack.append(["other", clock(), 0.0])
+            extract_product(body, url)
+            name, t0, inner = stack.pop()
+            spent = clock() - t0
+            totals[name] = totals.get(name, 0.0) + spent - inner
+            t_all += spent
+    finally:
+        for mod, attr, fn in saved:
+            setattr(mod, attr, fn)
+    n = max(len(pages), 1)
+    out = {k: round(v * 1000 / n, 3) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
+    out["total"] = round(t_all * 1000 / n, 3)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", default=DEFAULT_PAGES, help="folder with labels.jsonl and pages/")
@@ -111,6 +205,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per page; the best counts")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="cpu: thread CPU time (default); wall: perf_counter")
+    ap.add_argument("--cold", action="store_true",
+                    help="clear the memo caches before every timed run (pages seen for the first time)")
+    ap.add_argument("--stages", action="store_true", help="also report mean CPU per page by stage")
     ap.add_argument("--quiet", action="store_true", help="only the summary")
     args = ap.parse_args(argv)
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
@@ -120,10 +217,10 @@ def main(argv=None) -> int:
         sets["real"] = load_real(args.pages)
     sets["demo"] = load_demo(args.demo_stores, args.demo_products)
 
-    summary: dict = {"clock": args.clock, "repeat": args.repeat}
+    summary: dict = {"clock": args.clock, "repeat": args.repeat, "cold": args.cold}
     gc.collect()
     for name, pages in sets.items():
-        ext, base, groups = time_set(pages, args.repeat, clock)
+        ext, base, groups = time_set(pages, args.repeat, clock, cold=args.cold)
         fe, fb = _figures(ext), _figures(base)
         ratio = round(fb["p50"] / fe["p50"], 4) if fe["p50"] else None
         summary[name] = {"extract": fe, "baseline_parse": fb, "ratio": ratio,
@@ -133,6 +230,10 @@ def main(argv=None) -> int:
                   f"p99={fe['p99']:.2f} mean={fe['mean']:.2f} | lxml.html.fromstring p50={fb['p50']:.2f} "
                   f"p95={fb['p95']:.2f} | ratio={ratio}")
             print("      p50 by group: " + ", ".join(f"{g}={v:.2f}" for g, v in summary[name]["groups_p50"].items()))
+        if args.stages:
+            summary[name]["stages_mean_ms"] = st = stage_times(pages, clock)
+            if not args.quiet:
+                print("      mean ms by stage: " + ", ".join(f"{k}={v:.3f}" for k, v in st.items()))
     first = summary.get("real") or summary["demo"]
     summary["ratio"] = first["ratio"]
     print(json.dumps(summary))
