@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import jsonld, meta, microdata, pagekind, selectors, visible
 from .availability import KIND_TO_AVAILABILITY, map_availability
-from .dom import decode, norm, parse, prune_invisible, text_content
+from .dom import decode, norm, parse, prune_invisible, scan, text_content
 from .model import Extraction
 from .prices import (
     ISO_CODES,
@@ -46,24 +46,26 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     if not text or not text.strip():
         return Extraction(page_kind="not_product", notes=("empty",))
     root = parse(text)
-    pm = meta.read_meta(root)
+    scanned = scan(root)  # one pass: structured-data elements, what to prune, the headings
+    pm = meta.read_meta(root, scanned)
     locale_hint = pm.lang
     default_currency = default_currency.upper() if default_currency and default_currency.upper() in ISO_CODES else None
     region_currency = currency_from_locale(pm.lang) or currency_from_url(url or pm.canonical or pm.tags.get("og:url"))
     hint = default_currency or region_currency
 
     # ------------------------------------------------ structured data (on the full tree)
-    blocks = jsonld.load_scripts(root)
+    blocks = jsonld.load_scripts(root, scanned.scripts)
     jl, listing = jsonld.extract(blocks, locale_hint=locale_hint, currency_hint=hint)
-    md = microdata.extract_microdata(root, locale_hint=locale_hint, currency_hint=hint)
-    rd = microdata.extract_rdfa(root, locale_hint=locale_hint, currency_hint=hint)
+    md = microdata.extract_microdata(root, locale_hint=locale_hint, currency_hint=hint, scopes=scanned.items)
+    rd = microdata.extract_rdfa(root, locale_hint=locale_hint, currency_hint=hint, scopes=scanned.typed)
     mt = meta.extract(pm, locale_hint=locale_hint, currency_hint=hint)
     picked = selectors.apply(root, hints)
     title_hint = pm.tags.get("og:title") or pm.title
 
     # ------------------------------------------------ the visible page
-    prune_invisible(root)
-    h1 = _first_h1(root)
+    prune_invisible(root, scanned.doomed)
+    h1s = scanned.h1s  # the headings left after pruning
+    h1 = _first_h1(h1s)
     mains: dict[str, Product] = {}
     for source, items in (("json-ld", jl), ("microdata", md), ("rdfa", rd), ("meta", [mt] if mt else [])):
         m = _main_product(items, h1 or title_hint, url)
@@ -83,7 +85,7 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     if FAST_PATH and primary is not None and not picked and not listing and not several:
         fast = _fast(root, mains, pm, url, primary, struct_amounts, struct_currency,
                      structured_name=structured_name, title_hint=title_hint, vis_hint=vis_hint,
-                     locale_hint=locale_hint, anchor=anchor)
+                     locale_hint=locale_hint, anchor=anchor, h1s=h1s)
         if fast is not None:
             return fast
 
@@ -210,7 +212,7 @@ _GROUPING = re.compile(r"(?<=\d)[.,'\u2019\s\u00a0\u202f](?=\d{3})")
 
 
 def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, structured_name, title_hint,
-          vis_hint, locale_hint, anchor) -> Extraction | None:
+          vis_hint, locale_hint, anchor, h1s=None) -> Extraction | None:
     """Structured data gave a price: check it against the buy box alone, not the whole page.
 
     The buy box is the smallest block around the title (a few levels up) that shows the
@@ -223,7 +225,7 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
     currency = p_cur or struct_currency
     if currency is None:
         return None
-    title = visible.find_title(root, structured_name, title_hint, anchor)
+    title = visible.find_title(root, structured_name, title_hint, anchor, h1s)
     if title is None:
         return None
     box = None
@@ -348,8 +350,8 @@ def _prominent(c) -> bool:
         c.dist_button is not None and c.dist_button <= 10)
 
 
-def _first_h1(root) -> str | None:
-    for h in root.iter("h1"):
+def _first_h1(h1s) -> str | None:
+    for h in h1s:
         t = norm(text_content(h))
         if len(t) >= 2:
             return t[:400]

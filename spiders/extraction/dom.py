@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import re
+from dataclasses import dataclass, field
 
 from lxml import etree
 from w3lib.encoding import html_to_unicode, resolve_encoding
@@ -180,40 +181,85 @@ def _hidden_class(cls: str) -> bool:
     return False
 
 
-def prune_invisible(root) -> None:
-    """Drop from the tree whatever a buyer cannot see (hidden blocks, scripts, styles).
+@dataclass
+class DocScan:
+    """What one pass over the parsed page found, so no extractor walks the whole tree again.
 
-    One pass in document order, the same rules as `is_hidden`, with the per-element work cut to
-    a few attribute reads; a hidden block's descendants are not looked at again.
+    The structured-data lists hold every such element, hidden or not (hidden structured data
+    still describes the page); `doomed` holds what a buyer cannot see, outermost first, in
+    document order (the elements `prune_invisible` removes); `h1s` are the headings outside
+    them, i.e. those left after pruning.
     """
-    doomed = []
+
+    metas: list = field(default_factory=list)
+    title: object = None  # the first <title> below the root
+    links: list = field(default_factory=list)
+    scripts: list = field(default_factory=list)
+    items: list = field(default_factory=list)  # elements with itemscope and itemtype (microdata)
+    typed: list = field(default_factory=list)  # elements with typeof (RDFa)
+    h1s: list = field(default_factory=list)
+    doomed: list = field(default_factory=list)
+
+
+_COLLECTED = frozenset({"meta", "title", "link", "script", "h1"})
+
+
+def scan(root) -> DocScan:
+    """One pass in document order: the page's structured-data elements and what to prune.
+
+    Hidden means what `is_hidden` says, with the per-element work cut to a few attribute reads
+    (an element without attributes needs none); a hidden block's descendants are not judged
+    again, but structured data inside it is still collected.
+    """
+    ds = DocScan()
+    doomed = ds.doomed
+    items, typed = ds.items, ds.typed
     skip_until = None  # while inside a doomed subtree, its last descendant
     for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str):  # a comment, processing instruction or entity
+            if skip_until is None:
+                doomed.append(el)
+            elif el is skip_until:
+                skip_until = None
+            continue
+        if tag in _COLLECTED:
+            if tag == "meta":
+                ds.metas.append(el)
+            elif tag == "script":
+                ds.scripts.append(el)
+            elif tag == "link":
+                ds.links.append(el)
+            elif tag == "title":
+                if ds.title is None and el is not root:
+                    ds.title = el
+        attrib = el.attrib
+        if attrib:
+            if "itemscope" in attrib and "itemtype" in attrib:
+                items.append(el)
+            if "typeof" in attrib:
+                typed.append(el)
         if skip_until is not None:
             if el is skip_until:
                 skip_until = None
             continue
-        tag = el.tag
-        if not isinstance(tag, str):
-            doomed.append(el)
-            continue
-        tag = tag.lower()
-        hidden = tag in _PRUNE_TAGS
-        if not hidden and tag != "html" and tag != "body":
-            if el.get("hidden") is not None:
+        low = tag.lower()
+        hidden = low in _PRUNE_TAGS
+        if not hidden and attrib and low != "html" and low != "body":
+            if "hidden" in attrib:
                 hidden = True
             else:
-                style = el.get("style")
+                style = attrib.get("style")
                 if style and _STYLE_HIDDEN.search(style):
                     hidden = True
                 else:
-                    cls = el.get("class")
+                    cls = attrib.get("class")
                     if cls and _hidden_class(cls):
                         hidden = True
-                    elif tag in _ARIA_HIDDEN_TAGS:
-                        hidden = el.get("aria-hidden") == "true"
-                    elif tag == "input":
-                        hidden = (el.get("type") or "").lower() == "hidden"
+                    elif low in _ARIA_HIDDEN_TAGS:
+                        hidden = attrib.get("aria-hidden") == "true"
+                    elif low == "input":
+                        hidden = (attrib.get("type") or "").lower() == "hidden"
         if hidden:
             doomed.append(el)
             if len(el):
@@ -221,6 +267,18 @@ def prune_invisible(root) -> None:
                 while len(last):
                     last = last[-1]
                 skip_until = last
+        elif tag == "h1":
+            ds.h1s.append(el)
+    return ds
+
+
+def prune_invisible(root, doomed: list | None = None) -> None:
+    """Drop from the tree whatever a buyer cannot see (hidden blocks, scripts, styles).
+
+    `doomed` is what `scan` found on this tree, when the caller already scanned it.
+    """
+    if doomed is None:
+        doomed = scan(root).doomed
     for el in doomed:
         parent = el.getparent()
         if parent is None:

@@ -31,10 +31,10 @@ def _types(node) -> set[str]:
     return out
 
 
-def load_scripts(root) -> list:
-    """Every parsable JSON-LD block in the page."""
+def load_scripts(root, scripts: list | None = None) -> list:
+    """Every parsable JSON-LD block in the page (`scripts`: its script elements, when known)."""
     out = []
-    for el in root.iter("script"):
+    for el in (scripts if scripts is not None else root.iter("script")):
         if "ld+json" not in (el.get("type") or "").lower():
             continue
         text = el.text or ""

@@ -19,9 +19,10 @@ class PageMeta:
     canonical: str | None = None
 
 
-def read_meta(root) -> PageMeta:
+def read_meta(root, scanned=None) -> PageMeta:
+    """The page facts; `scanned` (a dom.DocScan of this tree) saves walking it again."""
     pm = PageMeta()
-    for el in root.iter("meta"):
+    for el in (scanned.metas if scanned is not None else root.iter("meta")):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
         if not key:
             continue
@@ -29,14 +30,14 @@ def read_meta(root) -> PageMeta:
         if content is None:
             continue
         pm.tags.setdefault(key, content.strip())
-    t = root.find(".//title")
+    t = scanned.title if scanned is not None else root.find(".//title")
     if t is not None:
         pm.title = norm(text_content(t))[:500] or None
     html = root if root.tag == "html" else root.find(".//html")
     if html is not None:
         pm.lang = html.get("lang") or html.get("xml:lang")
     pm.lang = pm.lang or pm.tags.get("og:locale") or pm.tags.get("content-language")
-    for el in root.iter("link"):
+    for el in (scanned.links if scanned is not None else root.iter("link")):
         if (el.get("rel") or "").lower() == "canonical" and el.get("href"):
             pm.canonical = el.get("href").strip()
             break

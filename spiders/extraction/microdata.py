@@ -102,9 +102,12 @@ def _props(scope):
     return out
 
 
-def extract_microdata(root, *, locale_hint=None, currency_hint=None) -> list[Product]:
+def extract_microdata(root, *, locale_hint=None, currency_hint=None, scopes: list | None = None) -> list[Product]:
+    """Product items (`scopes`: the elements with itemscope and itemtype, when already known)."""
     products = []
-    scopes = root.xpath("//*[@itemscope][@itemtype]")[:MAX_ITEMS]
+    if scopes is None:
+        scopes = root.xpath("//*[@itemscope][@itemtype]")
+    scopes = scopes[:MAX_ITEMS]
     for scope in scopes:
         if not _is_product_type(scope.get("itemtype")):
             continue
@@ -243,9 +246,12 @@ def _read_aggregate(el, props, locale_hint, currency_hint) -> list[Offer]:
 
 # ---------------------------------------------------------------- RDFa (schema.org vocabulary)
 
-def extract_rdfa(root, *, locale_hint=None, currency_hint=None) -> list[Product]:
+def extract_rdfa(root, *, locale_hint=None, currency_hint=None, scopes: list | None = None) -> list[Product]:
+    """Product items (`scopes`: the elements with typeof, when already known)."""
     products = []
-    for scope in root.xpath("//*[@typeof]")[:MAX_ITEMS]:
+    if scopes is None:
+        scopes = root.xpath("//*[@typeof]")
+    for scope in scopes[:MAX_ITEMS]:
         if not _is_product_type(scope.get("typeof")):
             continue
         p = Product(source="rdfa", element=scope)

@@ -344,9 +344,9 @@ def _short_of(e0, memo: dict) -> None:
         memo[el] = t
 
 
-def _find_title(root, structured_name, title_hint, anchor):
+def _find_title(root, structured_name, title_hint, anchor, h1_els=None):
     h1s = []
-    for h in root.iter("h1"):
+    for h in (h1_els if h1_els is not None else root.iter("h1")):
         t = norm(text_content(h))
         if 2 <= len(t) <= 400:
             h1s.append((h, t))
@@ -960,9 +960,10 @@ def in_tile(e, page: Page) -> bool:
     return False
 
 
-def find_title(root, structured_name, title_hint, anchor):
-    """The product title element, chosen as analyse() chooses it."""
-    return _find_title(root, structured_name, title_hint, anchor)
+def find_title(root, structured_name, title_hint, anchor, h1s=None):
+    """The product title element, chosen as analyse() chooses it (`h1s`: the root's headings,
+    when already known)."""
+    return _find_title(root, structured_name, title_hint, anchor, h1s)
 
 
 _BOX_WORDS = required_words(_av.BUY_PHRASES + _av.BACKORDER_PHRASES + _av.INSTORE_ONLY_PHRASES
