@@ -1,19 +1,20 @@
 """Dispatch throughput, and how soon a hot watch comes round with a full frontier waiting.
 
 1. Throughput. 100,000 due frontier rows across 100 stores in a throwaway database. The real
-   dispatch (``workers.schedule.dispatch``: lease rows per free store FOR UPDATE SKIP LOCKED,
-   insert one crawl_run per store, reserve the store, commit, enqueue one crawl task per run to
-   a real Redis) runs tick after tick until every row is leased; between ticks every run
-   "finishes" (store leases cleared, not timed) so each tick finds every store free. Rows leased
-   and dispatched per second are compared with a plain
-   ``SELECT ... WHERE due ORDER BY priority DESC LIMIT 100000`` of the same rows, fetched the same
-   way, in the same run (median of --repeat rounds, the two alternating). Goal: ratio >= 0.5.
+   dispatch (``workers.schedule.dispatch``: lock free stores and their due rows FOR UPDATE SKIP
+   LOCKED, insert one crawl_run per store holding its rows, reserve the store, commit, enqueue
+   one crawl task per run to a real Redis) runs tick after tick until every row is leased;
+   between ticks every run "finishes" (its rows rescheduled as the writer does and its store
+   freed, not timed: that is the writer's and crawl task's work) so each tick finds every store
+   free. Rows leased and dispatched per second are compared with a plain
+   ``SELECT ... WHERE due ORDER BY priority DESC LIMIT 100000`` of the same rows, fetched the
+   same way, in the same run (median of --repeat rounds, the two alternating). Goal: ratio >= 0.5.
    The share of dispatch spent publishing the crawl messages is printed beside it, and the runs
    are checked to hold every one of the SELECT's rows exactly once.
 
 2. Hot watch. Same 100,000 due rows; one listing is hot (its store's shortest interval, 3 s);
    beat ticks every 0.5 s; crawls are simulated (each page takes 0.1 s of its run, the frontier
-   row is updated as the writer does: lease released, next_due_at = crawl time + its interval);
+   row is updated as the writer does: next_due_at = crawl time + its interval);
    runs hold 2 s of crawling (``run_target_seconds``). Reported: the largest gap between two
    crawls of the hot page, against its interval plus one tick, while tens of thousands of rows
    are still waiting. (Real runs hold 60 s at the store's delay; the proportions are the same.)
@@ -52,7 +53,7 @@ SELECT_DUE = sa.text(
     """
     SELECT listing_id, store_id, priority
       FROM user_crawler_priorities
-     WHERE watchers > 0 AND next_due_at <= now() AND (lease_until IS NULL OR lease_until < now())
+     WHERE watchers > 0 AND next_due_at <= now()
      ORDER BY priority DESC
      LIMIT :limit
     """
@@ -131,10 +132,10 @@ def vacuum(engine) -> None:
 
 
 def reset(engine) -> None:
-    """Every row due and unleased again, no runs, every store free."""
+    """Every row due again, no runs, every store free."""
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET lease_until = NULL, leased_by = NULL, crawl_run_id = NULL "
-                             "WHERE lease_until IS NOT NULL"))
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() - make_interval(secs => (listing_id % 3600)) "
+                             "WHERE next_due_at > now()"))
         conn.execute(sa.text("UPDATE stores SET crawl_lease_until = NULL, crawl_leased_by = NULL, current_run_id = NULL"))
         conn.execute(sa.text("TRUNCATE crawl_runs CASCADE"))
     vacuum(engine)
@@ -175,9 +176,8 @@ def time_dispatch(engine, settings: Settings, rows: int, redis_client) -> tuple[
             seconds += tick.seconds
             leased += tick.leased
             ticks += 1
-            with engine.begin() as conn:  # every run finishes: stores free for the next tick (untimed)
-                conn.execute(sa.text("UPDATE stores SET crawl_lease_until = NULL, crawl_leased_by = NULL, "
-                                     "current_run_id = NULL"))
+            with engine.begin() as conn:  # every run finishes (untimed): its rows crawled, stores free
+                conn.execute(FINISH_TICK, {"runs": [r.run_id for r in tick.runs]})
     finally:
         schedule.enqueue = real_enqueue
     with engine.connect() as conn:  # the same rows as the plain SELECT: every due row, once
@@ -189,11 +189,27 @@ def time_dispatch(engine, settings: Settings, rows: int, redis_client) -> tuple[
     return seconds, publish, ticks, queued
 
 
+# What the runs' writers and crawl tasks do when a tick's runs end: each row is rescheduled
+# (the writer's job, measured by bench/write_throughput.py) and the store freed.
+FINISH_TICK = sa.text(
+    """
+    WITH crawled AS (
+        UPDATE user_crawler_priorities p
+           SET last_crawled_at = now(), next_due_at = now() + interval '1 hour', updated_at = now()
+          FROM (SELECT unnest(listing_ids) AS listing_id FROM crawl_runs WHERE id = ANY (:runs)) r
+         WHERE p.listing_id = r.listing_id
+    )
+    UPDATE stores SET crawl_lease_until = NULL, crawl_leased_by = NULL, current_run_id = NULL
+     WHERE current_run_id = ANY (:runs)
+    """
+)
+
+
 FINISH_RUNS = sa.text(
     """
     -- simulated crawls: a run's pages take :page seconds each from when it was queued; a run
     -- whose last page is done finishes, and each page's frontier row is updated as the writer
-    -- does (lease released, next_due_at = when it was crawled + its interval)
+    -- does (next_due_at = when it was crawled + its interval)
     WITH ended AS (
         UPDATE crawl_runs r
            SET status = 'succeeded', started_at = r.queued_at,
@@ -206,7 +222,7 @@ FINISH_RUNS = sa.text(
           FROM ended e, unnest(e.listing_ids) WITH ORDINALITY AS t(listing_id, n)
     ), frontier AS (
         UPDATE user_crawler_priorities p
-           SET lease_until = NULL, crawl_run_id = NULL, last_crawled_at = g.crawled_at,
+           SET updated_at = now(), last_crawled_at = g.crawled_at,
                next_due_at = g.crawled_at + crawl_interval(p.priority, s.min_interval, s.max_interval)
           FROM pages g, stores s
          WHERE p.listing_id = g.listing_id AND s.id = p.store_id
@@ -249,8 +265,7 @@ def hot_watch(engine, settings: Settings, *, duration: float, tick: float, page_
             "SELECT extract(epoch FROM queued_at + make_interval(secs => (array_position(listing_ids, :l) - 1) * :page)) "
             "FROM crawl_runs WHERE :l = ANY(listing_ids) ORDER BY queued_at"), {"l": hot, "page": page_seconds}).scalars().all()
         waiting = conn.execute(sa.text(
-            "SELECT count(*) FROM user_crawler_priorities WHERE next_due_at <= now() "
-            "AND (lease_until IS NULL OR lease_until < now())")).scalar_one()
+            "SELECT count(*) FROM user_crawler_priorities WHERE next_due_at <= now()")).scalar_one()
     crawled_at = [float(c) for c in crawls]
     gaps = [b - a for a, b in zip(crawled_at, crawled_at[1:], strict=False)]
     return {"interval_s": round(float(interval), 2), "tick_s": tick, "crawls": len(crawled_at),

@@ -9,7 +9,7 @@ statement whatever the batch size, never a statement per row.
                 history   append price_history_log where price, currency or availability changed
                 events    price_drop / price_rise / sold_out / back_in_stock / removed / reappeared
                 listings  identity, status and the counters, only where something differs
-                frontier  release the lease, schedule the next crawl (every row)
+                frontier  schedule the next crawl (every row; the run itself was the lease)
                 run       add to the crawl_runs counters
 
 Kinds: ``ok``, ``removed``, ``failed`` (from the spider) and ``dropped`` (refused by validation;
@@ -131,7 +131,7 @@ RESTORE_JOINS = sa.text("SELECT set_config('enable_hashjoin', :hash, true), set_
 #   history   only changed rows
 #   events    only changed, confirmed-removed and reappeared rows
 #   listings  only rows where a column really differs (an unchanged ok read costs nothing here)
-#   frontier  every row: the lease is released and the next crawl scheduled
+#   frontier  every row: the next crawl is scheduled
 #   run       the crawl_runs counters, once
 #
 # An ok read that shows no price keeps the listing's last known price, currency and regular
@@ -253,11 +253,6 @@ FLUSH = sa.text(
                        least(b.max_interval, crawl_interval(f.priority, b.min_interval, b.max_interval)
                                              * power(2, least(b.new_failures, 10) - 1))
                    ELSE crawl_interval(f.priority, b.min_interval, b.max_interval) END,
-               lease_until = CASE WHEN f.crawl_run_id IS NULL OR f.crawl_run_id = :run_id
-                                  THEN NULL ELSE f.lease_until END,
-               leased_by = CASE WHEN f.crawl_run_id IS NULL OR f.crawl_run_id = :run_id
-                                THEN NULL ELSE f.leased_by END,
-               crawl_run_id = CASE WHEN f.crawl_run_id = :run_id THEN NULL ELSE f.crawl_run_id END,
                updated_at = now()
           FROM b
          WHERE f.listing_id = b.listing_id

@@ -15,20 +15,33 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-COUNTS_SQL = """
+# A target is leased while it is in the open run of a store whose lease is live and that run
+# has not observed it yet (the writer stamps updated_at after the run was queued).
+HELD_SQL = """
+held AS (
+    SELECT p.listing_id, p.store_id
+      FROM stores s
+      JOIN crawl_runs r ON r.id = s.current_run_id
+      JOIN user_crawler_priorities p ON p.listing_id = ANY (r.listing_ids)
+     WHERE s.crawl_lease_until >= now() AND p.updated_at < r.queued_at
+)
+"""
+
+_COUNTS_SELECT = """
 SELECT (SELECT count(*) FROM stores)                                         AS stores,
        (SELECT count(*) FROM store_listings)                                 AS listings,
        (SELECT count(*) FROM shopping_list_items WHERE active)               AS watches,
        (SELECT count(*) FROM users)                                          AS users,
-       (SELECT count(*) FROM user_crawler_priorities
-         WHERE watchers > 0 AND next_due_at <= now()
-           AND (lease_until IS NULL OR lease_until < now()))                 AS due_targets,
-       (SELECT count(*) FROM user_crawler_priorities WHERE lease_until >= now()) AS leased_targets,
+       (SELECT count(*) FROM user_crawler_priorities p
+         WHERE p.watchers > 0 AND p.next_due_at <= now()
+           AND NOT EXISTS (SELECT 1 FROM held h WHERE h.listing_id = p.listing_id)) AS due_targets,
+       (SELECT count(*) FROM held)                                           AS leased_targets,
        (SELECT count(*) FROM notifications WHERE status = 'pending')         AS pending_notifications,
        (SELECT count(*) FROM notifications WHERE status = 'sent')            AS sent_notifications,
        (SELECT count(*) FROM price_history_log)                              AS history_rows,
        (SELECT max(version) FROM schema_version)                             AS schema_version
 """
+COUNTS_SQL = "WITH " + HELD_SQL + _COUNTS_SELECT  # noqa: S608 - constants only
 
 
 @dataclass(frozen=True)
@@ -69,11 +82,11 @@ def render(c: Counts) -> str:
 
 # -- the crawl schedule, per store ----------------------------------------------------------------
 
-STORES_SQL = """
+_STORES_SELECT = """
 SELECT s.slug, s.active,
        count(p.listing_id) FILTER (WHERE p.watchers > 0 AND p.next_due_at <= now()
-                                     AND (p.lease_until IS NULL OR p.lease_until < now())) AS due,
-       count(p.listing_id) FILTER (WHERE p.lease_until >= now()) AS leased,
+                                     AND h.listing_id IS NULL) AS due,
+       count(h.listing_id) AS leased,
        CASE WHEN s.crawl_lease_until >= now() THEN s.current_run_id END AS run_id,
        CASE WHEN s.crawl_lease_until >= now() THEN r.status END AS run_status,
        CASE WHEN s.crawl_lease_until >= now() THEN coalesce(r.started_at, r.queued_at) END AS run_since,
@@ -83,10 +96,12 @@ SELECT s.slug, s.active,
        s.last_error, now() AS now
   FROM stores s
   LEFT JOIN user_crawler_priorities p ON p.store_id = s.id
+  LEFT JOIN held h ON h.listing_id = p.listing_id
   LEFT JOIN crawl_runs r ON r.id = s.current_run_id
  GROUP BY s.id, r.id
  ORDER BY s.slug
 """
+STORES_SQL = "WITH " + HELD_SQL + _STORES_SELECT  # noqa: S608 - constants only
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@
    (killed, crashed, timed out); update the store's circuit breaker; release the targets the
    run did not observe with a short next_due_at; release the store lease.
 
-Targets not observed are released at once, due after the store's shortest interval, rather
-than left leased until the lease expires: the default lease (20 min) is longer than a hot
-listing's interval, and a failing store is already kept quiet by its pause, which is never
-shorter than that interval.
+Targets not observed are released with the store, due again after the store's shortest
+interval: they were never written at dispatch (the run is their lease), so freeing the store
+frees them; the short delay keeps a page that kills its crawl from being retried every tick,
+and a failing store is already kept quiet by its pause, which is never shorter than that.
 
 Circuit breaker: a run is a store failure when the spider failed, or when most of its pages
 failed (all 5xx, timeouts, bans). Each failure in a row doubles the store's pause, starting at
@@ -287,13 +287,17 @@ RECORD_FAILURE = sa.text(
     """
 )
 
+# Targets the run did not observe (the spider died, hit its time limit or lost the store) are
+# due again after the store's shortest interval, not at the very next tick: a page that keeps
+# killing its crawl must not be retried in a loop. "Not observed" is read on the database's
+# clock: the writer stamps updated_at with its own transaction's time, always after the run was
+# queued. Rows of the run that the writer did reach keep the schedule it gave them.
 RELEASE_UNOBSERVED = sa.text(
     """
     UPDATE user_crawler_priorities p
-       SET lease_until = NULL, leased_by = NULL, crawl_run_id = NULL,
-           next_due_at = now() + s.min_interval, updated_at = now()
+       SET next_due_at = greatest(p.next_due_at, now() + s.min_interval), updated_at = now()
       FROM crawl_runs r, stores s
-     WHERE r.id = :run_id AND p.listing_id = ANY (r.listing_ids) AND p.crawl_run_id = r.id
+     WHERE r.id = :run_id AND p.listing_id = ANY (r.listing_ids) AND p.updated_at < r.queued_at
        AND s.id = p.store_id
     """
 )

@@ -6,10 +6,14 @@ One dispatch tick is one transaction and one statement (:data:`LEASE_SQL`):
    live store lease) with ``FOR UPDATE SKIP LOCKED`` — a second dispatcher skips them;
 2. per store, take its due frontier rows, highest priority first, ``FOR UPDATE SKIP LOCKED``,
    at most one run's worth (see :func:`batch_limit`);
-3. insert one ``crawl_runs`` row per store batch, lease the rows to it (lease_until and
-   crawl_run_id: two fixed-width, unindexed columns, so the lease is a HOT update) and reserve
+3. insert one ``crawl_runs`` row per store batch (its ``listing_ids`` are the batch) and reserve
    the store for that run (the store lease, which the crawl task takes over when it starts).
-   Who dispatched is recorded once per run, on the store (``crawl_leased_by``), not per row.
+
+The run is the lease: nothing is written to the frontier rows. A store has at most one open run
+and is only dispatched when no live lease holds it, so its rows are leased together with it; a
+row the run observes is rescheduled by the writer, and a row it does not (the crawl died, the
+lease lapsed) is still due and is taken by the store's next run. Writing a lease per row was
+two thirds of a tick's time, and the writer then had to release every one of them again.
 
 Only after the commit are the runs' ``pricehound.crawl.run_store_crawl(run_id)`` messages
 published, all in one Redis round trip, so a worker never sees a run that is not in the
@@ -63,8 +67,7 @@ def worker_identity() -> str:
 
 # Steps 1-3 of the module docstring in one statement. Data-modifying CTEs share one snapshot,
 # so each store's run id is drawn up front (nextval); `batches` picks and locks each store's
-# rows once, and both the lease UPDATE and the INSERT of the runs read it (a data-modifying CTE
-# runs to completion whether or not anything reads its output).
+# rows once and the INSERT of the runs reads it.
 LEASE_SQL = sa.text(
     """
     WITH free_stores AS (
@@ -91,37 +94,25 @@ LEASE_SQL = sa.text(
          -- the run's expected duration ride along with a run, they never start one
          WHERE :everything OR EXISTS (
                 SELECT 1 FROM user_crawler_priorities q
-                 WHERE q.store_id = s.id AND q.watchers > 0 AND q.next_due_at <= now()
-                   AND (q.lease_until IS NULL OR q.lease_until < now()))
+                 WHERE q.store_id = s.id AND q.watchers > 0 AND q.next_due_at <= now())
     ), batches AS (
-        -- each store's rows, highest priority first (at most one run's worth), locked
-        SELECT s.run_id, s.id AS store_id, d.listing_ids, d.row_ctids
+        -- each store's rows, highest priority first (at most one run's worth). Locked, so a
+        -- row that a late flush or the priority refresh is writing right now is left for the
+        -- next tick; nothing is written to them: the run's listing_ids are the lease
+        SELECT s.run_id, s.id AS store_id, d.listing_ids
           FROM free_stores s
          CROSS JOIN LATERAL (
-                SELECT array_agg(x.listing_id ORDER BY x.priority DESC, x.next_due_at) AS listing_ids,
-                       array_agg(x.ctid) AS row_ctids
-                  FROM (SELECT q.listing_id, q.ctid, q.priority, q.next_due_at
+                SELECT array_agg(x.listing_id ORDER BY x.priority DESC, x.next_due_at) AS listing_ids
+                  FROM (SELECT q.listing_id, q.priority, q.next_due_at
                           FROM user_crawler_priorities q
                          WHERE q.store_id = s.id
                            AND q.watchers > 0
                            AND (:everything OR q.next_due_at <= now() + s.lookahead)
-                           AND (q.lease_until IS NULL OR q.lease_until < now())
                          ORDER BY q.priority DESC, q.next_due_at
                          LIMIT s.batch_limit
                            FOR UPDATE OF q SKIP LOCKED) x
                ) d
          WHERE d.listing_ids IS NOT NULL
-    ), leased AS (
-        -- the rows are locked by this transaction, so their ctids hold until it ends. One TID
-        -- scan over the tick's whole ctid list (sorted, each page visited once) joined to the
-        -- batches by store (one run per store per tick) costs a quarter less than probing the
-        -- table once per unnested ctid
-        UPDATE user_crawler_priorities p
-           SET lease_until = now() + make_interval(secs => :lease_seconds),
-               crawl_run_id = b.run_id
-          FROM batches b
-         WHERE p.ctid = ANY (ARRAY(SELECT unnest(row_ctids) FROM batches))
-           AND b.store_id = p.store_id
     ), runs AS (
         INSERT INTO crawl_runs (id, store_id, status, listing_ids, requested)
         SELECT run_id, store_id, 'queued', listing_ids, cardinality(listing_ids)
@@ -182,12 +173,10 @@ def lease_due(
 ) -> list[DispatchedRun]:
     """Lease due frontier rows into one queued crawl run per free store (inside ``conn``'s
     transaction; the caller commits, then enqueues). ``everything`` takes every watched row
-    that is not leased, due or not; ``max_batch=None`` puts them all in one run."""
+    of the store, due or not; ``max_batch=None`` puts them all in one run."""
     who = leased_by or worker_identity()
-    # a large tick's batches are built in memory rather than on disk; and a Memoize node over
-    # ctids that are all distinct only costs (the planner cannot know they are)
+    # a large tick's batches are built in memory rather than on disk
     conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
-    conn.execute(sa.text("SET LOCAL enable_memoize = off"))
     rows = conn.execute(
         LEASE_SQL,
         {

@@ -35,19 +35,12 @@ def add_listings(db: Engine, store_id: int, urls: Sequence[str], *, watchers: in
     return ids
 
 
-def add_run(db: Engine, store_id: int, listing_ids: Sequence[int], *, lease: bool = True) -> int:
-    """A queued crawl run, its listings leased to it as the scheduler leaves them."""
+def add_run(db: Engine, store_id: int, listing_ids: Sequence[int]) -> int:
+    """A queued crawl run holding these listings, as dispatch leaves it (the run is the lease)."""
     with db.begin() as conn:
         run_id = int(conn.execute(sa.text(
             "INSERT INTO crawl_runs (store_id, listing_ids) VALUES (:s, :l) RETURNING id"),
             {"s": store_id, "l": list(listing_ids)}).scalar())
-        if lease:
-            conn.execute(sa.text(
-                """
-                UPDATE user_crawler_priorities
-                   SET lease_until = now() + interval '20 minutes', leased_by = 'test', crawl_run_id = :r
-                 WHERE listing_id = ANY (:l)
-                """), {"r": run_id, "l": list(listing_ids)})
     return run_id
 
 

@@ -189,14 +189,13 @@ def test_a_removed_listing_read_again_reappears(db, listings):
     assert len(result.event_ids) == 2
 
 
-def test_frontier_lease_released_and_next_crawl_scheduled(db, shop, listings):
+def test_every_observation_schedules_the_next_crawl(db, shop, listings):
     run_id = add_run(db, shop.id, listings[:3])
     flush(db, [ok(listings[0]), removed(listings[1]), failed(listings[2])], run_id=run_id)
     frontier = {r["listing_id"]: r for r in rows(
         db, "SELECT *, next_due_at - now() AS wait FROM user_crawler_priorities")}
     for lid in listings[:3]:
         row = frontier[lid]
-        assert row["lease_until"] is None and row["leased_by"] is None and row["crawl_run_id"] is None
         assert row["last_crawled_at"] is not None
         assert row["wait"].total_seconds() > 60
     assert frontier[listings[3]]["last_crawled_at"] is None
@@ -213,14 +212,6 @@ def test_repeated_failures_back_off_up_to_the_longest_interval(db, listings):
                                 "WHERE listing_id = :l", l=lid))
     minutes = [round(float(w) / 60) for w in waits]
     assert minutes == [5, 10, 20, 40, 80, 160, 320, 360]
-
-
-def test_a_lease_held_by_another_run_is_left_alone(db, shop, listings):
-    other = add_run(db, shop.id, [listings[0]])
-    mine = add_run(db, shop.id, [listings[1]], lease=False)
-    flush(db, [ok(listings[0])], run_id=mine)
-    row = rows(db, "SELECT * FROM user_crawler_priorities WHERE listing_id = :l", l=listings[0])[0]
-    assert row["crawl_run_id"] == other and row["lease_until"] is not None
 
 
 def test_absurd_price_is_remembered_as_suspect_and_counted(db, shop, listings):
@@ -259,7 +250,7 @@ def test_one_batch_mixing_every_kind(db, shop, listings):
     assert len(result.event_ids) == 3
     run = rows(db, "SELECT * FROM crawl_runs WHERE id = :r", r=run_id)[0]
     assert (run["ok"], run["changed"], run["removed"], run["failed"], run["dropped"]) == (2, 2, 2, 1, 1)
-    assert scalar(db, "SELECT count(*) FROM user_crawler_priorities WHERE crawl_run_id IS NOT NULL") == 0
+    assert scalar(db, "SELECT count(*) FROM user_crawler_priorities WHERE last_crawled_at IS NULL") == 0
     assert price_row(db, d) is None and price_row(db, f) is None
 
 

@@ -48,7 +48,7 @@ def spider_reports(db, run_id: int, *, status: str = "succeeded", ok: int = 0, f
             "finished_at = now(), stats = CAST(:stats AS jsonb) WHERE id = :id"),
             {"status": status, "ok": ok, "failed": failed, "id": run_id, "stats": stats})
         conn.execute(sa.text(
-            "UPDATE user_crawler_priorities SET lease_until = NULL, leased_by = NULL, crawl_run_id = NULL, "
+            "UPDATE user_crawler_priorities SET updated_at = now(), "
             "last_crawled_at = now(), next_due_at = now() + interval '1 hour' WHERE listing_id = ANY(:ids)"),
             {"ids": list(observed)})
 
@@ -113,6 +113,7 @@ def test_a_run_queued_longer_than_its_lease_is_abandoned_and_frees_the_store(db,
     store, run_id, ids = queued_run
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE crawl_runs SET queued_at = now() - interval '1 hour' WHERE id = :id"), {"id": run_id})
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET updated_at = now() - interval '2 hours'"))
 
     decision, outcome = crawl.crawl_run(run_id, settings=test_settings, engine=db)
 
@@ -137,8 +138,7 @@ def test_a_running_run_nobody_holds_was_lost_and_its_targets_are_released(db, qu
     assert run_row(db, run_id).status == "abandoned"
     with db.connect() as conn:
         frontier = {r.listing_id: r for r in conn.execute(sa.text(
-            "SELECT listing_id, lease_until, crawl_run_id, next_due_at - now() AS due_in FROM user_crawler_priorities"))}
-    assert all(frontier[i].lease_until is None and frontier[i].crawl_run_id is None for i in ids)
+            "SELECT listing_id, next_due_at - now() AS due_in FROM user_crawler_priorities"))}
     assert frontier[ids[0]].due_in > timedelta(minutes=50)       # observed: the spider's date
     assert all(timedelta(minutes=1) < frontier[i].due_in <= timedelta(minutes=2) for i in ids[1:])
     assert store_row(db, store.id).failure_streak == 0           # our loss, not the store's fault
