@@ -85,10 +85,19 @@ def load_demo(n_stores: int, per_store: int) -> list[tuple[str, bytes, str | Non
 
 
 def _clear_caches() -> None:
-    """Forget what earlier pages taught the chain's memo caches (a page seen for the first time)."""
-    from spiders.extraction import prices
+    """Forget what earlier pages taught the chain's memo caches (a page seen for the first time):
+    every functools cache in the extraction modules."""
+    import importlib
+    import pkgutil
 
-    prices._find_money_cached.cache_clear()
+    import spiders.extraction as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        mod = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(mod).values():
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear):
+                clear()
 
 
 def time_set(pages, repeat: int, clock=time.thread_time, cold: bool = False

@@ -15,6 +15,7 @@ Conventions (they follow how a buyer reads the page, and the realpages labels):
 
 from __future__ import annotations
 
+import functools
 import re
 
 IN_STOCK, OUT_OF_STOCK, PREORDER, UNKNOWN = "in_stock", "out_of_stock", "preorder", "unknown"
@@ -146,6 +147,12 @@ def classify_phrase(text: str | None) -> str | None:
         return None
     if len(text) > 600:
         return None
+    return _classify(str(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _classify(text: str) -> str | None:
+    # the same stock and button wording comes back on every page of a store
     t = " ".join(text.split())
     if not t or len(t) > 300:
         return None

@@ -46,10 +46,19 @@ def load_scripts(root, scripts: list | None = None) -> list:
     return out
 
 
+_WRAP_START = re.compile(r"^\s*(?:<!--|<!\[CDATA\[|//\s*<!\[CDATA\[)")
+_WRAP_END = re.compile(r"(?:-->|\]\]>|//\s*\]\]>)\s*$")
+
+
 def _loads(text: str):
     s = text.strip()
-    s = re.sub(r"^\s*(?:<!--|<!\[CDATA\[|//\s*<!\[CDATA\[)", "", s)
-    s = re.sub(r"(?:-->|\]\]>|//\s*\]\]>)\s*$", "", s).strip().rstrip(";")
+    # HTML comment or CDATA wrappers; the patterns run only when the text starts or ends like one
+    # (the end pattern, unanchored at its start, would otherwise try every position of the text)
+    if s.startswith(("<!--", "<![CDATA[", "//")):
+        s = _WRAP_START.sub("", s)
+    if s.endswith(("-->", "]]>")):
+        s = _WRAP_END.sub("", s)
+    s = s.strip().rstrip(";")
     try:
         return json.loads(s, strict=False)
     except (ValueError, RecursionError):

@@ -9,6 +9,7 @@ shipping, "you save", net-of-VAT and recommendation-carousel prices are penalise
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,10 +52,16 @@ class _RegionBad:
     """Class/id tokens that mark a block as not this product's buy box."""
 
     @staticmethod
-    def search(cls: str):
-        if _REGION_BAD_SUB.search(cls):
-            return True
-        return any(_REGION_BAD_TOKEN.match(tok) for tok in cls.split())
+    def search(cls: str) -> bool:
+        return _region_bad(cls)
+
+
+@functools.lru_cache(maxsize=8192)
+def _region_bad(cls: str) -> bool:
+    # a page repeats a few dozen class strings on every block, and a store on every page
+    if _REGION_BAD_SUB.search(cls):
+        return True
+    return any(_REGION_BAD_TOKEN.match(tok) for tok in cls.split())
 
 
 _REGION_BAD = _RegionBad()
@@ -263,12 +270,39 @@ _SPACED = frozenset({"br", "p", "div", "li", "td", "tr"})
 _CENTS_BEFORE = re.compile(r"[.,]\d{1,2}$")
 
 
+def _leaf_short(el, tag: str):
+    """The short text of an element without children (most elements), without a stack frame."""
+    if tag.lower() in _NO_SHORT:
+        return None
+    text = el.text
+    if not text:
+        return ""
+    if len(text) > MAX_SHORT * 2 and len(text.strip()) > MAX_SHORT * 2:
+        return None
+    t = " ".join(text.split())
+    if len(t) > MAX_SHORT:
+        return None
+    if _HAS_DIGIT_SPACE.search(t):
+        t = _SPLIT_DEC1.sub(r"\1", t)  # "37 . 30" -> "37.30"
+        t = _SPLIT_DEC2.sub(r"\1", t)
+        t = _SPLIT_SYM.sub("", t)
+    return t
+
+
 def _short_of(e0, memo: dict) -> None:
     """Work out memo[e0]: the element's text if short, with superscript cents made decimal.
 
     Bottom-up over the element's subtree (an explicit stack, no recursion), stopping as soon as
     the text grows past twice MAX_SHORT, so a big block costs a few steps, not its whole subtree.
+    Childless elements are read directly, without a frame.
     """
+    tag0 = e0.tag
+    if not isinstance(tag0, str):
+        memo[e0] = None
+        return
+    if not len(e0):
+        memo[e0] = _leaf_short(e0, tag0)
+        return
     limit = MAX_SHORT * 2
     stack = [[e0, None, 0, None, 0]]  # element, children, next child, parts, total
     while stack:
@@ -300,13 +334,16 @@ def _short_of(e0, memo: dict) -> None:
                 parts.append(c.tail or "")
                 i += 1
                 continue
-            if c not in memo:
+            if c in memo:
+                ct = memo[c]
+            elif not len(c):
+                ct = memo[c] = _leaf_short(c, ctag)
+            else:
                 fr[2] = i
                 fr[4] = total
                 stack.append([c, None, 0, None, 0])
                 pushed = True
                 break
-            ct = memo[c]
             if ct is None:
                 ok = False
                 break
@@ -648,6 +685,74 @@ def _following_text(c: Candidate, page: Page, limit: int = 32) -> str:
     return norm(" ".join(bits))[:limit]
 
 
+@functools.lru_cache(maxsize=8192)
+def _struck_class(cls: str) -> float:
+    """How strongly a class/id string marks a price as struck through (0 when it does not)."""
+    if not _STRUCK_CLASS.search(cls):
+        return 0.0
+    if _WEAK_REGULAR.search(cls) and not _STRONG_STRUCK.search(cls):
+        return 1.5
+    return 5.0
+
+
+_STRONG_STRUCK = re.compile(r"old|was|strike|compare|list|original")
+_CURRENCY_AT_END = re.compile(r"(?:[$€£¥]|\b[A-Z]{3}\b|US|L\.?E\.?)\s*$")
+_MINUS_AT_END = re.compile(r"[-−]\s*$")
+_PLUS_AT_END = re.compile(r"\+\s*$")
+_PLUS_OPEN = re.compile(r"\(\s*\+")
+_SUM_BEFORE = re.compile(r"\b(?:total|subtotal|gesamt|bundle price|together)\b[^$€£¥\d]*$", re.I)
+_WAS_IN_TEXT = re.compile(r"^\s*(?:was|reg\.?|list|msrp|rrp|uvp|statt)\b", re.I)
+_UNIT_IN_TEXT = re.compile(r"/\s*(?:kg|lb|oz|100\s?g|l|ml|m)\b", re.I)
+_PLUS_START = re.compile(r"^\s*\+")
+
+
+@functools.lru_cache(maxsize=8192)
+def _text_flags(before: str, prefix: str, after: str, text: str) -> tuple[frozenset, bool]:
+    """What the words around an amount say it is (flags), and whether they say tax included.
+
+    A pure function of the texts, kept for the texts seen again: a store's template repeats
+    its labels ("Sale price", "Regular price", "inkl. MwSt.") on every product page.
+    """
+    flags: set = set()
+    label = (before + " " + prefix).strip()
+    label = _CURRENCY_AT_END.sub("", label).strip()
+    if _MINUS_AT_END.search(label):
+        flags.add("save")  # a negative amount is a discount
+        label = label.rstrip("-− ")
+    if _PLUS_AT_END.search(label) or _PLUS_OPEN.search(prefix):
+        flags.add("shipping")  # an amount added on top: shipping, tax, handling
+    if _SUM_BEFORE.search(label[-30:]):
+        flags.add("save")  # a sum of several items
+    if _WAS_BEFORE.search(label) or _WAS_IN_TEXT.match(text):
+        flags.add("was")
+    if _NET.search(label[-30:]) or _NET.search(after[:24]) or _NET.search(text):
+        if not (_GROSS.search(label[-30:]) or _GROSS.search(text)):
+            flags.add("net")
+    if _UNIT_AFTER.search(after) or _UNIT_BEFORE.search(label) or _UNIT_IN_TEXT.search(text):
+        flags.add("unit")
+    if _INSTALMENT.search(label) or _INSTALMENT_AFTER.search(after) or _INSTALMENT_AFTER.search(text[-12:]):
+        flags.add("instalment")
+    if _SHIPPING.search(label) or _SHIPPING_AFTER.search(after) or _PLUS_START.match(text):
+        flags.add("shipping")
+    if _SAVE.search(label) or _SAVE_AFTER.search(after):
+        flags.add("save")
+    if _CONTEXT_NOISE.search(label[-40:]) or _CONTEXT_NOISE.search(text):
+        flags.add("noise")
+    gross = bool(_GROSS.search(label[-30:]) or _GROSS.search(after[:20]))
+    return frozenset(flags), gross
+
+
+@functools.lru_cache(maxsize=8192)
+def _class_marks(cls: str) -> tuple[bool, bool]:
+    """(says price, says current price) for a class/id string."""
+    return _PRICE_CLASS.search(cls) is not None, _CURRENT_CLASS.search(cls) is not None
+
+
+_PENALTIES = {"was": 5.0, "net": 6.0, "unit": 8.0, "instalment": 8.0, "shipping": 8.0, "save": 8.0,
+              "noise": 6.0, "region": 9.0}
+_REGION_TAGS = frozenset({"div", "section", "ul", "li", "aside", "table", "tr", "td", "span", "form", "article"})
+
+
 def score_candidates(page: Page) -> None:
     title = page.title
     for c in page.candidates:
@@ -665,42 +770,17 @@ def score_candidates(page: Page) -> None:
             if not isinstance(x.tag, str):
                 continue
             tag = x.tag.lower()
-            cls = classes(x)
-            style = (x.get("style") or "").lower()
-            if tag in _STRUCK_TAGS or "line-through" in style:
+            if tag in _STRUCK_TAGS or "line-through" in (x.get("style") or "").lower():
                 struck = max(struck, 6.0)
-            elif cls and _STRUCK_CLASS.search(cls):
-                if _WEAK_REGULAR.search(cls) and not re.search(r"old|was|strike|compare|list|original", cls):
-                    struck = max(struck, 1.5)
-                else:
-                    struck = max(struck, 5.0)
+            else:
+                cls = classes(x)
+                if cls:
+                    struck = max(struck, _struck_class(cls))
         c.struck = struck
         before = _preceding_text(c, page)
         after = (c.suffix + " " + _following_text(c, page)).strip()
-        label = (before + " " + c.prefix).strip()
-        label = re.sub(r"(?:[$€£¥]|\b[A-Z]{3}\b|US|L\.?E\.?)\s*$", "", label).strip()
-        if re.search(r"[-−]\s*$", label):
-            c.flags.add("save")  # a negative amount is a discount
-            label = label.rstrip("-− ")
-        if re.search(r"\+\s*$", label) or re.search(r"\(\s*\+", c.prefix):
-            c.flags.add("shipping")  # an amount added on top: shipping, tax, handling
-        if re.search(r"\b(?:total|subtotal|gesamt|bundle price|together)\b[^$€£¥\d]*$", label[-30:], re.I):
-            c.flags.add("save")  # a sum of several items
-        if _WAS_BEFORE.search(label) or re.match(r"^\s*(?:was|reg\.?|list|msrp|rrp|uvp|statt)\b", c.text, re.I):
-            c.flags.add("was")
-        if _NET.search(label[-30:]) or _NET.search(after[:24]) or _NET.search(c.text):
-            if not (_GROSS.search(label[-30:]) or _GROSS.search(c.text)):
-                c.flags.add("net")
-        if _UNIT_AFTER.search(after) or _UNIT_BEFORE.search(label) or re.search(r"/\s*(?:kg|lb|oz|100\s?g|l|ml|m)\b", c.text, re.I):
-            c.flags.add("unit")
-        if _INSTALMENT.search(label) or _INSTALMENT_AFTER.search(after) or _INSTALMENT_AFTER.search(c.text[-12:]):
-            c.flags.add("instalment")
-        if _SHIPPING.search(label) or _SHIPPING_AFTER.search(after) or re.match(r"^\s*\+", c.text):
-            c.flags.add("shipping")
-        if _SAVE.search(label) or _SAVE_AFTER.search(after):
-            c.flags.add("save")
-        if _CONTEXT_NOISE.search(label[-40:]) or _CONTEXT_NOISE.search(c.text):
-            c.flags.add("noise")
+        flags, gross = _text_flags(before, c.prefix, after, c.text)
+        c.flags.update(flags)
         bad_region = False
         for a in anc:
             if a in page.title_chain:
@@ -709,27 +789,26 @@ def score_candidates(page: Page) -> None:
             if tag in _REGION_BAD_TAGS:
                 bad_region = True
                 break
-            if tag in ("div", "section", "ul", "li", "aside", "table", "tr", "td", "span", "form", "article"):
+            if tag in _REGION_TAGS:
                 cls = classes(a)
-                if cls and "price" not in cls and _REGION_BAD.search(cls):
+                if cls and "price" not in cls and _region_bad(cls):
                     bad_region = True
                     break
         if bad_region:
             c.flags.add("region")
         s = 0.0
-        if any(_PRICE_CLASS.search(classes(x)) or (x.get("itemprop") or "").lower() == "price" for x in near):
+        marks = [_class_marks(classes(x)) for x in near]
+        if any(m[0] or (x.get("itemprop") or "").lower() == "price" for m, x in zip(marks, near, strict=True)):
             s += 3.0
-        if any(_CURRENT_CLASS.search(classes(x)) for x in near):
+        if any(m[1] for m in marks):
             s += 1.0
-        if _GROSS.search(label[-30:]) or _GROSS.search(after[:20]):
+        if gross:
             s += 1.0
         if c.price.currency is None:
             s -= 1.0
         s -= struck
-        penalties = {"was": 5.0, "net": 6.0, "unit": 8.0, "instalment": 8.0, "shipping": 8.0, "save": 8.0,
-                     "noise": 6.0, "region": 9.0}
         for f in c.flags:
-            s -= penalties.get(f, 0.0)
+            s -= _PENALTIES.get(f, 0.0)
         if title is not None:
             d = distance(e, title, page)
             c.dist_title = d

@@ -155,3 +155,19 @@ def test_huge_page_is_capped():
 def test_gtin_must_be_8_to_14_digits():
     html = '<html><body><div itemscope itemtype="http://schema.org/Product"><h1 itemprop="name">A</h1><meta itemprop="gtin13" content="12345"></div></body></html>'
     assert extract_product(html).gtin is None
+
+
+def test_json_ld_wrapped_in_a_comment_or_cdata_is_still_read():
+    ld = json.dumps({"@type": "Product", "name": "Kettle",
+                     "offers": {"@type": "Offer", "price": "24.50", "priceCurrency": "USD"}})
+    for wrapped in (f"<!-- {ld} -->", f"//<![CDATA[\n{ld}\n//]]>", f"<![CDATA[{ld}]]>", f"{ld};"):
+        html = f'<html><head><script type="application/ld+json">{wrapped}</script></head><body></body></html>'
+        ex = extract_product(html)
+        assert (ex.price, ex.currency, ex.name) == (Decimal("24.50"), "USD", "Kettle"), wrapped
+
+
+def test_a_page_read_twice_reads_the_same(page):
+    """The memo caches (labels, classes, stock wording seen before) never change an answer."""
+    for name in ("shopify_variants.html", "woocommerce_microdata.html", "visible_only.html", "german_vat.html"):
+        first = extract_product(page(name), "https://shop.example/p")
+        assert extract_product(page(name), "https://shop.example/p") == first
