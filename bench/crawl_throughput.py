@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,36 @@ sys.path.insert(0, ROOT)
 SAME_SETTINGS = ("AUTOTHROTTLE_ENABLED=false", "DOWNLOAD_DELAY=0", "LOG_LEVEL=WARNING")
 
 
+def cpu_now() -> dict[str, float]:
+    """CPU seconds so far: crawl children, this process (the demo store), PostgreSQL, the machine.
+
+    Read before and after each crawl; the differences say where the crawl's CPU went and how
+    busy the shared machine was (``busy``: all processes, ``cores`` x wall = everything).
+    """
+    import psutil
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    pg = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] != "postgres":
+            continue
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            continue
+        pg += t.user + t.system + t.children_user + t.children_system
+    machine = psutil.cpu_times()
+    return {"crawl": children.ru_utime + children.ru_stime, "server": own.ru_utime + own.ru_stime,
+            "postgres": pg, "busy": machine.user + machine.nice + machine.system + machine.irq
+            + machine.softirq, "wall": time.perf_counter()}
+
+
+def _own_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
 def bare_crawl(url_file: str, concurrency: int, user_agent: str) -> int:
     """The baseline process: fetch each URL, keep nothing."""
     import scrapy
@@ -42,9 +73,17 @@ def bare_crawl(url_file: str, concurrency: int, user_agent: str) -> int:
 
     with open(url_file) as fh:
         urls = [line.strip() for line in fh if line.strip()]
+    cpu = {"seconds": 0.0}
 
     class BareSpider(scrapy.Spider):
         name = "bare"
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.cpu_at_open = _own_cpu()
+
+        def closed(self, reason):
+            cpu["seconds"] = _own_cpu() - self.cpu_at_open
 
         async def start(self):
             for url in urls:
@@ -61,7 +100,7 @@ def bare_crawl(url_file: str, concurrency: int, user_agent: str) -> int:
     process.crawl(crawler)
     process.start()
     stats = crawler.stats.get_stats()
-    print(json.dumps({"elapsed": stats.get("elapsed_time_seconds"),
+    print(json.dumps({"elapsed": stats.get("elapsed_time_seconds"), "cpu": cpu["seconds"],
                       "responses": stats.get("downloader/response_count")}))
     return 0
 
@@ -94,6 +133,8 @@ def main() -> int:
     env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": ROOT, "PRICEHOUND_LOG_LEVEL": "WARNING",
            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")}
     full_s = bare_s = full_wall = bare_wall = 0.0
+    cpu: dict[str, dict[str, float]] = {"full": {}, "bare": {}}
+    window_cpu = {"full": 0.0, "bare": 0.0}  # the crawl process's CPU from spider open to close
     pages = 0
     stored = 0
     try:
@@ -125,21 +166,28 @@ def main() -> int:
                 if len(url_file) % 2:
                     runs.reverse()
                 for kind, cmd in runs:
+                    before = cpu_now()
                     started = time.perf_counter()
                     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
                     elapsed = time.perf_counter() - started
+                    after = cpu_now()
+                    for key, value in after.items():
+                        cpu[kind][key] = cpu[kind].get(key, 0.0) + value - before[key]
                     if proc.returncode != 0:
                         print(proc.stderr[-3000:], file=sys.stderr)
                         raise SystemExit(f"{kind} crawl of {store.slug} failed")
                     if kind == "full":
                         full_wall += elapsed
                         with engine.connect() as conn:
-                            full_s += float(conn.execute(sa.text(
-                                "SELECT stats->>'elapsed_time_seconds' FROM crawl_runs WHERE id = :r"),
-                                {"r": run_id}).scalar())
+                            run_stats = conn.execute(sa.text(
+                                "SELECT stats FROM crawl_runs WHERE id = :r"), {"r": run_id}).scalar()
+                        full_s += float(run_stats["elapsed_time_seconds"])
+                        window_cpu["full"] += float(run_stats.get("pricehound/cpu_seconds") or 0)
                     else:
                         bare_wall += elapsed
-                        bare_s += float(json.loads(proc.stdout.strip().splitlines()[-1])["elapsed"])
+                        reported = json.loads(proc.stdout.strip().splitlines()[-1])
+                        bare_s += float(reported["elapsed"])
+                        window_cpu["bare"] += float(reported["cpu"])
                 print(f"{store.slug:28s} {store.shape:12s} {len(urls):5d} pages", flush=True)
         with engine.connect() as conn:
             stored = conn.execute(sa.text("SELECT count(*) FROM store_prices")).scalar()
@@ -155,11 +203,22 @@ def main() -> int:
     print(f"full crawl:  {full:8.1f} pages/s  ({full_s:.1f}s crawling, {full_wall:.1f}s wall with start-up)")
     print(f"bare Scrapy: {bare:8.1f} pages/s  ({bare_s:.1f}s crawling, {bare_wall:.1f}s wall with start-up)")
     print(f"ratio:      {full / bare:.2f}  (goal >= 0.85)")
+    cores = os.cpu_count() or 1
+    for kind in ("full", "bare"):
+        c = cpu[kind]
+        other = c["busy"] - c["crawl"] - c["server"] - c["postgres"]
+        print(f"CPU ms/page, {kind}: crawl process {1000 * c['crawl'] / pages:.2f} "
+              f"({1000 * window_cpu[kind] / pages:.2f} while crawling), demo store "
+              f"{1000 * c['server'] / pages:.2f}, PostgreSQL {1000 * c['postgres'] / pages:.2f}, "
+              f"rest of the machine {1000 * other / pages:.2f}; machine busy "
+              f"{100 * c['busy'] / (cores * c['wall']):.0f}% of {cores} cores")
     print(json.dumps({"bench": "crawl_throughput", "pages": pages, "stores": args.stores,
                       "concurrency": args.concurrency, "full_pages_per_s": round(full, 1),
                       "bare_pages_per_s": round(bare, 1), "stored_prices": stored,
                       "full_wall_s": round(full_wall, 1), "bare_wall_s": round(bare_wall, 1),
-                      "ratio": round(full / bare, 3)}))
+                      "ratio": round(full / bare, 3),
+                      "cpu_ms_per_page": {kind: {k: round(1000 * v / pages, 2) for k, v in c.items()
+                                                 if k != "wall"} for kind, c in cpu.items()}}))
     return 0
 
 

@@ -61,6 +61,15 @@ def _non_negative_float(raw: str) -> float:
     return value
 
 
+def _extract_workers(raw: str) -> int | None:
+    if raw.strip().lower() in ("", "auto"):
+        return None
+    value = int(raw)
+    if value < 0:
+        raise ValueError(f"expected 0 or more worker processes, or auto, got {raw!r}")
+    return value
+
+
 def _optional_str(raw: str) -> str | None:
     return raw.strip() or None
 
@@ -115,6 +124,9 @@ VARIABLES: tuple[Var, ...] = (
         "Largest page the crawler reads; a larger one counts as a failure."),
     Var("PRICEHOUND_REMOVED_AFTER", "removed_after", _positive_int, 2,
         "Consecutive crawls that must see a page gone before it counts as removed."),
+    Var("PRICEHOUND_EXTRACT_WORKERS", "extract_workers", _extract_workers, None,
+        "Processes per crawl that read fetched pages, so the crawl keeps fetching meanwhile (0: read in "
+        "the crawl process). Unset or auto: CPUs - 1, from 1 to 4."),
     Var("PRICEHOUND_CRAWL_TIME_LIMIT", "crawl_time_limit", _positive_int, 900,
         "Seconds one store's crawl may run before it is stopped."),
     Var("PRICEHOUND_LEASE_SECONDS", "lease_seconds", _positive_int, 1200,
@@ -157,6 +169,7 @@ class Settings:
     download_timeout: int = 20
     max_response_bytes: int = 5 * 1024 * 1024
     removed_after: int = 2
+    extract_workers: int | None = None
     crawl_time_limit: int = 900
     lease_seconds: int = 1200
     beat_interval: float = 5.0

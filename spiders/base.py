@@ -9,11 +9,13 @@ wrong with a request ends in the errback, so no target is ever silently lost: it
 from __future__ import annotations
 
 import logging
+import resource
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -25,9 +27,11 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.misc import load_object
 from twisted.internet import defer, error
 from twisted.python.failure import Failure
 
+from spiders.extract_pool import EXTRACTION_CRASHED, ExtractionCrashed, ExtractionPool, pool_size
 from spiders.extraction import Extraction, extract_product
 from spiders.items import FAILED, OK, REMOVED, Observation
 from spiders.middlewares import BlockedURL, connect_refusal, is_challenge_response
@@ -65,6 +69,13 @@ def failure_reason(failure: Failure) -> str:
     return f"error:{type(exc).__name__}"
 
 
+def process_cpu_seconds() -> float:
+    """User + system CPU of this process and its reaped children so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _page(response: Response) -> Extraction:
     if not isinstance(response, TextResponse):
         return Extraction(page_kind="not_product")
@@ -76,11 +87,34 @@ class ProductSpider(scrapy.Spider):
 
     name = "base"
     custom_settings: dict[str, Any] = {}
+    # Start the page readers with the spider; a spider that reads few pages starts them on first use.
+    reads_most_pages = True
 
     def __init__(self, run: CrawlRun, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.run = run
         self.store = run.store
+        self.pool = ExtractionPool(0)
+        self._cpu_at_open = process_cpu_seconds()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ProductSpider:
+        """The spider, with its page readers already starting (PRICEHOUND_EXTRACT_WORKERS)."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        s = crawler.settings
+        configured = s.get("PRICEHOUND_EXTRACT_WORKERS")
+        workers = pool_size(None if configured in (None, "", "auto") else int(configured))
+        reader = s.get("PRICEHOUND_EXTRACT_READER")
+        spider.pool = ExtractionPool(workers, load_object(reader)) if reader else ExtractionPool(workers)
+        if spider.reads_most_pages:
+            spider.pool.start()
+        return spider
+
+    def closed(self, reason: str) -> None:
+        """Stop the page readers; record the CPU the crawl used while crawling, readers included."""
+        self.pool.close()
+        self.crawler.stats.set_value("pricehound/cpu_seconds",
+                                     round(process_cpu_seconds() - self._cpu_at_open, 3))
 
     # -- requests -------------------------------------------------------------------------
 
@@ -102,7 +136,12 @@ class ProductSpider(scrapy.Spider):
 
     # -- responses ------------------------------------------------------------------------
 
-    def parse_page(self, response: Response) -> Iterable[Observation]:
+    async def read_page(self, response: TextResponse) -> Extraction:
+        """The extraction chain's reading of the page, in a worker process when there are any."""
+        return await self.pool.read(response.body, response.url, default_currency=self.store.default_currency,
+                                    hints=self.store.extraction_hints or None, encoding=response.encoding)
+
+    async def parse_page(self, response: Response) -> AsyncIterator[Observation]:
         """A product page (or what answered in its place) -> ok, removed or failed."""
         listing_id = response.meta["listing_id"]
         if response.status in GONE_STATUSES:
@@ -111,10 +150,11 @@ class ProductSpider(scrapy.Spider):
         if not isinstance(response, TextResponse) or not response.body.strip():
             yield self.observation(response, FAILED, reason="unreadable")
             return
-        extraction = extract_product(
-            response.body, response.url, default_currency=self.store.default_currency,
-            hints=self.store.extraction_hints or None, encoding=response.encoding,
-        )
+        try:
+            extraction = await self.read_page(response)
+        except ExtractionCrashed:
+            yield self.observation(response, FAILED, reason=EXTRACTION_CRASHED)
+            return
         redirected = bool(response.meta.get("redirect_urls"))
         if extraction.page_kind == "challenge":
             yield self.observation(response, FAILED, reason="challenge")

@@ -75,6 +75,9 @@ PRICEHOUND_WRITE_BATCH = 500           # observations per flush
 PRICEHOUND_WRITE_INTERVAL = 2.0        # seconds between flushes of a part-filled batch
 PRICEHOUND_MAX_JUMP = 50               # a price more than 50x or under 1/50 of the last is refused once
 PRICEHOUND_ALERT_TASK = "pricehound.alerts.evaluate_events"
+# Worker processes that read pages (spiders/extract_pool.py): None = CPUs - 1 (1 to 4), 0 = in-process.
+PRICEHOUND_EXTRACT_WORKERS = None
+PRICEHOUND_EXTRACT_READER = None       # import path of the page reader (tests); None: extract_product
 
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False        # no code-execution endpoint in a crawl process
@@ -112,4 +115,5 @@ def crawl_settings(run: Any, config: Settings) -> dict[str, Any]:
         "PRICEHOUND_ALLOW_PRIVATE_HOSTS": list(store.allowed_domains) if allow_private else [],
         "PRICEHOUND_REMOVED_AFTER": config.removed_after,
         "PRICEHOUND_ALERT_TASK": config.alert_task,
+        "PRICEHOUND_EXTRACT_WORKERS": config.extract_workers,
     }

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import scrapy
@@ -24,7 +24,8 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from spiders.base import GONE_STATUSES, ProductSpider, failure_reason
-from spiders.extraction import Extraction, extract_product, parse_shopify_product_js
+from spiders.extract_pool import EXTRACTION_CRASHED, ExtractionCrashed
+from spiders.extraction import Extraction, parse_shopify_product_js
 from spiders.items import OK, REMOVED, Observation
 from spiders.targets import Target
 
@@ -49,6 +50,7 @@ def variant_of(product_url: str) -> str | None:
 
 class ShopifySpider(ProductSpider):
     name = "shopify"
+    reads_most_pages = False  # the endpoint is JSON; pages are read only to check pre-orders or as a fallback
 
     def requests_for(self, target: Target) -> Iterable[scrapy.Request]:
         js = endpoint_url(target.url)
@@ -81,12 +83,21 @@ class ShopifySpider(ProductSpider):
             return
         yield self.observation_from(response, ex)
 
-    def parse_preorder_check(self, response: Response) -> Iterable[Observation]:
-        """The product page, read only for its availability: pre-order there wins."""
+    async def parse_preorder_check(self, response: Response) -> AsyncIterator[Observation]:
+        """The product page, read only for its availability: pre-order there wins.
+
+        A page that kills its reader (see spiders/extract_pool.py) says nothing: the endpoint's
+        reading stands, as when the page cannot be fetched.
+        """
         ex: Extraction = response.meta["endpoint"]
-        page = (extract_product(response.body, response.url, default_currency=self.store.default_currency,
-                                encoding=response.encoding)
-                if response.status not in GONE_STATUSES and isinstance(response, TextResponse) else None)
+        page = None
+        if response.status not in GONE_STATUSES and isinstance(response, TextResponse):
+            try:
+                page = await self.pool.read(response.body, response.url,
+                                            default_currency=self.store.default_currency,
+                                            encoding=response.encoding)
+            except ExtractionCrashed:
+                self.crawler.stats.inc_value(f"pricehound/shopify/{EXTRACTION_CRASHED}")
         if page is not None and page.page_kind == "product" and page.availability == "preorder":
             self.crawler.stats.inc_value("pricehound/shopify/preorder")
             ex = dataclasses.replace(ex, availability="preorder")
