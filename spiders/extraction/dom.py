@@ -173,6 +173,19 @@ _PRUNE_TAGS = NON_CONTENT_TAGS - {"head", "select", "option"}
 _ARIA_HIDDEN_TAGS = frozenset({"div", "section", "ul", "aside"})
 
 
+_HIDDEN_CLASS_MEMO: dict[str, bool] = {}
+
+
+def _hidden_class_memo(cls: str) -> bool:
+    """`_hidden_class`, kept per class string: a page repeats a few dozen of them."""
+    got = _HIDDEN_CLASS_MEMO.get(cls)
+    if got is None:
+        if len(_HIDDEN_CLASS_MEMO) > 50_000:
+            _HIDDEN_CLASS_MEMO.clear()
+        got = _HIDDEN_CLASS_MEMO[cls] = _hidden_class(cls)
+    return got
+
+
 def _hidden_class(cls: str) -> bool:
     low = cls.lower()
     # every hiding class above holds one of these; the regex runs only when one is there
@@ -233,11 +246,11 @@ def scan(root) -> DocScan:
             elif tag == "title":
                 if ds.title is None and el is not root:
                     ds.title = el
-        attrib = el.attrib
-        if attrib:
-            if "itemscope" in attrib and "itemtype" in attrib:
+        keys = el.keys()  # attribute names: one call, then cheap list lookups
+        if keys:
+            if "itemscope" in keys and "itemtype" in keys:
                 items.append(el)
-            if "typeof" in attrib:
+            if "typeof" in keys:
                 typed.append(el)
         if skip_until is not None:
             if el is skip_until:
@@ -245,21 +258,17 @@ def scan(root) -> DocScan:
             continue
         low = tag.lower()
         hidden = low in _PRUNE_TAGS
-        if not hidden and attrib and low != "html" and low != "body":
-            if "hidden" in attrib:
+        if not hidden and keys and low != "html" and low != "body":
+            if "hidden" in keys:
                 hidden = True
-            else:
-                style = attrib.get("style")
-                if style and _STYLE_HIDDEN.search(style):
-                    hidden = True
-                else:
-                    cls = attrib.get("class")
-                    if cls and _hidden_class(cls):
-                        hidden = True
-                    elif low in _ARIA_HIDDEN_TAGS:
-                        hidden = attrib.get("aria-hidden") == "true"
-                    elif low == "input":
-                        hidden = (attrib.get("type") or "").lower() == "hidden"
+            elif "style" in keys and _STYLE_HIDDEN.search(el.get("style")):
+                hidden = True
+            elif "class" in keys and _hidden_class_memo(el.get("class")):
+                hidden = True
+            elif low in _ARIA_HIDDEN_TAGS:
+                hidden = el.get("aria-hidden") == "true"
+            elif low == "input":
+                hidden = (el.get("type") or "").lower() == "hidden"
         if hidden:
             doomed.append(el)
             if len(el):

@@ -158,6 +158,72 @@ class _Short:
     def __getitem__(self, e):
         return self.get(e)
 
+    def fill(self, elements) -> None:
+        """Work out every element's short text at once, children before parents (`elements`
+        in document order, a whole subtree): each element is visited once, with no stack, and
+        gets exactly what `_short_of` would give it."""
+        memo = self.memo
+        limit = MAX_SHORT * 2
+        for el in reversed(list(elements)):
+            tag = el.tag
+            if not len(el):
+                memo[el] = _leaf_short(el, tag)
+                continue
+            if tag.lower() in _NO_SHORT:
+                memo[el] = None
+                continue
+            text = el.text or ""
+            total = len(text.strip())
+            if total > limit:
+                memo[el] = None
+                continue
+            parts = [text]
+            ok = True
+            for c in el:
+                ctag = c.tag
+                if not isinstance(ctag, str):
+                    parts.append(c.tail or "")
+                    continue
+                ct = memo.get(c, _MISSING)
+                if ct is _MISSING:
+                    _short_of(c, memo)
+                    ct = memo[c]
+                if ct is None:
+                    ok = False
+                    break
+                ctag = ctag.lower()
+                if ctag == "sup":
+                    stripped = ct.strip()
+                    if len(stripped) == 2 and stripped.isdigit():
+                        joined = "".join(parts).rstrip()
+                        if joined[-1:].isdigit() and not _CENTS_BEFORE.search(joined):
+                            ct = "." + stripped
+                elif ctag in _SPACED:
+                    ct = " " + ct + " "
+                tail = c.tail or ""
+                parts.append(ct)
+                parts.append(tail)
+                total += len(ct.strip()) + len(tail.strip())
+                if total > limit:
+                    ok = False
+                    break
+            if not ok:
+                memo[el] = None
+                continue
+            t = " ".join("".join(parts).split())
+            if len(t) > MAX_SHORT:
+                memo[el] = None
+                continue
+            if _HAS_DIGIT_SPACE.search(t):
+                t = _SPLIT_DEC1.sub(r"\1", t)  # "37 . 30" -> "37.30"
+                t = _SPLIT_DEC2.sub(r"\1", t)
+                t = _SPLIT_SYM.sub("", t)
+            memo[el] = t
+
+
+_MISSING = object()
+FILL_SHORT_MAX = 20_000  # subtrees up to this many elements get every short text at once
+
 
 @dataclass
 class Page:
@@ -178,7 +244,10 @@ class Page:
 def analyse(root, *, structured_name: str | None, title_hint: str | None, currency_hint: str | None,
             locale_hint: str | None, anchor=None) -> Page:
     order, index, digit_owners, clickables = _scan(root)
-    page = Page(root=root, order=order, parent=_Parents(), short=_Short(), index=index)
+    short = _Short()
+    if len(order) <= FILL_SHORT_MAX:
+        short.fill(order)
+    page = Page(root=root, order=order, parent=_Parents(), short=short, index=index)
     page.title = _find_title(root, structured_name, title_hint, anchor)
     if page.title is not None:
         page.title_chain.add(page.title)

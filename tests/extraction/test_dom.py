@@ -50,3 +50,19 @@ def test_pruning_without_a_scan_removes_the_same():
     prune_invisible(a)
     prune_invisible(b, scan(b).doomed)
     assert text_content(a, 100000) == text_content(b, 100000)
+
+
+def test_short_texts_filled_at_once_equal_those_worked_out_one_by_one():
+    from spiders.extraction import visible
+
+    html = ("<html><body><div class='p'><span class='price'><span>$</span><span>199</span><sup>99</sup></span>"
+            "<p>Was <s>$249.99</s></p><ul><li>In stock</li><li>2 left</li></ul>"
+            "<div>" + "long text " * 30 + "<b>$5</b></div><select><option>1</option></select>"
+            "<span>37 . 30 €</span><!-- note --><em>x</em> tail</div></body></html>")
+    root = parse(html)
+    prune_invisible(root)
+    elements = [e for e in root.iter() if isinstance(e.tag, str)]
+    lazy, filled = visible._Short(), visible._Short()
+    filled.fill(elements)
+    assert [lazy.get(e) for e in elements] == [filled.get(e) for e in elements]
+    assert "$199.99" in [filled.get(e) for e in elements]
