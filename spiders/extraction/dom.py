@@ -67,7 +67,7 @@ def cap_attributes(text: str) -> str:
     out = []
     pos = 0
     scripts = None
-    for m in _LONG_TAG.finditer(text):
+    for m in _long_tags(text):
         start = m.start()
         if scripts is None:
             scripts = [(x.start(), x.group(1) is None) for x in _SCRIPT_EDGE.finditer(text)]
@@ -94,6 +94,26 @@ def cap_attributes(text: str) -> str:
         return text
     out.append(text[pos:])
     return "".join(out)
+
+
+def _long_tags(text: str) -> list:
+    """The matches of _LONG_TAG in the text, as finditer gives them, found without running the
+    pattern over the whole text: a match lies between one "<" and the next, so only a stretch
+    of at least 4098 characters between two "<" can hold one (splitting and measuring run at
+    C speed; the pattern, in Python's engine, walks every character of every tag)."""
+    pieces = text.split("<")
+    lens = list(map(len, pieces))
+    if max(lens) < 4098:
+        return []
+    out = []
+    start = -1  # where the "<" before pieces[i] sits
+    for i, n in enumerate(lens):
+        if i and n >= 4098:
+            m = _LONG_TAG.match(text, start)
+            if m is not None:
+                out.append(m)
+        start += n + 1
+    return out
 
 
 def parse(text: str):

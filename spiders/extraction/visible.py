@@ -210,15 +210,7 @@ class _Short:
             if not ok:
                 memo[el] = None
                 continue
-            t = " ".join("".join(parts).split())
-            if len(t) > MAX_SHORT:
-                memo[el] = None
-                continue
-            if _HAS_DIGIT_SPACE.search(t):
-                t = _SPLIT_DEC1.sub(r"\1", t)  # "37 . 30" -> "37.30"
-                t = _SPLIT_DEC2.sub(r"\1", t)
-                t = _SPLIT_SYM.sub("", t)
-            memo[el] = t
+            memo[el] = _finish_short("".join(parts))
 
 
 _MISSING = object()
@@ -348,7 +340,15 @@ def _leaf_short(el, tag: str):
         return ""
     if len(text) > MAX_SHORT * 2 and len(text.strip()) > MAX_SHORT * 2:
         return None
-    t = " ".join(text.split())
+    return _finish_short(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def _finish_short(raw: str) -> str | None:
+    """Joined text -> the short text (spaces normalised, split decimals joined), or None when
+    longer than MAX_SHORT.  Kept per text: labels, buttons and prices repeat within a page and
+    across a store's pages."""
+    t = " ".join(raw.split())
     if len(t) > MAX_SHORT:
         return None
     if _HAS_DIGIT_SPACE.search(t):
@@ -439,15 +439,7 @@ def _short_of(e0, memo: dict) -> None:
         if not ok:
             memo[el] = None
             continue
-        t = " ".join("".join(parts).split())
-        if len(t) > MAX_SHORT:
-            memo[el] = None
-            continue
-        if _HAS_DIGIT_SPACE.search(t):
-            t = _SPLIT_DEC1.sub(r"\1", t)  # "37 . 30" -> "37.30"
-            t = _SPLIT_DEC2.sub(r"\1", t)
-            t = _SPLIT_SYM.sub("", t)
-        memo[el] = t
+        memo[el] = _finish_short("".join(parts))
 
 
 def _find_title(root, structured_name, title_hint, anchor, h1_els=None):
@@ -560,7 +552,7 @@ def _candidates(page: Page, digit_owners, currency_hint, locale_hint) -> list:
     short = page.short
     for e in _with_ancestors(page, digit_owners):
         t = short.get(e)
-        if not t or not re.search(r"\d", t):
+        if not t or not _DIGIT.search(t):
             continue
         tag = e.tag.lower()
         if tag in ("script", "style", "option", "select", "title"):
@@ -659,7 +651,7 @@ def _classy_price(e, page) -> bool:
     for _ in range(2):
         if x is None:
             return False
-        if _PRICE_CLASS.search(classes(x)) or (x.get("itemprop") or "").lower() == "price":
+        if _class_marks(classes(x))[0] or (x.get("itemprop") or "").lower() == "price":
             return True
         x = page.parent.get(x)
     return False
