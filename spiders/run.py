@@ -105,10 +105,14 @@ def crawl(run: CrawlRun, overrides: dict[str, Any]) -> dict[str, Any]:
     scrapy_settings.setmodule(base_settings, priority="project")
     scrapy_settings.setdict(crawl_settings(run, get_settings()), priority="project")
     scrapy_settings.setdict(overrides, priority="cmdline")
+    scrapy_settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # ours is installed
     spidercls = spider_class(run.store.spider, scrapy_settings)
-    process = CrawlerProcess(scrapy_settings, install_root_handler=False)
+    process = CrawlerProcess(scrapy_settings)
     configure_logging(get_settings().log_level)  # Scrapy reset the root level; ops get ours
     crawler = process.create_crawler(spidercls)
+    # Scrapy pins its own logger at DEBUG, which our root handler would then print: two lines per
+    # page ("Crawled", "Scraped from" with the whole item) formatted and written on the reactor.
+    logging.getLogger("scrapy").setLevel(scrapy_settings.get("LOG_LEVEL") or "INFO")
     process.crawl(crawler, run=run)
     process.start()
     return dict(crawler.stats.get_stats() or {})
