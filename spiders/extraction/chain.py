@@ -65,7 +65,8 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     # ------------------------------------------------ the visible page
     prune_invisible(root, scanned.doomed)
     h1s = scanned.h1s  # the headings left after pruning
-    h1 = _first_h1(h1s)
+    h1_texts = {h: norm(text_content(h)) for h in h1s}  # read once: the title is looked for thrice
+    h1 = _first_h1(h1s, h1_texts)
     mains: dict[str, Product] = {}
     for source, items in (("json-ld", jl), ("microdata", md), ("rdfa", rd), ("meta", [mt] if mt else [])):
         m = _main_product(items, h1 or title_hint, url)
@@ -85,12 +86,12 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     if FAST_PATH and primary is not None and not picked and not listing and not several:
         fast = _fast(root, mains, pm, url, primary, struct_amounts, struct_currency,
                      structured_name=structured_name, title_hint=title_hint, vis_hint=vis_hint,
-                     locale_hint=locale_hint, anchor=anchor, h1s=h1s)
+                     locale_hint=locale_hint, anchor=anchor, h1s=h1s, h1_texts=h1_texts)
         if fast is not None:
             return fast
 
     page = visible.analyse(root, structured_name=structured_name, title_hint=title_hint,
-                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor)
+                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor, h1_texts=h1_texts)
     visible_chars = len(norm(text_content(root, 60000))) if root is not None else 0
 
     if pagekind.is_challenge(pm.title, text, visible_chars, bool(mains.get("json-ld") or mains.get("microdata"))):
@@ -212,7 +213,7 @@ _GROUPING = re.compile(r"(?<=\d)[.,'\u2019\s\u00a0\u202f](?=\d{3})")
 
 
 def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, structured_name, title_hint,
-          vis_hint, locale_hint, anchor, h1s=None) -> Extraction | None:
+          vis_hint, locale_hint, anchor, h1s=None, h1_texts=None) -> Extraction | None:
     """Structured data gave a price: check it against the buy box alone, not the whole page.
 
     The buy box is the smallest block around the title (a few levels up) that shows the
@@ -225,7 +226,7 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
     currency = p_cur or struct_currency
     if currency is None:
         return None
-    title = visible.find_title(root, structured_name, title_hint, anchor, h1s)
+    title = visible.find_title(root, structured_name, title_hint, anchor, h1s, h1_texts)
     if title is None:
         return None
     box = None
@@ -246,7 +247,7 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
     if box is None:
         return None
     page = visible.analyse(box, structured_name=structured_name, title_hint=title_hint,
-                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor)
+                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor, h1_texts=h1_texts)
     if page.title is not title:
         return None
     usable, best = _rank_candidates(page, struct_amounts)
@@ -350,9 +351,9 @@ def _prominent(c) -> bool:
         c.dist_button is not None and c.dist_button <= 10)
 
 
-def _first_h1(h1s) -> str | None:
+def _first_h1(h1s, h1_texts: dict | None = None) -> str | None:
     for h in h1s:
-        t = norm(text_content(h))
+        t = h1_texts[h] if h1_texts is not None else norm(text_content(h))
         if len(t) >= 2:
             return t[:400]
     return None

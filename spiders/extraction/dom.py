@@ -248,6 +248,7 @@ def scan(root) -> DocScan:
     doomed = ds.doomed
     items, typed = ds.items, ds.typed
     skip_until = None  # while inside a doomed subtree, its last descendant
+    hidden_memo = _HIDDEN_CLASS_MEMO
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):  # a comment, processing instruction or entity
@@ -283,12 +284,17 @@ def scan(root) -> DocScan:
                 hidden = True
             elif "style" in keys and _STYLE_HIDDEN.search(el.get("style")):
                 hidden = True
-            elif "class" in keys and _hidden_class_memo(el.get("class")):
-                hidden = True
-            elif low in _ARIA_HIDDEN_TAGS:
-                hidden = el.get("aria-hidden") == "true"
-            elif low == "input":
-                hidden = (el.get("type") or "").lower() == "hidden"
+            else:
+                if "class" in keys:
+                    cls = el.get("class")
+                    hidden = hidden_memo.get(cls)
+                    if hidden is None:
+                        hidden = _hidden_class_memo(cls)
+                if not hidden:
+                    if low in _ARIA_HIDDEN_TAGS:
+                        hidden = el.get("aria-hidden") == "true"
+                    elif low == "input":
+                        hidden = (el.get("type") or "").lower() == "hidden"
         if hidden:
             doomed.append(el)
             if len(el):

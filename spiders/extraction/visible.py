@@ -234,13 +234,14 @@ class Page:
 
 
 def analyse(root, *, structured_name: str | None, title_hint: str | None, currency_hint: str | None,
-            locale_hint: str | None, anchor=None) -> Page:
+            locale_hint: str | None, anchor=None, h1_texts: dict | None = None) -> Page:
+    """Read the visible page below `root` (`h1_texts`: heading -> its text, already read)."""
     order, index, digit_owners, clickables = _scan(root)
     short = _Short()
     if len(order) <= FILL_SHORT_MAX:
         short.fill(order)
     page = Page(root=root, order=order, parent=_Parents(), short=short, index=index)
-    page.title = _find_title(root, structured_name, title_hint, anchor)
+    page.title = _find_title(root, structured_name, title_hint, anchor, h1_texts=h1_texts)
     if page.title is not None:
         page.title_chain.add(page.title)
         page.title_chain.update(page.title.iterancestors())
@@ -442,10 +443,12 @@ def _short_of(e0, memo: dict) -> None:
         memo[el] = _finish_short("".join(parts))
 
 
-def _find_title(root, structured_name, title_hint, anchor, h1_els=None):
+def _find_title(root, structured_name, title_hint, anchor, h1_els=None, h1_texts=None):
     h1s = []
     for h in (h1_els if h1_els is not None else root.iter("h1")):
-        t = norm(text_content(h))
+        t = h1_texts.get(h) if h1_texts is not None else None
+        if t is None:
+            t = norm(text_content(h))
         if 2 <= len(t) <= 400:
             h1s.append((h, t))
     want = structured_name or title_hint
@@ -948,7 +951,11 @@ def _stock_elements(region, page: Page):
         page._stock_els = els
     if region is page.root:
         return els
-    return [e for e in els if e is region or region in _anc_list(e, page)]
+    # every element of the analysed subtree is inside a region that holds its root; only the
+    # ones above that root (an ancestor whose text is still short) need their ancestors looked at
+    root_inside = region in _anc_list(page.root, page)
+    order = page.order
+    return [e for e in els if (root_inside and e in order) or e is region or region in _anc_list(e, page)]
 
 
 def _buttonish(e, page: Page) -> bool:
@@ -959,10 +966,23 @@ def _buttonish(e, page: Page) -> bool:
         tag = x.tag.lower()
         if tag in ("button", "a") or (tag == "input" and (x.get("type") or "").lower() in ("submit", "button")):
             return True
-        if re.search(r"(?:^|[\s_-])(?:btn|button)(?:$|[\s_-])", classes(x)) or x.get("role") == "button":
+        if _button_class(classes(x)) or x.get("role") == "button":
             return True
         x = page.parent.get(x)
     return False
+
+
+_BUTTON_CLASS = re.compile(r"(?:^|[\s_-])(?:btn|button)(?:$|[\s_-])")
+
+
+@functools.lru_cache(maxsize=8192)
+def _button_class(cls: str) -> bool:
+    return _BUTTON_CLASS.search(cls) is not None
+
+
+@functools.lru_cache(maxsize=8192)
+def _variant_context(cls: str) -> bool:
+    return _VARIANT_CONTEXT.search(cls) is not None
 
 
 def _holds_button(e, page: Page, text: str) -> bool:
@@ -987,7 +1007,7 @@ def _in_bad_region(e, page: Page, stop) -> bool:
             if tag in _REGION_BAD_TAGS or tag in ("option", "select", "label"):
                 return True
             cls = classes(x)
-            if cls and (_REGION_BAD.search(cls) or _VARIANT_CONTEXT.search(cls)):
+            if cls and (_region_bad(cls) or _variant_context(cls)):
                 return True
         x = page.parent.get(x)
         hops += 1
@@ -1100,10 +1120,10 @@ def in_tile(e, page: Page) -> bool:
     return False
 
 
-def find_title(root, structured_name, title_hint, anchor, h1s=None):
+def find_title(root, structured_name, title_hint, anchor, h1s=None, h1_texts=None):
     """The product title element, chosen as analyse() chooses it (`h1s`: the root's headings,
-    when already known)."""
-    return _find_title(root, structured_name, title_hint, anchor, h1s)
+    `h1_texts`: heading -> its text, when already known)."""
+    return _find_title(root, structured_name, title_hint, anchor, h1s, h1_texts)
 
 
 _BOX_WORDS = required_words(_av.BUY_PHRASES + _av.BACKORDER_PHRASES + _av.INSTORE_ONLY_PHRASES
