@@ -92,10 +92,11 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
 
     page = visible.analyse(root, structured_name=structured_name, title_hint=title_hint,
                            currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor, h1_texts=h1_texts)
-    visible_chars = len(norm(text_content(root, 60000))) if root is not None else 0
-
-    if pagekind.is_challenge(pm.title, text, visible_chars, bool(mains.get("json-ld") or mains.get("microdata"))):
-        return Extraction(page_kind="challenge", name=None, notes=("challenge",))
+    # a page with a structured product is never a challenge: its visible text is not measured
+    if not (mains.get("json-ld") or mains.get("microdata")):
+        visible_chars = len(norm(text_content(root, 60000))) if root is not None else 0
+        if pagekind.is_challenge(pm.title, text, visible_chars, False):
+            return Extraction(page_kind="challenge", name=None, notes=("challenge",))
 
     usable, best = _rank_candidates(page, struct_amounts)
     strong = _strong(best, usable, page)

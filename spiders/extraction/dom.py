@@ -6,6 +6,7 @@ import bisect
 import codecs
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate, compress
 
 from lxml import etree
 from w3lib.encoding import html_to_unicode, resolve_encoding
@@ -105,14 +106,13 @@ def _long_tags(text: str) -> list:
     lens = list(map(len, pieces))
     if max(lens) < 4098:
         return []
+    ends = list(accumulate(lens))  # ends[i] + i: where the "<" after pieces[i] sits
     out = []
-    start = -1  # where the "<" before pieces[i] sits
-    for i, n in enumerate(lens):
-        if i and n >= 4098:
-            m = _LONG_TAG.match(text, start)
+    for i in compress(range(len(lens)), map((4098).__le__, lens)):
+        if i:
+            m = _LONG_TAG.match(text, ends[i - 1] + i - 1)
             if m is not None:
                 out.append(m)
-        start += n + 1
     return out
 
 
