@@ -310,8 +310,13 @@ CREATE TABLE IF NOT EXISTS user_crawler_priorities (
     last_crawled_at     timestamptz,
     updated_at          timestamptz NOT NULL DEFAULT now()
 ) WITH (fillfactor = 40);
-CREATE INDEX IF NOT EXISTS user_crawler_priorities_due_idx
-    ON user_crawler_priorities (next_due_at, priority DESC) WHERE watchers > 0;
+-- Every observation moves its row's next_due_at, so each index holding it costs the writer an
+-- entry per observation: only the two that dispatch reads hold it. (A global (next_due_at,
+-- priority) index served only `pricehound status`, which counts per store anyway.) The pages
+-- keep room for a new version of each row (fillfactor 40): the writer's and the priority
+-- refresh's new versions then stay on their page instead of scattering across the table.
+DROP INDEX IF EXISTS user_crawler_priorities_due_idx;
+-- does a store have anything due: the first entry of the store
 CREATE INDEX IF NOT EXISTS user_crawler_priorities_store_due_idx
     ON user_crawler_priorities (store_id, next_due_at) WHERE watchers > 0;
 -- dispatch walks each store's rows highest priority first and stops at one run's worth
