@@ -33,6 +33,7 @@ import bisect
 import json
 import os
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -185,8 +186,15 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the finally block below stops the
+    workers, beat, the store and the private servers instead of leaving them running."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
     args = parse_args()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     import redis
 
     from demostore import DemoStoreServer, make_catalogue
