@@ -237,10 +237,21 @@ CREATE TABLE IF NOT EXISTS price_events (
     currency            char(3) CHECK (currency ~ '^[A-Z]{3}$'),
     old_availability    text CHECK (old_availability IN ('in_stock', 'out_of_stock', 'preorder', 'unknown')),
     new_availability    text CHECK (new_availability IN ('in_stock', 'out_of_stock', 'preorder', 'unknown')),
-    crawl_run_id        bigint REFERENCES crawl_runs (id) ON DELETE SET NULL,
+    crawl_run_id        bigint,
     occurred_at         timestamptz NOT NULL,
     created_at          timestamptz NOT NULL DEFAULT now()
 );
+-- crawl_run_id is provenance, like price_history_log's, not a foreign key: finished runs are
+-- pruned after PRICEHOUND_CRAWL_RUN_RETENTION_DAYS while events stay, and a foreign key would
+-- make each pruned run scan price_events (and cost every flush a trigger per event).
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'price_events_crawl_run_id_fkey'
+                  AND conrelid = 'price_events'::regclass) THEN
+        ALTER TABLE price_events DROP CONSTRAINT price_events_crawl_run_id_fkey;
+    END IF;
+END
+$$;
 CREATE INDEX IF NOT EXISTS price_events_listing_time_idx ON price_events (listing_id, occurred_at DESC);
 CREATE INDEX IF NOT EXISTS price_events_time_brin ON price_events USING brin (occurred_at);
 COMMENT ON TABLE price_events IS 'What changed, written in the same transaction as the change; alerts are made from these.';

@@ -130,7 +130,10 @@ VARIABLES: tuple[Var, ...] = (
     Var("PRICEHOUND_CRAWL_TIME_LIMIT", "crawl_time_limit", _positive_int, 900,
         "Seconds one store's crawl may run before it is stopped."),
     Var("PRICEHOUND_LEASE_SECONDS", "lease_seconds", _positive_int, 1200,
-        "How long a dispatched crawl target stays leased; it becomes due again after that."),
+        "How long dispatch holds a store for a queued crawl run; a run not started by then is "
+        "abandoned and its targets are due again."),
+    Var("PRICEHOUND_CRAWL_RUN_RETENTION_DAYS", "crawl_run_retention_days", _positive_int, 30,
+        "Days a finished crawl run (its counts, error and targets) is kept for ops before it is pruned."),
     Var("PRICEHOUND_BEAT_INTERVAL", "beat_interval", _non_negative_float, 5.0, "Seconds between dispatch ticks."),
     Var("PRICEHOUND_ALERT_BATCH_WINDOW", "alert_batch_window", _non_negative_float, 60.0,
         "Seconds to gather one user's alerts into one email (0: send at once)."),
@@ -172,6 +175,7 @@ class Settings:
     extract_workers: int | None = None
     crawl_time_limit: int = 900
     lease_seconds: int = 1200
+    crawl_run_retention_days: int = 30
     beat_interval: float = 5.0
     alert_batch_window: float = 60.0
     alert_cooldown: float = 6 * 3600.0

@@ -7,7 +7,11 @@
 - ``pricehound.maintenance.reap_runs`` (every 30 s): queued or running crawl runs whose store
   lease lapsed (the worker died, or the message was lost) become 'abandoned', and their store's
   stale lease is cleared, so ``pricehound status`` never shows a crawl that is not running.
-  Their targets need nothing: an expired lease already makes them due again.
+  Their targets need nothing: they were never written at dispatch, so they are still due.
+- ``pricehound.maintenance.prune_crawl_runs`` (every hour): finished crawl runs older than
+  PRICEHOUND_CRAWL_RUN_RETENTION_DAYS are deleted, a few thousand per transaction. A store
+  crawled every minute adds half a million runs a year, each with its list of targets; ops
+  read the recent ones. Events and history keep the run id as provenance.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from pricehound.config import get_settings
 from pricehound.db import get_engine
 from workers.beat import periodic
 from workers.retry import TRANSIENT_ERRORS
@@ -86,6 +91,35 @@ def reap_abandoned_runs(engine: Engine) -> int:
     return int(row.runs)
 
 
+#: finished runs deleted per transaction by the pruning, so no lock is held for long
+PRUNE_CHUNK = 5000
+
+# Oldest first along the primary key (ids grow with time), so each chunk reads only the runs it
+# deletes; open runs and a run a store still points at are never touched.
+PRUNE_SQL = sa.text(
+    """
+    DELETE FROM crawl_runs
+     WHERE id IN (SELECT r.id FROM crawl_runs r
+                   WHERE r.status NOT IN ('queued', 'running')
+                     AND coalesce(r.finished_at, r.queued_at) < now() - make_interval(days => :days)
+                     AND NOT EXISTS (SELECT 1 FROM stores s WHERE s.current_run_id = r.id)
+                   ORDER BY r.id
+                   LIMIT :chunk)
+    """
+)
+
+
+def prune_old_runs(engine: Engine, *, days: int, chunk: int = PRUNE_CHUNK) -> int:
+    """Delete finished runs older than ``days``; returns how many."""
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            deleted = conn.execute(PRUNE_SQL, {"days": int(days), "chunk": int(chunk)}).rowcount
+        total += deleted
+        if deleted < chunk:
+            return total
+
+
 @periodic("pricehound.maintenance.ensure_partitions", every=6 * 3600, soft_time_limit=120, time_limit=180, **RETRY)
 def ensure_partitions() -> int:
     created = ensure_history_partitions(get_engine())
@@ -105,7 +139,16 @@ def reap_runs() -> int:
     return reap_abandoned_runs(get_engine())
 
 
+@periodic("pricehound.maintenance.prune_crawl_runs", every=3600, soft_time_limit=600, time_limit=660, **RETRY)
+def prune_crawl_runs() -> int:
+    days = get_settings().crawl_run_retention_days
+    pruned = prune_old_runs(get_engine(), days=days)
+    if pruned:
+        log.info("pruned %d crawl runs finished more than %d days ago", pruned, days)
+    return pruned
+
+
 __all__ = [
-    "ensure_history_partitions", "ensure_partitions", "reap_abandoned_runs", "reap_runs",
-    "refresh_comparison", "refresh_price_comparison",
+    "PRUNE_CHUNK", "ensure_history_partitions", "ensure_partitions", "prune_crawl_runs", "prune_old_runs",
+    "reap_abandoned_runs", "reap_runs", "refresh_comparison", "refresh_price_comparison",
 ]

@@ -17,7 +17,7 @@ def test_every_periodic_task_has_a_beat_entry_that_expires_within_its_period():
     expected = {
         "pricehound.schedule.dispatch_due", "pricehound.schedule.refresh_priorities",
         "pricehound.maintenance.ensure_partitions", "pricehound.maintenance.refresh_price_comparison",
-        "pricehound.maintenance.reap_runs",
+        "pricehound.maintenance.reap_runs", "pricehound.maintenance.prune_crawl_runs",
     }
     assert expected <= set(app.conf.beat_schedule)
     for name in expected:
@@ -118,3 +118,35 @@ def test_runs_nobody_holds_are_reaped_and_live_ones_are_left_alone(db, stores, t
     assert (dead.current_run_id, dead.last_outcome, dead.failure_streak) == (None, "abandoned", 0)
     assert "worker lost" in dead.last_error
     assert live.current_run_id == runs["live"]
+
+
+def test_finished_runs_past_retention_are_pruned_and_open_or_recent_ones_kept(db, stores):
+    acme = stores("acme")
+    with db.begin() as conn:
+        lid = watch_many(conn, acme, ["/a"])[0]
+
+        def run(status: str, age_days: int) -> int:
+            return conn.execute(sa.text(
+                "INSERT INTO crawl_runs (store_id, status, listing_ids, queued_at, started_at, finished_at) "
+                "VALUES (:s, :st, ARRAY[:l]::bigint[], now() - make_interval(days => :d), "
+                "now() - make_interval(days => :d), CASE WHEN :st IN ('queued', 'running') THEN NULL "
+                "ELSE now() - make_interval(days => :d) END) RETURNING id"),
+                {"s": acme.id, "st": status, "l": lid, "d": age_days}).scalar_one()
+
+        old = [run("succeeded", 40), run("failed", 35), run("abandoned", 31)]
+        old_but_open = run("running", 40)
+        old_but_current = run("succeeded", 45)
+        recent = run("succeeded", 2)
+        conn.execute(sa.text("UPDATE stores SET current_run_id = :r WHERE id = :s"), {"r": old_but_current, "s": acme.id})
+        conn.execute(sa.text(
+            "INSERT INTO price_events (listing_id, kind, crawl_run_id, occurred_at) "
+            "VALUES (:l, 'removed', :r, now() - interval '40 days')"), {"l": lid, "r": old[0]})
+
+    assert maintenance.prune_old_runs(db, days=30, chunk=2) == 3
+    assert maintenance.prune_old_runs(db, days=30) == 0
+
+    with db.connect() as conn:
+        left = set(conn.execute(sa.text("SELECT id FROM crawl_runs")).scalars())
+        provenance = conn.execute(sa.text("SELECT crawl_run_id FROM price_events")).scalar_one()
+    assert left == {old_but_open, old_but_current, recent}
+    assert provenance == old[0], "events keep the run id they were seen by"
