@@ -3,6 +3,7 @@ where they disagree, what a buyer sees wins."""
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from decimal import Decimal
@@ -389,17 +390,21 @@ def _main_product(items: list, want: str | None, url: str | None) -> Product | N
     return pool[0]
 
 
+@functools.lru_cache(maxsize=1024)
+def _variant_in_url(url: str) -> str | None:
+    """The variant a URL selects (?variant=, ?sku=, ?skuId=); asked several times per page."""
+    try:
+        q = parse_qs(urlsplit(url).query)
+    except ValueError:
+        return None
+    return (q.get("variant") or q.get("sku") or q.get("skuId") or [None])[0]
+
+
 def _ordered_offers(p: Product, url: str | None) -> list:
     offers = list(p.offers)
     if not offers:
         return offers
-    variant = None
-    if url:
-        try:
-            q = parse_qs(urlsplit(url).query)
-            variant = (q.get("variant") or q.get("sku") or q.get("skuId") or [None])[0]
-        except ValueError:
-            variant = None
+    variant = _variant_in_url(url) if url else None
     if variant:
         for o in offers:
             if (o.sku and o.sku == variant) or (o.url and ("variant=" + variant) in o.url):
