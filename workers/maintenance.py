@@ -7,7 +7,8 @@
 - ``pricehound.maintenance.reap_runs`` (every 30 s): queued or running crawl runs whose store
   lease lapsed (the worker died, or the message was lost) become 'abandoned', and their store's
   stale lease is cleared, so ``pricehound status`` never shows a crawl that is not running.
-  Their targets need nothing: they were never written at dispatch, so they are still due.
+  Their unobserved targets are due again after the store's shortest interval, as when a crawl
+  task finishes a run.
 - ``pricehound.maintenance.prune_crawl_runs`` (every hour): finished crawl runs older than
   PRICEHOUND_CRAWL_RUN_RETENTION_DAYS are deleted, a few thousand per transaction. A store
   crawled every minute adds half a million runs a year, each with its list of targets; ops
@@ -67,7 +68,16 @@ REAP_SQL = sa.text(
          WHERE r.status IN ('queued', 'running')
            AND NOT EXISTS (SELECT 1 FROM stores s
                             WHERE s.current_run_id = r.id AND s.crawl_lease_until >= now())
-        RETURNING r.id, r.store_id, r.error
+        RETURNING r.id, r.store_id, r.error, r.listing_ids, r.queued_at
+    ), rescheduled AS (
+        -- as when a crawl task finishes a run: targets it never observed are due again after
+        -- the store's shortest interval, so a page that kills its crawl is not retried at once
+        UPDATE user_crawler_priorities p
+           SET next_due_at = greatest(p.next_due_at, now() + s.min_interval), updated_at = now()
+          FROM reaped x
+          JOIN stores s ON s.id = x.store_id
+         WHERE p.listing_id = ANY (x.listing_ids) AND p.updated_at < x.queued_at
+        RETURNING p.listing_id
     ), cleared AS (
         UPDATE stores s
            SET crawl_lease_until = NULL, crawl_leased_by = NULL, current_run_id = NULL,
@@ -77,7 +87,8 @@ REAP_SQL = sa.text(
            AND coalesce(s.crawl_lease_until < now(), true)
         RETURNING s.id
     )
-    SELECT (SELECT count(*) FROM reaped) AS runs, (SELECT count(*) FROM cleared) AS stores
+    SELECT (SELECT count(*) FROM reaped) AS runs, (SELECT count(*) FROM cleared) AS stores,
+           (SELECT count(*) FROM rescheduled) AS targets
     """
 )
 
@@ -87,7 +98,8 @@ def reap_abandoned_runs(engine: Engine) -> int:
     with engine.begin() as conn:
         row = conn.execute(REAP_SQL).one()
     if row.runs:
-        log.warning("reaped %d crawl runs whose store lease expired (%d stores cleared)", row.runs, row.stores)
+        log.warning("reaped %d crawl runs whose store lease expired (%d stores cleared, %d unobserved targets "
+                    "due again after the store's shortest interval)", row.runs, row.stores, row.targets)
     return int(row.runs)
 
 

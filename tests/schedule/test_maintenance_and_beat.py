@@ -118,6 +118,10 @@ def test_runs_nobody_holds_are_reaped_and_live_ones_are_left_alone(db, stores, t
     assert (dead.current_run_id, dead.last_outcome, dead.failure_streak) == (None, "abandoned", 0)
     assert "worker lost" in dead.last_error
     assert live.current_run_id == runs["live"]
+    with db.connect() as conn:  # the dead run's target: due again after the store's shortest interval
+        due_in = dict(conn.execute(sa.text(
+            "SELECT store_id, next_due_at - now() FROM user_crawler_priorities")).all())
+    assert due_in[dead.id] > timedelta(minutes=4) and due_in[live.id] <= timedelta(0)
 
 
 def test_finished_runs_past_retention_are_pruned_and_open_or_recent_ones_kept(db, stores):
