@@ -19,6 +19,9 @@ order alternates between rounds, and the median round of each side is reported.
 
 Usage:  .venv/bin/python bench/write_throughput.py [--observations N] [--batch B] [--rounds R]
 The last line printed is one JSON object; ratio = writer obs/s / baseline obs/s (medians).
+On a machine shared with other work the wall times swing; the CPU seconds each side spent (the
+PostgreSQL backend's, read from /proc when the server is on this host, plus this process's)
+swing far less and are printed beside them (``cpu_ratio``: baseline CPU / writer CPU, minima).
 """
 
 from __future__ import annotations
@@ -113,6 +116,29 @@ def observations(n: int, changed_share: float, seed: int = 7) -> list[Row]:
     return out
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a PostgreSQL backend on this host, or None."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def timed(run, engine, rows: list[Row], batch: int) -> tuple[float, float | None]:
+    """Wall seconds and CPU seconds (backend + this process) of one side's whole run."""
+    with engine.connect() as conn:
+        pid = int(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar())
+    server0, client0 = backend_cpu(pid), time.process_time()
+    wall = run(engine, rows, batch)
+    server1 = backend_cpu(pid)
+    cpu = None if server0 is None or server1 is None else server1 - server0 + time.process_time() - client0
+    return wall, cpu
+
+
 def run_writer(engine, rows: list[Row], batch: int) -> float:
     started = time.perf_counter()
     for i in range(0, len(rows), batch):
@@ -168,7 +194,7 @@ def main() -> int:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.engine.make_url(normalise_url(args.admin_url)).set(database=name)
     db_url = url.render_as_string(hide_password=False)
-    engine = sa.create_engine(db_url)
+    engine = sa.create_engine(db_url, pool_size=1, max_overflow=0)  # one backend: its CPU is the side's
     try:
         apply_schema(engine)
         raw = engine.raw_connection()
@@ -178,11 +204,15 @@ def main() -> int:
         raw.close()
         rows = observations(args.observations, args.changed)
         writer_times, baseline_times = [], []
+        cpu: dict[str, list[float]] = {"writer": [], "baseline": []}
         sides = [("writer", run_writer, writer_times), ("baseline", run_baseline, baseline_times)]
         for round_no in range(args.rounds):  # alternate, so neither side always runs on a warmer cache
-            for _, run, times in (sides if round_no % 2 == 0 else sides[::-1]):
+            for side, run, times in (sides if round_no % 2 == 0 else sides[::-1]):
                 reset(db_url)
-                times.append(run(engine, rows, args.batch))
+                wall, seconds = timed(run, engine, rows, args.batch)
+                times.append(wall)
+                if seconds is not None:
+                    cpu[side].append(seconds)
         count = "SELECT count(*) FROM {}"
         reset(db_url)
         run_writer(engine, rows, args.batch)
@@ -208,6 +238,10 @@ def main() -> int:
           f"{history} history rows, {events} events)")
     print(f"baseline: {baseline:10.0f} obs/s  (median {baseline_s:.2f}s of [{shown(baseline_times)}]; "
           f"COPY + one MERGE with history, {baseline_history} history rows)")
+    cpu_ratio = min(cpu["baseline"]) / min(cpu["writer"]) if cpu["writer"] and cpu["baseline"] else None
+    if cpu_ratio is not None:
+        print(f"CPU (PostgreSQL backend + client), least of {args.rounds}: writer {min(cpu['writer']):.2f} s, "
+              f"baseline {min(cpu['baseline']):.2f} s; cpu_ratio {cpu_ratio:.2f}")
     print(f"ratio:    {writer / baseline:.2f}  (goal >= 0.8)")
     print(json.dumps({"bench": "write_throughput", "observations": args.observations,
                       "changed_share": args.changed, "batch": args.batch, "rounds": args.rounds,
@@ -215,6 +249,9 @@ def main() -> int:
                       "writer_s": [round(t, 3) for t in writer_times],
                       "baseline_s": [round(t, 3) for t in baseline_times],
                       "history_rows": history, "baseline_history_rows": baseline_history, "events": events,
+                      "writer_cpu_s": [round(t, 3) for t in cpu["writer"]],
+                      "baseline_cpu_s": [round(t, 3) for t in cpu["baseline"]],
+                      "cpu_ratio": None if cpu_ratio is None else round(cpu_ratio, 3),
                       "ratio": round(writer / baseline, 3)}))
     return 0
 
