@@ -1,9 +1,10 @@
 """Dispatch throughput, and how soon a hot watch comes round with a full frontier waiting.
 
 1. Throughput. 100,000 due frontier rows across 100 stores in a throwaway database. The real
-   dispatch (``workers.schedule.dispatch``: lock free stores and their due rows FOR UPDATE SKIP
-   LOCKED, insert one crawl_run per store holding its rows, reserve the store, commit, enqueue
-   one crawl task per run to a real Redis) runs tick after tick until every row is leased;
+   dispatch (``workers.schedule.dispatch``: lock free stores FOR UPDATE SKIP LOCKED, read their
+   due rows highest priority first, insert one crawl_run per store holding its rows, reserve
+   the store, commit, enqueue one crawl task per run to a real Redis) runs tick after tick
+   until every row is leased;
    between ticks every run "finishes" (its rows rescheduled as the writer does and its store
    freed, not timed: that is the writer's and crawl task's work) so each tick finds every store
    free. Rows leased and dispatched per second are compared with a plain
@@ -20,7 +21,7 @@
    are still waiting. (Real runs hold 60 s at the store's delay; the proportions are the same.)
 
 Usage:
-    .venv/bin/python bench/dispatch_throughput.py [--rows 100000] [--stores 100] [--repeat 3]
+    .venv/bin/python bench/dispatch_throughput.py [--rows 100000] [--stores 100] [--repeat 5]
 
 PostgreSQL: 127.0.0.1:5432 (user postgres) when it answers, else the embedded one; the database
 is created and dropped here. Redis: 127.0.0.1:6379 when it answers (a free logical database is
@@ -277,7 +278,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--stores", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--hot-seconds", type=float, default=20.0, help="length of the hot-watch simulation")
     args = parser.parse_args()
 

@@ -4,8 +4,8 @@ One dispatch tick is one transaction and one statement (:data:`LEASE_SQL`):
 
 1. lock the stores that may start a crawl now (active, not paused by the circuit breaker, no
    live store lease) with ``FOR UPDATE SKIP LOCKED`` — a second dispatcher skips them;
-2. per store, take its due frontier rows, highest priority first, ``FOR UPDATE SKIP LOCKED``,
-   at most one run's worth (see :func:`batch_limit`);
+2. per store, take its due frontier rows, highest priority first, at most one run's worth
+   (see :func:`batch_limit`); the store's lock covers them, so they need no lock of their own;
 3. insert one ``crawl_runs`` row per store batch (its ``listing_ids`` are the batch) and reserve
    the store for that run (the store lease, which the crawl task takes over when it starts).
 
@@ -96,9 +96,11 @@ LEASE_SQL = sa.text(
                 SELECT 1 FROM user_crawler_priorities q
                  WHERE q.store_id = s.id AND q.watchers > 0 AND q.next_due_at <= now())
     ), batches AS (
-        -- each store's rows, highest priority first (at most one run's worth). Locked, so a
-        -- row that a late flush or the priority refresh is writing right now is left for the
-        -- next tick; nothing is written to them: the run's listing_ids are the lease
+        -- each store's rows, highest priority first (at most one run's worth), read without row
+        -- locks: the store's lock above already keeps every other dispatcher off them, and
+        -- nothing is written to them (the run's listing_ids are the lease). Locking them too
+        -- would write a lock into every row, half of a tick's time, to guard against nothing:
+        -- a late flush or a priority refresh writing a row meanwhile at worst adds one crawl
         SELECT s.run_id, s.id AS store_id, d.listing_ids
           FROM free_stores s
          CROSS JOIN LATERAL (
@@ -109,8 +111,7 @@ LEASE_SQL = sa.text(
                            AND q.watchers > 0
                            AND (:everything OR q.next_due_at <= now() + s.lookahead)
                          ORDER BY q.priority DESC, q.next_due_at
-                         LIMIT s.batch_limit
-                           FOR UPDATE OF q SKIP LOCKED) x
+                         LIMIT s.batch_limit) x
                ) d
          WHERE d.listing_ids IS NOT NULL
     ), runs AS (
