@@ -90,9 +90,13 @@ def test_sigkill_between_ses_accepting_and_the_row_marked_sent_is_the_one_duplic
                        timeout=10, message="the row SES accepted to be left sending")
             stuck = p.scalar("SELECT count(*) FROM notifications WHERE status = 'sending'")
             assert stuck >= 1
+            # the rows the dead worker left: started before the kill (a row the restarted worker
+            # is sending right now is not stuck, and moving it back would make its own duplicate)
+            killed_at = min(float(path.read_text().split()[0]) for path in p.fault_dir.glob("ses_accepted.fired.*"))
             with p.engine.begin() as conn:  # time passes: the send task's hard limit is over
                 conn.execute(sa.text("UPDATE notifications SET sending_started_at = sending_started_at "
-                                     "- interval '331 seconds' WHERE status = 'sending'"))
+                                     "- interval '331 seconds' WHERE status = 'sending' "
+                                     "AND sending_started_at <= to_timestamp(:killed_at)"), {"killed_at": killed_at})
             for path in p.fault_dir.glob("ses_accepted.fired.*"):
                 path.unlink()
         p.settle(timeout=150)
