@@ -595,7 +595,12 @@ class Pipeline:
                        (SELECT count(*) FROM notifications WHERE status = 'sending') AS sending,
                        (SELECT count(*) FROM notifications WHERE status = 'sent') AS sent,
                        (SELECT count(*) FROM price_history_log) AS history,
-                       (SELECT count(*) FROM crawl_runs) AS runs
+                       (SELECT count(*) FROM crawl_runs) AS runs,
+                       -- due rows of stores dispatch may take now: the next tick turns them into runs
+                       (SELECT count(*) FROM user_crawler_priorities p JOIN stores s ON s.id = p.store_id
+                         WHERE p.watchers > 0 AND p.next_due_at <= now() AND s.active
+                           AND (s.paused_until IS NULL OR s.paused_until <= now())
+                           AND (s.crawl_lease_until IS NULL OR s.crawl_lease_until < now())) AS dispatchable
                 """)).one()
         return {k: int(v) for k, v in row._mapping.items()}
 
@@ -643,7 +648,10 @@ class Pipeline:
             if p["open_runs"] == 0 and stale and recrawl:
                 # a crawl that hit a failure releases its targets later: make them due again
                 self.make_due()
-            return p["open_runs"] == 0 and p["unevaluated"] == 0 and p["unsent"] == 0 and not stale
+            # quiet also means nothing is about to be dispatched (a dead run's unobserved targets
+            # are due once its store's lease lapses, and the next tick crawls them again)
+            return (p["open_runs"] == 0 and p["dispatchable"] == 0 and p["unevaluated"] == 0
+                    and p["unsent"] == 0 and not stale)
 
         try:
             wait_until(quiet, timeout=max(1.0, deadline - time.monotonic()), interval=0.5,
