@@ -287,17 +287,18 @@ RECORD_FAILURE = sa.text(
     """
 )
 
-# Targets the run did not observe (the spider died, hit its time limit or lost the store) are
-# due again after the store's shortest interval, not at the very next tick: a page that keeps
-# killing its crawl must not be retried in a loop. "Not observed" is read on the database's
-# clock: the writer stamps updated_at with its own transaction's time, always after the run was
-# queued. Rows of the run that the writer did reach keep the schedule it gave them.
+# Targets a run did not observe (the spider died, hit its time limit or lost the store; or the
+# reaper abandoned the run) are due again after the store's shortest interval, not at the very
+# next tick: a page that keeps killing its crawl must not be retried in a loop. "Not observed"
+# is read on the database's clock: the writer stamps updated_at with its own transaction's
+# time, always after the run was queued. Rows the writer did reach keep the schedule it gave.
+# Shared with workers.maintenance.reap_abandoned_runs.
 RELEASE_UNOBSERVED = sa.text(
     """
     UPDATE user_crawler_priorities p
        SET next_due_at = greatest(p.next_due_at, now() + s.min_interval), updated_at = now()
       FROM crawl_runs r, stores s
-     WHERE r.id = :run_id AND p.listing_id = ANY (r.listing_ids) AND p.updated_at < r.queued_at
+     WHERE r.id = ANY (:run_ids) AND p.listing_id = ANY (r.listing_ids) AND p.updated_at < r.queued_at
        AND s.id = p.store_id
     """
 )
@@ -379,7 +380,7 @@ def finish(engine: Engine, run_id: int, *, process_error: str | None = None) -> 
         if status == "succeeded" and store_failure:
             error = failure_summary(run.failed, run.ok + run.removed + run.failed, dict(run.stats or {}))
         outcome_name = "failed" if store_failure else status
-        released = conn.execute(RELEASE_UNOBSERVED, {"run_id": run_id}).rowcount
+        released = conn.execute(RELEASE_UNOBSERVED, {"run_ids": [run_id]}).rowcount
         closed = conn.execute(CLOSE_STORE, {
             "store_failure": store_failure, "outcome": outcome_name, "error": (error or "")[:2000] or None,
             "store_id": run.store_id, "run_id": run_id,

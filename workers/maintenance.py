@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from pricehound.config import get_settings
 from pricehound.db import get_engine
 from workers.beat import periodic
+from workers.crawl import RELEASE_UNOBSERVED
 from workers.retry import TRANSIENT_ERRORS
 
 log = logging.getLogger("pricehound.maintenance")
@@ -68,16 +69,7 @@ REAP_SQL = sa.text(
          WHERE r.status IN ('queued', 'running')
            AND NOT EXISTS (SELECT 1 FROM stores s
                             WHERE s.current_run_id = r.id AND s.crawl_lease_until >= now())
-        RETURNING r.id, r.store_id, r.error, r.listing_ids, r.queued_at
-    ), rescheduled AS (
-        -- as when a crawl task finishes a run: targets it never observed are due again after
-        -- the store's shortest interval, so a page that kills its crawl is not retried at once
-        UPDATE user_crawler_priorities p
-           SET next_due_at = greatest(p.next_due_at, now() + s.min_interval), updated_at = now()
-          FROM reaped x
-          JOIN stores s ON s.id = x.store_id
-         WHERE p.listing_id = ANY (x.listing_ids) AND p.updated_at < x.queued_at
-        RETURNING p.listing_id
+        RETURNING r.id, r.store_id, r.error
     ), cleared AS (
         UPDATE stores s
            SET crawl_lease_until = NULL, crawl_leased_by = NULL, current_run_id = NULL,
@@ -87,8 +79,7 @@ REAP_SQL = sa.text(
            AND coalesce(s.crawl_lease_until < now(), true)
         RETURNING s.id
     )
-    SELECT (SELECT count(*) FROM reaped) AS runs, (SELECT count(*) FROM cleared) AS stores,
-           (SELECT count(*) FROM rescheduled) AS targets
+    SELECT ARRAY(SELECT id FROM reaped) AS run_ids, (SELECT count(*) FROM cleared) AS stores
     """
 )
 
@@ -97,10 +88,12 @@ def reap_abandoned_runs(engine: Engine) -> int:
     """Mark runs nobody holds any more as abandoned; returns how many."""
     with engine.begin() as conn:
         row = conn.execute(REAP_SQL).one()
-    if row.runs:
+        # as when a crawl task finishes a run: what it never observed is due again later
+        targets = conn.execute(RELEASE_UNOBSERVED, {"run_ids": list(row.run_ids)}).rowcount if row.run_ids else 0
+    if row.run_ids:
         log.warning("reaped %d crawl runs whose store lease expired (%d stores cleared, %d unobserved targets "
-                    "due again after the store's shortest interval)", row.runs, row.stores, row.targets)
-    return int(row.runs)
+                    "due again after the store's shortest interval)", len(row.run_ids), row.stores, targets)
+    return len(row.run_ids)
 
 
 #: finished runs deleted per transaction by the pruning, so no lock is held for long
