@@ -174,22 +174,19 @@ def render_message(message: Message, context: dict[int, dict[str, Any]], setting
                          list_unsubscribe=unsubscribe)
 
 
-def _mark(engine: Engine, ids: list[int], status: str, *, message_id: str | None = None,
-          error: str | None = None, retry_in: float = 0.0) -> None:
+def _mark(engine: Engine, ids: list[int], status: str, *, error: str, retry_in: float = 0.0) -> None:
+    """Rows SES did not take: 'failed', or 'pending' again after ``retry_in`` (sent rows are
+    recorded by ``_SentRecorder``)."""
     with engine.begin() as conn:
         conn.execute(sa.text(
             """
             UPDATE notifications
-               SET status = :status,
-                   provider_message_id = coalesce(:message_id, provider_message_id),
-                   last_error = CASE WHEN :status = 'sent' THEN NULL ELSE :error END,
-                   sent_at = CASE WHEN :status = 'sent' THEN now() ELSE sent_at END,
+               SET status = :status, last_error = :error,
                    send_after = CASE WHEN :status = 'pending' THEN now() + CAST(:retry_in AS interval)
                                      ELSE send_after END,
                    updated_at = now()
              WHERE id = ANY (CAST(:ids AS bigint[])) AND status = 'sending'
-            """), {"ids": ids, "status": status, "message_id": message_id, "error": error,
-                   "retry_in": timedelta(seconds=retry_in)})
+            """), {"ids": ids, "status": status, "error": error, "retry_in": timedelta(seconds=retry_in)})
 
 
 class _SentRecorder:
