@@ -303,7 +303,7 @@ def _deliver(settings: Settings, gate: ratelimit.SendRateLimiter, message: Messa
 def _give_back(engine: Engine, messages: list[Message], outcome: Outcome, retry_in: float) -> None:
     """Rows SES did not take: back to pending for a retry, or failed once out of attempts."""
     exhausted = [r["id"] for m in messages for r in m.rows if r["attempts"] >= MAX_ATTEMPTS]
-    retryable = [i for m in messages for i in m.ids if i not in set(exhausted)]
+    retryable = [r["id"] for m in messages for r in m.rows if r["attempts"] < MAX_ATTEMPTS]
     reason = outcome.retry_error or "interrupted before sending"
     if exhausted:
         _mark(engine, exhausted, "failed", error=f"gave up after {MAX_ATTEMPTS} attempts: {reason}")
