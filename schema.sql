@@ -18,6 +18,23 @@ CREATE TABLE IF NOT EXISTS schema_version (
 );
 COMMENT ON TABLE schema_version IS 'Each schema version applied to this database, newest last.';
 
+-- Columns an earlier version had: dropped when present. Checked first, because ALTER TABLE takes
+-- an exclusive lock on the table even when there is nothing to drop, and every process that
+-- applies this file would otherwise queue behind (and block) the crawl's writes.
+CREATE OR REPLACE FUNCTION drop_columns_if_present(tbl regclass, cols text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    present text[];
+BEGIN
+    SELECT array_agg(attname::text) INTO present
+      FROM pg_attribute WHERE attrelid = tbl AND NOT attisdropped AND attname = ANY (cols);
+    IF present IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE %s ', tbl)
+             || (SELECT string_agg(format('DROP COLUMN %I', c), ', ') FROM unnest(present) c);
+    END IF;
+END
+$$;
+
 -- =============================================================================================
 -- Catalogue and prices
 -- =============================================================================================
@@ -113,8 +130,7 @@ COMMENT ON COLUMN store_listings.suspect_currency IS 'Currency of suspect_price.
 -- store_prices.observed_at and user_crawler_priorities.last_crawled_at, which every flush writes
 -- anyway; copying them onto the listing made every crawl rewrite every listing row (a
 -- non-HOT update through three indexes). listing_crawl_times shows the three times side by side.
-ALTER TABLE store_listings DROP COLUMN IF EXISTS last_seen_at;
-ALTER TABLE store_listings DROP COLUMN IF EXISTS last_crawled_at;
+SELECT drop_columns_if_present('store_listings', ARRAY['last_seen_at', 'last_crawled_at']);
 COMMENT ON COLUMN store_listings.first_seen_at IS 'When a crawl first read the page as a product.';
 
 CREATE TABLE IF NOT EXISTS store_prices (
@@ -339,15 +355,13 @@ CREATE INDEX IF NOT EXISTS user_crawler_priorities_store_priority_idx
 -- run's rows are crawl_runs.listing_ids. Dispatch therefore writes nothing per row (writing a
 -- lease per row was two thirds of a tick), and the writer has no lease to release. Earlier
 -- versions of the schema kept lease_until, leased_by and crawl_run_id on every row.
--- (Checked first: ALTER TABLE locks the frontier even when there is nothing to drop.)
+SELECT drop_columns_if_present('user_crawler_priorities', ARRAY['lease_until', 'leased_by', 'crawl_run_id']);
+-- a frontier made by an earlier version (fillfactor 70) gets the room too
 DO $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_attribute
-                WHERE attrelid = 'user_crawler_priorities'::regclass AND NOT attisdropped
-                  AND attname IN ('lease_until', 'leased_by', 'crawl_run_id')) THEN
-        ALTER TABLE user_crawler_priorities DROP COLUMN IF EXISTS lease_until,
-                                            DROP COLUMN IF EXISTS leased_by,
-                                            DROP COLUMN IF EXISTS crawl_run_id;
+    IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = 'user_crawler_priorities'::regclass
+                      AND 'fillfactor=40' = ANY (coalesce(reloptions, '{}'))) THEN
+        ALTER TABLE user_crawler_priorities SET (fillfactor = 40);
     END IF;
 END
 $$;
@@ -364,7 +378,7 @@ EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
     NULL;
 END
 $$;
-COMMENT ON TABLE user_crawler_priorities IS 'The crawl frontier, driven by demand: one row per watched listing, when it is next due and who holds it.';
+COMMENT ON TABLE user_crawler_priorities IS 'The crawl frontier, driven by demand: one row per watched listing and when it is next due (the open crawl run of its store holds it).';
 COMMENT ON COLUMN user_crawler_priorities.priority IS 'Demand score: watchers, premium watchers, recent activity, volatility. Higher is crawled first and more often.';
 
 CREATE TABLE IF NOT EXISTS user_activity (

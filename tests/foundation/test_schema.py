@@ -31,6 +31,27 @@ def test_schema_applies_twice_and_records_its_version(db):
     assert "price_comparison" in matviews
 
 
+def test_a_database_of_an_earlier_version_loses_its_old_columns_and_gets_the_frontier_room(db):
+    with db.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE user_crawler_priorities ADD COLUMN lease_until timestamptz, "
+                             "ADD COLUMN leased_by text, ADD COLUMN crawl_run_id bigint"))
+        conn.execute(sa.text("ALTER TABLE store_listings ADD COLUMN last_seen_at timestamptz"))
+        conn.execute(sa.text("ALTER TABLE user_crawler_priorities SET (fillfactor = 70)"))
+
+    apply_schema(db)
+
+    with db.connect() as conn:
+        old = conn.execute(sa.text(
+            "SELECT attrelid::regclass::text || '.' || attname FROM pg_attribute "
+            "WHERE attrelid IN ('user_crawler_priorities'::regclass, 'store_listings'::regclass) "
+            "AND NOT attisdropped AND attname IN ('lease_until', 'leased_by', 'crawl_run_id', "
+            "'last_seen_at', 'last_crawled_at')")).scalars().all()
+        options = conn.execute(sa.text(
+            "SELECT reloptions FROM pg_class WHERE oid = 'user_crawler_priorities'::regclass")).scalar_one()
+    assert old == ["user_crawler_priorities.last_crawled_at"]  # the frontier's own column stays
+    assert options == ["fillfactor=40"]
+
+
 def test_every_analyst_table_and_its_columns_carry_comments(db):
     with db.connect() as conn:
         missing = conn.execute(sa.text(
