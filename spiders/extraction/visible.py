@@ -191,15 +191,7 @@ class _Short:
                 if ct is None:
                     ok = False
                     break
-                ctag = ctag.lower()
-                if ctag == "sup":
-                    stripped = ct.strip()
-                    if len(stripped) == 2 and stripped.isdigit():
-                        joined = "".join(parts).rstrip()
-                        if joined[-1:].isdigit() and not _CENTS_BEFORE.search(joined):
-                            ct = "." + stripped
-                elif ctag in _SPACED:
-                    ct = " " + ct + " "
+                ct = _joined_piece(ctag, ct, parts)
                 tail = c.tail or ""
                 parts.append(ct)
                 parts.append(tail)
@@ -332,6 +324,21 @@ _SPACED = frozenset({"br", "p", "div", "li", "td", "tr"})
 _CENTS_BEFORE = re.compile(r"[.,]\d{1,2}$")
 
 
+def _joined_piece(tag: str, text: str, parts: list) -> str:
+    """A child's short text as it joins its parent's (`parts`: the parent's text so far): two
+    superscript digits after a number are its cents, a block element is set off by spaces."""
+    tag = tag.lower()
+    if tag == "sup":
+        stripped = text.strip()
+        if len(stripped) == 2 and stripped.isdigit():
+            joined = "".join(parts).rstrip()
+            if joined[-1:].isdigit() and not _CENTS_BEFORE.search(joined):
+                return "." + stripped
+    elif tag in _SPACED:
+        return " " + text + " "
+    return text
+
+
 def _leaf_short(el, tag: str):
     """The short text of an element without children (most elements), without a stack frame."""
     if tag.lower() in _NO_SHORT:
@@ -417,15 +424,7 @@ def _short_of(e0, memo: dict) -> None:
             if ct is None:
                 ok = False
                 break
-            ctag = ctag.lower()
-            if ctag == "sup":
-                stripped = ct.strip()
-                if len(stripped) == 2 and stripped.isdigit():
-                    joined = "".join(parts).rstrip()
-                    if joined[-1:].isdigit() and not _CENTS_BEFORE.search(joined):
-                        ct = "." + stripped
-            elif ctag in _SPACED:
-                ct = " " + ct + " "
+            ct = _joined_piece(ctag, ct, parts)
             tail = c.tail or ""
             parts.append(ct)
             parts.append(tail)
