@@ -48,23 +48,15 @@ _REGION_BAD_TOKEN = re.compile(
 )
 
 
-class _RegionBad:
-    """Class/id tokens that mark a block as not this product's buy box."""
-
-    @staticmethod
-    def search(cls: str) -> bool:
-        return _region_bad(cls)
-
-
 @functools.lru_cache(maxsize=8192)
 def _region_bad(cls: str) -> bool:
+    """Class/id tokens that mark a block as not this product's buy box."""
     # a page repeats a few dozen class strings on every block, and a store on every page
     if _REGION_BAD_SUB.search(cls):
         return True
     return any(_REGION_BAD_TOKEN.match(tok) for tok in cls.split())
 
 
-_REGION_BAD = _RegionBad()
 _REGION_BAD_TAGS = frozenset({"nav", "footer", "header"})
 
 _WAS_BEFORE = re.compile(
@@ -1024,7 +1016,7 @@ def in_bad_region(e, page: Page) -> bool:
             if x.tag.lower() in _REGION_BAD_TAGS:
                 return True
             cls = classes(x)
-            if cls and _REGION_BAD.search(cls):
+            if cls and _region_bad(cls):
                 return True
         x = page.parent.get(x)
         hops += 1
