@@ -121,8 +121,7 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
         notes.append("selector price")
     elif primary is not None:
         p_amt, p_src, p_cur, p_offer = primary
-        clean_match = [c for c in page.candidates if c.price.amount == p_amt and c.struck < 4
-                       and not (c.flags & {"was", "unit", "instalment", "shipping", "save", "net", "region"})]
+        clean_match = _clean_matches(page, p_amt)
         seen_anywhere = _visible_anywhere(p_amt, page, root)
         prominent = [c for c in clean_match if _prominent(c)]
         if best is not None and best.price.amount == p_amt:
@@ -257,8 +256,7 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
             or not _prominent(best)):
         # another amount scores higher, but the structured price is shown cleanly beside the
         # title or the button: that is what the whole page decides too
-        prominent = [c for c in page.candidates if c.price.amount == p_amt and c.struck < 4 and _prominent(c)
-                     and not (c.flags & {"was", "unit", "instalment", "shipping", "save", "net", "region"})]
+        prominent = [c for c in _clean_matches(page, p_amt) if _prominent(c)]
         if not prominent:
             return None
         best = max(prominent, key=lambda c: c.score)
@@ -345,6 +343,15 @@ def _focus(page, usable, cards, buttons) -> bool:
             if d is not None and d <= 14:
                 return True
     return False
+
+
+_NOT_CLEAN = frozenset({"was", "unit", "instalment", "shipping", "save", "net", "region"})
+
+
+def _clean_matches(page, amount) -> list:
+    """The candidates showing `amount` as the price to pay: not struck through, not labelled
+    "was", net, per unit, instalment, shipping, saving or outside the buy box."""
+    return [c for c in page.candidates if c.price.amount == amount and c.struck < 4 and not (c.flags & _NOT_CLEAN)]
 
 
 def _prominent(c) -> bool:
