@@ -10,8 +10,10 @@ import pytest
 
 from spiders.extract_pool import (
     EXTRACTION_CRASHED,
+    QUEUED_PAGES,
     ExtractionCrashed,
     ExtractionPool,
+    futures_process,
     pool_size,
     read_page,
 )
@@ -76,6 +78,18 @@ def test_a_page_that_kills_its_reader_is_named_and_every_other_page_is_read(shop
             assert reading == read_page(body, url, currency, None, charset), url
     assert pool.crashes == 1
     assert again == readings[:1]
+
+
+def test_workers_have_pages_queued_ahead_and_other_executors_keep_the_default():
+    default = futures_process.EXTRA_QUEUED_CALLS
+    pool = ExtractionPool(1).start()
+    try:
+        # the pipe to the worker holds QUEUED_PAGES more pages than it is reading, so it does not
+        # idle while the crawl process's helper threads wait for the GIL
+        assert pool._executor._call_queue._maxsize == 1 + QUEUED_PAGES
+        assert futures_process.EXTRA_QUEUED_CALLS == default
+    finally:
+        pool.close()
 
 
 def test_closing_the_pool_stops_its_workers():
