@@ -316,17 +316,23 @@ def copy_rows(conn: Connection, rows: Sequence[Row]) -> None:
         cursor.copy_expert(COPY_INPUT, buffer)
 
 
+def ensure_input_table(conn: Connection) -> None:
+    """Create crawl_input on this database connection unless it already has it."""
+    info = conn.connection.info  # lives as long as the database connection, like the temp table
+    if not info.get("pricehound_crawl_input"):
+        conn.execute(CREATE_INPUT)
+        info["pricehound_crawl_input"] = True
+
+
 def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
                removed_after: int = 2) -> FlushResult:
     """Write one batch inside the caller's transaction; return new event ids and counts."""
     rows = _last_per_listing(rows)
     if not rows:
         return FlushResult()
-    info = conn.connection.info  # lives as long as the database connection, like the temp table
+    info = conn.connection.info
     try:
-        if not info.get("pricehound_crawl_input"):
-            conn.execute(CREATE_INPUT)
-            info["pricehound_crawl_input"] = True
+        ensure_input_table(conn)
         copy_rows(conn, rows)
         before = conn.execute(PREPARE, {"run_id": run_id}).one()
         result = conn.execute(FLUSH, {"run_id": run_id, "removed_after": int(removed_after)}).one()._mapping

@@ -26,7 +26,14 @@ from twisted.internet import defer, task, threads
 from twisted.python.failure import Failure
 
 from pipelines import handoff
-from pipelines.flush import FlushResult, Row, flush_rows, row_from_dropped, row_from_observation
+from pipelines.flush import (
+    FlushResult,
+    Row,
+    ensure_input_table,
+    flush_rows,
+    row_from_dropped,
+    row_from_observation,
+)
 from pipelines.validate import InvalidObservation
 from spiders.items import Observation
 
@@ -88,6 +95,19 @@ class PostgresWriterPipeline:
     def open_spider(self) -> None:
         self._timer = task.LoopingCall(self._flush_if_any)
         self._timer.start(self.interval, now=False)
+        # Connect while the first pages are fetched, so no flush (in a short run: the only one,
+        # at close) waits for a new connection and the batch table.
+        self._chain.addCallback(lambda _: threads.deferToThread(self.connect))
+
+    def connect(self) -> None:
+        """In the writer thread: open the connection flushes use. A failure here is only logged:
+        the first flush connects (and retries) itself."""
+        try:
+            with self.engine.begin() as conn:
+                ensure_input_table(conn)
+        except Exception as exc:  # noqa: BLE001 - the flush reports what matters
+            log.warning("could not connect to the database yet (%s); the first flush will retry",
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, Observation):
