@@ -54,6 +54,15 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.BackoffRetryMiddleware": 550,
 }
 
+# A crawl requests its targets (and on a platform one more URL per target) and follows no links:
+# link depth, the length of discovered URLs and Referer headers for followed links have nothing to
+# do here, yet each of these middlewares would wrap every callback's output on the reactor.
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+}
+
 # Each callback yields exactly one thing (an observation, or the next request for the target).
 # Scrapy starts this many item workers (asyncio tasks) for every response whatever it yields:
 # the default 100 cost more reactor time per page than the item pipelines themselves.
