@@ -4,7 +4,9 @@ The scheduler's crawl task starts this in a fresh process for each crawl run (Tw
 cannot be restarted inside a long-lived worker). It reads the run and its store, marks the run
 running, crawls exactly the run's listings with the store's spider and settings, and records how
 it went on the crawl_runs row. Exit code 0 when the crawl ran, whatever each page's outcome;
-1 when it could not run (or was interrupted); 2 when the run id is wrong.
+1 when it could not run (or was interrupted); 2 when the run id is wrong; 3 when pricehound's own
+database failed it (unreachable at the start or the end, or observations that could not be
+written): the store was not at fault, and the crawl task keeps the store's circuit breaker as it was.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from spiders.targets import CrawlRun, RunNotFound, load_run
 
 log = logging.getLogger("pricehound.crawl")
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DATABASE = 0, 1, 2, 3
 RUNNABLE = ("queued", "running")
 STATS_PREFIXES = ("downloader/response_status_count/", "downloader/exception_type_count/",
                   "pricehound/", "retry/", "robotstxt/")
@@ -157,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sa.exc.SQLAlchemyError as exc:
         log.error("crawl run %s could not start: the database did not answer (%s)", args.run_id,
                   str(exc).splitlines()[0])
-        return EXIT_FAILED
+        return EXIT_DATABASE
     log.info("crawl run %s: store %s, spider %s, %d listings", run.id, run.store.slug, run.store.spider,
              len(run.targets))
     try:
@@ -172,9 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                          "stats": json.dumps(stats_subset(stats), sort_keys=True)})
     except sa.exc.SQLAlchemyError as exc:
         log.error("crawl run %s: could not record how it ended (%s)", run.id, str(exc).splitlines()[0])
-        return EXIT_FAILED
+        return EXIT_DATABASE
     log.info("crawl run %s %s%s", run.id, status, f": {error}" if error else "")
-    return EXIT_OK if status == "succeeded" else EXIT_FAILED
+    if status == "succeeded":
+        return EXIT_OK
+    return EXIT_DATABASE if stats.get("pricehound/write_errors") else EXIT_FAILED
 
 
 if __name__ == "__main__":

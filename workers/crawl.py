@@ -48,6 +48,7 @@ from sqlalchemy.engine import Engine
 
 from pricehound.config import Settings, get_settings
 from pricehound.db import get_engine
+from spiders.run import EXIT_DATABASE
 from workers import app
 from workers.retry import TRANSIENT_ERRORS
 from workers.schedule import RESERVED_PREFIX, worker_identity
@@ -172,9 +173,16 @@ class ProcessResult:
             return f"spider stopped: {self.stopped} after {self.seconds:.0f} s"
         if self.returncode is not None and self.returncode < 0:
             return f"spider killed by signal {signal.Signals(-self.returncode).name}"
+        if self.database_failed:
+            return "the crawl could not use pricehound's database (the store was not at fault)"
         if self.returncode:
             return f"spider exited with code {self.returncode}"
         return None
+
+    @property
+    def database_failed(self) -> bool:
+        """The spider exited because our database failed it, not because of the store."""
+        return self.stopped is None and self.returncode == EXIT_DATABASE
 
 
 def _die_with_parent_hook() -> Callable[[], None] | None:
@@ -309,10 +317,10 @@ CLOSE_STORE = sa.text(
     """
     UPDATE stores
        SET failure_streak = CASE WHEN :store_failure THEN failure_streak + 1
-                                 WHEN :outcome = 'abandoned' THEN failure_streak ELSE 0 END,
+                                 WHEN :keep_breaker THEN failure_streak ELSE 0 END,
            paused_until = CASE WHEN :store_failure
                                THEN now() + least(max_interval, min_interval * power(2, least(failure_streak, 20)))
-                               WHEN :outcome = 'abandoned' THEN paused_until END,
+                               WHEN :keep_breaker THEN paused_until END,
            last_error = CASE WHEN :outcome = 'succeeded' THEN NULL ELSE :error END,
            last_outcome = :outcome,
            last_crawl_at = now(),
@@ -361,10 +369,15 @@ def is_store_failure(status: str, ok: int, removed: int, failed: int) -> bool:
     return failed > 0 and failed > ok + removed
 
 
-def finish(engine: Engine, run_id: int, *, process_error: str | None = None) -> Outcome | None:
+def finish(engine: Engine, run_id: int, *, process_error: str | None = None,
+           database_failed: bool = False) -> Outcome | None:
     """Record the run's outcome, update the store's breaker, release unobserved targets and the
     store lease, in one transaction. Idempotent: the store part applies only while the store
-    still points at this run, so a repeated call changes nothing."""
+    still points at this run, so a repeated call changes nothing.
+
+    ``database_failed``: the run failed because pricehound's own database did (a restart, a
+    full disk), which says nothing about the store: its breaker stays as it was, like an
+    abandoned run's, instead of pausing a healthy store."""
     with engine.begin() as conn:
         if process_error:
             conn.execute(RECORD_FAILURE, {"run_id": run_id, "error": process_error})
@@ -375,7 +388,8 @@ def finish(engine: Engine, run_id: int, *, process_error: str | None = None) -> 
         if run is None:
             return None
         status = run.status if run.status in FINISHED else "failed"
-        store_failure = status != "abandoned" and is_store_failure(status, run.ok, run.removed, run.failed)
+        store_failure = (status != "abandoned" and not database_failed
+                         and is_store_failure(status, run.ok, run.removed, run.failed))
         error = run.error
         if status == "succeeded" and store_failure:
             error = failure_summary(run.failed, run.ok + run.removed + run.failed, dict(run.stats or {}))
@@ -383,6 +397,7 @@ def finish(engine: Engine, run_id: int, *, process_error: str | None = None) -> 
         released = conn.execute(RELEASE_UNOBSERVED, {"run_ids": [run_id]}).rowcount
         closed = conn.execute(CLOSE_STORE, {
             "store_failure": store_failure, "outcome": outcome_name, "error": (error or "")[:2000] or None,
+            "keep_breaker": status == "abandoned" or database_failed,
             "store_id": run.store_id, "run_id": run_id,
         }).one_or_none()
     return Outcome(
@@ -440,7 +455,7 @@ def crawl_run(run_id: int, *, settings: Settings | None = None, engine: Engine |
     error = result.error
     if error and result.output_tail:
         error = f"{error}\n{result.output_tail[-1500:]}"
-    outcome = finish(engine, run_id, process_error=error)
+    outcome = finish(engine, run_id, process_error=error, database_failed=result.database_failed)
     if outcome is not None:
         log.log(logging.WARNING if outcome.store_failure else logging.INFO,
                 describe(outcome, decision.store_slug, result.seconds))

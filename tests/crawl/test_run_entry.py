@@ -63,3 +63,31 @@ def test_the_alert_task_comes_from_configuration(db, shops, targets, crawl, redi
     assert proc.returncode == 0, proc.stderr[-2000:]
     messages = [json.loads(m) for m in redis_client.lrange("alerts", 0, -1)]
     assert [m["headers"]["task"] for m in messages] == ["ops.alerts.evaluate_v2"]
+
+
+def test_a_database_that_does_not_answer_is_exit_3_not_a_store_failure(db, env):
+    proc = run_module({**env, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/pricehound"}, "1")
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert "the database did not answer" in proc.stderr
+
+
+def test_observations_that_could_not_be_written_fail_the_run_with_exit_3(db, targets, crawl):
+    import sqlalchemy as sa
+
+    t = targets("northwind", ["1004"])
+    with db.begin() as conn:  # the database refuses every price row, as a full disk would
+        conn.execute(sa.text(
+            "CREATE FUNCTION refuse_prices() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$"))
+        conn.execute(sa.text("CREATE TRIGGER refuse_prices BEFORE INSERT OR UPDATE ON store_prices "
+                             "FOR EACH ROW EXECUTE FUNCTION refuse_prices()"))
+    try:
+        proc = crawl(t)
+    finally:
+        with db.begin() as conn:
+            conn.execute(sa.text("DROP TRIGGER refuse_prices ON store_prices"))
+            conn.execute(sa.text("DROP FUNCTION refuse_prices()"))
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    run = rows(db, "SELECT status, error FROM crawl_runs WHERE id = :r", r=proc.run_id)[0]
+    assert run["status"] == "failed" and "could not be written" in run["error"]
+    assert scalar(db, "SELECT count(*) FROM store_prices") == 0

@@ -217,6 +217,25 @@ def test_a_run_where_most_pages_failed_is_a_store_failure_and_a_few_failures_are
     assert crawl.is_store_failure("failed", ok=10, removed=0, failed=0)
 
 
+def test_a_run_our_database_failed_leaves_the_store_breaker_as_it_was(db, queued_run, test_settings):
+    store, run_id, ids = queued_run
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE stores SET failure_streak = 2, paused_until = NULL"))
+    crawl.claim(db, run_id, me="w1:1", settings=test_settings)
+    spider_reports(db, run_id, status="running", ok=1, observed=ids[:1])
+    result = crawl.ProcessResult(returncode=crawl.EXIT_DATABASE, seconds=4.0)
+
+    outcome = crawl.finish(db, run_id, process_error=result.error, database_failed=result.database_failed)
+
+    assert result.database_failed and "database" in result.error
+    assert outcome is not None and (outcome.status, outcome.store_failure, outcome.released) == ("failed", False, 2)
+    row = store_row(db, store.id)
+    assert (row.failure_streak, row.paused_until, row.last_outcome) == (2, None, "failed")
+    assert "database" in row.last_error and row.current_run_id is None
+    # a spider stopped by the task is never read as a database failure, whatever its exit code
+    assert not crawl.ProcessResult(returncode=crawl.EXIT_DATABASE, seconds=1.0, stopped="time limit").database_failed
+
+
 def test_finishing_twice_counts_one_failure(db, queued_run, test_settings):
     store, run_id, _ = queued_run
     crawl.claim(db, run_id, me="w1:1", settings=test_settings)
@@ -267,9 +286,9 @@ def test_a_spider_is_stopped_when_the_store_lease_is_lost(db):
 
 
 def test_a_spider_exiting_non_zero_reports_its_code_and_last_output(db):
-    result = crawl.run_spider([sys.executable, "-c", "import sys; print('boom: no such store'); sys.exit(3)"],
+    result = crawl.run_spider([sys.executable, "-c", "import sys; print('boom: no such store'); sys.exit(4)"],
                               time_limit=30, heartbeat_every=0.5, renew=lambda: True)
-    assert (result.returncode, result.stopped, result.error) == (3, None, "spider exited with code 3")
+    assert (result.returncode, result.stopped, result.error) == (4, None, "spider exited with code 4")
     assert "boom: no such store" in result.output_tail
 
 
