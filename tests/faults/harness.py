@@ -120,14 +120,14 @@ class PrivatePostgres:
     def init(self) -> PrivatePostgres:
         self.root.mkdir(parents=True, exist_ok=True)
         if self.user:
-            import pwd
+            from pgserver.utils import ensure_user_exists
 
             p = self.root
             while p != p.parent:  # the server's user must reach its data directory
                 p.chmod(p.stat().st_mode | 0o055)
                 p = p.parent
             self.data.mkdir(mode=0o700, exist_ok=True)
-            entry = pwd.getpwnam(self.user)
+            entry = ensure_user_exists(self.user)  # as the embedded server does: useradd once
             os.chown(self.data, entry.pw_uid, entry.pw_gid)
             self.log.touch()
             os.chown(self.log, entry.pw_uid, entry.pw_gid)
