@@ -86,6 +86,19 @@ CREATE TEMP TABLE IF NOT EXISTS bench_batch (
 # which made this baseline three times slower than it needs to be.
 BASELINE_PLAN = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
 
+# Both baselines end with the same MERGE of current prices.
+PRICES_MERGE = """
+MERGE INTO store_prices sp
+USING bench_batch b ON sp.listing_id = b.listing_id
+WHEN MATCHED AND b.observed_at >= sp.observed_at THEN UPDATE
+     SET price = b.price, currency = b.currency, regular_price = b.regular_price,
+         availability = b.availability, observed_at = b.observed_at,
+         changed_at = CASE WHEN (sp.price, sp.currency, sp.availability) IS DISTINCT FROM (b.price, b.currency, b.availability)
+                           THEN b.observed_at ELSE sp.changed_at END
+WHEN NOT MATCHED THEN INSERT (listing_id, price, currency, regular_price, availability, observed_at, changed_at)
+     VALUES (b.listing_id, b.price, b.currency, b.regular_price, b.availability, b.observed_at, b.observed_at)
+"""
+
 # One statement: history for the rows that changed (read against the prices as they were before
 # this statement: data-modifying CTEs share one snapshot), then the MERGE of current prices.
 BASELINE_MERGE = """
@@ -97,16 +110,7 @@ WITH history AS (
         OR (b.observed_at >= p.observed_at
             AND (p.price, p.currency, p.availability) IS DISTINCT FROM (b.price, b.currency, b.availability))
 )
-MERGE INTO store_prices sp
-USING bench_batch b ON sp.listing_id = b.listing_id
-WHEN MATCHED AND b.observed_at >= sp.observed_at THEN UPDATE
-     SET price = b.price, currency = b.currency, regular_price = b.regular_price,
-         availability = b.availability, observed_at = b.observed_at,
-         changed_at = CASE WHEN (sp.price, sp.currency, sp.availability) IS DISTINCT FROM (b.price, b.currency, b.availability)
-                           THEN b.observed_at ELSE sp.changed_at END
-WHEN NOT MATCHED THEN INSERT (listing_id, price, currency, regular_price, availability, observed_at, changed_at)
-     VALUES (b.listing_id, b.price, b.currency, b.regular_price, b.availability, b.observed_at, b.observed_at)
-"""
+""" + PRICES_MERGE
 
 # The contract's writes and nothing else: history and an event per change, current prices, and the
 # next crawl of every observed listing (the same interval function and store bounds the writer uses).
@@ -141,16 +145,7 @@ WITH old AS MATERIALIZED (
       FROM old o, stores s
      WHERE f.listing_id = o.listing_id AND s.id = f.store_id
 )
-MERGE INTO store_prices sp
-USING bench_batch b ON sp.listing_id = b.listing_id
-WHEN MATCHED AND b.observed_at >= sp.observed_at THEN UPDATE
-     SET price = b.price, currency = b.currency, regular_price = b.regular_price,
-         availability = b.availability, observed_at = b.observed_at,
-         changed_at = CASE WHEN (sp.price, sp.currency, sp.availability) IS DISTINCT FROM (b.price, b.currency, b.availability)
-                           THEN b.observed_at ELSE sp.changed_at END
-WHEN NOT MATCHED THEN INSERT (listing_id, price, currency, regular_price, availability, observed_at, changed_at)
-     VALUES (b.listing_id, b.price, b.currency, b.regular_price, b.availability, b.observed_at, b.observed_at)
-"""
+""" + PRICES_MERGE
 
 
 def observations(n: int, changed_share: float, seed: int = 7) -> list[Row]:
