@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import sqlalchemy as sa
+from fastapi import Request
+
+from web.api.sns import body_up_to
 
 
 def test_a_body_that_is_not_sns_is_a_400(client):
@@ -28,3 +32,20 @@ def test_a_forged_bounce_is_refused_and_suppresses_nobody(client, db):
 
 def test_an_oversized_body_is_refused(client):
     assert client.post("/sns/ses-events", content=b"x" * (300 * 1024)).status_code == 413
+
+
+def test_an_oversized_body_sent_without_a_length_is_refused_too(client):
+    chunks = (b"x" * (64 * 1024) for _ in range(5))  # chunked: no Content-Length to go by
+    assert client.post("/sns/ses-events", content=chunks).status_code == 413
+
+
+def test_reading_stops_at_the_limit():
+    sent = []
+
+    async def receive():
+        sent.append(1)
+        return {"type": "http.request", "body": b"x" * 1024, "more_body": True}
+
+    request = Request({"type": "http", "method": "POST", "headers": []}, receive)
+    assert asyncio.run(body_up_to(request, 10 * 1024)) is None
+    assert len(sent) == 11  # one chunk past the limit, not the endless rest

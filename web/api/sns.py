@@ -21,10 +21,29 @@ MAX_SNS_BODY = 256 * 1024  # SNS messages are at most 256 KB
              responses={200: {"description": "handled"}, 400: {"description": "not an SNS message"},
                         403: {"description": "signature refused"}, 413: {"description": "too large"}})
 async def ses_events(request: Request) -> PlainTextResponse:
-    body = await request.body()
-    if len(body) > MAX_SNS_BODY:
+    body = await body_up_to(request, MAX_SNS_BODY)
+    if body is None:
         return PlainTextResponse("too large", status_code=413)
     from alerts.bounces import handle_sns_http
 
     status, text = await run_in_threadpool(handle_sns_http, body)
     return PlainTextResponse(text, status_code=status)
+
+
+async def body_up_to(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is known to be over ``limit`` bytes.
+
+    A declared Content-Length over the limit is refused before anything is read; a body sent
+    without one (chunked) is read only until it passes the limit, never held whole.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
