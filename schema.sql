@@ -11,10 +11,28 @@
 
 SET client_min_messages = warning;
 
+-- The one clock (pricehound/clock.py): every "now" in SQL that decides something is
+-- pricehound_now(). It is now() unless the session setting pricehound.clock holds a test clock
+-- ("offset:SECONDS" or "fixed:ISO-8601"), which only tests, the demo and simulations set.
+-- A plain SQL expression, so PostgreSQL inlines it and an index comparison with it is evaluated
+-- once per scan.
+CREATE OR REPLACE FUNCTION pricehound_now() RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN coalesce(current_setting('pricehound.clock', true), '') IN ('', 'real') THEN now()
+        WHEN left(current_setting('pricehound.clock', true), 6) = 'fixed:'
+            THEN substr(current_setting('pricehound.clock', true), 7)::timestamptz
+        WHEN left(current_setting('pricehound.clock', true), 7) = 'offset:'
+            THEN now() + make_interval(secs => substr(current_setting('pricehound.clock', true), 8)::double precision)
+        ELSE now()
+    END
+$$;
+COMMENT ON FUNCTION pricehound_now() IS 'now(), or the test clock set in the session setting pricehound.clock.';
+
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
     description text NOT NULL,
-    applied_at  timestamptz NOT NULL DEFAULT now()
+    applied_at  timestamptz NOT NULL DEFAULT pricehound_now()
 );
 COMMENT ON TABLE schema_version IS 'Each schema version applied to this database, newest last.';
 
@@ -66,7 +84,7 @@ CREATE TABLE IF NOT EXISTS stores (
     last_error          text,
     last_crawl_at       timestamptz,
     last_outcome        text CHECK (last_outcome IN ('succeeded', 'failed', 'abandoned')),
-    created_at          timestamptz NOT NULL DEFAULT now(),
+    created_at          timestamptz NOT NULL DEFAULT pricehound_now(),
     CHECK (max_interval >= min_interval)
 );
 COMMENT ON TABLE stores IS 'One online store pricehound crawls, with its politeness settings and crawl state.';
@@ -88,7 +106,7 @@ CREATE TABLE IF NOT EXISTS branded_products (
     search      tsvector GENERATED ALWAYS AS (
                     to_tsvector('simple', coalesce(name, '') || ' ' || coalesce(brand, '') || ' '
                                 || coalesce(category, '') || ' ' || coalesce(mpn, ''))) STORED,
-    created_at  timestamptz NOT NULL DEFAULT now()
+    created_at  timestamptz NOT NULL DEFAULT pricehound_now()
 );
 CREATE UNIQUE INDEX IF NOT EXISTS branded_products_gtin_key ON branded_products (gtin) WHERE gtin IS NOT NULL;
 CREATE INDEX IF NOT EXISTS branded_products_search_idx ON branded_products USING gin (search);
@@ -110,7 +128,7 @@ CREATE TABLE IF NOT EXISTS store_listings (
     consecutive_failures    integer NOT NULL DEFAULT 0 CHECK (consecutive_failures >= 0),
     consecutive_removed     integer NOT NULL DEFAULT 0 CHECK (consecutive_removed >= 0),
     last_failure_reason     text,
-    created_at              timestamptz NOT NULL DEFAULT now(),
+    created_at              timestamptz NOT NULL DEFAULT pricehound_now(),
     UNIQUE (store_id, url)
 );
 CREATE INDEX IF NOT EXISTS store_listings_product_idx ON store_listings (product_id) WHERE product_id IS NOT NULL;
@@ -193,7 +211,7 @@ DECLARE
     created     integer := 0;
 BEGIN
     FOR i IN -months_back .. months_ahead LOOP
-        month_start := (date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => i))::date;
+        month_start := (date_trunc('month', pricehound_now() AT TIME ZONE 'UTC') + make_interval(months => i))::date;
         part := format('price_history_log_%s', to_char(month_start, 'YYYY_MM'));
         CONTINUE WHEN to_regclass(part) IS NOT NULL;
         lower_bound := month_start::timestamp AT TIME ZONE 'UTC';
@@ -228,7 +246,7 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
     worker          text,
     stats           jsonb NOT NULL DEFAULT '{}'::jsonb,
     error           text,
-    queued_at       timestamptz NOT NULL DEFAULT now(),
+    queued_at       timestamptz NOT NULL DEFAULT pricehound_now(),
     started_at      timestamptz,
     finished_at     timestamptz,
     CHECK (finished_at IS NULL OR started_at IS NULL OR finished_at >= started_at)
@@ -255,7 +273,7 @@ CREATE TABLE IF NOT EXISTS price_events (
     new_availability    text CHECK (new_availability IN ('in_stock', 'out_of_stock', 'preorder', 'unknown')),
     crawl_run_id        bigint,
     occurred_at         timestamptz NOT NULL,
-    created_at          timestamptz NOT NULL DEFAULT now()
+    created_at          timestamptz NOT NULL DEFAULT pricehound_now()
 );
 -- crawl_run_id is provenance, like price_history_log's, not a foreign key: finished runs are
 -- pruned after PRICEHOUND_CRAWL_RUN_RETENTION_DAYS while events stay, and a foreign key would
@@ -285,7 +303,7 @@ CREATE TABLE IF NOT EXISTS users (
     status          text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
     account_type    text NOT NULL DEFAULT 'free' CHECK (account_type IN ('free', 'premium')),
     verified_at     timestamptz,
-    created_at      timestamptz NOT NULL DEFAULT now()
+    created_at      timestamptz NOT NULL DEFAULT pricehound_now()
 );
 CREATE UNIQUE INDEX IF NOT EXISTS users_email_key ON users (lower(email));
 COMMENT ON TABLE users IS 'People who watch products. Mail goes only to verified, active users.';
@@ -295,7 +313,7 @@ CREATE TABLE IF NOT EXISTS shopping_lists (
     id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
     user_id     bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     name        text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 200),
-    created_at  timestamptz NOT NULL DEFAULT now(),
+    created_at  timestamptz NOT NULL DEFAULT pricehound_now(),
     UNIQUE (user_id, name)
 );
 COMMENT ON TABLE shopping_lists IS 'A user''s named lists of watches.';
@@ -312,8 +330,8 @@ CREATE TABLE IF NOT EXISTS shopping_list_items (
                             CHECK (notify_kinds <@ ARRAY['sale', 'sold_out', 'back_in_stock', 'removed',
                                                         'price_rise', 'new_low', 'cheapest_store']::text[]),
     active              boolean NOT NULL DEFAULT true,
-    created_at          timestamptz NOT NULL DEFAULT now(),
-    updated_at          timestamptz NOT NULL DEFAULT now(),
+    created_at          timestamptz NOT NULL DEFAULT pricehound_now(),
+    updated_at          timestamptz NOT NULL DEFAULT pricehound_now(),
     CHECK (num_nonnulls(listing_id, product_id) = 1)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS shopping_list_items_list_listing_key
@@ -333,9 +351,9 @@ CREATE TABLE IF NOT EXISTS user_crawler_priorities (
     priority            double precision NOT NULL DEFAULT 0,
     watchers            integer NOT NULL DEFAULT 0 CHECK (watchers >= 0),
     premium_watchers    integer NOT NULL DEFAULT 0 CHECK (premium_watchers >= 0),
-    next_due_at         timestamptz NOT NULL DEFAULT now(),
+    next_due_at         timestamptz NOT NULL DEFAULT pricehound_now(),
     last_crawled_at     timestamptz,
-    updated_at          timestamptz NOT NULL DEFAULT now()
+    updated_at          timestamptz NOT NULL DEFAULT pricehound_now()
 ) WITH (fillfactor = 40);
 -- Every observation moves its row's next_due_at, so each index holding it costs the writer an
 -- entry per observation: only the two that dispatch reads hold it. (A global (next_due_at,
@@ -388,7 +406,7 @@ CREATE TABLE IF NOT EXISTS user_activity (
     product_id  bigint REFERENCES branded_products (id) ON DELETE CASCADE,
     kind        text NOT NULL CHECK (kind IN ('search', 'view', 'add', 'remove', 'click')),
     query       text,
-    occurred_at timestamptz NOT NULL DEFAULT now()
+    occurred_at timestamptz NOT NULL DEFAULT pricehound_now()
 );
 CREATE INDEX IF NOT EXISTS user_activity_listing_time_idx ON user_activity (listing_id, occurred_at DESC) WHERE listing_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS user_activity_time_brin ON user_activity USING brin (occurred_at);
@@ -450,9 +468,9 @@ RETURNS void LANGUAGE sql AS $$
                count(w.listing_id)::int AS watchers,
                count(w.listing_id) FILTER (WHERE w.account_type = 'premium')::int AS premium_watchers,
                (SELECT count(*) FROM user_activity a
-                 WHERE a.listing_id = l.id AND a.occurred_at > now() - interval '7 days')::int AS recent_activity,
+                 WHERE a.listing_id = l.id AND a.occurred_at > pricehound_now() - interval '7 days')::int AS recent_activity,
                (SELECT count(*) FROM price_history_log h
-                 WHERE h.listing_id = l.id AND h.observed_at > now() - interval '30 days')::double precision AS volatility
+                 WHERE h.listing_id = l.id AND h.observed_at > pricehound_now() - interval '30 days')::double precision AS volatility
           FROM touched t
           JOIN store_listings l ON l.id = t.id
           LEFT JOIN watch_targets w ON w.listing_id = l.id
@@ -460,7 +478,7 @@ RETURNS void LANGUAGE sql AS $$
     )
     INSERT INTO user_crawler_priorities AS p (listing_id, store_id, watchers, premium_watchers, priority, next_due_at)
     SELECT listing_id, store_id, watchers, premium_watchers,
-           crawl_priority_score(watchers, premium_watchers, recent_activity, volatility), now()
+           crawl_priority_score(watchers, premium_watchers, recent_activity, volatility), pricehound_now()
       FROM demand
     ON CONFLICT (listing_id) DO UPDATE
        SET watchers = excluded.watchers,
@@ -469,14 +487,14 @@ RETURNS void LANGUAGE sql AS $$
            -- a new watch makes the listing due now; a listing that got hotter comes due at its
            -- new, shorter interval after its last crawl; one that cooled keeps its date
            next_due_at = CASE
-               WHEN bump THEN least(p.next_due_at, now())
+               WHEN bump THEN least(p.next_due_at, pricehound_now())
                WHEN excluded.priority > p.priority THEN least(
                    p.next_due_at,
-                   coalesce(p.last_crawled_at, now())
+                   coalesce(p.last_crawled_at, pricehound_now())
                    + (SELECT crawl_interval(excluded.priority, s.min_interval, s.max_interval)
                         FROM stores s WHERE s.id = p.store_id))
                ELSE p.next_due_at END,
-           updated_at = now()
+           updated_at = pricehound_now()
      -- the periodic refresh rewrites only the rows whose demand changed
      WHERE bump OR (p.watchers, p.premium_watchers, p.priority)
                    IS DISTINCT FROM (excluded.watchers, excluded.premium_watchers, excluded.priority);
@@ -538,11 +556,11 @@ CREATE TABLE IF NOT EXISTS notifications (
     last_error          text,
     provider_message_id text,
     payload             jsonb NOT NULL DEFAULT '{}'::jsonb,
-    send_after          timestamptz NOT NULL DEFAULT now(),
-    created_at          timestamptz NOT NULL DEFAULT now(),
+    send_after          timestamptz NOT NULL DEFAULT pricehound_now(),
+    created_at          timestamptz NOT NULL DEFAULT pricehound_now(),
     sending_started_at  timestamptz,
     sent_at             timestamptz,
-    updated_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT pricehound_now(),
     CHECK (status <> 'sent' OR sent_at IS NOT NULL)
 );
 CREATE INDEX IF NOT EXISTS notifications_open_idx ON notifications (status, send_after) WHERE status IN ('pending', 'sending');
@@ -556,7 +574,7 @@ CREATE TABLE IF NOT EXISTS email_suppressions (
     email       text PRIMARY KEY CHECK (email = lower(email)),
     reason      text NOT NULL CHECK (reason IN ('bounce', 'complaint', 'unsubscribe', 'manual')),
     detail      text,
-    created_at  timestamptz NOT NULL DEFAULT now()
+    created_at  timestamptz NOT NULL DEFAULT pricehound_now()
 );
 COMMENT ON TABLE email_suppressions IS 'Addresses never to mail again (hard bounce, complaint, global unsubscribe). Lower-case.';
 
@@ -588,7 +606,7 @@ COMMENT ON TABLE alert_state IS 'Cool-down per watch (shopping_list_items.id) an
 CREATE TABLE IF NOT EXISTS web_sessions (
     token_hash  bytea PRIMARY KEY CHECK (length(token_hash) = 32),
     user_id     bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    created_at  timestamptz NOT NULL DEFAULT now(),
+    created_at  timestamptz NOT NULL DEFAULT pricehound_now(),
     expires_at  timestamptz NOT NULL,
     CHECK (expires_at > created_at)
 );
@@ -602,7 +620,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
     name            text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 200),
     prefix          text NOT NULL UNIQUE CHECK (prefix ~ '^[a-z0-9]{8}$'),
     key_hash        bytea NOT NULL UNIQUE CHECK (length(key_hash) = 32),
-    created_at      timestamptz NOT NULL DEFAULT now(),
+    created_at      timestamptz NOT NULL DEFAULT pricehound_now(),
     last_used_at    timestamptz,
     revoked_at      timestamptz
 );
@@ -668,18 +686,18 @@ SELECT l.id AS listing_id,
        sp.price AS current_price,
        (SELECT min(x.price) FROM (
             SELECT h.price FROM price_history_log h
-             WHERE h.listing_id = l.id AND h.observed_at >= now() - interval '30 days'
+             WHERE h.listing_id = l.id AND h.observed_at >= pricehound_now() - interval '30 days'
             UNION ALL
             (SELECT h.price FROM price_history_log h
-              WHERE h.listing_id = l.id AND h.observed_at < now() - interval '30 days'
+              WHERE h.listing_id = l.id AND h.observed_at < pricehound_now() - interval '30 days'
               ORDER BY h.observed_at DESC LIMIT 1)
             UNION ALL SELECT sp.price) x) AS lowest_30d,
        (SELECT min(x.price) FROM (
             SELECT h.price FROM price_history_log h
-             WHERE h.listing_id = l.id AND h.observed_at >= now() - interval '90 days'
+             WHERE h.listing_id = l.id AND h.observed_at >= pricehound_now() - interval '90 days'
             UNION ALL
             (SELECT h.price FROM price_history_log h
-              WHERE h.listing_id = l.id AND h.observed_at < now() - interval '90 days'
+              WHERE h.listing_id = l.id AND h.observed_at < pricehound_now() - interval '90 days'
               ORDER BY h.observed_at DESC LIMIT 1)
             UNION ALL SELECT sp.price) x) AS lowest_90d
   FROM store_listings l
@@ -696,9 +714,32 @@ SELECT l.id AS listing_id,
   LEFT JOIN user_crawler_priorities f ON f.listing_id = l.id;
 COMMENT ON VIEW listing_crawl_times IS 'Per listing: first read as a product, last read as a product (store_prices.observed_at), last crawled with any outcome (the frontier).';
 
+-- Column defaults written before the one clock existed said now(); bring them to
+-- pricehound_now(). Looked up first, so an up-to-date database takes no table lock here.
+DO $$
+DECLARE
+    d record;
+BEGIN
+    FOR d IN
+        SELECT c.relname, a.attname
+          FROM pg_attrdef ad
+          JOIN pg_class c ON c.oid = ad.adrelid
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+         WHERE n.nspname = current_schema() AND NOT c.relispartition
+           AND pg_get_expr(ad.adbin, ad.adrelid) = 'now()'
+    LOOP
+        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I SET DEFAULT pricehound_now()', d.relname, d.attname);
+    END LOOP;
+END
+$$;
+
 INSERT INTO schema_version (version, description)
 VALUES (1, 'initial data model')
 ON CONFLICT (version) DO NOTHING;
 INSERT INTO schema_version (version, description)
 VALUES (2, 'frontier rows are leased by their store''s open crawl run; no lease columns per row')
+ON CONFLICT (version) DO NOTHING;
+INSERT INTO schema_version (version, description)
+VALUES (3, 'one clock: pricehound_now() in every decision and column default')
 ON CONFLICT (version) DO NOTHING;

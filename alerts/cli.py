@@ -34,7 +34,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     engine = get_engine()
     with engine.connect() as conn:
         ids = [int(i) for i in conn.execute(sa.text(
-            "SELECT id FROM notifications WHERE status = 'pending' AND send_after <= now() ORDER BY user_id, id "
+            "SELECT id FROM notifications WHERE status = 'pending' AND send_after <= pricehound_now() ORDER BY user_id, id "
             "LIMIT :n"), {"n": args.limit}).scalars()]
     outcome = send.send_notifications(ids)
     print(f"sent {outcome.messages} email(s) for {len(outcome.sent)} notification(s); "

@@ -40,11 +40,11 @@ WITH ev AS (
      ORDER BY e.id
        FOR UPDATE SKIP LOCKED
 ), marked AS (
-    UPDATE price_events e SET evaluated_at = now() FROM ev WHERE e.id = ev.id
+    UPDATE price_events e SET evaluated_at = pricehound_now() FROM ev WHERE e.id = ev.id
 ), fresh AS (
     SELECT ev.*, l.store_id, l.product_id
       FROM ev JOIN store_listings l ON l.id = ev.listing_id
-     WHERE ev.occurred_at > now() - CAST(:max_age AS interval)
+     WHERE ev.occurred_at > pricehound_now() - CAST(:max_age AS interval)
 ), pairs AS (
     SELECT f.*, w.id AS item_id, w.list_id, w.target_price, w.min_drop_percent, w.notify_kinds,
            w.product_id AS watch_product_id, w.preferred_store_ids
@@ -117,7 +117,7 @@ WITH ev AS (
     INSERT INTO notifications (user_id, item_id, event_id, kind, dedupe_key, send_after)
     SELECT l.user_id, l.item_id, l.event_id, l.alert_kind,
            'event:' || l.event_id || ':item:' || l.item_id,
-           now() + CAST(:window AS interval)
+           pricehound_now() + CAST(:window AS interval)
       FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id, user_id
@@ -174,7 +174,7 @@ def unevaluated_event_ids(conn: Connection, *, older_than_seconds: float, limit:
     return [int(i) for i in conn.execute(sa.text(
         """
         SELECT id FROM price_events
-         WHERE evaluated_at IS NULL AND created_at < now() - CAST(:age AS interval)
+         WHERE evaluated_at IS NULL AND created_at < pricehound_now() - CAST(:age AS interval)
          ORDER BY id LIMIT :limit
         """), {"age": timedelta(seconds=older_than_seconds), "limit": int(limit)}).scalars()]
 
@@ -182,5 +182,5 @@ def unevaluated_event_ids(conn: Connection, *, older_than_seconds: float, limit:
 def forget_expired_cooldowns(conn: Connection, cooldown_seconds: float) -> int:
     """Delete cool-down rows that no longer hold anything back (and those of deleted watches)."""
     return conn.execute(sa.text(
-        "DELETE FROM alert_state WHERE last_alerted_at < now() - CAST(:age AS interval)"),
+        "DELETE FROM alert_state WHERE last_alerted_at < pricehound_now() - CAST(:age AS interval)"),
         {"age": timedelta(seconds=cooldown_seconds) + MAX_EVENT_AGE}).rowcount

@@ -6,13 +6,11 @@ they sign up again); ``confirm`` is what ``GET /verify?token=...`` does with the
 
 from __future__ import annotations
 
-import time
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from alerts.outbox import queue_transactional_email
-from pricehound import tokens
+from pricehound import clock, tokens
 from pricehound.catalog import InputError
 from pricehound.config import Settings, get_settings
 
@@ -25,7 +23,7 @@ def request_verification(conn: Connection, user_id: int, now: float | None = Non
         raise InputError(f"no user {user_id}")
     if verified:
         return None
-    day = int((now if now is not None else time.time()) // 86400)
+    day = int((now if now is not None else clock.timestamp()) // 86400)
     return queue_transactional_email(conn, int(user_id), "verify", {}, f"verify:{int(user_id)}:{day}")
 
 
@@ -35,7 +33,7 @@ def confirm(conn: Connection, token: str, settings: Settings | None = None) -> i
     claims = tokens.verify("verify", token, settings.signing_secret)
     user_id = int(claims["d"]["u"])
     row = conn.execute(sa.text(
-        "UPDATE users SET verified_at = coalesce(verified_at, now()) WHERE id = :u RETURNING id"),
+        "UPDATE users SET verified_at = coalesce(verified_at, pricehound_now()) WHERE id = :u RETURNING id"),
         {"u": user_id}).one_or_none()
     if row is None:
         raise tokens.TokenError("no such user")

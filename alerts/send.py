@@ -19,7 +19,7 @@ import time
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from alerts import links, mime, ratelimit, render, ses
 from alerts.outbox import ALERT_KINDS, TRANSACTIONAL_KINDS
+from pricehound import clock
 from pricehound.config import Settings, get_settings
 from pricehound.db import get_engine
 from pricehound.redisconn import get_redis
@@ -41,7 +42,7 @@ CLAIM_SQL = """
 WITH asked AS (
     SELECT DISTINCT user_id FROM notifications
      WHERE id = ANY (CAST(:ids AS bigint[])) AND status = 'pending'
-       AND (send_after <= now() OR :ignore_send_after)
+       AND (send_after <= pricehound_now() OR :ignore_send_after)
 ), picked AS (
     -- the rows asked for, plus every other pending alert of the same users: one email per user
     -- an address unsubscribed from alerts still gets the sign-in and verify links its owner
@@ -58,7 +59,7 @@ WITH asked AS (
       JOIN users u ON u.id = n.user_id
       LEFT JOIN email_suppressions s ON s.email = lower(u.email)
      WHERE n.status = 'pending'
-       AND ((n.id = ANY (CAST(:ids AS bigint[])) AND (n.send_after <= now() OR :ignore_send_after))
+       AND ((n.id = ANY (CAST(:ids AS bigint[])) AND (n.send_after <= pricehound_now() OR :ignore_send_after))
             OR (n.user_id IN (SELECT user_id FROM asked) AND n.kind = ANY (CAST(:alert_kinds AS text[]))))
      ORDER BY n.id
        FOR UPDATE OF n SKIP LOCKED
@@ -67,7 +68,7 @@ UPDATE notifications n
    SET status = CASE WHEN p.deliverable THEN 'sending' ELSE 'suppressed' END,
        attempts = n.attempts + CASE WHEN p.deliverable THEN 1 ELSE 0 END,
        last_error = CASE WHEN p.deliverable THEN n.last_error ELSE p.reason END,
-       sending_started_at = now(), updated_at = now()
+       sending_started_at = pricehound_now(), updated_at = pricehound_now()
   FROM picked p
  WHERE n.id = p.id
 RETURNING n.id, n.user_id, n.item_id, n.event_id, n.kind, n.payload, n.status, n.attempts, p.email, p.name
@@ -182,9 +183,9 @@ def _mark(engine: Engine, ids: list[int], status: str, *, error: str, retry_in: 
             """
             UPDATE notifications
                SET status = :status, last_error = :error,
-                   send_after = CASE WHEN :status = 'pending' THEN now() + CAST(:retry_in AS interval)
+                   send_after = CASE WHEN :status = 'pending' THEN pricehound_now() + CAST(:retry_in AS interval)
                                      ELSE send_after END,
-                   updated_at = now()
+                   updated_at = pricehound_now()
              WHERE id = ANY (CAST(:ids AS bigint[])) AND status = 'sending'
             """), {"ids": ids, "status": status, "error": error, "retry_in": timedelta(seconds=retry_in)})
 
@@ -235,8 +236,8 @@ class _SentRecorder:
             conn.execute(sa.text(
                 """
                 UPDATE notifications n
-                   SET status = 'sent', sent_at = coalesce(v.accepted_at, now()),
-                       provider_message_id = v.message_id, last_error = NULL, updated_at = now()
+                   SET status = 'sent', sent_at = coalesce(v.accepted_at, pricehound_now()),
+                       provider_message_id = v.message_id, last_error = NULL, updated_at = pricehound_now()
                   FROM unnest(CAST(:ids AS bigint[]), CAST(:message_ids AS text[]),
                               CAST(:accepted_at AS timestamptz[])) AS v(id, message_id, accepted_at)
                  WHERE n.id = v.id AND n.status = 'sending'
@@ -291,7 +292,7 @@ def _deliver(settings: Settings, gate: ratelimit.SendRateLimiter, message: Messa
         message_id = ses.send_raw(raw, settings)
     except Exception as exc:  # classified by the caller
         return _Delivery(message, error=exc)
-    accepted_at = datetime.now(timezone.utc)
+    accepted_at = clock.now()
     if settings.email_dir:
         try:
             _write_eml(settings.email_dir, message, raw)

@@ -99,14 +99,14 @@ def sweep_outbox(self, limit: int = 10000) -> int:
     with get_engine().begin() as conn:
         freed = conn.execute(sa.text(
             """
-            UPDATE notifications SET status = 'pending', updated_at = now(),
+            UPDATE notifications SET status = 'pending', updated_at = pricehound_now(),
                    last_error = coalesce(last_error, 'worker lost while sending')
-             WHERE status = 'sending' AND sending_started_at < now() - CAST(:stuck AS interval)
+             WHERE status = 'sending' AND sending_started_at < pricehound_now() - CAST(:stuck AS interval)
             """), {"stuck": timedelta(seconds=STUCK_SENDING_AFTER)}).rowcount
         ids = [int(i) for i in conn.execute(sa.text(
             """
             SELECT id FROM notifications
-             WHERE status = 'pending' AND send_after < now() - CAST(:lost AS interval)
+             WHERE status = 'pending' AND send_after < pricehound_now() - CAST(:lost AS interval)
              ORDER BY user_id, id LIMIT :limit
             """), {"lost": timedelta(seconds=LOST_PENDING_AFTER), "limit": limit}).scalars()]
     if freed:

@@ -49,9 +49,9 @@ GENERATE = [
               'https://store' || ((i % 10) + 1) || '.example/p/' || i, 'Item ' || i, 'active'
          FROM generate_series(1, :listings) i""",
     """INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at)
-       SELECT id, 100.00, 'USD', 'in_stock', now(), now() FROM store_listings""",
+       SELECT id, 100.00, 'USD', 'in_stock', pricehound_now(), pricehound_now() FROM store_listings""",
     """INSERT INTO users (email, verified_at, status)
-       SELECT 'user' || u || '@example.com', CASE WHEN u % 20 <> 0 THEN now() END, 'active'
+       SELECT 'user' || u || '@example.com', CASE WHEN u % 20 <> 0 THEN pricehound_now() END, 'active'
          FROM generate_series(1, :users) u""",
     """INSERT INTO email_suppressions (email, reason)
        SELECT 'user' || u || '@example.com', 'bounce' FROM generate_series(1, :users) u WHERE u % 100 = 7""",
@@ -75,7 +75,7 @@ GENERATE = [
               'USD',
               CASE kind WHEN 'back_in_stock' THEN 'out_of_stock' ELSE 'in_stock' END,
               CASE kind WHEN 'sold_out' THEN 'out_of_stock' ELSE 'in_stock' END,
-              now(), now()
+              pricehound_now(), pricehound_now()
          FROM (SELECT ((e * 2) % :listings) + 1 AS l,
                       CASE WHEN e % 10 < 7 THEN 'price_drop' WHEN e % 10 = 7 THEN 'price_rise'
                            WHEN e % 10 = 8 THEN 'sold_out' ELSE 'back_in_stock' END AS kind
@@ -91,7 +91,7 @@ BARE_SQL = (
     "pairs AS (" + evaluate.EVALUATE_SQL.split("), pairs AS (", 1)[1].split("), judged AS (", 1)[0] + "), "
     "judged AS (" + BARE + ") "
     "INSERT INTO notifications (user_id, item_id, event_id, kind, dedupe_key, send_after) "
-    "SELECT user_id, item_id, event_id, alert_kind, 'event:' || event_id || ':item:' || item_id, now() + interval '60 seconds' "
+    "SELECT user_id, item_id, event_id, alert_kind, 'event:' || event_id || ':item:' || item_id, pricehound_now() + interval '60 seconds' "
     "FROM judged WHERE alert_kind IS NOT NULL"
 )
 

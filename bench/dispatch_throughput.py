@@ -54,7 +54,7 @@ SELECT_DUE = sa.text(
     """
     SELECT listing_id, store_id, priority
       FROM user_crawler_priorities
-     WHERE watchers > 0 AND next_due_at <= now()
+     WHERE watchers > 0 AND next_due_at <= pricehound_now()
      ORDER BY priority DESC
      LIMIT :limit
     """
@@ -116,7 +116,7 @@ def populate(engine, rows: int, n_stores: int, *, delay: float, min_interval: st
             """
             INSERT INTO user_crawler_priorities (listing_id, store_id, watchers, premium_watchers, priority, next_due_at)
             SELECT id, store_id, w, p, crawl_priority_score(w, p, 0, 0),
-                   now() - make_interval(secs => (id % 3600))
+                   pricehound_now() - make_interval(secs => (id % 3600))
               FROM (SELECT id, store_id,
                            (1 + (CASE WHEN id % 10 = 0 THEN id % 7 ELSE 0 END))::int AS w,
                            CASE WHEN id % 97 = 0 THEN 1 ELSE 0 END AS p
@@ -135,8 +135,8 @@ def vacuum(engine) -> None:
 def reset(engine) -> None:
     """Every row due again, no runs, every store free."""
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() - make_interval(secs => (listing_id % 3600)) "
-                             "WHERE next_due_at > now()"))
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now() - make_interval(secs => (listing_id % 3600)) "
+                             "WHERE next_due_at > pricehound_now()"))
         conn.execute(sa.text("UPDATE stores SET crawl_lease_until = NULL, crawl_leased_by = NULL, current_run_id = NULL"))
         conn.execute(sa.text("TRUNCATE crawl_runs CASCADE"))
     vacuum(engine)
@@ -196,7 +196,7 @@ FINISH_TICK = sa.text(
     """
     WITH crawled AS (
         UPDATE user_crawler_priorities p
-           SET last_crawled_at = now(), next_due_at = now() + interval '1 hour', updated_at = now()
+           SET last_crawled_at = pricehound_now(), next_due_at = pricehound_now() + interval '1 hour', updated_at = pricehound_now()
           FROM (SELECT unnest(listing_ids) AS listing_id FROM crawl_runs WHERE id = ANY (:runs)) r
          WHERE p.listing_id = r.listing_id
     )
@@ -223,7 +223,7 @@ FINISH_RUNS = sa.text(
           FROM ended e, unnest(e.listing_ids) WITH ORDINALITY AS t(listing_id, n)
     ), frontier AS (
         UPDATE user_crawler_priorities p
-           SET updated_at = now(), last_crawled_at = g.crawled_at,
+           SET updated_at = pricehound_now(), last_crawled_at = g.crawled_at,
                next_due_at = g.crawled_at + crawl_interval(p.priority, s.min_interval, s.max_interval)
           FROM pages g, stores s
          WHERE p.listing_id = g.listing_id AND s.id = p.store_id
@@ -266,7 +266,7 @@ def hot_watch(engine, settings: Settings, *, duration: float, tick: float, page_
             "SELECT extract(epoch FROM queued_at + make_interval(secs => (array_position(listing_ids, :l) - 1) * :page)) "
             "FROM crawl_runs WHERE :l = ANY(listing_ids) ORDER BY queued_at"), {"l": hot, "page": page_seconds}).scalars().all()
         waiting = conn.execute(sa.text(
-            "SELECT count(*) FROM user_crawler_priorities WHERE next_due_at <= now()")).scalar_one()
+            "SELECT count(*) FROM user_crawler_priorities WHERE next_due_at <= pricehound_now()")).scalar_one()
     crawled_at = [float(c) for c in crawls]
     gaps = [b - a for a, b in zip(crawled_at, crawled_at[1:], strict=False)]
     return {"interval_s": round(float(interval), 2), "tick_s": tick, "crawls": len(crawled_at),

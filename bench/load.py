@@ -99,7 +99,7 @@ def seed(engine: sa.engine.Engine, shop, args: argparse.Namespace) -> int:
         conn.execute(sa.text(
             """
             INSERT INTO users (email, name, verified_at)
-            SELECT 'load' || g || '@load.pricehound.test', 'Load ' || g, now() FROM generate_series(1, :n) g
+            SELECT 'load' || g || '@load.pricehound.test', 'Load ' || g, pricehound_now() FROM generate_series(1, :n) g
             """), {"n": users})
         conn.execute(sa.text("INSERT INTO shopping_lists (user_id, name) SELECT id, 'Watching' FROM users"))
         # each list watches 10 distinct random listings: (list, slot) -> a listing by a hash
@@ -116,7 +116,7 @@ def seed(engine: sa.engine.Engine, shop, args: argparse.Namespace) -> int:
             ON CONFLICT DO NOTHING
             """), {"seed": args.seed, "listings": len(urls), "per": max(1, args.watches // users)})
         watches = conn.execute(sa.text("SELECT count(*) FROM shopping_list_items")).scalar_one()
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now()"))
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now()"))
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
     return int(watches)

@@ -105,17 +105,17 @@ def seed(engine: sa.engine.Engine, users: int) -> list[int]:
                 SELECT 1, 'https://shop.example/p/' || i, 'Kettle model ' || i, 'active' FROM generate_series(1, :n) i
                 RETURNING id)
             INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at)
-            SELECT id, 80.00, 'USD', 'in_stock', now(), now() FROM l
+            SELECT id, 80.00, 'USD', 'in_stock', pricehound_now(), pricehound_now() FROM l
             """), {"n": users})
         conn.execute(sa.text(
-            "INSERT INTO users (email, name, verified_at) SELECT 'user' || i || '@example.com', 'User ' || i, now() "
+            "INSERT INTO users (email, name, verified_at) SELECT 'user' || i || '@example.com', 'User ' || i, pricehound_now() "
             "FROM generate_series(1, :n) i"), {"n": users})
         conn.execute(sa.text("ALTER TABLE shopping_list_items DISABLE TRIGGER USER"))  # frontier: not measured here
         conn.execute(sa.text("INSERT INTO shopping_lists (user_id, name) SELECT id, 'Watching' FROM users"))
         conn.execute(sa.text("INSERT INTO shopping_list_items (list_id, listing_id) SELECT id, id FROM shopping_lists"))
         return [int(i) for i in conn.execute(sa.text(
             "INSERT INTO price_events (listing_id, kind, old_price, new_price, currency, old_availability, "
-            "new_availability, occurred_at) SELECT id, 'price_drop', 100.00, 80.00, 'USD', 'in_stock', 'in_stock', now() "
+            "new_availability, occurred_at) SELECT id, 'price_drop', 100.00, 80.00, 'USD', 'in_stock', 'in_stock', pricehound_now() "
             "FROM store_listings ORDER BY id RETURNING id")).scalars()]
 
 
@@ -271,7 +271,7 @@ def main() -> int:
         workers = start_workers(worker_env, "alerts,email")
         time.sleep(4)
         with engine.begin() as conn:
-            conn.execute(sa.text("UPDATE price_events SET evaluated_at = now()"))  # only the new ones count
+            conn.execute(sa.text("UPDATE price_events SET evaluated_at = pricehound_now()"))  # only the new ones count
         # one change per worker first: imports, templates and the SES client are built on first use
         warm = []
         with engine.begin() as conn:
@@ -279,7 +279,7 @@ def main() -> int:
                 warm.append(conn.execute(sa.text(
                     "INSERT INTO price_events (listing_id, kind, old_price, new_price, currency, old_availability, "
                     "new_availability, occurred_at) VALUES (:l, 'price_drop', 80.00, 60.00, 'USD', 'in_stock', "
-                    "'in_stock', now()) RETURNING id"), {"l": listing}).scalar_one())
+                    "'in_stock', pricehound_now()) RETURNING id"), {"l": listing}).scalar_one())
         for event in warm:
             app.send_task("pricehound.alerts.evaluate_events", args=[[event]])
         wait_sent(engine, len(warm))
@@ -290,7 +290,7 @@ def main() -> int:
                 event = conn.execute(sa.text(
                     "INSERT INTO price_events (listing_id, kind, old_price, new_price, currency, old_availability, "
                     "new_availability, occurred_at) VALUES (:l, 'price_drop', 80.00, 60.00, 'USD', 'in_stock', "
-                    "'in_stock', now()) RETURNING id"), {"l": listing}).scalar_one()
+                    "'in_stock', pricehound_now()) RETURNING id"), {"l": listing}).scalar_one()
             committed[event] = time.time()
             app.send_task("pricehound.alerts.evaluate_events", args=[[event]])
             time.sleep(0.25)

@@ -47,15 +47,15 @@ STORE_HOST = "127.0.0.1:9"
 SEED_SQL = """
 INSERT INTO stores (slug, name, allowed_domains, is_local, default_currency)
 VALUES ('bench', 'Bench Store', ARRAY[:host], true, 'EUR');
-INSERT INTO users (email, name, verified_at) VALUES ('bench@example.com', 'Bench', now());
+INSERT INTO users (email, name, verified_at) VALUES ('bench@example.com', 'Bench', pricehound_now());
 INSERT INTO shopping_lists (user_id, name) VALUES (1, 'Watching');
 INSERT INTO store_listings (store_id, url, title, status, first_seen_at)
-SELECT 1, 'http://' || :host || '/p/' || g, 'Product ' || g, 'active', now()
+SELECT 1, 'http://' || :host || '/p/' || g, 'Product ' || g, 'active', pricehound_now()
   FROM generate_series(1, :n) g;
 INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at)
-SELECT g, 20 + (g % 300), 'EUR', 'in_stock', now(), now() - interval '2 days' FROM generate_series(1, :n) g;
+SELECT g, 20 + (g % 300), 'EUR', 'in_stock', pricehound_now(), pricehound_now() - interval '2 days' FROM generate_series(1, :n) g;
 INSERT INTO price_history_log (listing_id, observed_at, price, currency, availability)
-SELECT g, now() - make_interval(days => d * 20), 20 + (g % 300) + d, 'EUR', 'in_stock'
+SELECT g, pricehound_now() - make_interval(days => d * 20), 20 + (g % 300) + d, 'EUR', 'in_stock'
   FROM generate_series(1, :n) g, generate_series(0, 4) d;
 INSERT INTO shopping_list_items (list_id, listing_id, target_price)
 SELECT 1, g, 15 + (g % 300) FROM generate_series(1, :n) g;

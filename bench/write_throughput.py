@@ -55,10 +55,10 @@ from pricehound.db import apply_schema, normalise_url  # noqa: E402
 SEED_SQL = """
 INSERT INTO stores (slug, name, allowed_domains, is_local) VALUES ('bench', 'Bench', '{shop.example}', false);
 INSERT INTO store_listings (store_id, url, status, first_seen_at, title, sku)
-SELECT 1, 'https://shop.example/p/' || g, 'active', now() - interval '30 days', 'Product ' || g, 'SKU-' || g
+SELECT 1, 'https://shop.example/p/' || g, 'active', pricehound_now() - interval '30 days', 'Product ' || g, 'SKU-' || g
   FROM generate_series(1, %(n)s) g;
 INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at)
-SELECT g, 10 + (g %% 500), 'USD', 'in_stock', now() - interval '1 hour', now() - interval '1 hour'
+SELECT g, 10 + (g %% 500), 'USD', 'in_stock', pricehound_now() - interval '1 hour', pricehound_now() - interval '1 hour'
   FROM generate_series(1, %(n)s) g;
 INSERT INTO user_crawler_priorities (listing_id, store_id, watchers, priority)
 SELECT g, 1, 1, 0.69 FROM generate_series(1, %(n)s) g;
@@ -68,7 +68,7 @@ INSERT INTO crawl_runs (store_id, status) VALUES (1, 'running');
 RESET_SQL = """
 TRUNCATE price_events, price_history_log CASCADE;
 UPDATE store_prices SET price = 10 + (listing_id %% 500), currency = 'USD', availability = 'in_stock',
-       regular_price = NULL, observed_at = now() - interval '1 hour', changed_at = now() - interval '1 hour';
+       regular_price = NULL, observed_at = pricehound_now() - interval '1 hour', changed_at = pricehound_now() - interval '1 hour';
 VACUUM ANALYZE store_prices;
 VACUUM ANALYZE store_listings;
 VACUUM ANALYZE user_crawler_priorities;
@@ -140,8 +140,8 @@ WITH old AS MATERIALIZED (
 ), frontier AS (
     UPDATE user_crawler_priorities f
        SET last_crawled_at = o.observed_at,
-           next_due_at = now() + crawl_interval(f.priority, s.min_interval, s.max_interval),
-           updated_at = now()
+           next_due_at = pricehound_now() + crawl_interval(f.priority, s.min_interval, s.max_interval),
+           updated_at = pricehound_now()
       FROM old o, stores s
      WHERE f.listing_id = o.listing_id AND s.id = f.store_id
 )

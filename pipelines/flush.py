@@ -247,13 +247,13 @@ FLUSH = sa.text(
         -- removal is checked rarely (the store's longest interval) in case it reappears.
         UPDATE user_crawler_priorities f
            SET last_crawled_at = b.observed_at,
-               next_due_at = now() + CASE
+               next_due_at = pricehound_now() + CASE
                    WHEN b.new_status = 'removed' THEN b.max_interval
                    WHEN b.kind IN ('failed', 'dropped') THEN
                        least(b.max_interval, crawl_interval(f.priority, b.min_interval, b.max_interval)
                                              * power(2, least(b.new_failures, 10) - 1))
                    ELSE crawl_interval(f.priority, b.min_interval, b.max_interval) END,
-               updated_at = now()
+               updated_at = pricehound_now()
           FROM b
          WHERE f.listing_id = b.listing_id
     ), counts AS (

@@ -224,7 +224,7 @@ def add_user(conn: Connection, *, email: str, name: str | None = None, premium: 
         sa.text(
             """
             INSERT INTO users (email, name, account_type, verified_at)
-            VALUES (:email, :name, :account_type, CASE WHEN :verified THEN now() END)
+            VALUES (:email, :name, :account_type, CASE WHEN :verified THEN pricehound_now() END)
             ON CONFLICT (lower(email)) DO UPDATE
                SET name = coalesce(excluded.name, users.name),
                    account_type = CASE WHEN :premium THEN 'premium' ELSE users.account_type END,
@@ -324,7 +324,7 @@ def add_watch(
             VALUES (:list_id, :listing_id, :target, :drop, :kinds)
             ON CONFLICT (list_id, listing_id) WHERE listing_id IS NOT NULL DO UPDATE
                SET target_price = excluded.target_price, min_drop_percent = excluded.min_drop_percent,
-                   notify_kinds = excluded.notify_kinds, active = true, updated_at = now()
+                   notify_kinds = excluded.notify_kinds, active = true, updated_at = pricehound_now()
             RETURNING id
             """
         ),
@@ -363,7 +363,7 @@ def update_watch(
                    min_drop_percent = CASE WHEN :set_drop THEN CAST(:drop AS numeric) ELSE i.min_drop_percent END,
                    notify_kinds = CASE WHEN :set_kinds THEN CAST(:kinds AS text[]) ELSE i.notify_kinds END,
                    active = CASE WHEN :set_active THEN CAST(:active AS boolean) ELSE i.active END,
-                   updated_at = now()
+                   updated_at = pricehound_now()
               FROM shopping_lists l
              WHERE l.id = i.list_id AND l.user_id = :user_id AND i.id = :item_id
             RETURNING i.id

@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from pricehound import clock
 from pricehound.config import Settings, get_settings
 
 SCHEMA_LOCK_KEY = 0x70726963  # advisory lock taken while schema.sql is applied ("pric")
@@ -49,7 +50,7 @@ def normalise_url(url: str) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _engine_for(url: str, pid: int) -> Engine:
-    return sa.create_engine(
+    engine = sa.create_engine(
         normalise_url(url),
         pool_pre_ping=True,
         pool_size=5,
@@ -57,6 +58,8 @@ def _engine_for(url: str, pid: int) -> Engine:
         pool_recycle=1800,
         connect_args={"application_name": "pricehound", "connect_timeout": 10},
     )
+    clock.install(engine)
+    return engine
 
 
 def get_engine(settings: Settings | None = None) -> Engine:

@@ -185,8 +185,8 @@ class Demo:
     def make_due(self) -> float:
         """Make every watched listing due now; beat's next tick dispatches them."""
         with self.engine.begin() as conn:
-            started = conn.execute(sa.text("SELECT extract(epoch FROM now())")).scalar_one()
-            conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() WHERE watchers > 0"))
+            started = conn.execute(sa.text("SELECT extract(epoch FROM pricehound_now())")).scalar_one()
+            conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now() WHERE watchers > 0"))
         return float(started)
 
     def wait_round(self, name: str, since: float, timeout: float) -> None:
@@ -225,11 +225,11 @@ class Demo:
                   (SELECT count(*) FROM price_events WHERE evaluated_at IS NULL) AS unevaluated,
                   (SELECT count(*) FROM notifications WHERE status = 'sent') AS sent,
                   (SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')) AS unsent,
-                  (SELECT count(*) FROM stores WHERE paused_until > now()) AS paused,
+                  (SELECT count(*) FROM stores WHERE paused_until > pricehound_now()) AS paused,
                   (SELECT count(*) FROM user_crawler_priorities p JOIN stores s ON s.id = p.store_id
                     WHERE p.watchers > 0
                       AND (p.last_crawled_at IS NULL OR p.last_crawled_at < to_timestamp(:s))
-                      AND NOT coalesce(s.paused_until > now(), false)) AS remaining
+                      AND NOT coalesce(s.paused_until > pricehound_now(), false)) AS remaining
                 """), {"s": since}).one()
         return {k: int(v) for k, v in row._mapping.items()}
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from pricehound import clock
 
 # A target is leased while it is in the open run of a store whose lease is live and that run
 # has not observed it yet (the writer stamps updated_at after the run was queued).
@@ -23,7 +25,7 @@ held AS (
       FROM stores s
       JOIN crawl_runs r ON r.id = s.current_run_id
       JOIN user_crawler_priorities p ON p.listing_id = ANY (r.listing_ids)
-     WHERE s.crawl_lease_until >= now() AND p.updated_at < r.queued_at
+     WHERE s.crawl_lease_until >= pricehound_now() AND p.updated_at < r.queued_at
 )
 """
 
@@ -33,7 +35,7 @@ SELECT (SELECT count(*) FROM stores)                                         AS 
        (SELECT count(*) FROM shopping_list_items WHERE active)               AS watches,
        (SELECT count(*) FROM users)                                          AS users,
        (SELECT count(*) FROM user_crawler_priorities p
-         WHERE p.watchers > 0 AND p.next_due_at <= now()
+         WHERE p.watchers > 0 AND p.next_due_at <= pricehound_now()
            AND NOT EXISTS (SELECT 1 FROM held h WHERE h.listing_id = p.listing_id)) AS due_targets,
        (SELECT count(*) FROM held)                                           AS leased_targets,
        (SELECT count(*) FROM notifications WHERE status = 'pending')         AS pending_notifications,
@@ -84,16 +86,16 @@ def render(c: Counts) -> str:
 
 _STORES_SELECT = """
 SELECT s.slug, s.active,
-       count(p.listing_id) FILTER (WHERE p.watchers > 0 AND p.next_due_at <= now()
+       count(p.listing_id) FILTER (WHERE p.watchers > 0 AND p.next_due_at <= pricehound_now()
                                      AND h.listing_id IS NULL) AS due,
        count(h.listing_id) AS leased,
-       CASE WHEN s.crawl_lease_until >= now() THEN s.current_run_id END AS run_id,
-       CASE WHEN s.crawl_lease_until >= now() THEN r.status END AS run_status,
-       CASE WHEN s.crawl_lease_until >= now() THEN coalesce(r.started_at, r.queued_at) END AS run_since,
-       CASE WHEN s.crawl_lease_until >= now() THEN s.crawl_leased_by END AS run_holder,
+       CASE WHEN s.crawl_lease_until >= pricehound_now() THEN s.current_run_id END AS run_id,
+       CASE WHEN s.crawl_lease_until >= pricehound_now() THEN r.status END AS run_status,
+       CASE WHEN s.crawl_lease_until >= pricehound_now() THEN coalesce(r.started_at, r.queued_at) END AS run_since,
+       CASE WHEN s.crawl_lease_until >= pricehound_now() THEN s.crawl_leased_by END AS run_holder,
        s.last_outcome, s.last_crawl_at, s.failure_streak,
-       CASE WHEN s.paused_until > now() THEN s.paused_until END AS paused_until,
-       s.last_error, now() AS now
+       CASE WHEN s.paused_until > pricehound_now() THEN s.paused_until END AS paused_until,
+       s.last_error, pricehound_now() AS now
   FROM stores s
   LEFT JOIN user_crawler_priorities p ON p.store_id = s.id
   LEFT JOIN held h ON h.listing_id = p.listing_id
@@ -127,7 +129,7 @@ class StoreSchedule:
 def store_schedule(conn: Connection) -> tuple[list[StoreSchedule], datetime]:
     """Each store's crawl state, and the database's clock (ages are measured against it)."""
     rows = conn.execute(sa.text(STORES_SQL)).all()
-    now = rows[0].now if rows else conn.execute(sa.text("SELECT now()")).scalar_one()
+    now = rows[0].now if rows else conn.execute(sa.text("SELECT pricehound_now()")).scalar_one()
     stores = [StoreSchedule(**{k: v for k, v in r._mapping.items() if k != "now"}) for r in rows]
     return stores, now
 
@@ -202,4 +204,4 @@ def render_queues(depths: Mapping[str, int] | None, error: str | None = None) ->
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()

@@ -13,8 +13,9 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 from typing import Any
+
+from pricehound import clock
 
 
 class TokenError(ValueError):
@@ -36,7 +37,7 @@ def _mac(secret: str, body: str) -> str:
 def sign(purpose: str, data: dict[str, Any], secret: str, *, max_age: int | None,
          now: float | None = None) -> str:
     """A token for ``purpose`` carrying ``data``, valid for ``max_age`` seconds (None: no expiry)."""
-    issued = int(now if now is not None else time.time())
+    issued = int(now if now is not None else clock.timestamp())
     claims = {"p": purpose, "d": data, "iat": issued, "jti": secrets.token_urlsafe(9)}
     if max_age is not None:
         claims["exp"] = issued + int(max_age)
@@ -58,6 +59,6 @@ def verify(purpose: str, token: str, secret: str, *, now: float | None = None) -
     if claims.get("p") != purpose:
         raise TokenError("token is for another purpose")
     exp = claims.get("exp")
-    if exp is not None and (now if now is not None else time.time()) > exp:
+    if exp is not None and (now if now is not None else clock.timestamp()) > exp:
         raise TokenError("token expired")
     return claims

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
+
+from pricehound import clock
 
 OK, REMOVED, FAILED = "ok", "removed", "failed"
 KINDS = (OK, REMOVED, FAILED)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """When an observation was made: the one clock's time (pricehound/clock.py)."""
+    return clock.now()
 
 
 @dataclass

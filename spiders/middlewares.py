@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -22,7 +23,6 @@ from scrapy.utils.asyncio import run_in_thread, sleep
 from scrapy.utils.misc import load_object
 
 from pricehound import urls
-from spiders.items import utcnow
 
 log = logging.getLogger("pricehound.crawl")
 
@@ -119,7 +119,8 @@ def retry_after_seconds(value: bytes | str | None) -> float | None:
         return None
     if when.tzinfo is None:
         return None
-    return max(0.0, (when - utcnow()).total_seconds())
+    # The server's date is real wall-clock time, so the wait is measured against real time.
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def is_challenge_response(response: Response) -> bool:

@@ -41,7 +41,7 @@ STATS_KEYS = ("downloader/request_count", "downloader/response_count", "download
 MARK_RUNNING = sa.text(
     """
     UPDATE crawl_runs
-       SET status = 'running', started_at = now(), finished_at = NULL, worker = :worker,
+       SET status = 'running', started_at = pricehound_now(), finished_at = NULL, worker = :worker,
            requested = :requested, ok = 0, changed = 0, removed = 0, failed = 0, dropped = 0,
            error = NULL, stats = '{}'::jsonb
      WHERE id = :run_id AND status IN ('queued', 'running')
@@ -51,8 +51,8 @@ MARK_RUNNING = sa.text(
 MARK_FINISHED = sa.text(
     """
     UPDATE crawl_runs
-       SET status = :status, finished_at = now(), error = :error,
-           stats = CAST(:stats AS jsonb), started_at = coalesce(started_at, now())
+       SET status = :status, finished_at = pricehound_now(), error = :error,
+           stats = CAST(:stats AS jsonb), started_at = coalesce(started_at, pricehound_now())
      WHERE id = :run_id
     """
 )

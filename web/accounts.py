@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from alerts import links
-from pricehound import catalog, tokens
+from pricehound import catalog, clock, tokens
 from pricehound.config import Settings
 from web.mailer import LinkMailer
 
@@ -100,14 +99,14 @@ def redeem(engine: Engine, settings: Settings, redis_client, purpose: str, token
     claims = _claims(settings, purpose, token)
     user_id = _user_id(claims)
     if purpose == "login":
-        ttl = max(60, int(claims.get("exp", 0) - time.time()) + 60)
+        ttl = max(60, int(claims.get("exp", 0) - clock.timestamp()) + 60)
         if not redis_client.set(USED_LOGIN_KEY + str(claims.get("jti")), user_id, nx=True, ex=ttl):
             raise LinkRefused("This sign-in link was already used. Ask for a new one.")
     with engine.begin() as conn:
         found = conn.execute(
             sa.text(
                 """
-                UPDATE users SET verified_at = CASE WHEN :verify THEN coalesce(verified_at, now())
+                UPDATE users SET verified_at = CASE WHEN :verify THEN coalesce(verified_at, pricehound_now())
                                                     ELSE verified_at END
                  WHERE id = :id AND status = 'active'
                 RETURNING id

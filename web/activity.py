@@ -28,7 +28,7 @@ def record(conn: Connection, user_id: int | None, kind: str, listing_ids: Iterab
              WHERE NOT :dedupe OR NOT EXISTS (
                     SELECT 1 FROM user_activity a
                      WHERE a.listing_id = x.listing_id AND a.user_id = :user_id AND a.kind = :kind
-                       AND a.occurred_at > now() - CAST(:window AS interval))
+                       AND a.occurred_at > pricehound_now() - CAST(:window AS interval))
             """
         ),
         {"user_id": user_id, "kind": kind, "ids": ids, "dedupe": once_per is not None,

@@ -66,8 +66,8 @@ def authenticate(conn: Connection, key: str) -> Partner | None:
                         WHERE key_hash = :key_hash AND revoked_at IS NULL),
                  touched AS (
                     -- at most once a minute, so a busy partner does not queue on one row lock
-                    UPDATE api_keys a SET last_used_at = now() FROM k
-                     WHERE a.id = k.id AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'))
+                    UPDATE api_keys a SET last_used_at = pricehound_now() FROM k
+                     WHERE a.id = k.id AND (k.last_used_at IS NULL OR k.last_used_at < pricehound_now() - interval '1 minute'))
             SELECT id, name, prefix FROM k
             """
         ),
@@ -82,7 +82,7 @@ def revoke_key(conn: Connection, prefix: str) -> ApiKey:
     row = conn.execute(
         sa.text(
             """
-            UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+            UPDATE api_keys SET revoked_at = coalesce(revoked_at, pricehound_now())
              WHERE prefix = :prefix RETURNING *
             """
         ),

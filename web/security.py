@@ -66,9 +66,9 @@ def open_session(conn: Connection, user_id: int, ttl: timedelta = SESSION_TTL) -
     conn.execute(
         sa.text(
             """
-            WITH purged AS (DELETE FROM web_sessions WHERE user_id = :user_id AND expires_at < now())
+            WITH purged AS (DELETE FROM web_sessions WHERE user_id = :user_id AND expires_at < pricehound_now())
             INSERT INTO web_sessions (token_hash, user_id, expires_at)
-            VALUES (:token_hash, :user_id, now() + :ttl)
+            VALUES (:token_hash, :user_id, pricehound_now() + :ttl)
             """
         ),
         {"token_hash": hash_secret(token), "user_id": user_id, "ttl": ttl},
@@ -85,7 +85,7 @@ def load_session(conn: Connection, token: str) -> SessionUser | None:
             """
             SELECT u.id, u.email, u.name
               FROM web_sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = :token_hash AND s.expires_at > now() AND u.status = 'active'
+             WHERE s.token_hash = :token_hash AND s.expires_at > pricehound_now() AND u.status = 'active'
             """
         ),
         {"token_hash": hash_secret(token)},

@@ -43,7 +43,7 @@ def unsubscribe_watch(conn: Connection, user_id: int, item_id: int) -> int:
     return conn.execute(
         sa.text(
             """
-            UPDATE shopping_list_items i SET active = false, updated_at = now()
+            UPDATE shopping_list_items i SET active = false, updated_at = pricehound_now()
               FROM shopping_lists sl
              WHERE sl.id = i.list_id AND sl.user_id = :user_id AND i.id = :item_id AND i.active
             """
@@ -63,7 +63,7 @@ def unsubscribe_everything(conn: Connection, user_id: int) -> int:
                     SELECT email, 'unsubscribe', 'one-click unsubscribe link' FROM who
                     ON CONFLICT (email) DO NOTHING),
                  stopped AS (
-                    UPDATE shopping_list_items i SET active = false, updated_at = now()
+                    UPDATE shopping_list_items i SET active = false, updated_at = pricehound_now()
                       FROM shopping_lists sl
                      WHERE sl.id = i.list_id AND sl.user_id = :user_id AND i.active
                     RETURNING 1)

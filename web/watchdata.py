@@ -140,12 +140,12 @@ def price_history(conn: Connection, listing_ids: list[int], days: int) -> dict[i
               CROSS JOIN LATERAL (
                     (SELECT e.observed_at, e.price, e.currency, e.regular_price, e.availability
                        FROM price_history_log e
-                      WHERE e.listing_id = x.listing_id AND e.observed_at < now() - make_interval(days => :days)
+                      WHERE e.listing_id = x.listing_id AND e.observed_at < pricehound_now() - make_interval(days => :days)
                       ORDER BY e.observed_at DESC LIMIT 1)
                     UNION ALL
                     (SELECT e.observed_at, e.price, e.currency, e.regular_price, e.availability
                        FROM price_history_log e
-                      WHERE e.listing_id = x.listing_id AND e.observed_at >= now() - make_interval(days => :days)
+                      WHERE e.listing_id = x.listing_id AND e.observed_at >= pricehound_now() - make_interval(days => :days)
                       ORDER BY e.observed_at DESC LIMIT 2000)) h
              ORDER BY x.listing_id, h.observed_at
             """

@@ -37,8 +37,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     with engine.connect() as conn:
         store = catalog.get_store(conn, args.store)
         state = conn.execute(
-            sa.text("SELECT current_run_id, crawl_leased_by, paused_until > now() AS paused, paused_until, "
-                    "crawl_lease_until >= now() AS busy FROM stores WHERE id = :id"), {"id": store.id},
+            sa.text("SELECT current_run_id, crawl_leased_by, paused_until > pricehound_now() AS paused, paused_until, "
+                    "crawl_lease_until >= pricehound_now() AS busy FROM stores WHERE id = :id"), {"id": store.id},
         ).one()
     if not store.active:
         raise catalog.InputError(f"store {store.slug} is inactive; nothing is crawled there")

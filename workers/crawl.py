@@ -96,9 +96,9 @@ class Claim:
 CLAIM_READ = sa.text(
     """
     SELECT r.id, r.status, r.store_id, r.requested,
-           r.queued_at + make_interval(secs => :lease_seconds) < now() AS stale,
+           r.queued_at + make_interval(secs => :lease_seconds) < pricehound_now() AS stale,
            s.slug, s.current_run_id, s.crawl_leased_by,
-           coalesce(s.crawl_lease_until >= now(), false) AS store_lease_live
+           coalesce(s.crawl_lease_until >= pricehound_now(), false) AS store_lease_live
       FROM crawl_runs r JOIN stores s ON s.id = r.store_id
      WHERE r.id = :run_id
        FOR UPDATE OF r, s
@@ -108,7 +108,7 @@ CLAIM_READ = sa.text(
 TAKE_STORE = sa.text(
     """
     UPDATE stores
-       SET crawl_lease_until = now() + make_interval(secs => :ttl),
+       SET crawl_lease_until = pricehound_now() + make_interval(secs => :ttl),
            crawl_leased_by = :me, current_run_id = :run_id
      WHERE id = :store_id
     """
@@ -117,8 +117,8 @@ TAKE_STORE = sa.text(
 ABANDON_RUN = sa.text(
     """
     UPDATE crawl_runs
-       SET status = 'abandoned', error = :error, finished_at = now(),
-           started_at = coalesce(started_at, now())
+       SET status = 'abandoned', error = :error, finished_at = pricehound_now(),
+           started_at = coalesce(started_at, pricehound_now())
      WHERE id = :run_id AND status IN ('queued', 'running')
     """
 )
@@ -278,7 +278,7 @@ def run_spider(
 
 RENEW_STORE = sa.text(
     """
-    UPDATE stores SET crawl_lease_until = now() + make_interval(secs => :ttl)
+    UPDATE stores SET crawl_lease_until = pricehound_now() + make_interval(secs => :ttl)
      WHERE id = :store_id AND current_run_id = :run_id AND crawl_leased_by = :me
     """
 )
@@ -289,8 +289,8 @@ RENEW_STORE = sa.text(
 RECORD_FAILURE = sa.text(
     """
     UPDATE crawl_runs
-       SET status = 'failed', error = :error, finished_at = now(),
-           started_at = coalesce(started_at, now())
+       SET status = 'failed', error = :error, finished_at = pricehound_now(),
+           started_at = coalesce(started_at, pricehound_now())
      WHERE id = :run_id AND status IN ('queued', 'running')
     """
 )
@@ -304,7 +304,7 @@ RECORD_FAILURE = sa.text(
 RELEASE_UNOBSERVED = sa.text(
     """
     UPDATE user_crawler_priorities p
-       SET next_due_at = greatest(p.next_due_at, now() + s.min_interval), updated_at = now()
+       SET next_due_at = greatest(p.next_due_at, pricehound_now() + s.min_interval), updated_at = pricehound_now()
       FROM crawl_runs r, stores s
      WHERE r.id = ANY (:run_ids) AND p.listing_id = ANY (r.listing_ids) AND p.updated_at < r.queued_at
        AND s.id = p.store_id
@@ -319,11 +319,11 @@ CLOSE_STORE = sa.text(
        SET failure_streak = CASE WHEN :store_failure THEN failure_streak + 1
                                  WHEN :keep_breaker THEN failure_streak ELSE 0 END,
            paused_until = CASE WHEN :store_failure
-                               THEN now() + least(max_interval, min_interval * power(2, least(failure_streak, 20)))
+                               THEN pricehound_now() + least(max_interval, min_interval * power(2, least(failure_streak, 20)))
                                WHEN :keep_breaker THEN paused_until END,
            last_error = CASE WHEN :outcome = 'succeeded' THEN NULL ELSE :error END,
            last_outcome = :outcome,
-           last_crawl_at = now(),
+           last_crawl_at = pricehound_now(),
            crawl_lease_until = NULL, crawl_leased_by = NULL, current_run_id = NULL
      WHERE id = :store_id AND current_run_id = :run_id
     RETURNING failure_streak, paused_until

@@ -63,20 +63,20 @@ REAP_SQL = sa.text(
     """
     WITH reaped AS (
         UPDATE crawl_runs r
-           SET status = 'abandoned', finished_at = now(), started_at = coalesce(r.started_at, now()),
+           SET status = 'abandoned', finished_at = pricehound_now(), started_at = coalesce(r.started_at, pricehound_now()),
                error = CASE WHEN r.status = 'running' THEN 'worker lost mid-crawl (store lease expired)'
                             ELSE 'never started (store lease expired before a worker took it)' END
          WHERE r.status IN ('queued', 'running')
            AND NOT EXISTS (SELECT 1 FROM stores s
-                            WHERE s.current_run_id = r.id AND s.crawl_lease_until >= now())
+                            WHERE s.current_run_id = r.id AND s.crawl_lease_until >= pricehound_now())
         RETURNING r.id, r.store_id, r.error
     ), cleared AS (
         UPDATE stores s
            SET crawl_lease_until = NULL, crawl_leased_by = NULL, current_run_id = NULL,
-               last_outcome = 'abandoned', last_error = x.error, last_crawl_at = now()
+               last_outcome = 'abandoned', last_error = x.error, last_crawl_at = pricehound_now()
           FROM reaped x
          WHERE s.id = x.store_id AND s.current_run_id = x.id
-           AND coalesce(s.crawl_lease_until < now(), true)
+           AND coalesce(s.crawl_lease_until < pricehound_now(), true)
         RETURNING s.id
     )
     SELECT ARRAY(SELECT id FROM reaped) AS run_ids, (SELECT count(*) FROM cleared) AS stores
@@ -106,7 +106,7 @@ PRUNE_SQL = sa.text(
     DELETE FROM crawl_runs
      WHERE id IN (SELECT r.id FROM crawl_runs r
                    WHERE r.status NOT IN ('queued', 'running')
-                     AND coalesce(r.finished_at, r.queued_at) < now() - make_interval(days => :days)
+                     AND coalesce(r.finished_at, r.queued_at) < pricehound_now() - make_interval(days => :days)
                      AND NOT EXISTS (SELECT 1 FROM stores s WHERE s.current_run_id = r.id)
                    ORDER BY r.id
                    LIMIT :chunk)

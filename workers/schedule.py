@@ -86,15 +86,15 @@ LEASE_SQL = sa.text(
                   FROM stores s
                  WHERE s.active
                    AND (CAST(:store_id AS bigint) IS NULL OR s.id = CAST(:store_id AS bigint))
-                   AND (:ignore_pause OR s.paused_until IS NULL OR s.paused_until <= now())
-                   AND (s.crawl_lease_until IS NULL OR s.crawl_lease_until < now())
+                   AND (:ignore_pause OR s.paused_until IS NULL OR s.paused_until <= pricehound_now())
+                   AND (s.crawl_lease_until IS NULL OR s.crawl_lease_until < pricehound_now())
                  ORDER BY s.id
                    FOR UPDATE SKIP LOCKED) s
          -- a store gets a run only when something in it is really due: rows coming due within
          -- the run's expected duration ride along with a run, they never start one
          WHERE :everything OR EXISTS (
                 SELECT 1 FROM user_crawler_priorities q
-                 WHERE q.store_id = s.id AND q.watchers > 0 AND q.next_due_at <= now())
+                 WHERE q.store_id = s.id AND q.watchers > 0 AND q.next_due_at <= pricehound_now())
     ), batches AS (
         -- each store's rows, highest priority first (at most one run's worth), read without row
         -- locks: the store's lock above already keeps every other dispatcher off them, and
@@ -109,7 +109,7 @@ LEASE_SQL = sa.text(
                           FROM user_crawler_priorities q
                          WHERE q.store_id = s.id
                            AND q.watchers > 0
-                           AND (:everything OR q.next_due_at <= now() + s.lookahead)
+                           AND (:everything OR q.next_due_at <= pricehound_now() + s.lookahead)
                          ORDER BY q.priority DESC, q.next_due_at
                          LIMIT s.batch_limit) x
                ) d
@@ -122,7 +122,7 @@ LEASE_SQL = sa.text(
     ), reserved AS (
         -- the store lease covers the run from queued to finished; the crawl task takes it over
         UPDATE stores s
-           SET crawl_lease_until = now() + make_interval(secs => :lease_seconds),
+           SET crawl_lease_until = pricehound_now() + make_interval(secs => :lease_seconds),
                crawl_leased_by = :reserved_by,
                current_run_id = r.id
           FROM runs r

@@ -67,7 +67,7 @@ class Catalogue:
 
 def make_user(conn, email: str, *, verified: bool = True) -> int:
     return conn.execute(sa.text(
-        "INSERT INTO users (email, name, verified_at) VALUES (:e, 'Ann', CASE WHEN :v THEN now() END) RETURNING id"),
+        "INSERT INTO users (email, name, verified_at) VALUES (:e, 'Ann', CASE WHEN :v THEN pricehound_now() END) RETURNING id"),
         {"e": email, "v": verified}).scalar_one()
 
 
@@ -92,7 +92,7 @@ def make_listing(conn, store_id: int, slug: str, title: str, price: Decimal, pro
         {"s": store_id, "p": product_id, "u": f"https://shop.example/p/{slug}", "t": title}).scalar_one()
     conn.execute(sa.text(
         "INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at) "
-        "VALUES (:l, :p, 'USD', 'in_stock', now(), now())"), {"l": listing, "p": price})
+        "VALUES (:l, :p, 'USD', 'in_stock', pricehound_now(), pricehound_now())"), {"l": listing, "p": price})
     return listing
 
 
@@ -115,10 +115,10 @@ def add_event(conn, listing_id: int, kind: str, old: str | None, new: str | None
     """A price_events row as the crawl stage writes it (and store_prices updated to match)."""
     event = conn.execute(sa.text(
         "INSERT INTO price_events (listing_id, kind, old_price, new_price, currency, old_availability, "
-        "new_availability, occurred_at) VALUES (:l, :k, :o, :n, 'USD', :oa, :na, now() - CAST(:ago AS interval)) "
+        "new_availability, occurred_at) VALUES (:l, :k, :o, :n, 'USD', :oa, :na, pricehound_now() - CAST(:ago AS interval)) "
         "RETURNING id"),
         {"l": listing_id, "k": kind, "o": old, "n": new, "oa": old_av, "na": new_av, "ago": ago}).scalar_one()
     conn.execute(sa.text(
         "UPDATE store_prices SET price = coalesce(CAST(:n AS numeric), price), availability = :na, "
-        "observed_at = now(), changed_at = now() WHERE listing_id = :l"), {"l": listing_id, "n": new, "na": new_av})
+        "observed_at = pricehound_now(), changed_at = pricehound_now() WHERE listing_id = :l"), {"l": listing_id, "n": new, "na": new_av})
     return event

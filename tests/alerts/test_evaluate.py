@@ -75,8 +75,8 @@ def test_new_low_in_thirty_days(db, catalogue):
         conn.execute(sa.text("UPDATE shopping_list_items SET notify_kinds = '{new_low}'"))
         conn.execute(sa.text(
             "INSERT INTO price_history_log (listing_id, observed_at, price, currency, availability) VALUES "
-            "(:l, now() - interval '10 days', 35.00, 'USD', 'in_stock'), "
-            "(:l, now() - interval '5 days', 40.00, 'USD', 'in_stock')"), {"l": catalogue.listing_id})
+            "(:l, pricehound_now() - interval '10 days', 35.00, 'USD', 'in_stock'), "
+            "(:l, pricehound_now() - interval '5 days', 40.00, 'USD', 'in_stock')"), {"l": catalogue.listing_id})
         not_low = add_event(conn, catalogue.listing_id, "price_drop", "40.00", "36.00")
         low = add_event(conn, catalogue.listing_id, "price_drop", "36.00", "34.00")
     run(db, [not_low, low], cooldown=0)
@@ -205,7 +205,7 @@ def test_sweeper_evaluates_events_whose_message_was_lost(db, catalogue, alert_en
 
     with db.begin() as conn:
         event = add_event(conn, catalogue.listing_id, "price_drop", "40.00", "20.00")
-        conn.execute(sa.text("UPDATE price_events SET created_at = now() - interval '5 minutes'"))
+        conn.execute(sa.text("UPDATE price_events SET created_at = pricehound_now() - interval '5 minutes'"))
     assert tasks.sweep_events.run() == 1
     assert [r[1] for r in outbox(db)] == [event]
     assert tasks.sweep_events.run() == 0
@@ -215,8 +215,8 @@ def test_expired_cooldowns_are_forgotten_and_the_next_alert_goes_out(db, catalog
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE shopping_list_items SET target_price = NULL"))
         conn.execute(sa.text("INSERT INTO alert_state (item_id, kind, last_alerted_at) VALUES "
-                             "(:i, 'price_drop', now() - interval '3 days'), (999999, 'removed', now() - interval '3 days'), "
-                             "(:i, 'sold_out', now())"), {"i": catalogue.item_id})
+                             "(:i, 'price_drop', pricehound_now() - interval '3 days'), (999999, 'removed', pricehound_now() - interval '3 days'), "
+                             "(:i, 'sold_out', pricehound_now())"), {"i": catalogue.item_id})
         assert evaluate.forget_expired_cooldowns(conn, 3600) == 2
         event = add_event(conn, catalogue.listing_id, "price_drop", "40.00", "20.00")
     run(db, [event], cooldown=3600)

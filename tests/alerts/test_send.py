@@ -52,9 +52,9 @@ def test_price_drop_becomes_an_email_with_subject_bodies_links_and_headers(db, c
     with db.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO price_history_log (listing_id, observed_at, price, currency, availability) VALUES "
-            "(:l, now() - interval '60 days', 31.50, 'USD', 'in_stock'), "
-            "(:l, now() - interval '40 days', 45.00, 'USD', 'in_stock'), "
-            "(:l, now() - interval '20 days', 40.00, 'USD', 'in_stock')"), {"l": catalogue.listing_id})
+            "(:l, pricehound_now() - interval '60 days', 31.50, 'USD', 'in_stock'), "
+            "(:l, pricehound_now() - interval '40 days', 45.00, 'USD', 'in_stock'), "
+            "(:l, pricehound_now() - interval '20 days', 40.00, 'USD', 'in_stock')"), {"l": catalogue.listing_id})
         event = add_event(conn, catalogue.listing_id, "price_drop", "40.00", "34.00")
     ids = evaluate_now(db, [event])
     result = tasks.send_notifications.apply(args=[ids]).get()
@@ -256,7 +256,7 @@ def test_sweeper_resends_rows_left_pending_or_stuck_sending(db, catalogue, aws, 
     ids = evaluate_now(db, [event])
     with db.begin() as conn:  # a worker died mid-send ten minutes ago
         conn.execute(sa.text("UPDATE notifications SET status = 'sending', attempts = 1, "
-                             "sending_started_at = now() - interval '20 minutes', send_after = now() - interval '20 minutes'"))
+                             "sending_started_at = pricehound_now() - interval '20 minutes', send_after = pricehound_now() - interval '20 minutes'"))
     enqueued = []
     monkeypatch.setattr(outbox, "enqueue_send", lambda ids, countdown=None: enqueued.append(list(ids)))
     assert tasks.sweep_outbox.run() == 1

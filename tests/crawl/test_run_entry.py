@@ -26,7 +26,7 @@ def test_a_finished_run_is_not_crawled_again(db, env, targets):
     run_id = add_run(db, t.store_id, t.listing_ids)
     with db.begin() as conn:
         conn.execute(__import__("sqlalchemy").text(
-            "UPDATE crawl_runs SET status = 'succeeded', started_at = now(), finished_at = now() WHERE id = :r"),
+            "UPDATE crawl_runs SET status = 'succeeded', started_at = pricehound_now(), finished_at = pricehound_now() WHERE id = :r"),
             {"r": run_id})
     proc = run_module(env, str(run_id))
     assert proc.returncode == 2 and "succeeded" in proc.stderr

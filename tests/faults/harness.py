@@ -576,8 +576,8 @@ class Pipeline:
     def make_due(self) -> float:
         """Every watched listing due now (beat's next tick dispatches them); returns the DB time."""
         with self.engine.begin() as conn:
-            now = conn.execute(sa.text("SELECT extract(epoch FROM now())")).scalar_one()
-            conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() WHERE watchers > 0"))
+            now = conn.execute(sa.text("SELECT extract(epoch FROM pricehound_now())")).scalar_one()
+            conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now() WHERE watchers > 0"))
         return float(now)
 
     def scalar(self, sql: str, **params: Any) -> Any:
@@ -598,9 +598,9 @@ class Pipeline:
                        (SELECT count(*) FROM crawl_runs) AS runs,
                        -- due rows of stores dispatch may take now: the next tick turns them into runs
                        (SELECT count(*) FROM user_crawler_priorities p JOIN stores s ON s.id = p.store_id
-                         WHERE p.watchers > 0 AND p.next_due_at <= now() AND s.active
-                           AND (s.paused_until IS NULL OR s.paused_until <= now())
-                           AND (s.crawl_lease_until IS NULL OR s.crawl_lease_until < now())) AS dispatchable
+                         WHERE p.watchers > 0 AND p.next_due_at <= pricehound_now() AND s.active
+                           AND (s.paused_until IS NULL OR s.paused_until <= pricehound_now())
+                           AND (s.crawl_lease_until IS NULL OR s.crawl_lease_until < pricehound_now())) AS dispatchable
                 """)).one()
         return {k: int(v) for k, v in row._mapping.items()}
 

@@ -73,7 +73,7 @@ def test_history_partitions_exist_around_now_and_default_rows_move_into_new_mont
             {"s": store}).scalar_one()
         conn.execute(sa.text(
             "INSERT INTO price_history_log (listing_id, observed_at, price, currency, availability) "
-            "VALUES (:l, now() + interval '8 months', 1.00, 'USD', 'in_stock')"), {"l": listing})
+            "VALUES (:l, pricehound_now() + interval '8 months', 1.00, 'USD', 'in_stock')"), {"l": listing})
         assert conn.execute(sa.text("SELECT count(*) FROM price_history_log_default")).scalar_one() == 1
         created = conn.execute(sa.text("SELECT ensure_price_history_partitions(9, 0)")).scalar_one()
         assert created >= 1
@@ -98,11 +98,11 @@ def base_rows(db):
 
 
 BAD_ROWS = {
-    "negative price": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, -1, 'USD', now(), now())",
-    "price beyond numeric(12,2)": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, 12345678901, 'USD', now(), now())",
-    "lower-case currency": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, 1, 'usd', now(), now())",
-    "price without currency": "INSERT INTO store_prices (listing_id, price, observed_at, changed_at) VALUES (:listing, 1, now(), now())",
-    "availability outside the set": "INSERT INTO store_prices (listing_id, availability, observed_at, changed_at) VALUES (:listing, 'maybe', now(), now())",
+    "negative price": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, -1, 'USD', pricehound_now(), pricehound_now())",
+    "price beyond numeric(12,2)": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, 12345678901, 'USD', pricehound_now(), pricehound_now())",
+    "lower-case currency": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, 1, 'usd', pricehound_now(), pricehound_now())",
+    "price without currency": "INSERT INTO store_prices (listing_id, price, observed_at, changed_at) VALUES (:listing, 1, pricehound_now(), pricehound_now())",
+    "availability outside the set": "INSERT INTO store_prices (listing_id, availability, observed_at, changed_at) VALUES (:listing, 'maybe', pricehound_now(), pricehound_now())",
     "second listing with the same URL at a store": "INSERT INTO store_listings (store_id, url) VALUES (:store, 'https://acme.example/p/1')",
     "listing URL that is not http(s)": "INSERT INTO store_listings (store_id, url) VALUES (:store, 'javascript:alert(1)')",
     "listing status outside the set": "INSERT INTO store_listings (store_id, url, status) VALUES (:store, 'https://acme.example/x', 'gone')",
@@ -115,14 +115,14 @@ BAD_ROWS = {
     "watch with unknown alert kind": "INSERT INTO shopping_list_items (list_id, listing_id, notify_kinds) VALUES (:list, :listing, '{sale,telepathy}')",
     "negative target price": "INSERT INTO shopping_list_items (list_id, listing_id, target_price) VALUES (:list, :listing, -5)",
     "drop percent above 100": "INSERT INTO shopping_list_items (list_id, listing_id, min_drop_percent) VALUES (:list, :listing, 150)",
-    "price event kind outside the set": "INSERT INTO price_events (listing_id, kind, occurred_at) VALUES (:listing, 'teleported', now())",
+    "price event kind outside the set": "INSERT INTO price_events (listing_id, kind, occurred_at) VALUES (:listing, 'teleported', pricehound_now())",
     "store slug with spaces": "INSERT INTO stores (slug, name, allowed_domains) VALUES ('a b', 'x', '{x.example}')",
     "store with no domains": "INSERT INTO stores (slug, name, allowed_domains) VALUES ('nodomain', 'x', '{}')",
     "store with upper-case domain": "INSERT INTO stores (slug, name, allowed_domains) VALUES ('upper', 'x', '{X.example}')",
     "suppression not lower-case": "INSERT INTO email_suppressions (email, reason) VALUES ('A@x.com', 'bounce')",
     "suppression reason outside the set": "INSERT INTO email_suppressions (email, reason) VALUES ('a@x.com', 'dislike')",
     "crawl run status outside the set": "INSERT INTO crawl_runs (store_id, status) VALUES (:store, 'sleeping')",
-    "history row for a missing listing": "INSERT INTO price_history_log (listing_id, observed_at, availability) VALUES (999999, now(), 'in_stock')",
+    "history row for a missing listing": "INSERT INTO price_history_log (listing_id, observed_at, availability) VALUES (999999, pricehound_now(), 'in_stock')",
     "gtin with letters": "INSERT INTO branded_products (name, gtin) VALUES ('x', 'ABC12345')",
 }
 
@@ -148,17 +148,17 @@ def test_adding_a_watch_creates_then_bumps_the_frontier_row(db, base_rows):
         assert row.watchers == 1 and row.store_id == base_rows["store"]
         first_priority = row.priority
         # push it into the future, then a second watcher arrives: more priority, due now
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() + interval '1 day'"))
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now() + interval '1 day'"))
         other = conn.execute(sa.text("INSERT INTO users (email, account_type) VALUES ('p@example.com', 'premium') RETURNING id")).scalar_one()
         other_list = conn.execute(sa.text("INSERT INTO shopping_lists (user_id, name) VALUES (:u, 'w') RETURNING id"), {"u": other}).scalar_one()
         conn.execute(sa.text("INSERT INTO shopping_list_items (list_id, listing_id) VALUES (:l, :listing)"),
                      {"l": other_list, "listing": base_rows["listing"]})
-        row = conn.execute(sa.text("SELECT *, next_due_at <= now() AS due FROM user_crawler_priorities")).one()
+        row = conn.execute(sa.text("SELECT *, next_due_at <= pricehound_now() AS due FROM user_crawler_priorities")).one()
         assert (row.watchers, row.premium_watchers) == (2, 1)
         assert row.priority > first_priority
         assert row.due
         # a watch switched off lowers demand without making the row due
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() + interval '1 day'"))
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now() + interval '1 day'"))
         conn.execute(sa.text("UPDATE shopping_list_items SET active = false WHERE list_id = :l"), {"l": other_list})
         row = conn.execute(sa.text("SELECT * FROM user_crawler_priorities")).one()
         assert (row.watchers, row.premium_watchers) == (1, 0)
@@ -172,11 +172,11 @@ def test_analyst_views_answer_on_real_rows(db, base_rows):
         conn.execute(sa.text(
             """
             INSERT INTO price_history_log (listing_id, observed_at, price, currency, availability) VALUES
-              (:listing, now() - interval '40 days', 120.00, 'USD', 'in_stock'),
-              (:listing, now() - interval '20 days', 90.00, 'USD', 'in_stock'),
-              (:listing, now() - interval '1 hour', 100.00, 'USD', 'in_stock');
+              (:listing, pricehound_now() - interval '40 days', 120.00, 'USD', 'in_stock'),
+              (:listing, pricehound_now() - interval '20 days', 90.00, 'USD', 'in_stock'),
+              (:listing, pricehound_now() - interval '1 hour', 100.00, 'USD', 'in_stock');
             INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at)
-              VALUES (:listing, 100.00, 'USD', 'in_stock', now(), now() - interval '1 hour');
+              VALUES (:listing, 100.00, 'USD', 'in_stock', pricehound_now(), pricehound_now() - interval '1 hour');
             """), params)
         low = conn.execute(sa.text("SELECT * FROM listing_lowest_prices")).one()
         assert (str(low.lowest_30d), str(low.lowest_90d), str(low.current_price)) == ("90.00", "90.00", "100.00")

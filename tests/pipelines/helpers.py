@@ -30,7 +30,7 @@ def add_listings(db: Engine, store_id: int, urls: Sequence[str], *, watchers: in
         conn.execute(sa.text(
             """
             INSERT INTO user_crawler_priorities (listing_id, store_id, watchers, priority, next_due_at)
-            SELECT id, :s, :w, crawl_priority_score(:w, 0, 0, 0), now() FROM unnest(CAST(:ids AS bigint[])) AS id
+            SELECT id, :s, :w, crawl_priority_score(:w, 0, 0, 0), pricehound_now() FROM unnest(CAST(:ids AS bigint[])) AS id
             """), {"s": store_id, "w": watchers, "ids": ids})
     return ids
 

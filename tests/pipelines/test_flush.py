@@ -193,7 +193,7 @@ def test_every_observation_schedules_the_next_crawl(db, shop, listings):
     run_id = add_run(db, shop.id, listings[:3])
     flush(db, [ok(listings[0]), removed(listings[1]), failed(listings[2])], run_id=run_id)
     frontier = {r["listing_id"]: r for r in rows(
-        db, "SELECT *, next_due_at - now() AS wait FROM user_crawler_priorities")}
+        db, "SELECT *, next_due_at - pricehound_now() AS wait FROM user_crawler_priorities")}
     for lid in listings[:3]:
         row = frontier[lid]
         assert row["last_crawled_at"] is not None
@@ -208,7 +208,7 @@ def test_repeated_failures_back_off_up_to_the_longest_interval(db, listings):
     waits = []
     for _ in range(8):
         flush(db, [failed(lid)])
-        waits.append(scalar(db, "SELECT extract(epoch FROM next_due_at - now()) FROM user_crawler_priorities "
+        waits.append(scalar(db, "SELECT extract(epoch FROM next_due_at - pricehound_now()) FROM user_crawler_priorities "
                                 "WHERE listing_id = :l", l=lid))
     minutes = [round(float(w) / 60) for w in waits]
     assert minutes == [5, 10, 20, 40, 80, 160, 320, 360]

@@ -16,7 +16,7 @@ def test_crawl_dispatches_a_stores_due_targets_at_once(db, stores, run_cli, redi
         due = watch_many(conn, acme, ["/a", "/b"])
         watch_many(conn, acme, ["/later"])
         watch_many(conn, other, ["/x"])
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() + interval '3 hours' "
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now() + interval '3 hours' "
                              "WHERE listing_id NOT IN (:a, :b) AND store_id = :s"), {"a": due[0], "b": due[1], "s": acme.id})
 
     result = run_cli("crawl", "acme")
@@ -33,8 +33,8 @@ def test_crawl_now_takes_every_watched_target_and_overrides_a_pause(db, stores, 
     acme = stores("acme")
     with db.begin() as conn:
         ids = watch_many(conn, acme, [f"/p/{i}" for i in range(600)])
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() + interval '3 hours'"))
-        conn.execute(sa.text("UPDATE stores SET paused_until = now() + interval '10 minutes', failure_streak = 2"))
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now() + interval '3 hours'"))
+        conn.execute(sa.text("UPDATE stores SET paused_until = pricehound_now() + interval '10 minutes', failure_streak = 2"))
 
     assert "no due targets" in run_cli("crawl", "acme").stdout
     result = run_cli("crawl", "acme", "--now")
@@ -68,13 +68,13 @@ def test_status_shows_each_stores_schedule_breaker_and_the_queue_depths(db, stor
         watch_many(conn, busy, ["/a", "/b", "/c"])
         watch_many(conn, broken, ["/x", "/y"])
         conn.execute(sa.text(
-            "UPDATE stores SET failure_streak = 3, paused_until = now() + interval '20 minutes', "
-            "last_outcome = 'failed', last_crawl_at = now() - interval '2 minutes', "
+            "UPDATE stores SET failure_streak = 3, paused_until = pricehound_now() + interval '20 minutes', "
+            "last_outcome = 'failed', last_crawl_at = pricehound_now() - interval '2 minutes', "
             "last_error = '2 of 2 pages failed (HTTP 500 x6)' WHERE slug = 'broken'"))
     run_id = schedule.dispatch(db, test_settings).runs[0].run_id  # only 'busy' is free and due
     crawl.claim(db, run_id, me="worker-7:4242", settings=test_settings)
     with db.begin() as conn:
-        conn.execute(sa.text("UPDATE crawl_runs SET status = 'running', started_at = now() - interval '10 minutes'"))
+        conn.execute(sa.text("UPDATE crawl_runs SET status = 'running', started_at = pricehound_now() - interval '10 minutes'"))
 
     text = run_cli("status")
     data = run_cli("status", "--json")

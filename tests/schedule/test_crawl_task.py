@@ -30,7 +30,7 @@ def queued_run(db, stores, test_settings):
 def store_row(db, store_id: int):
     with db.connect() as conn:
         return conn.execute(sa.text(
-            "SELECT *, crawl_lease_until >= now() AS held, paused_until - now() AS pause_left "
+            "SELECT *, crawl_lease_until >= pricehound_now() AS held, paused_until - pricehound_now() AS pause_left "
             "FROM stores WHERE id = :id"), {"id": store_id}).one()
 
 
@@ -44,12 +44,12 @@ def spider_reports(db, run_id: int, *, status: str = "succeeded", ok: int = 0, f
     """What spiders.run writes: counters and status on the run, observed targets released."""
     with db.begin() as conn:
         conn.execute(sa.text(
-            "UPDATE crawl_runs SET status = :status, ok = :ok, failed = :failed, started_at = now(), "
-            "finished_at = now(), stats = CAST(:stats AS jsonb) WHERE id = :id"),
+            "UPDATE crawl_runs SET status = :status, ok = :ok, failed = :failed, started_at = pricehound_now(), "
+            "finished_at = pricehound_now(), stats = CAST(:stats AS jsonb) WHERE id = :id"),
             {"status": status, "ok": ok, "failed": failed, "id": run_id, "stats": stats})
         conn.execute(sa.text(
-            "UPDATE user_crawler_priorities SET updated_at = now(), "
-            "last_crawled_at = now(), next_due_at = now() + interval '1 hour' WHERE listing_id = ANY(:ids)"),
+            "UPDATE user_crawler_priorities SET updated_at = pricehound_now(), "
+            "last_crawled_at = pricehound_now(), next_due_at = pricehound_now() + interval '1 hour' WHERE listing_id = ANY(:ids)"),
             {"ids": list(observed)})
 
 
@@ -112,8 +112,8 @@ def test_a_store_never_has_two_crawls_at_once(db, stores, test_settings):
 def test_a_run_queued_longer_than_its_lease_is_abandoned_and_frees_the_store(db, queued_run, test_settings):
     store, run_id, ids = queued_run
     with db.begin() as conn:
-        conn.execute(sa.text("UPDATE crawl_runs SET queued_at = now() - interval '1 hour' WHERE id = :id"), {"id": run_id})
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET updated_at = now() - interval '2 hours'"))
+        conn.execute(sa.text("UPDATE crawl_runs SET queued_at = pricehound_now() - interval '1 hour' WHERE id = :id"), {"id": run_id})
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET updated_at = pricehound_now() - interval '2 hours'"))
 
     decision, outcome = crawl.crawl_run(run_id, settings=test_settings, engine=db)
 
@@ -130,7 +130,7 @@ def test_a_running_run_nobody_holds_was_lost_and_its_targets_are_released(db, qu
     crawl.claim(db, run_id, me="w1:1", settings=test_settings)
     spider_reports(db, run_id, status="running", ok=1, observed=ids[:1])
     with db.begin() as conn:  # w1 died: its store lease ran out
-        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = now() - interval '1 second'"))
+        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = pricehound_now() - interval '1 second'"))
 
     decision, _ = crawl.crawl_run(run_id, settings=test_settings, engine=db)
 
@@ -138,7 +138,7 @@ def test_a_running_run_nobody_holds_was_lost_and_its_targets_are_released(db, qu
     assert run_row(db, run_id).status == "abandoned"
     with db.connect() as conn:
         frontier = {r.listing_id: r for r in conn.execute(sa.text(
-            "SELECT listing_id, next_due_at - now() AS due_in FROM user_crawler_priorities"))}
+            "SELECT listing_id, next_due_at - pricehound_now() AS due_in FROM user_crawler_priorities"))}
     assert frontier[ids[0]].due_in > timedelta(minutes=50)       # observed: the spider's date
     assert all(timedelta(minutes=1) < frontier[i].due_in <= timedelta(minutes=2) for i in ids[1:])
     assert store_row(db, store.id).failure_streak == 0           # our loss, not the store's fault
@@ -185,7 +185,7 @@ def test_a_store_failing_again_and_again_pauses_longer_each_time_then_recovers(d
     for _ in range(6):
         with db.begin() as conn:  # the previous pause is over
             conn.execute(sa.text("UPDATE stores SET paused_until = NULL"))
-            conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now()"))
+            conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now()"))
         run_id = schedule.dispatch(db, test_settings).runs[0].run_id
         crawl.claim(db, run_id, me="w1:1", settings=test_settings)
         stats = '{"downloader/response_status_count/500": 3, "downloader/response_status_count/200": 0}'
@@ -201,7 +201,7 @@ def test_a_store_failing_again_and_again_pauses_longer_each_time_then_recovers(d
 
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE stores SET paused_until = NULL"))
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now()"))
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now()"))
     run_id = schedule.dispatch(db, test_settings).runs[0].run_id
     crawl.claim(db, run_id, me="w1:1", settings=test_settings)
     spider_reports(db, run_id, ok=1, observed=ids)

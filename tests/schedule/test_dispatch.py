@@ -38,7 +38,7 @@ def test_due_rows_become_one_queued_run_per_store_that_holds_them(db, stores, te
         assert {r.status for r in runs.values()} == {"queued"}
         # the run is the lease: the store holds it until the lease runs out
         store_rows = conn.execute(sa.text(
-            "SELECT id, current_run_id, crawl_lease_until - now() AS left, crawl_leased_by FROM stores")).all()
+            "SELECT id, current_run_id, crawl_lease_until - pricehound_now() AS left, crawl_leased_by FROM stores")).all()
         assert {s.id: (s.current_run_id, s.crawl_leased_by) for s in store_rows} == {
             acme.id: (runs[acme.id].id, "dispatch tester:1"),
             bolt.id: (runs[bolt.id].id, "dispatch tester:1")}
@@ -117,9 +117,9 @@ def test_rows_not_yet_due_ride_along_only_with_a_run_that_something_due_started(
         soon = watch_many(conn, acme, ["/soon"])[0]
         later = watch_many(conn, acme, ["/later"])[0]
         only_soon = watch_many(conn, bolt, ["/soon"])[0]
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() + interval '30 seconds' "
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now() + interval '30 seconds' "
                              "WHERE listing_id = ANY(:ids)"), {"ids": [soon, only_soon]})
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() + interval '2 hours' "
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now() + interval '2 hours' "
                              "WHERE listing_id = :id"), {"id": later})
 
     tick = schedule.dispatch(db, test_settings)
@@ -134,14 +134,14 @@ def test_a_store_paused_by_its_breaker_or_busy_is_skipped(db, stores, test_setti
     with db.begin() as conn:
         for store in (paused, busy, free):
             watch_many(conn, store, ["/a"])
-        conn.execute(sa.text("UPDATE stores SET paused_until = now() + interval '1 hour' WHERE id = :id"), {"id": paused.id})
-        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = now() + interval '1 minute', "
+        conn.execute(sa.text("UPDATE stores SET paused_until = pricehound_now() + interval '1 hour' WHERE id = :id"), {"id": paused.id})
+        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = pricehound_now() + interval '1 minute', "
                              "crawl_leased_by = 'elsewhere:1' WHERE id = :id"), {"id": busy.id})
 
     assert [r.store_slug for r in schedule.dispatch(db, test_settings).runs] == ["free"]
 
     with db.begin() as conn:  # the pause ends and the other crawl finishes: both come round
-        conn.execute(sa.text("UPDATE stores SET paused_until = now() - interval '1 second', "
+        conn.execute(sa.text("UPDATE stores SET paused_until = pricehound_now() - interval '1 second', "
                              "crawl_lease_until = NULL WHERE id IN (:a, :b)"), {"a": paused.id, "b": busy.id})
     assert sorted(r.store_slug for r in schedule.dispatch(db, test_settings).runs) == ["busy", "paused"]
 
@@ -152,7 +152,7 @@ def test_rows_whose_lease_expired_without_a_result_are_due_again(db, stores, tes
         ids = watch_many(conn, acme, ["/a", "/b"])
     first = schedule.dispatch(db, test_settings).runs[0]
     with db.begin() as conn:  # the worker died: the store lease runs out
-        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = now() - interval '1 second'"))
+        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = pricehound_now() - interval '1 second'"))
 
     second = schedule.dispatch(db, test_settings).runs
 
@@ -195,8 +195,8 @@ def test_two_dispatchers_racing_never_lease_a_row_twice(db, stores, test_setting
                 with engine.begin() as conn:  # this dispatcher's runs finish: rows crawled, stores free
                     run_ids = [r.run_id for r in mine]
                     conn.execute(sa.text(
-                        "UPDATE user_crawler_priorities SET next_due_at = now() + interval '1 hour', "
-                        "updated_at = now() WHERE listing_id IN "
+                        "UPDATE user_crawler_priorities SET next_due_at = pricehound_now() + interval '1 hour', "
+                        "updated_at = pricehound_now() WHERE listing_id IN "
                         "(SELECT unnest(listing_ids) FROM crawl_runs WHERE id = ANY(:runs))"), {"runs": run_ids})
                     conn.execute(sa.text("UPDATE stores SET crawl_lease_until = NULL, current_run_id = NULL "
                                          "WHERE current_run_id = ANY(:runs)"), {"runs": run_ids})

@@ -81,7 +81,7 @@ def test_comparison_view_is_filled_then_refreshed_concurrently(db, stores):
         conn.execute(sa.text("UPDATE store_listings SET product_id = :p"), {"p": product})
         conn.execute(sa.text(
             "INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at) "
-            "VALUES (:l, 19.99, 'USD', 'in_stock', now(), now())"), {"l": listing})
+            "VALUES (:l, 19.99, 'USD', 'in_stock', pricehound_now(), pricehound_now())"), {"l": listing})
     with db.begin() as conn:  # another test may have filled the view already
         conn.execute(sa.text("REFRESH MATERIALIZED VIEW price_comparison WITH NO DATA"))
 
@@ -104,8 +104,8 @@ def test_runs_nobody_holds_are_reaped_and_live_ones_are_left_alone(db, stores, t
     for run_id in runs.values():
         crawl.claim(db, run_id, me="w:1", settings=test_settings)
     with db.begin() as conn:
-        conn.execute(sa.text("UPDATE crawl_runs SET status = 'running', started_at = now()"))
-        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = now() - interval '1 second' WHERE slug = 'dead'"))
+        conn.execute(sa.text("UPDATE crawl_runs SET status = 'running', started_at = pricehound_now()"))
+        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = pricehound_now() - interval '1 second' WHERE slug = 'dead'"))
 
     assert maintenance.reap_abandoned_runs(db) == 1
     assert maintenance.reap_abandoned_runs(db) == 0
@@ -120,7 +120,7 @@ def test_runs_nobody_holds_are_reaped_and_live_ones_are_left_alone(db, stores, t
     assert live.current_run_id == runs["live"]
     with db.connect() as conn:  # the dead run's target: due again after the store's shortest interval
         due_in = dict(conn.execute(sa.text(
-            "SELECT store_id, next_due_at - now() FROM user_crawler_priorities")).all())
+            "SELECT store_id, next_due_at - pricehound_now() FROM user_crawler_priorities")).all())
     assert due_in[dead.id] > timedelta(minutes=4) and due_in[live.id] <= timedelta(0)
 
 
@@ -132,9 +132,9 @@ def test_finished_runs_past_retention_are_pruned_and_open_or_recent_ones_kept(db
         def run(status: str, age_days: int) -> int:
             return conn.execute(sa.text(
                 "INSERT INTO crawl_runs (store_id, status, listing_ids, queued_at, started_at, finished_at) "
-                "VALUES (:s, :st, ARRAY[:l]::bigint[], now() - make_interval(days => :d), "
-                "now() - make_interval(days => :d), CASE WHEN :st IN ('queued', 'running') THEN NULL "
-                "ELSE now() - make_interval(days => :d) END) RETURNING id"),
+                "VALUES (:s, :st, ARRAY[:l]::bigint[], pricehound_now() - make_interval(days => :d), "
+                "pricehound_now() - make_interval(days => :d), CASE WHEN :st IN ('queued', 'running') THEN NULL "
+                "ELSE pricehound_now() - make_interval(days => :d) END) RETURNING id"),
                 {"s": acme.id, "st": status, "l": lid, "d": age_days}).scalar_one()
 
         old = [run("succeeded", 40), run("failed", 35), run("abandoned", 31)]
@@ -144,7 +144,7 @@ def test_finished_runs_past_retention_are_pruned_and_open_or_recent_ones_kept(db
         conn.execute(sa.text("UPDATE stores SET current_run_id = :r WHERE id = :s"), {"r": old_but_current, "s": acme.id})
         conn.execute(sa.text(
             "INSERT INTO price_events (listing_id, kind, crawl_run_id, occurred_at) "
-            "VALUES (:l, 'removed', :r, now() - interval '40 days')"), {"l": lid, "r": old[0]})
+            "VALUES (:l, 'removed', :r, pricehound_now() - interval '40 days')"), {"l": lid, "r": old[0]})
 
     assert maintenance.prune_old_runs(db, days=30, chunk=2) == 3
     assert maintenance.prune_old_runs(db, days=30) == 0

@@ -66,25 +66,25 @@ def test_periodic_refresh_counts_recent_activity_and_price_changes(db, stores):
         user = conn.execute(sa.text("SELECT id FROM users")).scalar_one()
         conn.execute(sa.text(
             "INSERT INTO user_activity (user_id, listing_id, kind, occurred_at) "
-            "SELECT :u, :l, 'view', now() - make_interval(hours => g) FROM generate_series(1, 20) g"),
+            "SELECT :u, :l, 'view', pricehound_now() - make_interval(hours => g) FROM generate_series(1, 20) g"),
             {"u": user, "l": lively})
         conn.execute(sa.text(  # old activity does not count
             "INSERT INTO user_activity (user_id, listing_id, kind, occurred_at) "
-            "SELECT :u, :l, 'view', now() - interval '30 days' FROM generate_series(1, 50)"),
+            "SELECT :u, :l, 'view', pricehound_now() - interval '30 days' FROM generate_series(1, 50)"),
             {"u": user, "l": quiet})
         conn.execute(sa.text(
             "INSERT INTO price_history_log (listing_id, observed_at, price, currency, availability) "
-            "SELECT :l, now() - make_interval(days => g), 10 + g, 'USD', 'in_stock' FROM generate_series(1, 6) g"),
+            "SELECT :l, pricehound_now() - make_interval(days => g), 10 + g, 'USD', 'in_stock' FROM generate_series(1, 6) g"),
             {"l": lively})
         # both were crawled just now and are due again in 3 hours
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET last_crawled_at = now(), "
-                             "next_due_at = now() + interval '3 hours'"))
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET last_crawled_at = pricehound_now(), "
+                             "next_due_at = pricehound_now() + interval '3 hours'"))
 
     assert schedule.refresh_all_priorities(db, chunk=1) == 2
 
     with db.connect() as conn:
         rows = {r.listing_id: r for r in conn.execute(sa.text(
-            "SELECT listing_id, priority, next_due_at - now() AS due_in FROM user_crawler_priorities"))}
+            "SELECT listing_id, priority, next_due_at - pricehound_now() AS due_in FROM user_crawler_priorities"))}
     assert rows[lively].priority > rows[quiet].priority
     assert rows[lively].due_in < timedelta(hours=2)       # hotter: due at its new, shorter interval
     assert rows[quiet].due_in > timedelta(hours=2, minutes=55)  # unchanged demand keeps its date
@@ -114,8 +114,8 @@ def test_a_new_watch_makes_a_listing_due_now(db, stores):
     acme = stores("acme")
     with db.begin() as conn:
         listing = watch_many(conn, acme, ["/a"])[0]
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = now() + interval '5 hours'"))
+        conn.execute(sa.text("UPDATE user_crawler_priorities SET next_due_at = pricehound_now() + interval '5 hours'"))
         watch_many(conn, acme, ["/a"], email="new@example.com")
-        due = conn.execute(sa.text("SELECT next_due_at <= now() FROM user_crawler_priorities WHERE listing_id = :l"),
+        due = conn.execute(sa.text("SELECT next_due_at <= pricehound_now() FROM user_crawler_priorities WHERE listing_id = :l"),
                            {"l": listing}).scalar_one()
     assert due

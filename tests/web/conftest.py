@@ -65,7 +65,7 @@ def client(app) -> Iterator[TestClient]:
 def make_user(db, email: str, *, verified: bool = True, name: str | None = "Ann") -> int:
     with db.begin() as conn:
         return conn.execute(sa.text(
-            "INSERT INTO users (email, name, verified_at) VALUES (:e, :n, CASE WHEN :v THEN now() END) RETURNING id"),
+            "INSERT INTO users (email, name, verified_at) VALUES (:e, :n, CASE WHEN :v THEN pricehound_now() END) RETURNING id"),
             {"e": email, "n": name, "v": verified}).scalar_one()
 
 
@@ -128,7 +128,7 @@ def add_priced_watch(db, email: str, n: int, *, prices: list[tuple[int, str]], a
         days_ago, amount = prices[-1]
         conn.execute(sa.text(
             "INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at) "
-            "VALUES (:l, :p, 'EUR', :a, now(), :changed)"),
+            "VALUES (:l, :p, 'EUR', :a, pricehound_now(), :changed)"),
             {"l": watch.listing_id, "p": Decimal(amount), "a": availability,
              "changed": now - timedelta(days=days_ago)})
     return Priced(watch.id, watch.listing_id)

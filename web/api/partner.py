@@ -6,14 +6,13 @@ partner traffic); nothing else is mailed to them until they confirm their addres
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from alerts import links
-from pricehound import catalog
+from pricehound import catalog, clock
 from web import activity, apikeys
 from web.api.models import PartnerWatchIn, PartnerWatchOut
 from web.deps import app_state, enforce
@@ -59,7 +58,7 @@ def create_watch(body: PartnerWatchIn, request: Request,
                                   list_name=body.list or catalog.DEFAULT_LIST_NAME)
         activity.record(conn, user_id, "add", [watch.listing_id])
         if not verified:
-            day = dt.datetime.now(dt.timezone.utc).date().isoformat()
+            day = clock.now().date().isoformat()
             notification_id = state.mailer.queue(
                 conn, user_id=user_id, kind="verify", link=links.verify_url(user_id, state.settings),
                 dedupe_key=f"verify:{user_id}:partner:{day}")

@@ -3,13 +3,12 @@ forms to change the target, pause, resume or delete (all CSRF-protected)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pricehound import catalog
+from pricehound import catalog, clock
 from web import accounts, activity, security
 from web import unsubscribe as unsubscribe_actions
 from web.charts import Chart, step_chart
@@ -53,7 +52,7 @@ def _manage_url(msg: str, watch_id: int | None = None) -> str:
 def manage_page(request: Request, user: security.SessionUser, *, after: int = 0, msg: str = "",
                 error: str | None = None, status_code: int = 200) -> Response:
     state = app_state(request)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     with state.engine.begin() as conn:
         watches = list_watches(conn, user.user_id, after=after, limit=PAGE_SIZE)
         total = count_watches(conn, user.user_id)
