@@ -10,7 +10,14 @@ compares with the labels:
   an abstention (never a true positive, never a false positive); a label "unknown" answered with a
   definite value is a false positive; a wrong or abstained answer on a labelled page is a false
   negative.
+- OutOfStock F1: precision / recall / F1 of the out_of_stock answer alone (the answer that mails
+  a "sold out"): a page read out_of_stock that is not is a false positive, a labelled
+  out_of_stock page read otherwise a false negative.
 - currency accuracy: over pages whose label has a price.
+- page kinds: the extraction's kind against the label's (listing and not_found -> gone, blocked
+  -> challenge, maintenance -> unrecognised), and what a crawl would record.
+- per source (the id prefix: the repository the pages came from) the same figures, so a rule
+  that helps one source and hurts another shows; and how often each rule decided each field.
 - baseline: a naive structured-data-only reader (the first JSON-LD / microdata offer's price and
   availability, through extruct, nothing else), scored the same way; ratio = price F1 / baseline.
 
@@ -68,6 +75,33 @@ def score_availability(pairs):
         if gold != "unknown" and pred != gold:
             fn += 1
     return _prf(tp, fp, fn)
+
+
+def score_class(pairs, cls: str):
+    """Precision / recall / F1 of one answer (e.g. out_of_stock) alone."""
+    tp = fp = fn = 0
+    for pred, gold in pairs:
+        if pred == cls and gold == cls:
+            tp += 1
+        elif pred == cls:
+            fp += 1
+        elif gold == cls:
+            fn += 1
+    return _prf(tp, fp, fn)
+
+
+def _f1_or_none(score: dict) -> float | None:
+    """F1, or None where there was nothing to score (a source of listings has no prices)."""
+    return score["f1"] if score["tp"] + score["fp"] + score["fn"] else None
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+# What the extraction's page_kind should be for each labelled kind.
+EXPECTED_KIND = {"product": "product", "listing": "gone", "not_found": "gone", "blocked": "challenge",
+                 "maintenance": "unrecognised"}
 
 
 def _prf(tp, fp, fn):
@@ -166,11 +200,31 @@ def main(argv=None) -> int:
     currency_ok = currency_n = 0
     wrong = []
     kinds = {}
+    observations = {}
+    rule_counts: dict[str, dict[str, int]] = {}
+    kind_wrong = []
+    per_source: dict[str, dict] = {}
     for lab, out in zip(labels, outputs, strict=False):
+        src = per_source.setdefault(lab["id"].split("-")[0], {"price": [], "availability": [], "currency": [0, 0],
+                                                              "kind_wrong": 0})
+        src["price"].append((out.get("price"), lab["price"]))
+        src["availability"].append((out.get("availability"), lab["availability"]))
+        if lab["price"] is not None:
+            src["currency"][0] += out.get("currency") == lab["currency"]
+            src["currency"][1] += 1
+        if out.get("page_kind") != EXPECTED_KIND.get(lab["page_kind"]):
+            kind_wrong.append(lab["id"])
+            src["kind_wrong"] += 1
+        obs = f"{out.get('observation')}:{out.get('reason')}" if out.get("reason") else out.get("observation")
+        observations[obs] = observations.get(obs, 0) + 1
+        for field, rule in (out.get("rules") or {}).items():
+            rule_counts.setdefault(field, {})
+            rule_counts[field][rule] = rule_counts[field].get(rule, 0) + 1
         pred_price = out.get("price")
         price_pairs.append((pred_price, lab["price"]))
         avail_pairs.append((out.get("availability"), lab["availability"]))
-        kinds[out.get("page_kind")] = kinds.get(out.get("page_kind"), 0) + 1
+        kind = out.get("page_kind") + (f"/{out['page_reason']}" if out.get("page_reason") else "")
+        kinds[kind] = kinds.get(kind, 0) + 1
         if lab["price"] is not None:
             currency_n += 1
             currency_ok += out.get("currency") == lab["currency"]
@@ -185,12 +239,25 @@ def main(argv=None) -> int:
             problems.append(f"availability {out.get('availability')} != {lab['availability']}")
         if lab["price"] is not None and out.get("currency") != lab["currency"]:
             problems.append(f"currency {out.get('currency')} != {lab['currency']}")
+        if out.get("page_kind") != EXPECTED_KIND.get(lab["page_kind"]):
+            problems.append(f"kind {out.get('page_kind')}/{out.get('page_reason')} != {lab['page_kind']}")
         if problems:
             wrong.append({"id": lab["id"], "problems": problems, "source": out.get("source"),
                           "notes": out.get("notes")})
 
     price = score_prices(price_pairs)
     avail = score_availability(avail_pairs)
+    oos = score_class(avail_pairs, "out_of_stock")
+    sources = {}
+    for name, src in sorted(per_source.items()):
+        n_cur = src["currency"][1]
+        sources[name] = {
+            "pages": len(src["price"]), "price_f1": _f1_or_none(score_prices(src["price"])),
+            "availability_f1": _f1_or_none(score_availability(src["availability"])),
+            "out_of_stock_f1": _f1_or_none(score_class(src["availability"], "out_of_stock")),
+            "currency_accuracy": round(src["currency"][0] / n_cur, 4) if n_cur else None,
+            "kind_wrong": src["kind_wrong"],
+        }
     base_price = score_prices(base_price_pairs)
     base_avail = score_availability(base_avail_pairs)
     if not args.quiet:
@@ -201,6 +268,18 @@ def main(argv=None) -> int:
               f"(baseline F1={base_price['f1']:.3f})")
         print(f"availability P={avail['precision']:.3f} R={avail['recall']:.3f} F1={avail['f1']:.3f}  "
               f"(baseline F1={base_avail['f1']:.3f}; micro-averaged, unknown = abstention)")
+        print(f"out_of_stock P={oos['precision']:.3f} R={oos['recall']:.3f} F1={oos['f1']:.3f}  "
+              f"(tp={oos['tp']} fp={oos['fp']} fn={oos['fn']})")
+        print("per source:  pages  price F1  avail F1  OOS F1  currency  kind wrong")
+        for name, f in sources.items():
+            cells = [_cell(f[k]) for k in ("price_f1", "availability_f1", "out_of_stock_f1", "currency_accuracy")]
+            print(f"  {name:<13} {f['pages']:>4}    {cells[0]:>5}     {cells[1]:>5}    {cells[2]:>5}   {cells[3]:>6}   "
+                  f"{f['kind_wrong']}")
+        print("rules that decided each field (pages):")
+        for field in sorted(rule_counts):
+            counts = ", ".join(f"{r} {n}" for r, n in sorted(rule_counts[field].items(), key=lambda x: -x[1]))
+            print(f"  {field}: {counts}")
+        print(f"observations a crawl would record: {observations}")
         print(f"currency accuracy {currency_ok}/{currency_n}; page kinds {kinds}; "
               f"{len(labels)} pages in {elapsed:.2f}s ({elapsed / len(labels) * 1000:.1f} ms/page incl. startup)")
     summary = {
@@ -208,6 +287,9 @@ def main(argv=None) -> int:
         "price_precision": price["precision"], "price_recall": price["recall"], "price_f1": price["f1"],
         "availability_precision": avail["precision"], "availability_recall": avail["recall"],
         "availability_f1": avail["f1"], "availability_averaging": "micro",
+        "out_of_stock_precision": oos["precision"], "out_of_stock_recall": oos["recall"],
+        "out_of_stock_f1": oos["f1"], "page_kind_wrong": kind_wrong, "per_source": sources,
+        "rules": rule_counts, "observations": observations,
         "currency_accuracy": round(currency_ok / currency_n, 4) if currency_n else None,
         "baseline_price_f1": base_price["f1"], "baseline_availability_f1": base_avail["f1"],
         "ratio": round(price["f1"] / base_price["f1"], 3) if base_price["f1"] else None,

@@ -12,7 +12,6 @@ import logging
 import resource
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -33,8 +32,10 @@ from twisted.python.failure import Failure
 
 from spiders.extract_pool import EXTRACTION_CRASHED, ExtractionCrashed, ExtractionPool, pool_size
 from spiders.extraction import Extraction, extract_product
+from spiders.extraction.model import not_a_product
 from spiders.items import FAILED, OK, REMOVED, Observation
 from spiders.middlewares import BlockedURL, connect_refusal, is_challenge_response
+from spiders.observe import decide
 from spiders.targets import CrawlRun, Target
 
 log = logging.getLogger("pricehound.crawl")
@@ -78,7 +79,7 @@ def process_cpu_seconds() -> float:
 
 def _page(response: Response) -> Extraction:
     if not isinstance(response, TextResponse):
-        return Extraction(page_kind="not_product")
+        return not_a_product("unrecognised", "unreadable", "kind.not_text")
     return extract_product(response.body, response.url, encoding=response.encoding)
 
 
@@ -142,30 +143,24 @@ class ProductSpider(scrapy.Spider):
                                     hints=self.store.extraction_hints or None, encoding=response.encoding)
 
     async def parse_page(self, response: Response) -> AsyncIterator[Observation]:
-        """A product page (or what answered in its place) -> ok, removed or failed."""
-        listing_id = response.meta["listing_id"]
-        if response.status in GONE_STATUSES:
-            yield self.observation(response, REMOVED, reason=f"http_{response.status}")
-            return
-        if not isinstance(response, TextResponse) or not response.body.strip():
-            yield self.observation(response, FAILED, reason="unreadable")
-            return
-        try:
-            extraction = await self.read_page(response)
-        except ExtractionCrashed:
-            yield self.observation(response, FAILED, reason=EXTRACTION_CRASHED)
-            return
-        redirected = bool(response.meta.get("redirect_urls"))
-        if extraction.page_kind == "challenge":
-            yield self.observation(response, FAILED, reason="challenge")
-        elif redirected and urlsplit(response.url).path in ("", "/"):
-            yield self.observation(response, REMOVED, reason="redirect_home")
-        elif extraction.page_kind != "product":
-            yield self.observation(response, REMOVED,
-                                   reason="redirect_not_product" if redirected else "not_product")
-        else:
+        """A product page (or what answered in its place) -> ok, removed or failed, decided by
+        spiders.observe.decide (what `pricehound extract` prints for the same page)."""
+        extraction = None
+        if (response.status not in GONE_STATUSES and isinstance(response, TextResponse)
+                and response.body.strip()):
+            try:
+                extraction = await self.read_page(response)
+            except ExtractionCrashed:
+                yield self.observation(response, FAILED, reason=EXTRACTION_CRASHED)
+                return
+        verdict = decide(response.status, response.meta.get("target_url", response.url), response.url,
+                         bool(response.meta.get("redirect_urls")), extraction)
+        if verdict.kind == OK and extraction is not None:
             yield self.observation_from(response, extraction)
-        self.logger.debug("listing %s read from %s", listing_id, response.url)
+        else:
+            yield self.observation(response, verdict.kind, reason=verdict.reason)
+        self.logger.debug("listing %s read from %s: %s %s", response.meta["listing_id"], response.url,
+                          verdict.kind, verdict.reason or "")
 
     def on_error(self, failure: Failure) -> Iterable[Observation]:
         """Every request that ends without a response to parse ends here: a failed observation."""

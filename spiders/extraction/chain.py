@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import jsonld, meta, microdata, pagekind, selectors, visible
 from .availability import KIND_TO_AVAILABILITY, map_availability
 from .dom import decode, norm, parse, prune_invisible, scan, text_content
-from .model import Extraction
+from .model import Extraction, not_a_product
 from .prices import (
     ISO_CODES,
     currency_from_locale,
@@ -36,16 +36,16 @@ def extract_product(html, url: str | None = None, *, default_currency: str | Non
     try:
         return _extract(html, url, default_currency, hints, encoding)
     except RecursionError:
-        return Extraction(page_kind="not_product", notes=("recursion",))
+        return not_a_product("unrecognised", "unreadable", "kind.unreadable", ("recursion",))
     except Exception as exc:  # noqa: BLE001 - hostile input must never take a crawl down
-        return Extraction(page_kind="not_product", notes=(f"error: {type(exc).__name__}",))
+        return not_a_product("unrecognised", "unreadable", "kind.unreadable", (f"error: {type(exc).__name__}",))
 
 
 def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     notes: list[str] = []
     text = decode(html, encoding)
     if not text or not text.strip():
-        return Extraction(page_kind="not_product", notes=("empty",))
+        return not_a_product("unrecognised", "unreadable", "kind.empty_body", ("empty",))
     root = parse(text)
     scanned = scan(root)  # one pass: structured-data elements, what to prune, the headings
     pm = meta.read_meta(root, scanned)
@@ -92,12 +92,14 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
             return fast
 
     page = visible.analyse(root, structured_name=structured_name, title_hint=title_hint,
-                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor, h1_texts=h1_texts)
+                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor, h1_texts=h1_texts,
+                           url=url)
     # a page with a structured product is never a challenge: its visible text is not measured
     if not (mains.get("json-ld") or mains.get("microdata")):
         visible_chars = len(norm(text_content(root, 60000))) if root is not None else 0
-        if pagekind.is_challenge(pm.title, text, visible_chars, False):
-            return Extraction(page_kind="challenge", name=None, notes=("challenge",))
+        got = pagekind.challenge(pm.title, text, visible_chars)
+        if got is not None:
+            return not_a_product(*got, notes=("challenge",))
 
     usable, best = _rank_candidates(page, struct_amounts)
     strong = _strong(best, usable, page)
@@ -111,7 +113,9 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     currency = None
     source = None
     chosen_cand = None
+    price_rule = "price.none"
     if sel_price is not None:
+        price_rule = "price.store_selector"
         price, currency = sel_price.amount, sel_price.currency
         source = "selectors"
         for a, s, _cur in struct_prices:
@@ -126,28 +130,36 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
         prominent = [c for c in clean_match if _prominent(c)]
         if best is not None and best.price.amount == p_amt:
             price, source, chosen_cand = p_amt, p_src, best
+            price_rule = "price.structured_is_best_visible"
         elif prominent:
+            price_rule = "price.structured_in_buy_box"
             # the structured price is shown in the buy box: another visible amount never overrides it
             price, source, chosen_cand = p_amt, p_src, max(prominent, key=lambda c: c.score)
             notes.append(f"{p_src} price shown in the buy box")
         elif clean_match and (not strong or clean_match[0].score >= best.score - 4):
             price, source, chosen_cand = p_amt, p_src, max(clean_match, key=lambda c: c.score)
+            price_rule = "price.structured_shown"
         elif strong and best.price.amount in struct_amounts:
+            price_rule = "price.structured_alternative_shown"
             price = best.price.amount
             source = next(s for a, s, _ in struct_prices if a == price)
             chosen_cand = best
             notes.append("structured alternative matches the visible price")
         elif strong and (not seen_anywhere or not clean_match):
             price, source, chosen_cand = best.price.amount, "visible", best
+            price_rule = "price.visible_over_structured"
             notes.append(f"visible {best.price.amount} over {p_src} {p_amt}")
         elif _stale(p_offer) and not seen_anywhere:
             notes.append("stale structured offer with no visible counterpart")
+            price_rule = "price.stale_structured_offer"
         else:
             price, source = p_amt, p_src
+            price_rule = "price.structured_unseen"
         if source and source != "visible":
             currency = p_cur or struct_currency
     elif strong:
         price, source, chosen_cand = best.price.amount, "visible", best
+        price_rule = "price.visible_beside_title"
 
     if chosen_cand is not None and currency is None:
         currency = chosen_cand.price.currency if chosen_cand.price.currency else None
@@ -175,32 +187,41 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
 
     listing = listing or several
     has_structured = any(s in mains for s in ("json-ld", "microdata", "rdfa")) and not several
-    focus, buttons = True, page.buttons
+    focus, buttons, tiles = True, page.buttons, 0
     if listing or not has_structured:
         cards = visible.grid_cards(page)[1]
         # the buy buttons of the page itself, not of the tiles of a grid or of search results
         buttons = [b for b in page.buttons if not visible.in_card(b, cards, page) and not visible.in_tile(b, page)]
         focus = _focus(page, usable, cards, buttons)
-    kind = pagekind.decide(
+        if not focus:
+            tiles = sum(1 for c in usable if visible.in_card(c.el, cards, page) or visible.in_tile(c.el, page))
+    shows, kind_rule = pagekind.decide(
         has_structured_product=has_structured or (mt is not None and mt.offers and mt.offers[0].price is not None),
         listing=listing, og_type=pm.tags.get("og:type"), price_found=price is not None,
         buttons=len(buttons), title_found=page.title is not None, candidates=len(page.candidates),
-        strong_visible=strong, focus=focus,
+        strong_visible=strong, focus=focus, tiles=tiles,
     )
-    if kind == "not_product" and sel_price is not None:
-        kind = "product"
+    if shows != "product" and sel_price is not None:
+        shows, kind_rule = "product", "kind.store_selector_price"
+    if shows != "product":
+        statements = pagekind.read_statements(root, pm.title, text)
+        kind, reason, rule = pagekind.decide_not_product(
+            pagekind.NotProductEvidence(statements=statements, listing=shows == "listing"))
+        return Extraction(name=name, page_kind=kind, page_reason=reason, rules={"page_kind": rule},
+                          notes=(*notes, kind_rule))
     return _result(name=name, price=price, currency=currency, availability=availability, regular=regular,
-                   sku=sku, gtin=gtin, image=image, source=source, kind=kind, notes=notes)
+                   sku=sku, gtin=gtin, image=image, source=source, notes=notes,
+                   rules={"price": price_rule, "availability": why, "page_kind": kind_rule})
 
 
-def _result(*, name, price, currency, availability, regular, sku, gtin, image, source, kind, notes) -> Extraction:
+def _result(*, name, price, currency, availability, regular, sku, gtin, image, source, notes, rules) -> Extraction:
     price, regular = round_amount(price, currency), round_amount(regular, currency)
     if regular is not None and price is not None and regular <= price:
         regular = None
     return Extraction(
         name=name, price=price, currency=currency, availability=availability, regular_price=regular,
         sku=clean_text(sku, 100), gtin=gtin, image_url=clean_text(image, 2000), source=source,
-        page_kind=kind, notes=tuple(notes),
+        page_kind="product", notes=tuple(notes), rules=rules,
     )
 
 
@@ -274,8 +295,9 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
         name=_name(page, mains, {}, pm), price=p_amt, currency=currency, availability=availability,
         regular=regular, sku=next((m.sku for m in mains.values() if m.sku), None),
         gtin=next((m.gtin for m in mains.values() if m.gtin), None),
-        image=next((m.image for m in mains.values() if m.image), None), source=p_src, kind="product",
+        image=next((m.image for m in mains.values() if m.image), None), source=p_src,
         notes=[f"{p_src} price shown in the buy box", why, FAST_NOTE],
+        rules={"price": "price.structured_in_buy_box", "availability": why, "page_kind": "kind.structured_product"},
     )
 
 
@@ -552,7 +574,7 @@ def _availability(page, mains, chosen, picked, url=None) -> tuple[str, str]:
     if picked.get("availability"):
         a = map_availability(picked["availability"])
         if a != "unknown":
-            return a, "availability from selector"
+            return a, "availability.store_selector"
     structured, variant_selected = _structured_availability(mains, url)
 
     anchors = [x for x in (page.title, chosen.el if chosen is not None else None) if x is not None]
@@ -589,28 +611,28 @@ def _availability(page, mains, chosen, picked, url=None) -> tuple[str, str]:
     button_kinds = [k for k, _e, b, _t in signals if b]
     has_buy = bool(main_buttons)
     if "backorder" in kinds or "instore_only" in kinds:
-        return "out_of_stock", "visible backorder / in-store only"
+        return "out_of_stock", "availability.backorder_or_in_store_only"
     if "preorder" in button_kinds:
-        return "preorder", "pre-order button"
+        return "preorder", "availability.preorder_button"
     if "out_of_stock" in kinds:
         if has_buy and structured == "in_stock":
-            return "in_stock", "structured in stock and buy button over a stray sold-out text"
-        return "out_of_stock", "visible sold-out wording"
+            return "in_stock", "availability.buy_button_and_structured_in_stock"
+        return "out_of_stock", "availability.sold_out_wording"
     if structured == "preorder":
-        return "preorder", "structured preorder"
+        return "preorder", "availability.structured_preorder"
     if "preorder" in kinds and structured == "unknown":
-        return "preorder", "visible pre-order wording beside the buy box"
+        return "preorder", "availability.preorder_wording"
     if structured == "out_of_stock":
         if any(k in ("out_of_stock", "backorder", "instore_only") for k, _e, _b, _t in far):
-            return "out_of_stock", "structured out of stock, confirmed by wording near the buy box"
+            return "out_of_stock", "availability.structured_out_confirmed"
         if has_buy and not variant_selected:
-            return "in_stock", "buy button beside the title over structured out-of-stock"
-        return "out_of_stock", "structured out of stock"
+            return "in_stock", "availability.buy_button_over_structured_out"
+        return "out_of_stock", "availability.structured_out"
     if structured == "in_stock":
-        return "in_stock", "structured in stock"
+        return "in_stock", "availability.structured_in"
     if "in_stock" in kinds or has_buy:
-        return "in_stock", "visible in-stock wording or buy button"
-    return "unknown", "no stock signal"
+        return "in_stock", "availability.in_stock_wording_or_buy_button"
+    return "unknown", "availability.no_signal"
 
 
 __all__ = ["extract_product", "KIND_TO_AVAILABILITY"]

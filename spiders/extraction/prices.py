@@ -58,6 +58,11 @@ SYMBOLS: dict[str, str] = {
     "SR": "SAR", "ر.س.": "SAR", "ر.س": "SAR", "ريال": "SAR", "د.إ.": "AED", "د.إ": "AED",
     "درهم": "AED", "Dhs": "AED", "KD": "KWD", "د.ك": "KWD", "QR": "QAR", "ر.ق": "QAR",
     "KSh": "KES", "Fr.": "CHF", "SFr.": "CHF", "zl": "PLN",
+    "৳": "BDT", "₸": "KZT", "₾": "GEL", "₼": "AZN", "₮": "MNT", "₭": "LAK", "៛": "KHR", "₲": "PYG",
+    "₵": "GHS", "₡": "CRC", "лв.": "BGN", "лв": "BGN", "ден": "MKD", "S/": "PEN", "S/.": "PEN",
+    "ر.ع.": "OMR", "ر.ع": "OMR", "د.ب.": "BHD", "د.ب": "BHD", "د.ك.": "KWD", "د.ا.": "JOD", "د.ا": "JOD",
+    "د.م.": "MAD", "د.م": "MAD", "ل.ل.": "LBP", "ل.ل": "LBP", "د.ت": "TND", "د.ج": "DZD", "ر.ق.": "QAR",
+    "BD": "BHD", "RO": "OMR", "JD": "JOD", "₨": "PKR", "Tk": "BDT",
 }
 # Symbols that need a hint to resolve; the value is the fallback.
 AMBIGUOUS = {"$": "USD", "¥": "JPY", "￥": "JPY", "元": "CNY", "kr": "SEK", "kr.": "DKK", "Kr": "SEK"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal, InvalidOperation
 
-from .model import Extraction
+from .model import Extraction, not_a_product
 from .prices import ISO_CODES, _check, round_amount
 from .records import clean_gtin, clean_text
 
@@ -37,13 +37,16 @@ def _decimal(value) -> Decimal | None:
         return None
 
 
+_UNREADABLE = not_a_product("unrecognised", "unreadable", "kind.endpoint_unreadable")
+
+
 def parse_shopify_product_js(body, variant_id: str | None = None, currency: str | None = None) -> Extraction:
     """Read a Shopify product endpoint.  Never raises: unreadable bodies give an Extraction with
-    page_kind "not_product"."""
+    page_kind "unrecognised" (reason "unreadable")."""
     try:
         return _parse(body, variant_id, currency)
     except Exception:  # noqa: BLE001 - a malformed endpoint body is a page we cannot read
-        return Extraction(page_kind="not_product")
+        return _UNREADABLE
 
 
 def _parse(body, variant_id, currency) -> Extraction:
@@ -52,9 +55,9 @@ def _parse(body, variant_id, currency) -> Extraction:
             body = bytes(body).decode("utf-8", errors="replace")
         data = json.loads(body)
     except (ValueError, TypeError, RecursionError):
-        return Extraction(page_kind="not_product")
+        return _UNREADABLE
     if not isinstance(data, dict):
-        return Extraction(page_kind="not_product")
+        return _UNREADABLE
     minor = True
     if isinstance(data.get("product"), dict):  # the .json shape
         data = data["product"]
@@ -62,7 +65,7 @@ def _parse(body, variant_id, currency) -> Extraction:
     raw_variants = data.get("variants")
     variants = [v for v in raw_variants if isinstance(v, dict)] if isinstance(raw_variants, list) else []
     if not variants and data.get("price") is None:
-        return Extraction(page_kind="not_product")
+        return _UNREADABLE
     chosen = None
     if variant_id is not None:
         for v in variants:
@@ -108,4 +111,7 @@ def _parse(body, variant_id, currency) -> Extraction:
         image_url=clean_text(image, 2000),
         source="shopify" if price is not None else None,
         page_kind="product",
+        rules={"price": "price.endpoint_variant" if price is not None else "price.none",
+               "availability": "availability.endpoint_variant" if availability != "unknown" else "availability.no_signal",
+               "page_kind": "kind.endpoint_product"},
     )

@@ -13,6 +13,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from . import availability as _av
 from .availability import BUY_RE, classify_phrase
@@ -215,16 +216,17 @@ class Page:
     inputs: list = field(default_factory=list)  # submit / button inputs
     _anc: dict = field(default_factory=dict)
     _stock_els: list | None = None
+    url_path: str = ""  # the path of the page's own URL: a link there is no link to another page
 
 
 def analyse(root, *, structured_name: str | None, title_hint: str | None, currency_hint: str | None,
-            locale_hint: str | None, anchor=None, h1_texts: dict | None = None) -> Page:
+            locale_hint: str | None, anchor=None, h1_texts: dict | None = None, url: str | None = None) -> Page:
     """Read the visible page below `root` (`h1_texts`: heading -> its text, already read)."""
     order, index, digit_owners, clickables = _scan(root)
     short = _Short()
     if len(order) <= FILL_SHORT_MAX:
         short.fill(order)
-    page = Page(root=root, order=order, parent=_Parents(), short=short, index=index)
+    page = Page(root=root, order=order, parent=_Parents(), short=short, index=index, url_path=_path_of(url))
     page.title = _find_title(root, structured_name, title_hint, anchor, h1_texts=h1_texts)
     if page.title is not None:
         page.title_chain.add(page.title)
@@ -1086,6 +1088,16 @@ def in_card(e, cards: set, page: Page) -> bool:
 _NAV_HREF = re.compile(r"^\s*(?:#|javascript:|mailto:|tel:)", re.I)
 
 
+def _path_of(url: str | None) -> str:
+    """A URL's path without a trailing slash ("" when there is none)."""
+    if not url:
+        return ""
+    try:
+        return urlsplit(url.strip()).path.rstrip("/")
+    except ValueError:
+        return ""
+
+
 def in_tile(e, page: Page) -> bool:
     """Does the element sit in a product tile: a small block that does not hold the page's title
     but holds a link to another page with an image or a name in it (a search result, a card)?"""
@@ -1101,8 +1113,8 @@ def in_tile(e, page: Page) -> bool:
             if n > 8:
                 break
             href = a.get("href")
-            if not href or _NAV_HREF.match(href):
-                continue
+            if not href or _NAV_HREF.match(href) or (page.url_path and _path_of(href) == page.url_path):
+                continue  # a link within this page, or to this page itself (a sample, a zoom, a variant)
             if next(a.iter("img"), None) is not None:
                 return True
             words = norm(text_content(a, 200))

@@ -111,13 +111,13 @@ def _tile(i: int, price: str) -> str:
 def test_a_grid_of_product_tiles_is_no_product():
     html = ('<html><head><title>Kitchen</title></head><body><h1>Kitchen</h1><ul class="grid">'
             + "".join(_tile(i, f"${10 + i}.99") for i in range(12)) + "</ul></body></html>")
-    assert extract_product(html).page_kind == "not_product"
+    assert extract_product(html).page_kind == "gone"
 
 
 def test_a_search_page_with_one_result_is_no_product():
     html = ('<html><head><title>Search</title></head><body><h1>Results for “widget”</h1>'
             '<ul class="results">' + _tile(1, "$10.99") + "</ul></body></html>")
-    assert extract_product(html).page_kind == "not_product"
+    assert extract_product(html).page_kind == "gone"
 
 
 def test_several_structured_products_none_of_them_the_page_is_no_product():
@@ -128,7 +128,7 @@ def test_several_structured_products_none_of_them_the_page_is_no_product():
             f'<script type="application/ld+json">{json.dumps(products)}</script></head><body>'
             '<h1>Kitchen essentials</h1><ul class="grid">'
             + "".join(_tile(i, f"${10 + i}.99") for i in range(6)) + "</ul></body></html>")
-    assert extract_product(html, "https://shop.example/c/kitchen").page_kind == "not_product"
+    assert extract_product(html, "https://shop.example/c/kitchen").page_kind == "gone"
 
 
 def test_a_product_page_with_a_grid_of_related_products_is_a_product():

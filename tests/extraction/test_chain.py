@@ -82,7 +82,7 @@ def test_challenge_page_is_a_transient_failure(page):
 
 def test_category_page_is_not_a_product(page):
     ex = extract_product(page("category.html"))
-    assert ex.page_kind == "not_product"
+    assert ex.page_kind == "gone"
 
 
 def test_hidden_blocks_are_ignored():
@@ -125,8 +125,11 @@ def test_store_selectors_are_used_when_nothing_else_answers():
 def test_to_json_shape():
     ex = extract_product("<html><body><h1>Mug</h1><span class='price'>$8.00</span><button>Add to cart</button></body></html>")
     data = ex.to_json()
-    assert set(data) == {"name", "price", "currency", "availability", "regular_price", "sku", "gtin", "source"}
+    assert set(data) == {"name", "price", "currency", "availability", "regular_price", "sku", "gtin", "source",
+                         "page_kind", "page_reason", "rules"}
     assert data["price"] == "8.00" and data["regular_price"] is None
+    assert (data["page_kind"], data["page_reason"]) == ("product", None)
+    assert set(data["rules"]) >= {"price", "availability", "page_kind"}
     json.dumps(data)
 
 
