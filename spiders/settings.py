@@ -82,7 +82,9 @@ PRICEHOUND_DNS_LOOKUP = None           # host -> addresses (import path); None: 
 PRICEHOUND_REMOVED_AFTER = 2
 PRICEHOUND_WRITE_BATCH = 500           # observations per flush
 PRICEHOUND_WRITE_INTERVAL = 2.0        # seconds between flushes of a part-filled batch
-PRICEHOUND_MAX_JUMP = 50               # a price more than 50x or under 1/50 of the last is refused once
+PRICEHOUND_MAX_JUMP = 20               # beyond 20x or under 1/20 of the last: only when the visible page shows it
+PRICEHOUND_CONFIRM = True              # stock flips, returns and large moves wait for a second agreeing reading
+PRICEHOUND_CONFIRM_SHARE = "0.30"      # a price move beyond this share of the old price is read twice
 PRICEHOUND_ALERT_TASK = "pricehound.alerts.evaluate_events"
 # Worker processes that read pages (spiders/extract_pool.py): None = CPUs - 1 (1 to 4), 0 = in-process.
 PRICEHOUND_EXTRACT_WORKERS = None
@@ -123,6 +125,9 @@ def crawl_settings(run: Any, config: Settings) -> dict[str, Any]:
         # the resolver's allowance, from the store row: a local store's own hosts, nothing else
         "PRICEHOUND_ALLOW_PRIVATE_HOSTS": list(store.allowed_domains) if allow_private else [],
         "PRICEHOUND_REMOVED_AFTER": config.removed_after,
+        "PRICEHOUND_CONFIRM": config.confirm,
+        "PRICEHOUND_CONFIRM_SHARE": str(config.confirm_share),
+        "PRICEHOUND_MAX_JUMP": str(config.max_jump),
         "PRICEHOUND_ALERT_TASK": config.alert_task,
         "PRICEHOUND_EXTRACT_WORKERS": config.extract_workers,
     }
