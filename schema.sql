@@ -779,7 +779,7 @@ SELECT add_column_if_absent('shopping_list_items', 'new_low_days',
 COMMENT ON COLUMN shopping_list_items.new_low_days IS 'The new-low window of this watch: a new low is below every price in force in the last 30 or 90 days.';
 
 SELECT add_column_if_absent('alert_state', 'last_price', 'numeric(12,2)');
-SELECT add_column_if_absent('alert_state', 'rearm_price', 'numeric(12,2)');
+SELECT add_column_if_absent('alert_state', 'rearm_price', 'numeric');
 COMMENT ON COLUMN alert_state.last_price IS 'The price the last alert of this kind told (sale kinds).';
 COMMENT ON COLUMN alert_state.rearm_price IS 'Inside the cool-down, a price at or below this (and below last_price) is told again: a deeper drop.';
 

@@ -176,7 +176,7 @@ FLUSH = sa.text(
                 SELECT n.*,
                        -- confirmation: a stock flip, a return from removed, or a price move beyond
                        -- the configured share is held until the next reading agrees with it
-                       :confirm AND n.kind = 'ok' AND n.had_price AND (
+                       coalesce(:confirm AND n.kind = 'ok' AND n.had_price AND (
                            n.old_status = 'removed'
                            OR (n.old_known IN ('in_stock', 'preorder') AND n.availability = 'out_of_stock')
                            OR (n.old_known = 'out_of_stock' AND n.availability IN ('in_stock', 'preorder'))
@@ -185,7 +185,7 @@ FLUSH = sa.text(
                                     OR abs(n.price - n.old_price) > n.old_price * :confirm_share)))
                        AND (n.old_pending_at IS NULL
                             OR (n.old_pending_price, n.old_pending_currency, n.old_pending_availability)
-                               IS DISTINCT FROM (n.price, n.currency, n.availability)) AS held
+                               IS DISTINCT FROM (n.price, n.currency, n.availability)), false) AS held
                   FROM (
                     SELECT u.listing_id, u.kind, u.observed_at, u.availability,
                            CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.price ELSE u.price END AS price,
