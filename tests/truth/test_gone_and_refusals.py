@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-from decimal import Decimal
 from email import policy
 
 import pytest
