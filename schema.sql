@@ -743,3 +743,54 @@ ON CONFLICT (version) DO NOTHING;
 INSERT INTO schema_version (version, description)
 VALUES (3, 'one clock: pricehound_now() in every decision and column default')
 ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
+-- Version 5: what each crawl read, kept for a while (pricehound explain, crawl --wait), and
+-- per-store host mapping for staging copies of a shop
+-- =============================================================================================
+
+-- The last few observations of each listing, in a ring of slots: a listing's newest observation
+-- takes the slot after the one its previous observation took, so the table never holds more
+-- than OBSERVATION_SLOTS rows per listing (pipelines/observations.py) and needs no pruning.
+CREATE SEQUENCE IF NOT EXISTS listing_observations_seq AS bigint;
+CREATE TABLE IF NOT EXISTS listing_observations (
+    listing_id      bigint NOT NULL REFERENCES store_listings (id) ON DELETE CASCADE,
+    slot            smallint NOT NULL CHECK (slot >= 0),
+    seq             bigint NOT NULL DEFAULT nextval('listing_observations_seq'),
+    crawl_run_id    bigint,
+    observed_at     timestamptz NOT NULL,
+    kind            text NOT NULL CHECK (kind IN ('ok', 'removed', 'failed', 'dropped')),
+    reason          text,
+    price           numeric(12,2),
+    currency        char(3),
+    availability    text NOT NULL DEFAULT 'unknown',
+    status_code     integer,
+    source          text,
+    rules           jsonb NOT NULL DEFAULT '{}'::jsonb,
+    PRIMARY KEY (listing_id, slot)
+) WITH (fillfactor = 70);
+ALTER SEQUENCE listing_observations_seq OWNED BY listing_observations.seq;
+CREATE INDEX IF NOT EXISTS listing_observations_run_idx ON listing_observations (crawl_run_id);
+COMMENT ON TABLE listing_observations IS 'The last few observations of each listing as the crawl read them (ok, removed, failed, dropped), with the rules that decided; a ring of slots per listing.';
+COMMENT ON COLUMN listing_observations.kind IS 'ok, removed or failed as the spider observed it; dropped when validation refused it.';
+COMMENT ON COLUMN listing_observations.reason IS 'Why it was removed, failed or dropped (dropped:<reason>).';
+COMMENT ON COLUMN listing_observations.price IS 'The price read (for a dropped absurd price: the refused one).';
+COMMENT ON COLUMN listing_observations.rules IS 'The named rule that decided each field (field -> rule).';
+COMMENT ON COLUMN listing_observations.seq IS 'Order in which observations were recorded (the newest has the highest).';
+
+-- curl --resolve for a store: HOST:PORT:ADDRESS entries (PORT may be *) that the crawl connects
+-- to instead of what DNS says. Only stores marked local may have any (pricehound/catalog.py).
+DO $$
+BEGIN
+    -- looked up first: ALTER TABLE would lock the stores table on every apply
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                    WHERE table_schema = current_schema() AND table_name = 'stores' AND column_name = 'resolve') THEN
+        ALTER TABLE stores ADD COLUMN resolve text[] NOT NULL DEFAULT '{}';
+    END IF;
+END
+$$;
+COMMENT ON COLUMN stores.resolve IS 'Host mapping like curl --resolve: HOST:PORT:ADDRESS entries the crawl uses instead of DNS (stores marked local only).';
+
+INSERT INTO schema_version (version, description)
+VALUES (5, 'listing_observations: the last observations of each listing; stores.resolve host mapping')
+ON CONFLICT (version) DO NOTHING;

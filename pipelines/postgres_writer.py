@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from twisted.internet import defer, task, threads
 from twisted.python.failure import Failure
 
-from pipelines import handoff
+from pipelines import handoff, observations
 from pipelines.flush import (
     FlushResult,
     Row,
@@ -62,6 +62,7 @@ class PostgresWriterPipeline:
         self.alert_task = alert_task
         self._engine = engine
         self._buffer: list[Row] = []
+        self._notes: dict[int, observations.Note] = {}  # how each buffered row was read
         self._chain: defer.Deferred = defer.succeed(None)
         self._pending = 0
         self._timer: task.LoopingCall | None = None
@@ -111,7 +112,7 @@ class PostgresWriterPipeline:
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, Observation):
-            self._add(row_from_observation(item))
+            self._add(row_from_observation(item), observations.note_for(item))
             if self._pending > MAX_PENDING_FLUSHES:
                 await maybe_deferred_to_future(self._chain)
         return item
@@ -124,7 +125,7 @@ class PostgresWriterPipeline:
         if reason == "absurd_jump" and isinstance(item.price, Decimal) and item.currency:
             suspect_price = item.price.quantize(Decimal("0.01"))
             suspect_currency = item.currency.strip().upper()
-        self._add(row_from_dropped(item, reason, suspect_price, suspect_currency))
+        self._add(row_from_dropped(item, reason, suspect_price, suspect_currency), observations.note_for(item))
 
     async def close_spider(self) -> None:
         if self._timer is not None and self._timer.running:
@@ -134,8 +135,10 @@ class PostgresWriterPipeline:
 
     # -- batching ---------------------------------------------------------------------------
 
-    def _add(self, row: Row) -> None:
+    def _add(self, row: Row, note: observations.Note | None = None) -> None:
         self._buffer.append(row)
+        if note is not None:
+            self._notes[row.listing_id] = note
         if len(self._buffer) >= self.batch_size:
             self._flush()
 
@@ -148,10 +151,11 @@ class PostgresWriterPipeline:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
+        notes = {row.listing_id: self._notes.pop(row.listing_id) for row in batch if row.listing_id in self._notes}
         self._pending += 1
 
         def run(_: Any) -> defer.Deferred:
-            d = threads.deferToThread(self.write, batch)
+            d = threads.deferToThread(self.write, batch, notes)
             d.addBoth(self._done, len(batch))
             return d
 
@@ -175,13 +179,15 @@ class PostgresWriterPipeline:
 
     # -- in the writer thread ---------------------------------------------------------------
 
-    def write(self, batch: list[Row]) -> FlushResult | Exception:
-        """Flush one batch (retrying transient database errors), then hand its events over."""
+    def write(self, batch: list[Row], notes: dict[int, observations.Note] | None = None) -> FlushResult | Exception:
+        """Flush one batch (retrying transient database errors), then hand its events over.
+        The batch's observations are kept for ``pricehound explain`` in the same transaction."""
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             started = time.perf_counter()
             try:
                 with self.engine.begin() as conn:
                     result = flush_rows(conn, batch, run_id=self.run_id, removed_after=self.removed_after)
+                    observations.record_quietly(conn, batch, notes, run_id=self.run_id)
             except Exception as exc:  # noqa: BLE001 - logged and counted; the crawl goes on
                 if attempt < WRITE_ATTEMPTS and _transient(exc):
                     log.warning("flush of %d observations failed (attempt %d), retrying: %s",
