@@ -53,13 +53,14 @@ def _transient(exc: BaseException) -> bool:
 
 class PostgresWriterPipeline:
     def __init__(self, crawler: Crawler, run_id: int, *, batch_size: int, interval: float,
-                 removed_after: int, alert_task: str, engine: Engine | None = None):
+                 removed_after: int, alert_task: str, engine: Engine | None = None, handoff: bool = True):
         self.crawler = crawler
         self.run_id = run_id
         self.batch_size = batch_size
         self.interval = interval
         self.removed_after = removed_after
         self.alert_task = alert_task
+        self.handoff = handoff  # off: whoever started the crawl evaluates its events itself
         self._engine = engine
         self._buffer: list[Row] = []
         self._notes: dict[int, observations.Note] = {}  # how each buffered row was read
@@ -78,6 +79,7 @@ class PostgresWriterPipeline:
             interval=max(0.1, s.getfloat("PRICEHOUND_WRITE_INTERVAL", 2.0)),
             removed_after=max(1, s.getint("PRICEHOUND_REMOVED_AFTER", 2)),
             alert_task=s.get("PRICEHOUND_ALERT_TASK") or handoff.DEFAULT_TASK,
+            handoff=s.getbool("PRICEHOUND_HANDOFF", True),
         )
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
@@ -199,7 +201,7 @@ class PostgresWriterPipeline:
                 return exc
             log.debug("flushed %d observations in %.3fs: %s", len(batch),
                       time.perf_counter() - started, result.counts)
-            if result.event_ids and not handoff.publish_events(result.event_ids, self.alert_task):
+            if result.event_ids and self.handoff and not handoff.publish_events(result.event_ids, self.alert_task):
                 self.crawler.stats.inc_value("pricehound/handoff_failures")
             return result
         raise AssertionError("unreachable")

@@ -84,6 +84,7 @@ PRICEHOUND_WRITE_BATCH = 500           # observations per flush
 PRICEHOUND_WRITE_INTERVAL = 2.0        # seconds between flushes of a part-filled batch
 PRICEHOUND_MAX_JUMP = 50               # a price more than 50x or under 1/50 of the last is refused once
 PRICEHOUND_ALERT_TASK = "pricehound.alerts.evaluate_events"
+PRICEHOUND_HANDOFF = True              # false: no alert task is sent; the caller evaluates the events
 # Worker processes that read pages (spiders/extract_pool.py): None = CPUs - 1 (1 to 4), 0 = in-process.
 PRICEHOUND_EXTRACT_WORKERS = None
 PRICEHOUND_EXTRACT_READER = None       # import path of the page reader (tests); None: extract_product
