@@ -47,6 +47,7 @@ class Store:
     is_local: bool
     active: bool
     extraction_hints: dict[str, Any]
+    resolve: tuple[str, ...] = ()  # host mapping (pricehound/hostmap.py), local stores only
 
     @classmethod
     def from_row(cls, row: Any) -> Store:
@@ -56,6 +57,7 @@ class Store:
             spider=m["spider"], default_currency=m["default_currency"], download_delay=m["download_delay"],
             concurrency=m["concurrency"], is_local=m["is_local"], active=m["active"],
             extraction_hints=dict(m["extraction_hints"] or {}),
+            resolve=tuple(m.get("resolve") or ()),
         )
 
 
@@ -186,6 +188,45 @@ def add_store(
     return Store.from_row(row)
 
 
+def set_resolve(conn: Connection, store: Store, entries: Sequence[str]) -> Store:
+    """Replace the store's host mapping (``HOST:PORT:ADDRESS`` entries; none clears it).
+
+    Only a store marked local may map its hosts, only while local stores are allowed at all, and
+    only hosts on its own allowed domains."""
+    from pricehound import hostmap
+    from pricehound.config import get_settings
+
+    try:
+        mapping = hostmap.HostMap.parse(entries)
+    except hostmap.HostMapError as exc:
+        raise InputError(str(exc)) from None
+    if mapping and not store.is_local:
+        raise InputError(f"store {store.slug} is not marked local; only a local store (--local) may map its hosts")
+    if mapping and not get_settings().allow_local_stores:
+        raise InputError("local stores are not allowed here (PRICEHOUND_ALLOW_LOCAL_STORES is off); "
+                         "host mapping is refused")
+    for entry in mapping.entries:
+        port = 0 if entry.port == hostmap.ANY_PORT else int(entry.port)
+        if not urls.domain_matches(entry.host, port, store.allowed_domains):
+            raise InputError(f"--resolve {entry}: {entry.host} is not on store {store.slug}'s domains "
+                             f"({', '.join(store.allowed_domains)})")
+    row = conn.execute(sa.text("UPDATE stores SET resolve = :resolve WHERE id = :id RETURNING *"),
+                       {"resolve": mapping.as_list(), "id": store.id}).one()
+    return Store.from_row(row)
+
+
+def _store_lookup(store: Store, port: int) -> urls.Resolver:
+    """How a store's host resolves: its mapping (a local store, local stores allowed), else DNS."""
+    if not store.resolve or not store.is_local:
+        return urls.system_resolver
+    from pricehound import hostmap
+    from pricehound.config import get_settings
+
+    if not get_settings().allow_local_stores:
+        return urls.system_resolver
+    return hostmap.HostMap.parse(store.resolve).lookup(urls.system_resolver, port)
+
+
 def list_stores(conn: Connection) -> list[Store]:
     return [Store.from_row(r) for r in conn.execute(sa.text("SELECT * FROM stores ORDER BY slug"))]
 
@@ -255,7 +296,7 @@ def ensure_listing(conn: Connection, store: Store, url: str) -> int:
     if not urls.domain_matches(host, port, store.allowed_domains):
         raise InputError(f"{host} is not one of store {store.slug!r}'s domains ({', '.join(store.allowed_domains)})")
     try:
-        urls.check_fetchable(canonical, allow_private=store.is_local)
+        urls.check_fetchable(canonical, allow_private=store.is_local, resolver=_store_lookup(store, port))
     except urls.UnsafeURL as exc:
         raise InputError(f"refusing {url}: {exc}") from None
     row = conn.execute(

@@ -79,6 +79,7 @@ PRICEHOUND_ALLOWED_DOMAINS: list[str] = []
 PRICEHOUND_ALLOW_PRIVATE = False
 PRICEHOUND_ALLOW_PRIVATE_HOSTS: list[str] = []  # read by the resolver: hosts that may be private
 PRICEHOUND_DNS_LOOKUP = None           # host -> addresses (import path); None: the system resolver
+PRICEHOUND_RESOLVE: list[str] = []     # host mapping HOST:PORT:ADDRESS, used before the lookup (local stores)
 PRICEHOUND_REMOVED_AFTER = 2
 PRICEHOUND_WRITE_BATCH = 500           # observations per flush
 PRICEHOUND_WRITE_INTERVAL = 2.0        # seconds between flushes of a part-filled batch
@@ -123,6 +124,8 @@ def crawl_settings(run: Any, config: Settings) -> dict[str, Any]:
         "PRICEHOUND_ALLOW_PRIVATE": allow_private,
         # the resolver's allowance, from the store row: a local store's own hosts, nothing else
         "PRICEHOUND_ALLOW_PRIVATE_HOSTS": list(store.allowed_domains) if allow_private else [],
+        # the store's host mapping, like curl --resolve: only a local store, only while allowed
+        "PRICEHOUND_RESOLVE": list(getattr(store, "resolve", ()) or ()) if allow_private else [],
         "PRICEHOUND_REMOVED_AFTER": config.removed_after,
         "PRICEHOUND_ALERT_TASK": config.alert_task,
         "PRICEHOUND_EXTRACT_WORKERS": config.extract_workers,
