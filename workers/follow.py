@@ -56,10 +56,13 @@ EXPLAIN_ROWS = 10
 def running_broker(settings: Settings) -> str | None:
     """The broker's Redis URL if a Redis answers there now; never starts the embedded one."""
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     if settings.redis_url:
         try:
-            redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
+            redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1,
+                                 retry=Retry(NoBackoff(), 0)).ping()
         except (redis.RedisError, OSError):
             return None
         return settings.redis_url
