@@ -745,6 +745,49 @@ VALUES (3, 'one clock: pricehound_now() in every decision and column default')
 ON CONFLICT (version) DO NOTHING;
 
 -- =============================================================================================
+-- Version 4: alerts are true (confirmation, last known stock, new-low windows, cool-down
+-- re-arming, disputes, held runs)
+-- =============================================================================================
+
+-- Adds a column only when it is missing: ALTER TABLE takes an exclusive lock even when there is
+-- nothing to add, and every process applying this file would queue behind the crawl's writes.
+CREATE OR REPLACE FUNCTION add_column_if_absent(tbl regclass, col text, definition text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = col AND NOT attisdropped) THEN
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', tbl, col, definition);
+    END IF;
+END
+$$;
+
+SELECT add_column_if_absent('store_prices', 'known_availability',
+    $$text CHECK (known_availability IN ('in_stock', 'out_of_stock', 'preorder'))$$);
+COMMENT ON COLUMN store_prices.known_availability IS 'The last availability a page stated (never unknown): stock changes are judged against it, so an unknown reading never hides one.';
+
+-- A change that must be read twice before anyone is told (a stock flip, a return from removed,
+-- a price move beyond PRICEHOUND_CONFIRM_SHARE) waits here until the next reading agrees.
+SELECT add_column_if_absent('store_listings', 'pending_price', 'numeric(12,2) CHECK (pending_price >= 0)');
+SELECT add_column_if_absent('store_listings', 'pending_currency', $$char(3) CHECK (pending_currency ~ '^[A-Z]{3}$')$$);
+SELECT add_column_if_absent('store_listings', 'pending_availability',
+    $$text CHECK (pending_availability IN ('in_stock', 'out_of_stock', 'preorder', 'unknown'))$$);
+SELECT add_column_if_absent('store_listings', 'pending_at', 'timestamptz');
+COMMENT ON COLUMN store_listings.pending_price IS 'A reading held for confirmation: applied when the next reading agrees, dropped when it does not.';
+COMMENT ON COLUMN store_listings.pending_at IS 'When the held reading was made; NULL when nothing waits for confirmation.';
+
+SELECT add_column_if_absent('shopping_list_items', 'new_low_days',
+    'smallint NOT NULL DEFAULT 30 CHECK (new_low_days IN (30, 90))');
+COMMENT ON COLUMN shopping_list_items.new_low_days IS 'The new-low window of this watch: a new low is below every price in force in the last 30 or 90 days.';
+
+SELECT add_column_if_absent('alert_state', 'last_price', 'numeric(12,2)');
+SELECT add_column_if_absent('alert_state', 'rearm_price', 'numeric');
+COMMENT ON COLUMN alert_state.last_price IS 'The price the last alert of this kind told (sale kinds).';
+COMMENT ON COLUMN alert_state.rearm_price IS 'Inside the cool-down, a price at or below this (and below last_price) is told again: a deeper drop.';
+
+INSERT INTO schema_version (version, description)
+VALUES (4, 'alerts are true: confirmation, last known stock, new-low windows, deeper drops, disputes, held runs')
+ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
 -- Version 5: what each crawl read, kept for a while (pricehound explain, crawl --wait), and
 -- per-store host mapping for staging copies of a shop
 -- =============================================================================================

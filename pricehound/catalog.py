@@ -99,7 +99,13 @@ def parse_percent(raw: str | Decimal | None, what: str = "minimum drop percent")
     return value.quantize(Decimal("0.01"))
 
 
-def parse_notify(raw: str | Iterable[str] | None) -> list[str]:
+# cheapest_store compares one product's price across stores, so it can fire only for a watch of a
+# product at several stores; a URL watches one store's listing and would never hear it.
+CHEAPEST_ON_URL = ("cheapest_store cannot fire on a watch of one URL (it compares a product across "
+                   "stores); leave it out of the alert kinds")
+
+
+def parse_notify(raw: str | Iterable[str] | None, *, url_watch: bool = False) -> list[str]:
     if raw is None:
         return list(DEFAULT_NOTIFY)
     items = raw.split(",") if isinstance(raw, str) else list(raw)
@@ -107,6 +113,8 @@ def parse_notify(raw: str | Iterable[str] | None) -> list[str]:
     unknown = [k for k in kinds if k not in NOTIFY_KINDS]
     if unknown or not kinds:
         raise InputError(f"unknown alert kind(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(NOTIFY_KINDS)}")
+    if url_watch and "cheapest_store" in kinds:
+        raise InputError(CHEAPEST_ON_URL)
     return sorted(set(kinds), key=NOTIFY_KINDS.index)
 
 
@@ -349,7 +357,7 @@ def add_watch(
     watch. Validates all input first, so a refusal writes nothing."""
     target = parse_money(target_price, "target price")
     drop = parse_percent(min_drop_percent)
-    kinds = parse_notify(notify)
+    kinds = parse_notify(notify, url_watch=True)
     try:
         urls.split_http_url(url)
     except urls.UnsafeURL as exc:
@@ -396,6 +404,10 @@ def update_watch(
     target = None if target_price is UNCHANGED else parse_money(target_price, "target price")
     drop = None if min_drop_percent is UNCHANGED else parse_percent(min_drop_percent)
     kinds = None if notify is UNCHANGED else parse_notify(notify)
+    if kinds and "cheapest_store" in kinds and conn.execute(sa.text(
+            "SELECT i.product_id IS NULL FROM shopping_list_items i JOIN shopping_lists l ON l.id = i.list_id "
+            "WHERE i.id = :item_id AND l.user_id = :user_id"), {"item_id": item_id, "user_id": user_id}).scalar():
+        raise InputError(CHEAPEST_ON_URL)
     row = conn.execute(
         sa.text(
             """
