@@ -66,7 +66,7 @@ class LinkRefused(Exception):
 
 def _claims(settings: Settings, purpose: str, token: str | None) -> dict:
     try:
-        return tokens.verify(purpose, token or "", settings.signing_secret)
+        return tokens.verify(purpose, token or "", settings.verifying_secrets)
     except tokens.TokenError as exc:
         if "expired" in str(exc):
             raise LinkRefused("This link has expired. Ask for a new one.") from None

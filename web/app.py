@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, *, rate_limits: RateLimits | No
     ``enqueue_send`` replaces how queued emails are handed to the send queue (default:
     ``alerts.outbox.enqueue_send``)."""
     settings = settings or get_settings()
+    settings.signing_secret  # noqa: B018 - refuses a published, short or predictable secret at start
     app = FastAPI(title="pricehound", version=__version__, description=DESCRIPTION,
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     redis_client = get_redis(settings)
