@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pricehound import catalog, clock
-from web import accounts, activity, security
+from web import activity, security
 from web import unsubscribe as unsubscribe_actions
 from web.charts import Chart, step_chart
 from web.deps import app_state, optional_user
@@ -77,18 +77,12 @@ def manage_page(request: Request, user: security.SessionUser, *, after: int = 0,
 @router.get("/manage")
 def manage(request: Request, token: str = Query("", max_length=4096), after: int = Query(0, ge=0),
            msg: str = Query("", max_length=32)) -> Response:
-    """With ?token= (the link in alert emails) opens a session and comes back without the token
-    in the address bar; without one, needs a session."""
-    state = app_state(request)
+    """With ?token= (the link in alert emails) shows a button that signs in once (POST
+    /manage/open); without one, needs a session."""
     if token:
-        try:
-            _, cookie = accounts.redeem(state.engine, state.settings, state.redis, "manage", token)
-        except accounts.LinkRefused as exc:
-            return render(request, "error.html", {"status": 400, "title": "This link cannot be used",
-                                                  "message": str(exc), "offer_signin": True}, status_code=400)
-        response = RedirectResponse("/manage", status_code=303)
-        security.set_session_cookie(response, state.settings, cookie)
-        return response
+        from web.pages.links import manage_link_page
+
+        return manage_link_page(request, token)
     user = optional_user(request)
     if user is None:
         return _signin_redirect()
