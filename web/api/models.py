@@ -138,6 +138,7 @@ class PartnerWatchOut(BaseModel):
     id: int
     url: str
     store: str
+    active: bool = Field(False, description="always false: the user confirms the watch by email first")
     message: str
 
 
