@@ -837,3 +837,30 @@ COMMENT ON COLUMN stores.resolve IS 'Host mapping like curl --resolve: HOST:PORT
 INSERT INTO schema_version (version, description)
 VALUES (5, 'listing_observations: the last observations of each listing; stores.resolve host mapping')
 ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
+-- Version 6: safe by default. Links that sign in work once; partner watches wait for their
+-- owner's confirmation.
+-- =============================================================================================
+
+-- A sign-in link (verify, login, manage) is used up in the transaction that opens its session:
+-- its jti is kept here until the link would have expired anyway.
+CREATE TABLE IF NOT EXISTS used_link_tokens (
+    jti         text PRIMARY KEY CHECK (length(jti) BETWEEN 1 AND 64),
+    purpose     text NOT NULL,
+    user_id     bigint REFERENCES users (id) ON DELETE CASCADE,
+    used_at     timestamptz NOT NULL DEFAULT pricehound_now(),
+    expires_at  timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS used_link_tokens_expiry_idx ON used_link_tokens (expires_at);
+COMMENT ON TABLE used_link_tokens IS 'Links that signed someone in (or confirmed a watch) and so cannot be used again; rows go once the link has expired.';
+
+-- A watch a partner created stays inactive until its owner confirms it through the emailed link.
+ALTER TABLE shopping_list_items ADD COLUMN IF NOT EXISTS partner_key_id bigint REFERENCES api_keys (id) ON DELETE SET NULL;
+ALTER TABLE shopping_list_items ADD COLUMN IF NOT EXISTS confirmed_at timestamptz;
+COMMENT ON COLUMN shopping_list_items.partner_key_id IS 'The partner API key that created this watch, if one did.';
+COMMENT ON COLUMN shopping_list_items.confirmed_at IS 'When the owner confirmed a partner-created watch; until then it stays inactive.';
+
+INSERT INTO schema_version (version, description)
+VALUES (6, 'single-use sign-in links, partner watches wait for confirmation, one listing per URL')
+ON CONFLICT (version) DO NOTHING;

@@ -300,9 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def refuse_control_characters(argv: Sequence[str]) -> str | None:
+    """Why an argument cannot be used (it holds a control character), or None: nothing with one
+    is ever written, and it would only show up later as a refusal from PostgreSQL."""
+    for arg in argv:
+        ch = catalog.control_character(arg)
+        if ch is not None:
+            return f"argument {arg!r} contains a control character ({ch!r}); remove it"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from pricehound import logs
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    problem = refuse_control_characters(argv)
+    if problem:
+        print(f"pricehound: error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
