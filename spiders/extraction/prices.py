@@ -5,10 +5,10 @@ here, because a bare "$" or a "229.990" means different things in different coun
 Never float: every amount is a Decimal.
 
 Rounding: an amount leaves extraction (parse_price, extract_product, parse_shopify_product_js)
-rounded half-even to the minor units pricehound stores: cents for most currencies (at most two
-places: store_prices.price is numeric(12,2), so three-decimal currencies such as BHD or KWD are
-kept to two as well), whole units for the currencies written without decimals (ZERO_DECIMAL:
-JPY, KRW, CLP, ...).  Inside the chain amounts stay as written until the end, so a structured
+rounded half-even to the currency's own minor units: cents for most currencies, three places
+for BHD, KWD, OMR and the other three-decimal currencies (THREE_DECIMAL; store_prices.price is
+numeric(15,3)), whole units for the currencies written without decimals (ZERO_DECIMAL: JPY,
+KRW, CLP, ...).  Inside the chain amounts stay as written until the end, so a structured
 19.999 and a visible "$20.00" are not mistaken for one price before the decision.
 
 Structured data (JSON-LD, meta and microdata content attributes) writes machine numbers: in a
@@ -41,6 +41,8 @@ ISO_CODES = frozenset(
 
 # Currencies whose prices are normally written without minor units.
 ZERO_DECIMAL = frozenset("CLP JPY KRW VND ISK PYG UGX IDR HUF COP TWD XAF XOF KMF GNF RWF".split())
+# Currencies with three minor units (ISO 4217): "2.500" KWD is two and a half dinars.
+THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
 
 DOLLAR_CURRENCIES = frozenset(
     "USD CAD AUD NZD CLP MXN ARS COP SGD HKD TWD BRL UYU JMD TTD BSD BBD BZD FJD NAD LRD".split()
@@ -119,10 +121,20 @@ _EXPONENT = re.compile(r"\d\s*[eE]\s*[-+]?\d")  # "1e308", "$2E5": no shop write
 _MINUS_AFTER_SYMBOL = re.compile(rf"(?:{CURRENCY_RE})\s?[-−–]\s*\d")  # "$-5", "€ −5": negative
 _MACHINE_NUMBER = re.compile(r"\s*\d+(?:\.\d+)?\s*")  # "19.999", "1135.00": '.' is the decimal point
 
-# Minor units kept: store_prices.price is numeric(12,2), so at most two; none for currencies
-# whose prices are written whole (JPY, KRW, CLP...).
+# Minor units kept: a currency's own (store_prices.price is numeric(15,3)): none for currencies
+# whose prices are written whole (JPY, KRW, CLP...), three for KWD, BHD, OMR..., else two.
 CENT = Decimal("0.01")
+MIL = Decimal("0.001")
 WHOLE = Decimal("1")
+
+
+def minor_unit(currency: str | None) -> Decimal:
+    """The smallest amount a price in this currency is written with: 1, 0.01 or 0.001."""
+    if currency in ZERO_DECIMAL:
+        return WHOLE
+    if currency in THREE_DECIMAL:
+        return MIL
+    return CENT
 
 
 def strip_invisible(text: str) -> str:
@@ -138,12 +150,12 @@ def normalize_code(value) -> str | None:
 
 
 def round_amount(amount: Decimal | None, currency: str | None) -> Decimal | None:
-    """Round half-even to the minor units pricehound stores: whole units for the currencies
-    written without decimals (ZERO_DECIMAL: JPY, KRW, CLP...), else cents.  Done once, at the
-    end of extraction, so that amounts are compared unrounded while the page is read."""
+    """Round half-even to the currency's minor units (minor_unit: whole JPY, KRW, CLP; three
+    places for KWD, BHD, OMR; else cents).  Done once, at the end of extraction, so that amounts
+    are compared unrounded while the page is read."""
     if amount is None:
         return None
-    unit = WHOLE if currency in ZERO_DECIMAL else CENT
+    unit = minor_unit(currency)
     if amount.as_tuple().exponent >= unit.as_tuple().exponent:
         return amount
     return amount.quantize(unit, rounding=ROUND_HALF_EVEN)
