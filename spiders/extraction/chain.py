@@ -367,7 +367,8 @@ def _focus(page, usable, cards, buttons) -> bool:
     return False
 
 
-_NOT_CLEAN = frozenset({"was", "unit", "instalment", "shipping", "save", "net", "region"})
+_NOT_CLEAN = frozenset({"was", "unit", "instalment", "shipping", "save", "net", "region", "other_offer", "member",
+                        "addon", "estimate"})
 
 
 def _clean_matches(page, amount) -> list:
@@ -638,7 +639,9 @@ def _availability(page, mains, chosen, picked, url=None) -> tuple[str, str]:
 __all__ = ["extract_product", "KIND_TO_AVAILABILITY"]
 
 
-NOT_THE_PRICE = frozenset({"unit", "instalment", "shipping", "save", "noise"})
+# Flags of an amount that is never the price a buyer pays for this offer.
+NOT_THE_PRICE = frozenset({"unit", "instalment", "shipping", "save", "noise", "other_offer", "member", "addon",
+                           "estimate"})
 
 
 def _rank_candidates(page, struct_amounts):

@@ -105,7 +105,10 @@ _SYMBOL_KEYS = sorted(set(SYMBOLS) | set(AMBIGUOUS), key=len, reverse=True)
 _SYM_RE = "|".join(re.escape(s) for s in _SYMBOL_KEYS)
 _ISO_RE = r"(?<![A-Za-z])(?:" + "|".join(sorted(ISO_CODES)) + r")(?![A-Za-z])"
 CURRENCY_RE = rf"(?:{_ISO_RE}\s?\$?|{_SYM_RE})"
-NUMBER_RE = r"\d{1,3}(?:(?:[.,'\u2019]|\s|\u00a0|\u202f)\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,4})?(?!\d)"
+# Indian grouping first ("2,43,300", "1,00,000.00": lakhs and crores), then groups of three
+# ("1.299.000", "1'299.00", "1 299,00"), then a plain number.
+NUMBER_RE = (r"\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?(?!\d)"
+             r"|\d{1,3}(?:(?:[.,'\u2019]|\s|\u00a0|\u202f)\d{3})+(?:[.,]\d{1,3})?(?!\d)|\d+(?:[.,]\d{1,4})?(?!\d)")
 # A money mention: currency before or after a number ("$1,299.00", "1.299,00 €", "EGP 79").  A
 # number inside a code of digits and letters ("Item #489021A55 $49.00") is no amount before a symbol.
 MONEY_RE = re.compile(
@@ -236,8 +239,12 @@ def decimal_comma(locale_hint: str | None, currency: str | None = None) -> bool:
     return False
 
 
-def _to_decimal(num: str, *, comma_decimal: bool = False, zero_decimal: bool = False) -> Decimal | None:
-    """A number as written on a page -> Decimal, deciding what '.' and ',' mean."""
+def _to_decimal(num: str, *, comma_decimal: bool = False, zero_decimal: bool = False,
+                three_decimal: bool = False) -> Decimal | None:
+    """A number as written on a page -> Decimal, deciding what '.' and ',' mean.
+
+    "2.500" is 2500 in most currencies and 2.5 in a three-decimal one (KWD, BHD, OMR: the
+    caller says so with `three_decimal`)."""
     s = num.strip().replace("\u00a0", " ").replace("\u202f", " ").replace("'", "").replace("\u2019", "")
     s = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", s)  # "1 299" -> "1299"
     s = s.replace(" ", "")
@@ -252,6 +259,8 @@ def _to_decimal(num: str, *, comma_decimal: bool = False, zero_decimal: bool = F
         count = dots or commas
         if count > 1:
             dec_sep = None  # "1.299.000" -> grouping
+        elif len(tail) == 3 and three_decimal:
+            dec_sep = sep  # "2.500" KWD: two dinars and 500 fils
         elif len(tail) == 3 and head and len(head.replace(sep, "")) <= 3 and head != "0":
             # "229.990", "1,299": grouping unless the locale writes that separator as decimal
             dec_sep = None  # a consumer price never has three decimals
@@ -311,7 +320,7 @@ def amount_from_value(value, *, locale_hint: str | None = None, currency: str | 
     if len(nums) > 1:
         return None  # "$ 79. 99 $ 39. 99" and similar garbage: let the page decide
     amount = _to_decimal(nums[0], comma_decimal=decimal_comma(locale_hint, currency),
-                         zero_decimal=(currency in ZERO_DECIMAL))
+                         zero_decimal=(currency in ZERO_DECIMAL), three_decimal=currency in THREE_DECIMAL)
     return _check(amount, currency)
 
 
@@ -374,7 +383,7 @@ def parse_price(text, *, currency_hint: str | None = None, locale_hint: str | No
     if currency is None:
         currency = hint
     amount = _to_decimal(num, comma_decimal=decimal_comma(locale_hint, currency),
-                         zero_decimal=currency in ZERO_DECIMAL)
+                         zero_decimal=currency in ZERO_DECIMAL, three_decimal=currency in THREE_DECIMAL)
     amount = _check(amount, currency)
     if amount is None:
         return None
@@ -402,7 +411,7 @@ def _find_money(text, currency_hint, locale_hint) -> list:
         sym = m.group("pre") or m.group("post")
         currency = currency_from_symbol(sym, currency_hint)
         amount = _to_decimal(num, comma_decimal=decimal_comma(locale_hint, currency),
-                             zero_decimal=currency in ZERO_DECIMAL)
+                             zero_decimal=currency in ZERO_DECIMAL, three_decimal=currency in THREE_DECIMAL)
         amount = _check(amount, currency)
         if amount is None:
             continue

@@ -196,3 +196,37 @@ APP_SHELL_MAX_TEXT = 200  # an app shell shows less visible text than this
 HEADINGS_READ = 12  # headings (h1-h3) read for a statement
 NOTICES_READ = 30  # notice blocks read for a statement
 NOTICE_MAX_TEXT = 400  # a notice longer than this is content, not a statement
+
+# ---------------------------------------------------------------- prices that are not the one a buyer pays
+# The label before an amount (or the words right after it) naming a price that is not the page's
+# own offer: another condition or seller, a member or subscription price, an add-on, an estimate.
+OTHER_OFFER_LABELS = [
+    r"\bused\b", r"pre-?owned", r"refurbished", r"renewed", r"open[- ]box", r"second[- ]hand", r"\bother sellers?\b",
+    r"marketplace", r"(?:new|used) (?:&|and) used", r"from \d+ sellers?", r"\bgebraucht", r"generalüberholt", r"b-?ware",
+    r"\boccasion\b", r"reconditionné", r"d'occasion", r"\busado\b", r"reacondicionado", r"seminuevo", r"\busato\b",
+    r"ricondizionato", r"\bgebruikt\b", r"refurbished", r"\busado\b", r"recondicionado", r"中古", r"二手", r"중고",
+    r"б/у", r"уценка",
+]
+MEMBER_PRICE_LABELS = [
+    r"member(?:s|ship)?(?:'s)?\s*(?:only\s*)?(?:price|deal|pricing)", r"\bfor members\b", r"club (?:price|card)",
+    r"loyalty (?:price|card)", r"with (?:your )?(?:membership|card|prime|plus)\b", r"prime (?:price|exclusive)",
+    r"subscribe (?:&|and) save", r"with subscription", r"subscription price", r"auto-?ship", r"autodelivery",
+    r"repeat delivery", r"mitglieder(?:preis)?", r"clubpreis", r"kundenkarte", r"im abo", r"abo-?preis",
+    r"prix (?:adhérent|membre|fidélité|abonné)", r"precio (?:socio|miembro|afiliado)", r"prezzo (?:soci|membri)",
+    r"ledenprijs", r"preço (?:sócio|membro)", r"会員価格", r"会员价", r"회원가",
+]
+ADDON_LABELS = [
+    r"protection plan", r"(?:extended )?warranty", r"care ?pack", r"applecare", r"insurance", r"gift ?wrap",
+    r"installation (?:service|fee)?", r"assembly", r"garantieverlängerung", r"versicherung", r"garantie (?:étendue|prolongée)",
+    r"garantía extendida", r"garanzia estesa", r"保証",
+]
+ESTIMATE_LABELS = [
+    r"estimate[ds]?", r"\best\.", r"schätzpreis", r"schätzung", r"estimation", r"estimación", r"stima", r"taxatie", r"見積",
+]
+OWN_LABEL_CHARS = 24  # the words this close before (or after) an amount are its own label
+
+# Labels that name the amount a buyer pays now on an auction or classified page.
+CURRENT_BID_LABELS = [
+    r"current bid", r"winning bid", r"starting bid", r"asking price", r"buy it now", r"aktuelles gebot", r"startpreis",
+    r"enchère actuelle", r"puja actual", r"offerta attuale", r"huidig bod", r"lance atual", r"現在価格", r"当前出价",
+]
