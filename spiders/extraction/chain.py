@@ -9,8 +9,8 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
-from . import jsonld, meta, microdata, pagekind, selectors, visible
-from .availability import KIND_TO_AVAILABILITY, map_availability
+from . import jsonld, meta, microdata, pagekind, selectors, stock, visible
+from .availability import KIND_TO_AVAILABILITY
 from .dom import decode, norm, parse, prune_invisible, scan, text_content
 from .model import Extraction, not_a_product
 from .prices import (
@@ -507,37 +507,6 @@ def _regular_price(page, chosen, price, mains, picked, hint, locale_hint) -> Dec
     return best[1] if best else None
 
 
-def _other_option(sig_el, price_el, page) -> bool:
-    """Is a stock line in another row of an options table or list (another condition, format or
-    seller) than the row holding the price?"""
-    x = sig_el
-    for _ in range(8):
-        if x is None:
-            return False
-        if isinstance(x.tag, str) and x.tag.lower() in ("tr", "li", "dd"):
-            y = price_el
-            while y is not None:
-                if y is x:
-                    return False
-                y = page.parent.get(y)
-            return True
-        x = page.parent.get(x)
-    return False
-
-
-def _signal_scope(anchors, page):
-    """The part of the page stock wording is looked for in: a few levels around the buy box."""
-    scope = visible.lca(anchors, page)
-    if scope is None:
-        return page.root
-    for _ in range(6):
-        p = page.parent.get(scope)
-        if p is None:
-            break
-        scope = p
-    return scope
-
-
 def _name(page, mains, picked, pm) -> str | None:
     if picked.get("name"):
         return clean_text(picked["name"])
@@ -571,69 +540,9 @@ def _structured_availability(mains, url) -> tuple[str, bool]:
 
 
 def _availability(page, mains, chosen, picked, url=None) -> tuple[str, str]:
-    """Decide stock: visible wording in the buy box first, then structured data, then the button."""
-    if picked.get("availability"):
-        a = map_availability(picked["availability"])
-        if a != "unknown":
-            return a, "availability.store_selector"
-    structured, variant_selected = _structured_availability(mains, url)
-
-    anchors = [x for x in (page.title, chosen.el if chosen is not None else None) if x is not None]
-    buttons = page.buttons
-    main_buttons = []
-    if anchors:
-        near = []
-        for b in buttons:
-            if visible.in_bad_region(b, page):
-                continue
-            d = min(visible.distance(b, a, page) or 99 for a in anchors)
-            near.append((d, b))
-        near.sort(key=lambda x: x[0])
-        if near and near[0][0] <= 14:
-            main_buttons = [b for d, b in near if d <= near[0][0] + 2]
-    elif buttons:
-        good = [b for b in buttons if not visible.in_bad_region(b, page)]
-        if len(good) == 1:
-            main_buttons = good
-    anchors = anchors + main_buttons[:1]
-    signals = []
-    far = []  # wording a little further away: enough to confirm structured data, not to overrule it
-    if anchors:
-        scope = _signal_scope(anchors, page)
-        for sig in visible.stock_signals(scope, page):
-            d = min((visible.distance(sig[1], a, page) or 99) for a in anchors)
-            if d <= 10:
-                signals.append(sig)
-            elif d <= 16:
-                far.append(sig)
-    if chosen is not None:
-        signals = [sig for sig in signals if not _other_option(sig[1], chosen.el, page)]
-    kinds = [k for k, _e, _b, _t in signals]
-    button_kinds = [k for k, _e, b, _t in signals if b]
-    has_buy = bool(main_buttons)
-    if "backorder" in kinds or "instore_only" in kinds:
-        return "out_of_stock", "availability.backorder_or_in_store_only"
-    if "preorder" in button_kinds:
-        return "preorder", "availability.preorder_button"
-    if "out_of_stock" in kinds:
-        if has_buy and structured == "in_stock":
-            return "in_stock", "availability.buy_button_and_structured_in_stock"
-        return "out_of_stock", "availability.sold_out_wording"
-    if structured == "preorder":
-        return "preorder", "availability.structured_preorder"
-    if "preorder" in kinds and structured == "unknown":
-        return "preorder", "availability.preorder_wording"
-    if structured == "out_of_stock":
-        if any(k in ("out_of_stock", "backorder", "instore_only") for k, _e, _b, _t in far):
-            return "out_of_stock", "availability.structured_out_confirmed"
-        if has_buy and not variant_selected:
-            return "in_stock", "availability.buy_button_over_structured_out"
-        return "out_of_stock", "availability.structured_out"
-    if structured == "in_stock":
-        return "in_stock", "availability.structured_in"
-    if "in_stock" in kinds or has_buy:
-        return "in_stock", "availability.in_stock_wording_or_buy_button"
-    return "unknown", "availability.no_signal"
+    """Decide stock from the page's stock evidence (spiders/extraction/stock.py)."""
+    ev = stock.read_evidence(page, _structured_availability(mains, url), chosen, picked.get("availability"))
+    return stock.decide(ev)
 
 
 __all__ = ["extract_product", "KIND_TO_AVAILABILITY"]

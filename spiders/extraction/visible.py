@@ -99,7 +99,7 @@ _SHIPPING_AFTER = re.compile(r"^\s*(?:s&h|s & h|shipping|delivery|versand|postag
 _SAVE = re.compile(r"(?:save|you save|savings?|discount|sparen|sie sparen|ersparnis|économisez|ahorra|"
                    r"ahorras|rabatt|extra|get|reward|credit|off|coupon|bonus|outlet savings|gift card)\s*:?\s*-?\s*$",
                    re.I)
-_SAVE_AFTER = re.compile(r"^\s*(?:off\b|discount|savings?|rabatt|de réduction|de descuento|back\b|in rewards)", re.I)
+_SAVE_AFTER = re.compile(r"^\s*(?:off\b|discount|savings?|rabatt|de réduction|de descuento|back\b(?!\s+in\s+stock)|in rewards)", re.I)
 _CONTEXT_NOISE = re.compile(r"free shipping on orders|orders (?:over|of|above)|spend|minimum|threshold|"
                             r"gift card|rewards?|points|cashback|cash back|coupon|promo code|with code", re.I)
 
@@ -955,11 +955,28 @@ def stock_signals(region, page: Page, exclude_bad: bool = True) -> list:
             kind = classify_phrase(text)
             if not kind:
                 continue
+            if _child_says_it(e, page):
+                continue  # the words are judged at the child that holds them, with its own scope
             if exclude_bad and _in_bad_region(e, page, region):
                 continue
             is_button = len(text) <= 40 and (_buttonish(e, page) or _holds_button(e, page, text))
             out.append((kind, e, is_button, text))
     return out
+
+
+def _child_says_it(e, page: Page) -> bool:
+    """Does a child of `e` hold stock wording of its own (so `e` only repeats it)?"""
+    own = page.short.get(e)
+    for c in e:
+        if isinstance(c.tag, str):
+            t = page.short.get(c)
+            if not t:
+                continue
+            if t == own:
+                return _child_says_it(c, page)  # the same words: look below the wrapper
+            if classify_phrase(t):
+                return True
+    return False
 
 
 _STOCK_WORDS = required_words(_av.BACKORDER_PHRASES + _av.INSTORE_ONLY_PHRASES + _av.OUT_OF_STOCK_PHRASES
@@ -1040,6 +1057,24 @@ def _in_bad_region(e, page: Page, stop) -> bool:
                 return True
             cls = classes(x)
             if cls and (_region_bad(cls) or _variant_context(cls)):
+                return True
+        x = page.parent.get(x)
+        hops += 1
+    return False
+
+
+def variant_region(e, page: Page, stop) -> bool:
+    """Inside a variant picker (sizes, swatches, options) below `stop`."""
+    x = e
+    hops = 0
+    while x is not None and x is not stop and hops < 40:
+        if x in page.title_chain:
+            return False
+        if isinstance(x.tag, str):
+            if x.tag.lower() in ("option", "select", "label"):
+                return True
+            cls = classes(x)
+            if cls and _variant_context(cls):
                 return True
         x = page.parent.get(x)
         hops += 1

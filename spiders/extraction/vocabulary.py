@@ -230,3 +230,51 @@ CURRENT_BID_LABELS = [
     r"current bid", r"winning bid", r"starting bid", r"asking price", r"buy it now", r"aktuelles gebot", r"startpreis",
     r"enchère actuelle", r"puja actual", r"offerta attuale", r"huidig bod", r"lance atual", r"現在価格", r"当前出价",
 ]
+
+# ---------------------------------------------------------------- stock statements
+# A stock word negated ("not sold out", "no longer out of stock", "nicht ausverkauft"): the
+# product can be bought.  The negation sits right before the out-of-stock words.
+NEGATED_OUT_OF_STOCK = [
+    r"(?:not|no longer|never|isn'?t|is not|aren'?t|no more)\s+(?:yet\s+)?(?:sold[- ]?out|out[- ]of[- ]stock)",
+    r"(?:nicht|nicht mehr|kein)\s+(?:mehr\s+)?(?:ausverkauft|vergriffen)", r"(?:pas|plus)\s+(?:encore\s+)?épuisé",
+    r"(?:no|ya no)\s+(?:está\s+)?agotado", r"non\s+(?:più\s+)?esaurito", r"niet\s+(?:meer\s+)?uitverkocht",
+    r"não\s+(?:está\s+)?esgotado",
+]
+# Boasts and news about stock that say the product can be bought now ("sells out fast", "only 2
+# left", "back in stock!"), never that it is sold out.
+STOCK_BOASTS = [
+    r"sells? out (?:fast|quickly|often|every)", r"selling (?:out )?fast", r"(?:almost|nearly|about to|soon|going to|will) "
+    r"(?:be )?sell?(?:ing)? out", r"(?:almost|nearly) (?:sold[- ]?out|gone|out of stock)", r"sold out soon",
+    r"before (?:it|they)(?:'s| is| are)? (?:sells?|sold) out", r"(?:was|were|has been|had been) (?:previously )?sold[- ]?out",
+    r"sold out \d+ times", r"back in stock(?! soon)", r"(?:now )?restocked", r"going fast", r"(?:bald|fast|schnell) ausverkauft",
+    r"wieder (?:auf lager|verfügbar|da)", r"(?:bientôt|presque) épuisé", r"de retour en stock", r"(?:casi|pronto) agotado",
+    r"de nuevo en stock", r"(?:quasi|presto) esaurito", r"di nuovo disponibile", r"(?:bijna|snel) uitverkocht",
+    r"weer (?:op voorraad|leverbaar)", r"(?:quase|logo) esgotado", r"de volta ao estoque", r"残りわずか", r"再入荷しました",
+]
+# Asking to be told when it is back: the product is sold out now, whatever boast follows.
+NOTIFY_WHEN_BACK = [
+    r"notify me", r"email me", r"alert me", r"let me know", r"tell me when", r"benachrichtig", r"erinnern sie mich",
+    r"prévenez-moi", r"m'alerter", r"avísame", r"avvisami", r"houd me op de hoogte", r"avise-me", r"入荷(?:お知らせ|通知)",
+]
+# Stock words in a service's name ("out-of-stock alerts", "restock notifications"): no statement.
+STOCK_SERVICE_NAMES = [r"(?:out[- ]of[- ]stock|stock|restock|back[- ]in[- ]stock|availability) (?:alerts?|notifications?|emails?|updates)"]
+# Sold-out wording about one variant ("M – sold out", "Sold out in Red", "épuisé en taille 42"):
+# never the whole product.
+VARIANT_SCOPED_OUT = [
+    r"^\s*(?:size\s+)?[\w./]{1,8}\s*[-–—:(/|]\s*(?:sold[- ]?out|out of stock|unavailable|ausverkauft|épuisé|agotado|esaurito|uitverkocht|esgotado)\)?\s*$",
+    r"(?:sold[- ]?out|out of stock|unavailable) (?:in|for) (?:this |the |that |selected |some |certain )?(?:size|colou?r|style|option|variant|(?-i:[A-Z][a-z]+\b))",
+    r"(?:in (?:this|der|dieser) )?(?:größe|farbe|variante)\s+\S+\s+(?:ausverkauft|nicht verfügbar)",
+    r"(?:ausverkauft|nicht verfügbar) in (?:größe|farbe|dieser)", r"épuisé (?:en|dans (?:cette|la)) (?:taille|couleur|pointure)",
+    r"agotado en (?:talla|color|este)", r"esaurito (?:nella|in) (?:taglia|colore)", r"uitverkocht in (?:maat|kleur)",
+    r"esgotado (?:no|na|em) (?:tamanho|cor)", r"(?:some|selected|certain) (?:sizes|colou?rs|options|variants) (?:are )?(?:sold[- ]?out|unavailable|out of stock)",
+]
+# Class words of a disabled control: a buy button marked so cannot be pressed.
+DISABLED_CLASS = r"(?:^|[\s_-])(?:disabled|is-disabled|inactive|sold-?out|unavailable|out-?of-?stock)(?:$|[\s_-])"
+
+NEAR_BUY_BOX = 10  # stock wording this close (tree steps) to the title, price or button is the product's
+FAR_BUY_BOX = 16  # wording this close confirms what structured data says; it never overrules it
+NEAR_TITLE = 12  # a price this close to the title is beside it
+NEAR_BUTTON = 10  # a price this close to the buy button is beside it
+BUTTON_NEAR_ANCHOR = 14  # a buy button this close to the title or price belongs to the product
+BUY_BOX_LEVELS = 3  # levels the buy box is widened by above the title, price and button
+BUY_BOX_CHARS = 6000  # a block with more text than this is the page, not its buy box

@@ -139,3 +139,88 @@ def test_a_block_outside_the_buy_box_never_changes_kind_price_or_stock(base, blo
     changed = html.replace(marker, insert + marker if where == "before_main" else marker + insert, 1)
     ex = extract_product(changed, URL)
     assert (ex.page_kind, ex.price, ex.availability) == ("product", plain.price, plain.availability)
+
+
+# ---------------------------------------------------------------- stock wording
+
+@pytest.mark.parametrize(("stock", "lang"), [
+    ("Currently unavailable.", "en"), ("Temporarily out of stock", "en"), ("No longer available", "en"),
+    ("Vorübergehend nicht verfügbar", "de"), ("Derzeit nicht lieferbar", "de"), ("Temporairement en rupture de stock", "fr"),
+    ("Agotado temporalmente", "es"), ("Temporaneamente esaurito", "it"), ("Tijdelijk niet leverbaar", "nl"),
+    ("Produto indisponível", "pt-BR"), ("在庫切れ", "ja"), ("Notify me when it's back in stock", "en"),
+])
+def test_unavailable_wording_in_the_buy_box_is_out_of_stock(stock, lang):
+    ex = read(page(f'<p class="price">$20.00</p><p class="stock">{stock}</p>', lang=lang))
+    assert ex.availability == "out_of_stock"
+
+
+@pytest.mark.parametrize(("stock", "lang"), [
+    ("Good news: no longer out of stock!", "en"), ("Not sold out yet", "en"), ("Noch nicht ausverkauft", "de"),
+    ("This item sells out fast!", "en"), ("Almost sold out – order soon", "en"), ("Only 2 left!", "en"),
+    ("Back in stock!", "en"), ("Bald ausverkauft", "de"), ("Presque épuisé", "fr"), ("Casi agotado", "es"),
+    ("Get out-of-stock alerts by email", "en"),
+])
+def test_negations_and_boasts_never_make_a_product_sold_out(stock, lang):
+    ex = read(page(f'<p class="price">$20.00</p><p class="stock">{stock}</p>' + ADD, lang=lang))
+    assert ex.availability == "in_stock"
+
+
+def test_a_page_with_no_stock_signal_is_unknown():
+    ex = read(page('<p class="price">$20.00</p>'))
+    assert (ex.price, ex.availability, ex.rules["availability"]) == (Decimal("20.00"), "unknown",
+                                                                      "availability.no_signal")
+
+
+# ---------------------------------------------------------------- variants
+
+@pytest.mark.parametrize(("body", "lang"), [
+    ('<p class="price">$49.00</p><ul class="sizes"><li><button class="swatch" disabled>S – sold out</button></li>'
+     '<li><button class="swatch">M</button></li></ul>' + ADD, "en"),
+    ('<p class="price">49,00 €</p><div class="varianten"><span class="option disabled">M – ausverkauft</span>'
+     '<span class="option">L</span></div><button class="btn">In den Warenkorb</button>', "de"),
+    ('<p class="price">$49.00</p><p>Sold out in Red</p>' + ADD, "en"),
+    ('<p class="price">49,00 €</p><p class="note">Épuisé en taille 42</p><button>Ajouter au panier</button>', "fr"),
+    ('<p class="price">49,00 €</p><p>Agotado en talla M</p><button>Añadir al carrito</button>', "es"),
+    ('<p class="price">$49.00</p><p>Some sizes are sold out</p>' + ADD, "en"),
+])
+def test_sold_out_wording_about_one_variant_never_makes_the_product_sold_out(body, lang):
+    assert read(page(body, lang=lang)).availability == "in_stock"
+
+
+def test_a_product_is_in_stock_when_any_variant_can_be_bought():
+    offers = [offer("49.00", availability="OutOfStock", sku="S"), offer("49.00", sku="M"),
+              offer("49.00", availability="OutOfStock", sku="L")]
+    ex = read(page('<p class="price">$49.00</p>' + ADD, jsonld=product(offers=offers)))
+    assert (ex.price, ex.availability) == (Decimal("49.00"), "in_stock")
+
+
+def test_a_product_with_every_variant_sold_out_is_out_of_stock():
+    offers = [offer("49.00", availability="OutOfStock", sku="S"), offer("49.00", availability="OutOfStock", sku="M")]
+    ex = read(page('<p class="price">$49.00</p><p class="stock">Sold out</p>', jsonld=product(offers=offers)))
+    assert ex.availability == "out_of_stock"
+
+
+# ---------------------------------------------------------------- structured data against the visible page
+
+@pytest.mark.parametrize(("button", "lang", "currency", "shown"), [
+    ('<button class="btn">Add to basket</button>', "en", "GBP", "£20.00"),
+    ("<button>In den Warenkorb</button>", "de", "EUR", "20,00 €"),
+    ("<button>Ajouter au panier</button>", "fr", "EUR", "20,00 €"),
+])
+def test_structured_out_of_stock_with_an_enabled_buy_button_is_in_stock(button, lang, currency, shown):
+    html = page(f'<p class="price">{shown}</p>' + button, lang=lang,
+                jsonld=product(offers=offer("20.00", currency, "OutOfStock")))
+    ex = read(html)
+    assert (ex.price, ex.availability, ex.rules["availability"]) == (
+        Decimal("20.00"), "in_stock", "availability.buy_button_over_structured_out")
+
+
+@pytest.mark.parametrize(("body", "lang", "currency"), [
+    ('<p class="price">$20.00</p><p class="stock">Sold out</p><button disabled>Add to cart</button>', "en", "USD"),
+    ('<p class="price">20,00 €</p><p class="stock">Épuisé</p>', "fr", "EUR"),
+    ('<p class="price">20,00 €</p><p class="stock">Ausverkauft</p><button class="btn disabled">In den Warenkorb</button>',
+     "de", "EUR"),
+])
+def test_structured_in_stock_with_the_buy_box_saying_sold_out_is_out_of_stock(body, lang, currency):
+    ex = read(page(body, lang=lang, jsonld=product(offers=offer("20.00", currency))))
+    assert ex.availability == "out_of_stock"
