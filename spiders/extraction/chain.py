@@ -10,6 +10,7 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 from . import jsonld, meta, microdata, pagekind, selectors, stock, visible
+from . import vocabulary as V
 from .availability import KIND_TO_AVAILABILITY
 from .dom import decode, norm, parse, prune_invisible, scan, text_content
 from .model import Extraction, not_a_product
@@ -128,7 +129,12 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
         clean_match = _clean_matches(page, p_amt)
         seen_anywhere = _visible_anywhere(p_amt, page, root)
         prominent = [c for c in clean_match if _prominent(c)]
-        if best is not None and best.price.amount == p_amt:
+        if any(selected_offer(m, url) is p_offer for m in mains.values()):
+            # the URL selects this variant: its own price, whatever the default variant shows
+            price, source = p_amt, p_src
+            chosen_cand = max(clean_match, key=lambda c: c.score) if clean_match else None
+            price_rule = "price.url_selected_variant"
+        elif best is not None and best.price.amount == p_amt:
             price, source, chosen_cand = p_amt, p_src, best
             price_rule = "price.structured_is_best_visible"
         elif prominent:
@@ -421,24 +427,40 @@ def _main_product(items: list, want: str | None, url: str | None) -> Product | N
 
 
 @functools.lru_cache(maxsize=1024)
-def _variant_in_url(url: str) -> str | None:
-    """The variant a URL selects (?variant=, ?sku=, ?skuId=); asked several times per page."""
+def _url_query(url: str) -> tuple[tuple[str, str], ...]:
+    """The (name, value) pairs of a URL's query, lower-cased names; asked several times per page."""
     try:
         q = parse_qs(urlsplit(url).query)
     except ValueError:
+        return ()
+    return tuple((k.lower(), v) for k, vs in q.items() for v in vs if v)
+
+
+def selected_offer(p: Product, url: str | None):
+    """The offer of the variant the URL selects (`?variant=`, `?sku=`, a size or colour
+    parameter, a ProductGroup variant's own URL), or None."""
+    if not url or len(p.offers) < 2:
         return None
-    return (q.get("variant") or q.get("sku") or q.get("skuId") or [None])[0]
+    query = _url_query(url)
+    if not query:
+        return None
+    values = {v for _, v in query}
+    pairs = set(query)
+    for o in p.offers:
+        if o.sku and o.sku in values:
+            return o
+        if o.url:
+            own = _url_query(o.url)
+            if own and set(own) <= pairs and any(k in V.VARIANT_PARAMS or v == o.sku for k, v in own):
+                return o
+    return None
 
 
 def _ordered_offers(p: Product, url: str | None) -> list:
     offers = list(p.offers)
-    if not offers:
-        return offers
-    variant = _variant_in_url(url) if url else None
-    if variant:
-        for o in offers:
-            if (o.sku and o.sku == variant) or (o.url and ("variant=" + variant) in o.url):
-                return [o] + [x for x in offers if x is not o]
+    chosen = selected_offer(p, url)
+    if chosen is not None:
+        return [chosen] + [x for x in offers if x is not chosen]
     return offers
 
 

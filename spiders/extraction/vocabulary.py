@@ -278,3 +278,11 @@ NEAR_BUTTON = 10  # a price this close to the buy button is beside it
 BUTTON_NEAR_ANCHOR = 14  # a buy button this close to the title or price belongs to the product
 BUY_BOX_LEVELS = 3  # levels the buy box is widened by above the title, price and button
 BUY_BOX_CHARS = 6000  # a block with more text than this is the page, not its buy box
+
+# ---------------------------------------------------------------- variants
+# URL query parameters that select a variant of a product page.
+VARIANT_PARAMS = frozenset({
+    "variant", "variantid", "variant_id", "sku", "skuid", "sku_id", "size", "color", "colour", "option", "style",
+    "pid", "vid", "item", "itemid", "article", "model", "groesse", "größe", "farbe", "taille", "couleur", "talla",
+    "taglia", "colore", "maat", "kleur", "tamanho", "cor",
+})

@@ -224,3 +224,28 @@ def test_structured_out_of_stock_with_an_enabled_buy_button_is_in_stock(button, 
 def test_structured_in_stock_with_the_buy_box_saying_sold_out_is_out_of_stock(body, lang, currency):
     ex = read(page(body, lang=lang, jsonld=product(offers=offer("20.00", currency))))
     assert ex.availability == "out_of_stock"
+
+
+@pytest.mark.parametrize(("url", "price", "availability"), [
+    ("https://s.example/p/shirt?variant=222", "55.00", "out_of_stock"),
+    ("https://s.example/p/shirt?variant=111", "49.00", "in_stock"),
+    ("https://s.example/p/shirt?sku=SH-222", "55.00", "out_of_stock"),
+])
+def test_the_variant_the_url_selects_gives_price_and_stock(url, price, availability):
+    offers = [offer("49.00", sku="SH-111", url="https://s.example/p/shirt?variant=111"),
+              offer("55.00", availability="OutOfStock", sku="SH-222", url="https://s.example/p/shirt?variant=222")]
+    ex = read(page('<p class="price">$49.00</p>' + ADD, jsonld=product(offers=offers)), url)
+    assert (str(ex.price), ex.availability) == (price, availability)
+
+
+@pytest.mark.parametrize(("param", "price", "availability"), [
+    ("size=L", "52.00", "in_stock"), ("size=S", "49.00", "out_of_stock"), ("farbe=rot", "54.00", "in_stock"),
+])
+def test_a_product_group_variant_is_matched_by_its_url(param, price, availability):
+    group = {"@context": "https://schema.org", "@type": "ProductGroup", "name": "Trail Runner Pro", "hasVariant": [
+        product(sku="TR-S", url="https://s.example/p?size=S", offers=offer("49.00", availability="OutOfStock")),
+        product(sku="TR-L", url="https://s.example/p?size=L", offers=offer("52.00")),
+        product(sku="TR-R", url="https://s.example/p?farbe=rot", offers=offer("54.00")),
+    ]}
+    ex = read(page('<p class="price">$49.00</p>' + ADD, jsonld=group), f"https://s.example/p?{param}")
+    assert (str(ex.price), ex.availability) == (price, availability)
