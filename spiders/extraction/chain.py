@@ -548,9 +548,10 @@ def _structured_availability(mains, url) -> tuple[str, bool]:
         m = mains.get(source)
         if m is None:
             continue
-        offers = _ordered_offers(m, url)
-        if offers and offers[0] is not (m.offers[0] if m.offers else None) and offers[0].availability != "unknown":
-            return offers[0].availability, True  # the variant the URL selects
+        offers = m.offers
+        chosen = selected_offer(m, url)
+        if chosen is not None and chosen.availability != "unknown":
+            return chosen.availability, True  # the variant the URL selects
         vals = [o.availability for o in offers if o.availability != "unknown"]
         if m.availability != "unknown":
             vals.append(m.availability)
