@@ -5,7 +5,7 @@
 -- how an existing database is brought up to date (new objects are added with IF NOT EXISTS,
 -- functions, views and triggers are replaced). schema_version records each version applied.
 --
--- Conventions: money is numeric(12,2) with an ISO 4217 char(3) currency, never float; times are
+-- Conventions: money is numeric with at most three decimals (a currency's own minor units; version 7) with an ISO 4217 char(3) currency, never float; times are
 -- timestamptz; every status is a fixed set enforced by a CHECK; ON DELETE is chosen per foreign
 -- key (CASCADE where the child has no meaning without its parent, SET NULL where it is history).
 
@@ -863,4 +863,113 @@ COMMENT ON COLUMN shopping_list_items.confirmed_at IS 'When the owner confirmed 
 
 INSERT INTO schema_version (version, description)
 VALUES (6, 'single-use sign-in links, partner watches wait for confirmation, one listing per URL')
+ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
+-- Version 7: money keeps three decimals
+-- =============================================================================================
+-- KWD, BHD, OMR (and JOD, TND, LYD, IQD) have three minor units: "2.345" is two dinars and
+-- 345 fils, and numeric(12,2) would round it to 2.35. Every money column becomes numeric with
+-- at most three decimals and fifteen digits (CHECK ..._money): each amount keeps the minor units
+-- of its currency as the writer gives them ("19.99" USD stays 19.99, "2.500" KWD stays 2.500,
+-- "1299" JPY stays 1299), where numeric(15,3) would show every price with three decimals.
+-- Dropping the typmod rewrites no table. A type change is refused while a view reads the
+-- column, so the views that depend on these tables (and the views on those) are saved, dropped,
+-- and recreated from their own definitions, comments and indexes. Looked up first: a database
+-- already changed takes no lock here.
+DO $$
+DECLARE
+    money CONSTANT text[] := ARRAY[
+        'store_prices.price', 'store_prices.regular_price',
+        'price_history_log.price', 'price_history_log.regular_price',
+        'price_events.old_price', 'price_events.new_price',
+        'store_listings.suspect_price', 'shopping_list_items.target_price',
+        'store_listings.pending_price', 'alert_state.last_price', 'listing_observations.price'];
+    todo text[];
+    col text;
+    v record;
+    i record;
+    saved jsonb := '[]'::jsonb;
+    item jsonb;
+BEGIN
+    SELECT array_agg(c.relname || '.' || a.attname) INTO todo
+      FROM pg_attribute a
+      JOIN pg_class c ON c.oid = a.attrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = current_schema() AND NOT a.attisdropped
+       AND c.relname || '.' || a.attname = ANY (money)
+       AND format_type(a.atttypid, a.atttypmod) <> 'numeric';
+    IF todo IS NULL THEN
+        RETURN;
+    END IF;
+    -- every view that reads one of these tables, directly or through another view, shallowest first
+    FOR v IN
+        WITH RECURSIVE deps(oid, depth) AS (
+            SELECT DISTINCT r.ev_class, 1
+              FROM pg_depend d
+              JOIN pg_rewrite r ON r.oid = d.objid
+              JOIN pg_class t ON t.oid = d.refobjid
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND t.relname = ANY (ARRAY(SELECT split_part(m, '.', 1) FROM unnest(money) m))
+               AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+               AND r.ev_class <> d.refobjid
+            UNION
+            SELECT r.ev_class, deps.depth + 1
+              FROM deps
+              JOIN pg_depend d ON d.refobjid = deps.oid AND d.refclassid = 'pg_class'::regclass
+                              AND d.classid = 'pg_rewrite'::regclass
+              JOIN pg_rewrite r ON r.oid = d.objid
+             WHERE r.ev_class <> deps.oid AND deps.depth < 10
+        )
+        SELECT c.oid, c.relname, c.relkind, max(deps.depth) AS depth
+          FROM deps JOIN pg_class c ON c.oid = deps.oid
+         WHERE c.relkind IN ('v', 'm')
+         GROUP BY c.oid, c.relname, c.relkind
+         ORDER BY max(deps.depth), c.relname
+    LOOP
+        saved := saved || jsonb_build_array(jsonb_build_object(
+            'name', v.relname, 'kind', v.relkind::text,
+            'definition', pg_get_viewdef(v.oid),
+            'comment', obj_description(v.oid, 'pg_class'),
+            'indexes', coalesce((SELECT jsonb_agg(pg_get_indexdef(x.indexrelid))
+                                   FROM pg_index x WHERE x.indrelid = v.oid), '[]'::jsonb),
+            'populated', (SELECT relispopulated FROM pg_class WHERE oid = v.oid)));
+    END LOOP;
+    FOR item IN SELECT * FROM jsonb_array_elements(saved) LOOP
+        EXECUTE format(CASE WHEN item->>'kind' = 'm' THEN 'DROP MATERIALIZED VIEW IF EXISTS %I CASCADE'
+                            ELSE 'DROP VIEW IF EXISTS %I CASCADE' END, item->>'name');
+    END LOOP;
+    FOREACH col IN ARRAY todo LOOP
+        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE numeric', split_part(col, '.', 1), split_part(col, '.', 2));
+        IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                        WHERE conrelid = split_part(col, '.', 1)::regclass
+                          AND conname = replace(col, '.', '_') || '_money') THEN
+            EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (scale(%I) <= 3 AND %I < 1000000000000)',
+                           split_part(col, '.', 1), replace(col, '.', '_') || '_money',
+                           split_part(col, '.', 2), split_part(col, '.', 2));
+        END IF;
+    END LOOP;
+    FOR item IN SELECT * FROM jsonb_array_elements(saved) LOOP
+        IF item->>'kind' = 'm' THEN
+            EXECUTE format('CREATE MATERIALIZED VIEW %I AS %s WITH NO DATA', item->>'name',
+                           rtrim(item->>'definition', '; '));
+            IF (item->>'populated')::boolean THEN
+                EXECUTE format('REFRESH MATERIALIZED VIEW %I', item->>'name');
+            END IF;
+        ELSE
+            EXECUTE format('CREATE VIEW %I AS %s', item->>'name', rtrim(item->>'definition', '; '));
+        END IF;
+        FOR i IN SELECT * FROM jsonb_array_elements_text(item->'indexes') LOOP
+            EXECUTE i.value;
+        END LOOP;
+        IF item->>'comment' IS NOT NULL THEN
+            EXECUTE format(CASE WHEN item->>'kind' = 'm' THEN 'COMMENT ON MATERIALIZED VIEW %I IS %L'
+                                ELSE 'COMMENT ON VIEW %I IS %L' END, item->>'name', item->>'comment');
+        END IF;
+    END LOOP;
+END
+$$;
+
+INSERT INTO schema_version (version, description)
+VALUES (7, 'money columns keep up to three decimals: three-decimal currencies (KWD, BHD, OMR) are not rounded')
 ON CONFLICT (version) DO NOTHING;

@@ -35,7 +35,7 @@ from pipelines.flush import (
     row_from_dropped,
     row_from_observation,
 )
-from pipelines.validate import InvalidObservation
+from pipelines.validate import InvalidObservation, places
 from spiders.items import Observation
 
 log = logging.getLogger("pricehound.writer")
@@ -131,8 +131,8 @@ class PostgresWriterPipeline:
         reason = exception.reason if isinstance(exception, InvalidObservation) else "invalid"
         suspect_price = suspect_currency = None
         if reason == "absurd_jump" and isinstance(item.price, Decimal) and item.currency:
-            suspect_price = item.price.quantize(Decimal("0.01"))
             suspect_currency = item.currency.strip().upper()
+            suspect_price = item.price.quantize(places(suspect_currency))
         self._add(row_from_dropped(item, reason, suspect_price, suspect_currency), observations.note_for(item))
 
     async def close_spider(self) -> None:

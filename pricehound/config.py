@@ -91,6 +91,8 @@ def _jump(raw: str) -> Decimal:
     if value <= 1:
         raise ValueError(f"expected a factor greater than 1, got {raw!r}")
     return value
+
+
 # -- signing secrets -----------------------------------------------------------------------------
 # A signing secret opens every account (sign-in and manage links are signed with it), so one
 # that is published, short or guessable is refused at start rather than used.
