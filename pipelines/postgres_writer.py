@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 
 from pipelines import handoff, observations
 from pipelines.flush import (
+    DEFAULT_CONFIRM_SHARE,
     FlushResult,
     Row,
     ensure_input_table,
@@ -34,7 +35,7 @@ from pipelines.flush import (
     row_from_dropped,
     row_from_observation,
 )
-from pipelines.validate import InvalidObservation
+from pipelines.validate import InvalidObservation, places
 from spiders.items import Observation
 
 log = logging.getLogger("pricehound.writer")
@@ -53,12 +54,15 @@ def _transient(exc: BaseException) -> bool:
 
 class PostgresWriterPipeline:
     def __init__(self, crawler: Crawler, run_id: int, *, batch_size: int, interval: float,
-                 removed_after: int, alert_task: str, engine: Engine | None = None, handoff: bool = True):
+                 removed_after: int, alert_task: str, engine: Engine | None = None, handoff: bool = True,
+                 confirm: bool = True, confirm_share: Decimal = DEFAULT_CONFIRM_SHARE):
         self.crawler = crawler
         self.run_id = run_id
         self.batch_size = batch_size
         self.interval = interval
         self.removed_after = removed_after
+        self.confirm = confirm
+        self.confirm_share = confirm_share
         self.alert_task = alert_task
         self.handoff = handoff  # off: whoever started the crawl evaluates its events itself
         self._engine = engine
@@ -80,6 +84,8 @@ class PostgresWriterPipeline:
             removed_after=max(1, s.getint("PRICEHOUND_REMOVED_AFTER", 2)),
             alert_task=s.get("PRICEHOUND_ALERT_TASK") or handoff.DEFAULT_TASK,
             handoff=s.getbool("PRICEHOUND_HANDOFF", True),
+            confirm=s.getbool("PRICEHOUND_CONFIRM", True),
+            confirm_share=Decimal(str(s.get("PRICEHOUND_CONFIRM_SHARE") or DEFAULT_CONFIRM_SHARE)),
         )
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
@@ -125,8 +131,8 @@ class PostgresWriterPipeline:
         reason = exception.reason if isinstance(exception, InvalidObservation) else "invalid"
         suspect_price = suspect_currency = None
         if reason == "absurd_jump" and isinstance(item.price, Decimal) and item.currency:
-            suspect_price = item.price.quantize(Decimal("0.01"))
             suspect_currency = item.currency.strip().upper()
+            suspect_price = item.price.quantize(places(suspect_currency))
         self._add(row_from_dropped(item, reason, suspect_price, suspect_currency), observations.note_for(item))
 
     async def close_spider(self) -> None:
@@ -188,7 +194,8 @@ class PostgresWriterPipeline:
             started = time.perf_counter()
             try:
                 with self.engine.begin() as conn:
-                    result = flush_rows(conn, batch, run_id=self.run_id, removed_after=self.removed_after)
+                    result = flush_rows(conn, batch, run_id=self.run_id, removed_after=self.removed_after,
+                                        confirm=self.confirm, confirm_share=self.confirm_share)
                     observations.record_quietly(conn, batch, notes, run_id=self.run_id)
             except Exception as exc:  # noqa: BLE001 - logged and counted; the crawl goes on
                 if attempt < WRITE_ATTEMPTS and _transient(exc):

@@ -137,7 +137,7 @@ def cmd_watch_add(args: argparse.Namespace) -> int:
     catalog.parse_email(args.email)
     catalog.parse_money(args.target_price, "target price")
     catalog.parse_percent(args.min_drop_percent)
-    catalog.parse_notify(args.notify)
+    catalog.parse_notify(args.notify, url_watch=True)
     with _engine().begin() as conn:
         watch = catalog.add_watch(
             conn, email=args.email, url=args.url, target_price=args.target_price,
@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-price", help="alert when the price reaches this or lower")
     p.add_argument("--min-drop-percent", help="alert on drops of at least this percent (default: any drop)")
     p.add_argument("--notify", help=f"comma-separated alert kinds (default: {','.join(catalog.DEFAULT_NOTIFY)}; "
-                                    f"also: price_rise,new_low,cheapest_store)")
+                                    f"also: price_rise,new_low; cheapest_store needs a product watch)")
     p.add_argument("--list", default=catalog.DEFAULT_LIST_NAME, help="shopping list name (default: Watching)")
     p.set_defaults(handler=cmd_watch_add)
 
@@ -300,9 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def refuse_control_characters(argv: Sequence[str]) -> str | None:
+    """Why an argument cannot be used (it holds a control character), or None: nothing with one
+    is ever written, and it would only show up later as a refusal from PostgreSQL."""
+    for arg in argv:
+        ch = catalog.control_character(arg)
+        if ch is not None:
+            return f"argument {arg!r} contains a control character ({ch!r}); remove it"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from pricehound import logs
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    problem = refuse_control_characters(argv)
+    if problem:
+        print(f"pricehound: error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -438,7 +438,7 @@ class Pipeline:
             DATABASE_URL=self.pg.url,
             REDIS_URL=self.redis.url,
             PRICEHOUND_DATA_DIR=str(self.root / "data"),
-            PRICEHOUND_SECRET_KEY="faults-secret-key-not-for-production",
+            PRICEHOUND_SECRET_KEY="Fa8vX2pLmR9rW4yB7nC1dF6gH0jT5sQeUaKo3Nf",
             PRICEHOUND_SES_ENDPOINT_URL=self.ses.url,
             PRICEHOUND_SES_REGION="us-east-1",
             PRICEHOUND_SES_SENDER=SENDER,
