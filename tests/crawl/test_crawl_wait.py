@@ -48,6 +48,7 @@ def test_crawl_wait_reports_each_page_the_events_and_who_is_owed_what(db, shops,
     ok = by_listing[t.listing_for("1004")]
     assert ok["kind"] == "ok" and ok["availability"] == "in_stock" and Decimal(ok["price"]) > 0
     assert ok["source"] and ok["status_code"] == 200
+    assert ok["rules"]["price"].startswith("price.") and ok["rules"]["observation"] == "observe.product"
     failed = by_listing[t.listing_for("1003")]
     assert (failed["kind"], failed["reason"]) == ("failed", "http_500")
     assert report["events"] == [] and report["owed"] == []  # a first reading is history, not news
@@ -71,7 +72,7 @@ def test_crawl_wait_reports_each_page_the_events_and_who_is_owed_what(db, shops,
     text = run_cli("explain", str(t.listing_for("1004")))
     assert text.returncode == 0, text.stderr
     assert "price_drop" in text.stdout and "target_reached" in text.stdout and "ann@example.com" in text.stdout
-    assert "address not verified" in text.stdout
+    assert "address not verified" in text.stdout and "rules: " in text.stdout and "observation=observe.product" in text.stdout
     explained = json.loads(run_cli("explain", url, "--json").stdout)
     assert [o["price"] for o in explained["observations"]][:2] == ["14.99", ok["price"]]  # newest first
     assert [e["kind"] for e in explained["events"]] == ["price_drop"]
