@@ -132,7 +132,8 @@ RUN_ROW = sa.text(
 RUN_LISTINGS = sa.text(
     """
     SELECT l.id AS listing_id, l.url, l.status AS listing_status, o.kind, o.reason, o.price, o.currency,
-           o.availability, o.status_code, o.source, coalesce(o.rules, '{}'::jsonb) AS rules, o.observed_at
+           o.availability, o.status_code, o.source, coalesce(o.rules, '{}'::jsonb) AS rules, o.observed_at,
+           l.pending_at, l.pending_price, l.pending_currency, l.pending_availability
       FROM unnest(CAST(:listing_ids AS bigint[])) WITH ORDINALITY AS u(id, n)
       JOIN store_listings l ON l.id = u.id
       LEFT JOIN LATERAL (SELECT * FROM listing_observations x
@@ -194,6 +195,10 @@ def observation_line(item: dict[str, Any]) -> str:
     rules = _rules(item.get("rules"))
     if rules:
         extra.append(f"rules: {rules}")
+    if item.get("pending_at"):
+        extra.append(f"held until a second reading agrees: "
+                     f"{_money(item.get('pending_price'), item.get('pending_currency'))} "
+                     f"{item.get('pending_availability') or ''}".rstrip())
     if extra:
         parts.append("[" + "; ".join(extra) + "]")
     parts.append(item["url"])
@@ -383,7 +388,8 @@ def _wait_evaluated(engine: Engine, event_ids: list[int], timeout: float) -> Non
 LISTING_ROW = sa.text(
     """
     SELECT l.id AS listing_id, l.url, s.slug AS store, l.status, l.title, l.consecutive_failures,
-           l.consecutive_removed, l.last_failure_reason, sp.price, sp.currency, sp.availability,
+           l.consecutive_removed, l.last_failure_reason, l.pending_at, l.pending_price, l.pending_currency,
+           l.pending_availability, sp.price, sp.currency, sp.availability,
            sp.observed_at, sp.changed_at, f.last_crawled_at, f.next_due_at, f.watchers
       FROM store_listings l
       JOIN stores s ON s.id = l.store_id
@@ -464,6 +470,9 @@ def render_explain(found: dict[str, Any]) -> str:
                 if lst.get("observed_at") else ""),
              f"  {lst['watchers'] or 0} watcher(s); last crawled {lst['last_crawled_at'] or 'never'}, "
              f"next due {lst['next_due_at'] or '-'}"]
+    if lst.get("pending_at"):
+        lines.append(f"  held until a second reading agrees: {_money(lst['pending_price'], lst['pending_currency'])} "
+                     f"{lst['pending_availability'] or ''} (read {lst['pending_at']:%Y-%m-%d %H:%M:%S})")
     if lst.get("consecutive_failures"):
         lines.append(f"  {lst['consecutive_failures']} failure(s) in a row, last: {lst['last_failure_reason']}")
     lines.append("")

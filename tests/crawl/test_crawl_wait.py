@@ -55,9 +55,13 @@ def test_crawl_wait_reports_each_page_the_events_and_who_is_owed_what(db, shops,
     assert store_is_free(db, t.store_id)
 
     admin_set(shops, "northwind", "1004", price="14.99")
+    halved = (shops.product("northwind", "1001").price / 2).quantize(Decimal("0.01"))
+    admin_set(shops, "northwind", "1001", price=str(halved))  # a move this large waits for a second reading
     second = run_cli("crawl", "northwind", "--now", "--wait", "--json", extra_env=FAST_ENV)
     assert second.returncode == 0, second.stderr
     report = json.loads(second.stdout)
+    held_back = {item["listing_id"]: item for item in report["listings"]}[t.listing_for("1001")]
+    assert held_back["pending_at"] and Decimal(held_back["pending_price"]) == halved
     [event] = report["events"]
     assert (event["kind"], event["listing_id"], event["new_price"]) == ("price_drop", t.listing_for("1004"), "14.99")
     assert event["evaluated_at"] is not None
