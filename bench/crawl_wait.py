@@ -14,7 +14,9 @@ A price changes on the shop before each ``wait`` so every round writes events an
 Overhead is wait's wall time minus bare's; the goal is overhead under 10 s. The order of the two
 sides alternates per round; the figures are medians over the rounds.
 
-Usage:  .venv/bin/python bench/crawl_wait.py [--products 20] [--rounds 5]
+Usage:  .venv/bin/python bench/crawl_wait.py [--products 20] [--rounds 5] [--with-broker]
+With --with-broker the embedded Redis runs too (no worker): crawl --wait then asks the workers
+(one second's wait for an answer) and hands the events to the alert queue as a crawl does.
 The last line printed is one JSON object; ratio = wait wall time / bare wall time (median).
 """
 
@@ -49,6 +51,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=20, help="watched pages of the shop")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--with-broker", action="store_true",
+                        help="also run the embedded Redis (no worker): crawl --wait asks the workers first")
     args = parser.parse_args()
 
     import sqlalchemy as sa
@@ -71,6 +75,10 @@ def main() -> int:
         engine = get_engine(get_settings())  # starts the embedded PostgreSQL; kept up by this process
         apply_schema(engine)
         print(f"embedded PostgreSQL up and schema applied in {time.perf_counter() - started:.1f} s", flush=True)
+        if args.with_broker:
+            from pricehound import embedded
+
+            embedded.redis_url(get_settings().data_dir)  # kept up by this process, like a broker nobody serves
         host, port = f"www.{SHOP}.example", shops.port(SHOP)
         products = shops.products(SHOP)[: args.products]
         with engine.begin() as conn:
@@ -117,13 +125,18 @@ def main() -> int:
                   f"{len(report['owed'])} alerts owed), bare spiders.run {bare:.2f} s, overhead {wait - bare:.2f} s",
                   flush=True)
         engine.dispose()
+        if args.with_broker:
+            from pricehound import embedded
+
+            embedded.stop()  # before the data directory goes
 
     wait_median = statistics.median(r["wait"] for r in results)
     bare_median = statistics.median(r["bare"] for r in results)
     overhead = statistics.median(r["overhead"] for r in results)
     print(f"median of {len(results)} rounds: crawl --wait {wait_median:.2f} s, bare crawl {bare_median:.2f} s, "
           f"overhead {overhead:.2f} s (goal < 10 s)")
-    print(json.dumps({"bench": "crawl_wait", "pages": len(listing_ids), "rounds": len(results),
+    print(json.dumps({"bench": "crawl_wait", "broker": bool(args.with_broker), "pages": len(listing_ids),
+                      "rounds": len(results),
                       "wait_s": round(wait_median, 2), "bare_s": round(bare_median, 2),
                       "overhead_s": round(overhead, 2), "ratio": round(wait_median / bare_median, 3),
                       "round_overheads": [round(r["overhead"], 2) for r in results]}))

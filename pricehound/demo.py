@@ -331,6 +331,10 @@ Data is left in place in {self.data_dir}.
           {EXAMPLE_QUERY}
   Emails: {self.email_dir}
   Logs:   {self.log_dir}
+  One crawl from page to alert (while the demo runs):
+          PRICEHOUND_DATA_DIR={self.data_dir} .venv/bin/pricehound crawl {self.shop.store_slugs[0]} --now --wait
+  Why a listing shows what it shows:
+          PRICEHOUND_DATA_DIR={self.data_dir} .venv/bin/pricehound explain LISTING_ID_OR_URL
   Manage Ann's watches (while the demo runs): {self.settings.public_url}/manage?token={token}""",
               file=self.out)
 

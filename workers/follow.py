@@ -175,18 +175,24 @@ def _rules(rules: dict[str, str] | None) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted((rules or {}).items()))
 
 
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value is not None else ""
+
+
 def _money(price: Any, currency: Any) -> str:
     return f"{price} {currency or ''}".strip() if price is not None else "-"
 
 
-def observation_line(item: dict[str, Any]) -> str:
-    """`#12 ok 19.99 USD in_stock [json-ld] price=... https://...` for one listing."""
+def observation_line(item: dict[str, Any], indent: str = "  ", label: str | None = None) -> str:
+    """One listing's observation: what, price, stock and URL; then how it was read and the rules
+    that decided (a second line)."""
     if item.get("kind") is None:
-        return f"#{item['listing_id']:<6} not observed (the crawl ended before this page)  {item['url']}"
+        return f"{indent}#{item['listing_id']:<6} not observed (the crawl ended before this page)  {item['url']}"
     what = item["kind"] if not item.get("reason") else f"{item['kind']} {item['reason']}"
-    parts = [f"#{item['listing_id']:<6} {what:<28}"]
+    parts = [f"{label or '#' + str(item['listing_id']):<7} {what:<24}"]
     if item["kind"] in ("ok", "dropped"):
         parts.append(f"{_money(item.get('price'), item.get('currency')):<14} {item.get('availability') or '-':<13}")
+    parts.append(item.get("url") or "")
     extra = []
     if item.get("status_code"):
         extra.append(f"HTTP {item['status_code']}")
@@ -199,10 +205,10 @@ def observation_line(item: dict[str, Any]) -> str:
         extra.append(f"held until a second reading agrees: "
                      f"{_money(item.get('pending_price'), item.get('pending_currency'))} "
                      f"{item.get('pending_availability') or ''}".rstrip())
+    line = indent + " ".join(parts).rstrip()
     if extra:
-        parts.append("[" + "; ".join(extra) + "]")
-    parts.append(item["url"])
-    return " ".join(parts)
+        line += "\n" + indent + " " * 8 + "; ".join(extra)
+    return line
 
 
 def event_line(e: dict[str, Any]) -> str:
@@ -230,7 +236,7 @@ def render(rep: RunReport) -> str:
     lines += [f"  note: {n}" for n in rep.notes]
     lines.append("")
     lines.append(f"observations ({len(rep.listings)})")
-    lines += ["  " + observation_line(item) for item in rep.listings]
+    lines += [observation_line(item) for item in rep.listings]
     lines.append("")
     lines.append(f"events written ({len(rep.events)})")
     lines += ["  " + event_line(e) for e in rep.events] or ["  none"]
@@ -468,8 +474,8 @@ def render_explain(found: dict[str, Any]) -> str:
              f"  {lst['status']}; now {_money(lst['price'], lst['currency'])} {lst['availability'] or 'never read'}"
              + (f" (read {lst['observed_at']:%Y-%m-%d %H:%M:%S}, changed {lst['changed_at']:%Y-%m-%d %H:%M:%S})"
                 if lst.get("observed_at") else ""),
-             f"  {lst['watchers'] or 0} watcher(s); last crawled {lst['last_crawled_at'] or 'never'}, "
-             f"next due {lst['next_due_at'] or '-'}"]
+             f"  {lst['watchers'] or 0} watcher(s); last crawled {_when(lst['last_crawled_at']) or 'never'}, "
+             f"next due {_when(lst['next_due_at']) or '-'}"]
     if lst.get("pending_at"):
         lines.append(f"  held until a second reading agrees: {_money(lst['pending_price'], lst['pending_currency'])} "
                      f"{lst['pending_availability'] or ''} (read {lst['pending_at']:%Y-%m-%d %H:%M:%S})")
@@ -478,8 +484,8 @@ def render_explain(found: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"last observations, newest first ({len(found['observations'])})")
     for o in found["observations"]:
-        text = observation_line({**o, "url": ""}).rstrip()
-        lines.append(f"  {o['observed_at']:%Y-%m-%d %H:%M:%S} run {o['crawl_run_id'] or '-'}: {text}")
+        label = f"{o['observed_at']:%Y-%m-%d %H:%M:%S} run {o['crawl_run_id'] or '-'}"
+        lines.append(observation_line({**o, "url": ""}, label=label))
     if not found["observations"]:
         lines.append("  none recorded yet")
     lines.append("")
