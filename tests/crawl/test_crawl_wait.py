@@ -118,3 +118,9 @@ def test_ctrl_c_during_crawl_wait_finishes_the_run_and_releases_the_store(db, sh
     # the spider was stopped with the command: nobody is left crawling
     with db.connect() as conn:
         assert conn.execute(sa.text("SELECT crawl_leased_by FROM stores WHERE id = :s"), {"s": t.store_id}).scalar() is None
+
+
+def test_explain_refuses_an_unknown_listing_with_one_line(db, run_cli):
+    for what in ("999", "https://shop.example/p/nothing"):
+        out = run_cli("explain", what)
+        assert out.returncode == 2 and out.stderr.count("\n") == 1 and "no listing" in out.stderr
