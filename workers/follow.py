@@ -252,18 +252,41 @@ def render(rep: RunReport) -> str:
 
 # -- crawl and wait -----------------------------------------------------------------------------
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM while following a crawl: handled like Ctrl-C, so the store is released."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` for the block (main thread only)."""
+
+    def raise_terminated(signum: int, frame: Any) -> None:
+        raise Terminated(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, raise_terminated)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def _no_interrupts() -> Iterator[None]:
     """Let the cleanup that releases the store finish even if Ctrl-C is pressed again."""
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread: nothing to hold off
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def release(engine: Engine, run_id: int, why: str) -> None:
@@ -283,7 +306,8 @@ def crawl_inline(engine: Engine, settings: Settings, run_id: int, *, handoff: bo
     try:
         return crawl.crawl_run(run_id, settings=settings, engine=engine, spider_args=spider_args)
     except BaseException as exc:
-        why = "interrupted by the operator" if isinstance(exc, KeyboardInterrupt) else \
+        why = ("stopped by SIGTERM" if isinstance(exc, Terminated) else "interrupted by the operator") \
+            if isinstance(exc, KeyboardInterrupt) else \
             f"crawl --wait failed: {type(exc).__name__}: {exc}"
         release(engine, run_id, why)
         raise
@@ -337,6 +361,12 @@ def evaluate_run_events(engine: Engine, settings: Settings, event_ids: list[int]
 def crawl_and_wait(engine: Engine, settings: Settings, run_id: int, *,
                    alert_wait: float = ALERT_WAIT_SECONDS) -> RunReport:
     """Crawl a queued run through the worker's path (a worker's, or this process's) and report."""
+
+    with _terminate_as_interrupt():
+        return _crawl_and_wait(engine, settings, run_id, alert_wait=alert_wait)
+
+
+def _crawl_and_wait(engine: Engine, settings: Settings, run_id: int, *, alert_wait: float) -> RunReport:
     from workers import schedule
 
     started = time.monotonic()

@@ -10,6 +10,7 @@ import sys
 import time
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from pricehound import catalog
@@ -91,7 +92,8 @@ def test_crawl_wait_prints_a_readable_report(db, shops, targets, run_cli):
     assert "events written (0)" in out.stdout and "alerts owed (0)" in out.stdout
 
 
-def test_ctrl_c_during_crawl_wait_finishes_the_run_and_releases_the_store(db, shops, targets, env):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_crawl_wait_finishes_the_run_and_releases_the_store(db, shops, targets, env, sig):
     t = targets("northwind", ["1003"])
     admin_set(shops, "northwind", "1003", status="timeout")  # the page holds the connection
     proc = subprocess.Popen(
@@ -106,7 +108,7 @@ def test_ctrl_c_during_crawl_wait_finishes_the_run_and_releases_the_store(db, sh
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the crawl never started"
             time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
