@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from pricehound import clock
 from tests.schedule.conftest import REPO_ROOT, wait_for, watch_many
 from workers import crawl, schedule
 
@@ -111,11 +112,9 @@ def test_a_store_never_has_two_crawls_at_once(db, stores, test_settings):
 
 def test_a_run_queued_longer_than_its_lease_is_abandoned_and_frees_the_store(db, queued_run, test_settings):
     store, run_id, ids = queued_run
-    with db.begin() as conn:
-        conn.execute(sa.text("UPDATE crawl_runs SET queued_at = pricehound_now() - interval '1 hour' WHERE id = :id"), {"id": run_id})
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET updated_at = pricehound_now() - interval '2 hours'"))
 
-    decision, outcome = crawl.crawl_run(run_id, settings=test_settings, engine=db)
+    with clock.shifted(timedelta(hours=1)):  # an hour later, and the run never started
+        decision, outcome = crawl.crawl_run(run_id, settings=test_settings, engine=db)
 
     assert decision.action == "stale"
     run = run_row(db, run_id)
