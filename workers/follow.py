@@ -361,7 +361,6 @@ def evaluate_run_events(engine: Engine, settings: Settings, event_ids: list[int]
 def crawl_and_wait(engine: Engine, settings: Settings, run_id: int, *,
                    alert_wait: float = ALERT_WAIT_SECONDS) -> RunReport:
     """Crawl a queued run through the worker's path (a worker's, or this process's) and report."""
-
     with _terminate_as_interrupt():
         return _crawl_and_wait(engine, settings, run_id, alert_wait=alert_wait)
 
