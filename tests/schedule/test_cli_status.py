@@ -105,3 +105,15 @@ def test_status_reports_an_unreachable_redis_without_failing(db, run_cli):
     result = run_cli("status", extra_env={"REDIS_URL": "redis://127.0.0.1:1/0"})
     assert result.returncode == 0, result.stderr
     assert "queues: Redis unreachable (ConnectionError" in result.stdout
+
+
+def test_crawl_json_without_wait_says_which_run_was_queued(db, stores, run_cli):
+    acme = stores("acme")
+    with db.begin() as conn:
+        watch_many(conn, acme, ["/a", "/b"])
+    result = run_cli("crawl", "acme", "--now", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["store"], document["queued"], document["pause_overridden"]) == ("acme", 2, False)
+    busy = run_cli("crawl", "acme", "--now", "--json")
+    assert busy.returncode == 1 and json.loads(busy.stdout)["busy"] is True
