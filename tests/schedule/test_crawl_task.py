@@ -128,16 +128,14 @@ def test_a_running_run_nobody_holds_was_lost_and_its_targets_are_released(db, qu
     store, run_id, ids = queued_run
     crawl.claim(db, run_id, me="w1:1", settings=test_settings)
     spider_reports(db, run_id, status="running", ok=1, observed=ids[:1])
-    with db.begin() as conn:  # w1 died: its store lease ran out
-        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = pricehound_now() - interval '1 second'"))
-
-    decision, _ = crawl.crawl_run(run_id, settings=test_settings, engine=db)
+    with clock.shifted(timedelta(seconds=crawl.store_lease_ttl(test_settings) + 1)):  # w1 died: its lease ran out
+        decision, _ = crawl.crawl_run(run_id, settings=test_settings, engine=db)
+        with db.connect() as conn:
+            frontier = {r.listing_id: r for r in conn.execute(sa.text(
+                "SELECT listing_id, next_due_at - pricehound_now() AS due_in FROM user_crawler_priorities"))}
 
     assert decision.action == "lost"
     assert run_row(db, run_id).status == "abandoned"
-    with db.connect() as conn:
-        frontier = {r.listing_id: r for r in conn.execute(sa.text(
-            "SELECT listing_id, next_due_at - pricehound_now() AS due_in FROM user_crawler_priorities"))}
     assert frontier[ids[0]].due_in > timedelta(minutes=50)       # observed: the spider's date
     assert all(timedelta(minutes=1) < frontier[i].due_in <= timedelta(minutes=2) for i in ids[1:])
     assert store_row(db, store.id).failure_streak == 0           # our loss, not the store's fault
