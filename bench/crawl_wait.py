@@ -84,10 +84,10 @@ def main() -> int:
         with engine.begin() as conn:
             store = catalog.add_store(conn, slug=SHOP, name="Northwind", domains=[host], is_local=True, delay=0,
                                       concurrency=4, currency=products[0].currency)
-            catalog.set_resolve(conn, store, [f"{host}:{port}:127.0.0.1"])
+            catalog.set_resolve(conn, store, [f"{host}:127.0.0.1:{port}"])
             catalog.add_user(conn, email="ann@example.com", verified=True)
             listing_ids = [catalog.add_watch(conn, email="ann@example.com",
-                                             url=f"http://{host}:{port}{shops.product_path(SHOP, p.id)}").listing_id
+                                             url=f"http://{host}{shops.product_path(SHOP, p.id)}").listing_id
                            for p in products]
         python = sys.executable
         wait_cmd = [python, "-m", "pricehound.cli", "crawl", SHOP, "--now", "--wait", "--json"]
