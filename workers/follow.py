@@ -456,7 +456,11 @@ def find_listing(conn: Connection, what: str) -> int:
     from pricehound import catalog, urls
 
     text = what.strip()
+    if not text or any(ord(c) < 32 or ord(c) == 127 for c in text) or len(text) > 4096:
+        raise catalog.InputError("give a listing id or a product page URL")
     if text.isdigit():
+        if int(text) > 2**63 - 1:
+            raise catalog.InputError(f"no listing {text}")
         if conn.execute(sa.text("SELECT 1 FROM store_listings WHERE id = :id"), {"id": int(text)}).first():
             return int(text)
         raise catalog.InputError(f"no listing {text}")
