@@ -50,6 +50,7 @@ class Store:
     is_local: bool
     active: bool
     extraction_hints: dict[str, Any]
+    trailing_slash: str = "strip"
 
     @classmethod
     def from_row(cls, row: Any) -> Store:
@@ -59,6 +60,7 @@ class Store:
             spider=m["spider"], default_currency=m["default_currency"], download_delay=m["download_delay"],
             concurrency=m["concurrency"], is_local=m["is_local"], active=m["active"],
             extraction_hints=dict(m["extraction_hints"] or {}),
+            trailing_slash=m.get("url_trailing_slash") or "strip",
         )
 
 
@@ -283,8 +285,9 @@ def user_id_for_email(conn: Connection, email: str) -> int:
 # -- listings and watches -----------------------------------------------------------------------
 
 def ensure_listing(conn: Connection, store: Store, url: str) -> int:
-    """The listing for this URL at this store, created if new. The URL must be fetchable."""
-    canonical = urls.canonical_url(url)
+    """The listing for this URL at this store, created if new. The URL must be fetchable.
+    Equivalent spellings of one URL (RFC 3986 section 6) are one listing."""
+    canonical = urls.canonical_url(url, store.trailing_slash)
     host, port = urls.host_and_port(canonical)
     if not urls.domain_matches(host, port, store.allowed_domains):
         raise InputError(f"{host} is not one of store {store.slug!r}'s domains ({', '.join(store.allowed_domains)})")
@@ -296,13 +299,45 @@ def ensure_listing(conn: Connection, store: Store, url: str) -> int:
         sa.text(
             """
             INSERT INTO store_listings (store_id, url) VALUES (:store_id, :url)
-            ON CONFLICT (store_id, url) DO UPDATE SET url = excluded.url
+            ON CONFLICT (store_id, url_key) DO UPDATE SET url_key = excluded.url_key
             RETURNING id
             """
         ),
         {"store_id": store.id, "url": canonical},
     ).one()
     return int(row.id)
+
+
+def merge_declared_canonical(conn: Connection, listing_id: int, declared_url: str | None) -> int:
+    """Record the canonical URL a listing's page declares and merge every listing of the same store
+    that is, or declares, that page into the oldest one (history and watches kept). Returns the
+    id the listing lives on as. A declaration off the store's domains, or not a fetchable form,
+    is ignored: a page cannot pull a listing onto another site."""
+    row = conn.execute(sa.text(
+        "SELECT s.* FROM store_listings l JOIN stores s ON s.id = l.store_id WHERE l.id = :id"),
+        {"id": listing_id}).one_or_none()
+    if row is None or not declared_url:
+        return listing_id
+    store = Store.from_row(row)
+    try:
+        canonical = urls.canonical_url(declared_url, store.trailing_slash)
+        host, port = urls.host_and_port(canonical)
+    except (urls.UnsafeURL, ValueError):
+        return listing_id
+    if not urls.domain_matches(host, port, store.allowed_domains):
+        return listing_id
+    group = conn.execute(sa.text(
+        """
+        WITH k AS (SELECT pricehound_url_key(:url, :rule) AS key),
+             marked AS (UPDATE store_listings SET declared_key = (SELECT key FROM k) WHERE id = :id RETURNING id)
+        SELECT l.id FROM store_listings l, k
+         WHERE l.store_id = :store AND (l.url_key = k.key OR l.declared_key = k.key OR l.id = :id)
+         ORDER BY l.id FOR UPDATE OF l
+        """), {"url": canonical, "rule": store.trailing_slash, "id": listing_id, "store": store.id}).scalars().all()
+    keep = group[0]
+    for dup in group[1:]:
+        conn.execute(sa.text("SELECT pricehound_merge_listings(:keep, :dup)"), {"keep": keep, "dup": dup})
+    return keep
 
 
 def ensure_list(conn: Connection, user_id: int, name: str = DEFAULT_LIST_NAME) -> int:
