@@ -5,7 +5,7 @@
 -- how an existing database is brought up to date (new objects are added with IF NOT EXISTS,
 -- functions, views and triggers are replaced). schema_version records each version applied.
 --
--- Conventions: money is numeric(12,2) with an ISO 4217 char(3) currency, never float; times are
+-- Conventions: money is numeric with at most three decimals (a currency's own minor units; version 7) with an ISO 4217 char(3) currency, never float; times are
 -- timestamptz; every status is a fixed set enforced by a CHECK; ON DELETE is chosen per foreign
 -- key (CASCADE where the child has no meaning without its parent, SET NULL where it is history).
 
@@ -745,6 +745,100 @@ VALUES (3, 'one clock: pricehound_now() in every decision and column default')
 ON CONFLICT (version) DO NOTHING;
 
 -- =============================================================================================
+-- Version 4: alerts are true (confirmation, last known stock, new-low windows, cool-down
+-- re-arming, disputes, held runs)
+-- =============================================================================================
+
+-- Adds a column only when it is missing: ALTER TABLE takes an exclusive lock even when there is
+-- nothing to add, and every process applying this file would queue behind the crawl's writes.
+CREATE OR REPLACE FUNCTION add_column_if_absent(tbl regclass, col text, definition text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = col AND NOT attisdropped) THEN
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', tbl, col, definition);
+    END IF;
+END
+$$;
+
+SELECT add_column_if_absent('store_prices', 'known_availability',
+    $$text CHECK (known_availability IN ('in_stock', 'out_of_stock', 'preorder'))$$);
+COMMENT ON COLUMN store_prices.known_availability IS 'The last availability a page stated (never unknown): stock changes are judged against it, so an unknown reading never hides one.';
+
+-- A change that must be read twice before anyone is told (a stock flip, a return from removed,
+-- a price move beyond PRICEHOUND_CONFIRM_SHARE) waits here until the next reading agrees.
+SELECT add_column_if_absent('store_listings', 'pending_price', 'numeric(12,2) CHECK (pending_price >= 0)');
+SELECT add_column_if_absent('store_listings', 'pending_currency', $$char(3) CHECK (pending_currency ~ '^[A-Z]{3}$')$$);
+SELECT add_column_if_absent('store_listings', 'pending_availability',
+    $$text CHECK (pending_availability IN ('in_stock', 'out_of_stock', 'preorder', 'unknown'))$$);
+SELECT add_column_if_absent('store_listings', 'pending_at', 'timestamptz');
+COMMENT ON COLUMN store_listings.pending_price IS 'A reading held for confirmation: applied when the next reading agrees, dropped when it does not.';
+COMMENT ON COLUMN store_listings.pending_at IS 'When the held reading was made; NULL when nothing waits for confirmation.';
+
+SELECT add_column_if_absent('shopping_list_items', 'new_low_days',
+    'smallint NOT NULL DEFAULT 30 CHECK (new_low_days IN (30, 90))');
+COMMENT ON COLUMN shopping_list_items.new_low_days IS 'The new-low window of this watch: a new low is below every price in force in the last 30 or 90 days.';
+
+SELECT add_column_if_absent('alert_state', 'last_price', 'numeric(12,2)');
+SELECT add_column_if_absent('alert_state', 'rearm_price', 'numeric');
+COMMENT ON COLUMN alert_state.last_price IS 'The price the last alert of this kind told (sale kinds).';
+COMMENT ON COLUMN alert_state.rearm_price IS 'Inside the cool-down, a price at or below this (and below last_price) is told again: a deeper drop.';
+
+INSERT INTO schema_version (version, description)
+VALUES (4, 'alerts are true: confirmation, last known stock, new-low windows, deeper drops, disputes, held runs')
+ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
+-- Version 5: what each crawl read, kept for a while (pricehound explain, crawl --wait), and
+-- per-store host mapping for staging copies of a shop
+-- =============================================================================================
+
+-- The last few observations of each listing, in a ring of slots: a listing's newest observation
+-- takes the slot after the one its previous observation took, so the table never holds more
+-- than OBSERVATION_SLOTS rows per listing (pipelines/observations.py) and needs no pruning.
+CREATE SEQUENCE IF NOT EXISTS listing_observations_seq AS bigint;
+CREATE TABLE IF NOT EXISTS listing_observations (
+    listing_id      bigint NOT NULL REFERENCES store_listings (id) ON DELETE CASCADE,
+    slot            smallint NOT NULL CHECK (slot >= 0),
+    seq             bigint NOT NULL DEFAULT nextval('listing_observations_seq'),
+    crawl_run_id    bigint,
+    observed_at     timestamptz NOT NULL,
+    kind            text NOT NULL CHECK (kind IN ('ok', 'removed', 'failed', 'dropped')),
+    reason          text,
+    price           numeric(12,2),
+    currency        char(3),
+    availability    text NOT NULL DEFAULT 'unknown',
+    status_code     integer,
+    source          text,
+    rules           jsonb NOT NULL DEFAULT '{}'::jsonb,
+    PRIMARY KEY (listing_id, slot)
+) WITH (fillfactor = 70);
+ALTER SEQUENCE listing_observations_seq OWNED BY listing_observations.seq;
+CREATE INDEX IF NOT EXISTS listing_observations_run_idx ON listing_observations (crawl_run_id);
+COMMENT ON TABLE listing_observations IS 'The last few observations of each listing as the crawl read them (ok, removed, failed, dropped), with the rules that decided; a ring of slots per listing.';
+COMMENT ON COLUMN listing_observations.kind IS 'ok, removed or failed as the spider observed it; dropped when validation refused it.';
+COMMENT ON COLUMN listing_observations.reason IS 'Why it was removed, failed or dropped (dropped:<reason>).';
+COMMENT ON COLUMN listing_observations.price IS 'The price read (for a dropped absurd price: the refused one).';
+COMMENT ON COLUMN listing_observations.rules IS 'The named rule that decided each field (field -> rule).';
+COMMENT ON COLUMN listing_observations.seq IS 'Order in which observations were recorded (the newest has the highest).';
+
+-- curl --resolve for a store: HOST:PORT:ADDRESS entries (PORT may be *) that the crawl connects
+-- to instead of what DNS says. Only stores marked local may have any (pricehound/catalog.py).
+DO $$
+BEGIN
+    -- looked up first: ALTER TABLE would lock the stores table on every apply
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                    WHERE table_schema = current_schema() AND table_name = 'stores' AND column_name = 'resolve') THEN
+        ALTER TABLE stores ADD COLUMN resolve text[] NOT NULL DEFAULT '{}';
+    END IF;
+END
+$$;
+COMMENT ON COLUMN stores.resolve IS 'Host mapping like curl --resolve: HOST:PORT:ADDRESS entries the crawl uses instead of DNS (stores marked local only).';
+
+INSERT INTO schema_version (version, description)
+VALUES (5, 'listing_observations: the last observations of each listing; stores.resolve host mapping')
+ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
 -- Version 6: safe by default. Links that sign in work once; partner watches wait for their
 -- owner's confirmation.
 -- =============================================================================================
@@ -950,4 +1044,113 @@ CREATE INDEX IF NOT EXISTS store_listings_declared_key_idx ON store_listings (st
 
 INSERT INTO schema_version (version, description)
 VALUES (6, 'single-use sign-in links, partner watches wait for confirmation, one listing per URL')
+ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
+-- Version 7: money keeps three decimals
+-- =============================================================================================
+-- KWD, BHD, OMR (and JOD, TND, LYD, IQD) have three minor units: "2.345" is two dinars and
+-- 345 fils, and numeric(12,2) would round it to 2.35. Every money column becomes numeric with
+-- at most three decimals and fifteen digits (CHECK ..._money): each amount keeps the minor units
+-- of its currency as the writer gives them ("19.99" USD stays 19.99, "2.500" KWD stays 2.500,
+-- "1299" JPY stays 1299), where numeric(15,3) would show every price with three decimals.
+-- Dropping the typmod rewrites no table. A type change is refused while a view reads the
+-- column, so the views that depend on these tables (and the views on those) are saved, dropped,
+-- and recreated from their own definitions, comments and indexes. Looked up first: a database
+-- already changed takes no lock here.
+DO $$
+DECLARE
+    money CONSTANT text[] := ARRAY[
+        'store_prices.price', 'store_prices.regular_price',
+        'price_history_log.price', 'price_history_log.regular_price',
+        'price_events.old_price', 'price_events.new_price',
+        'store_listings.suspect_price', 'shopping_list_items.target_price',
+        'store_listings.pending_price', 'alert_state.last_price', 'listing_observations.price'];
+    todo text[];
+    col text;
+    v record;
+    i record;
+    saved jsonb := '[]'::jsonb;
+    item jsonb;
+BEGIN
+    SELECT array_agg(c.relname || '.' || a.attname) INTO todo
+      FROM pg_attribute a
+      JOIN pg_class c ON c.oid = a.attrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = current_schema() AND NOT a.attisdropped
+       AND c.relname || '.' || a.attname = ANY (money)
+       AND format_type(a.atttypid, a.atttypmod) <> 'numeric';
+    IF todo IS NULL THEN
+        RETURN;
+    END IF;
+    -- every view that reads one of these tables, directly or through another view, shallowest first
+    FOR v IN
+        WITH RECURSIVE deps(oid, depth) AS (
+            SELECT DISTINCT r.ev_class, 1
+              FROM pg_depend d
+              JOIN pg_rewrite r ON r.oid = d.objid
+              JOIN pg_class t ON t.oid = d.refobjid
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND t.relname = ANY (ARRAY(SELECT split_part(m, '.', 1) FROM unnest(money) m))
+               AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+               AND r.ev_class <> d.refobjid
+            UNION
+            SELECT r.ev_class, deps.depth + 1
+              FROM deps
+              JOIN pg_depend d ON d.refobjid = deps.oid AND d.refclassid = 'pg_class'::regclass
+                              AND d.classid = 'pg_rewrite'::regclass
+              JOIN pg_rewrite r ON r.oid = d.objid
+             WHERE r.ev_class <> deps.oid AND deps.depth < 10
+        )
+        SELECT c.oid, c.relname, c.relkind, max(deps.depth) AS depth
+          FROM deps JOIN pg_class c ON c.oid = deps.oid
+         WHERE c.relkind IN ('v', 'm')
+         GROUP BY c.oid, c.relname, c.relkind
+         ORDER BY max(deps.depth), c.relname
+    LOOP
+        saved := saved || jsonb_build_array(jsonb_build_object(
+            'name', v.relname, 'kind', v.relkind::text,
+            'definition', pg_get_viewdef(v.oid),
+            'comment', obj_description(v.oid, 'pg_class'),
+            'indexes', coalesce((SELECT jsonb_agg(pg_get_indexdef(x.indexrelid))
+                                   FROM pg_index x WHERE x.indrelid = v.oid), '[]'::jsonb),
+            'populated', (SELECT relispopulated FROM pg_class WHERE oid = v.oid)));
+    END LOOP;
+    FOR item IN SELECT * FROM jsonb_array_elements(saved) LOOP
+        EXECUTE format(CASE WHEN item->>'kind' = 'm' THEN 'DROP MATERIALIZED VIEW IF EXISTS %I CASCADE'
+                            ELSE 'DROP VIEW IF EXISTS %I CASCADE' END, item->>'name');
+    END LOOP;
+    FOREACH col IN ARRAY todo LOOP
+        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE numeric', split_part(col, '.', 1), split_part(col, '.', 2));
+        IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                        WHERE conrelid = split_part(col, '.', 1)::regclass
+                          AND conname = replace(col, '.', '_') || '_money') THEN
+            EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (scale(%I) <= 3 AND %I < 1000000000000)',
+                           split_part(col, '.', 1), replace(col, '.', '_') || '_money',
+                           split_part(col, '.', 2), split_part(col, '.', 2));
+        END IF;
+    END LOOP;
+    FOR item IN SELECT * FROM jsonb_array_elements(saved) LOOP
+        IF item->>'kind' = 'm' THEN
+            EXECUTE format('CREATE MATERIALIZED VIEW %I AS %s WITH NO DATA', item->>'name',
+                           rtrim(item->>'definition', '; '));
+            IF (item->>'populated')::boolean THEN
+                EXECUTE format('REFRESH MATERIALIZED VIEW %I', item->>'name');
+            END IF;
+        ELSE
+            EXECUTE format('CREATE VIEW %I AS %s', item->>'name', rtrim(item->>'definition', '; '));
+        END IF;
+        FOR i IN SELECT * FROM jsonb_array_elements_text(item->'indexes') LOOP
+            EXECUTE i.value;
+        END LOOP;
+        IF item->>'comment' IS NOT NULL THEN
+            EXECUTE format(CASE WHEN item->>'kind' = 'm' THEN 'COMMENT ON MATERIALIZED VIEW %I IS %L'
+                                ELSE 'COMMENT ON VIEW %I IS %L' END, item->>'name', item->>'comment');
+        END IF;
+    END LOOP;
+END
+$$;
+
+INSERT INTO schema_version (version, description)
+VALUES (7, 'money columns keep up to three decimals: three-decimal currencies (KWD, BHD, OMR) are not rounded')
 ON CONFLICT (version) DO NOTHING;

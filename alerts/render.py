@@ -22,6 +22,7 @@ from markupsafe import Markup
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "INR": "₹"}
 NO_DECIMALS = {"JPY", "KRW", "HUF", "ISK", "CLP"}
+THREE_DECIMALS = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}  # ISO 4217 minor units: 3
 
 
 def money(amount: Decimal | str | None, currency: str | None) -> str:
@@ -30,7 +31,7 @@ def money(amount: Decimal | str | None, currency: str | None) -> str:
         return "—"
     value = Decimal(str(amount))
     code = (currency or "").strip().upper()
-    places = Decimal(1) if code in NO_DECIMALS else Decimal("0.01")
+    places = Decimal(1) if code in NO_DECIMALS else Decimal("0.001") if code in THREE_DECIMALS else Decimal("0.01")
     text = f"{value.quantize(places, rounding=ROUND_HALF_UP):,}"
     symbol = SYMBOLS.get(code)
     return f"{symbol}{text}" if symbol else f"{code} {text}".strip()

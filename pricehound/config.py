@@ -79,6 +79,20 @@ def _optional_decimal(raw: str) -> Decimal | None:
     return Decimal(raw) if raw.strip() else None
 
 
+def _share(raw: str) -> Decimal:
+    value = Decimal(raw)
+    if not (0 < value < 10):
+        raise ValueError(f"expected a share of the price such as 0.30, got {raw!r}")
+    return value
+
+
+def _jump(raw: str) -> Decimal:
+    value = Decimal(raw)
+    if value <= 1:
+        raise ValueError(f"expected a factor greater than 1, got {raw!r}")
+    return value
+
+
 # -- signing secrets -----------------------------------------------------------------------------
 # A signing secret opens every account (sign-in and manage links are signed with it), so one
 # that is published, short or guessable is refused at start rather than used.
@@ -182,6 +196,12 @@ VARIABLES: tuple[Var, ...] = (
         "Largest page the crawler reads; a larger one counts as a failure."),
     Var("PRICEHOUND_REMOVED_AFTER", "removed_after", _positive_int, 2,
         "Consecutive crawls that must see a page gone before it counts as removed."),
+    Var("PRICEHOUND_CONFIRM", "confirm", _bool, True,
+        "Read a stock change, a return and a large price move twice before anyone is told (off: tell on the first reading)."),
+    Var("PRICEHOUND_CONFIRM_SHARE", "confirm_share", _share, Decimal("0.30"),
+        "A price move larger than this share of the old price waits for a second agreeing reading."),
+    Var("PRICEHOUND_MAX_JUMP", "max_jump", _jump, Decimal("20"),
+        "A price more than this many times (or under 1/this) of the last is taken only when the visible page shows it."),
     Var("PRICEHOUND_EXTRACT_WORKERS", "extract_workers", _extract_workers, None,
         "Processes per crawl that read fetched pages, so the crawl keeps fetching meanwhile (0: read in "
         "the crawl process). Unset or auto: CPUs - 1, from 1 to 4."),
@@ -231,6 +251,9 @@ class Settings:
     download_timeout: int = 20
     max_response_bytes: int = 5 * 1024 * 1024
     removed_after: int = 2
+    confirm: bool = True
+    confirm_share: Decimal = Decimal("0.30")
+    max_jump: Decimal = Decimal("20")
     extract_workers: int | None = None
     crawl_time_limit: int = 900
     lease_seconds: int = 1200

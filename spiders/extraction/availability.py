@@ -18,6 +18,8 @@ from __future__ import annotations
 import functools
 import re
 
+from . import vocabulary as V
+
 IN_STOCK, OUT_OF_STOCK, PREORDER, UNKNOWN = "in_stock", "out_of_stock", "preorder", "unknown"
 
 SCHEMA_VALUES = {
@@ -105,6 +107,11 @@ _IN_RE = re.compile("|".join(IN_STOCK_PHRASES), re.I)
 BUY_RE = re.compile("|".join(BUY_PHRASES), re.I)
 _ANY_RE = re.compile("|".join(BACKORDER_PHRASES + INSTORE_ONLY_PHRASES + OUT_OF_STOCK_PHRASES
                               + PREORDER_PHRASES + IN_STOCK_PHRASES), re.I)
+_NEGATED_OUT_RE = re.compile("|".join(V.NEGATED_OUT_OF_STOCK), re.I)
+_BOAST_RE = re.compile("|".join(V.STOCK_BOASTS), re.I)
+_VARIANT_OUT_RE = re.compile("|".join(V.VARIANT_SCOPED_OUT), re.I)
+_NOTIFY_RE = re.compile("|".join(V.NOTIFY_WHEN_BACK), re.I)
+_SERVICE_RE = re.compile("|".join(V.STOCK_SERVICE_NAMES), re.I)
 # Text about store pickup or delivery to a place says nothing about the online offer.
 _PICKUP_RE = re.compile(r"pick[- ]?up|in[- ]store pickup|at (?:your|a) store|near you|abholung|retrait", re.I)
 
@@ -158,6 +165,10 @@ def _classify(text: str) -> str | None:
         return None
     if not _any_stock_phrase(t):
         return None
+    if _SERVICE_RE.search(t):
+        return None  # "out-of-stock alerts by email": the name of a service, no statement
+    if _NEGATED_OUT_RE.search(t) or (_BOAST_RE.search(t) and not _NOTIFY_RE.search(t)):
+        return "in_stock"  # "not sold out", "sells out fast", "back in stock!": it can be bought
     if _BACKORDER_RE.search(t):
         return "backorder"
     if _INSTORE_RE.search(t):
@@ -169,6 +180,8 @@ def _classify(text: str) -> str | None:
         if len(t) > 80 and _WEAK_OOS.match(m.group(0)) and not any(
                 _WEAK_OOS.match(x.group(0)) is None for x in _OOS_RE.finditer(t)):
             return None  # "... not available for ..." inside a long sentence
+        if _VARIANT_OUT_RE.search(t):
+            return "variant_out_of_stock"  # "M – sold out", "Sold out in Red": one variant, not the product
         return "out_of_stock"
     if _PRE_RE.search(t):
         return "preorder"
@@ -180,6 +193,7 @@ def _classify(text: str) -> str | None:
 
 
 KIND_TO_AVAILABILITY = {
+    "variant_out_of_stock": UNKNOWN,
     "backorder": OUT_OF_STOCK,
     "instore_only": OUT_OF_STOCK,
     "out_of_stock": OUT_OF_STOCK,

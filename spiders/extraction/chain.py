@@ -9,8 +9,11 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
-from . import jsonld, meta, microdata, pagekind, selectors, visible
-from .availability import KIND_TO_AVAILABILITY, map_availability
+from pricehound import clock
+
+from . import jsonld, meta, microdata, pagekind, selectors, stock, visible
+from . import vocabulary as V
+from .availability import KIND_TO_AVAILABILITY
 from .dom import decode, norm, parse, prune_invisible, scan, text_content
 from .model import Extraction, not_a_product
 from .prices import (
@@ -128,7 +131,12 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
         clean_match = _clean_matches(page, p_amt)
         seen_anywhere = _visible_anywhere(p_amt, page, root)
         prominent = [c for c in clean_match if _prominent(c)]
-        if best is not None and best.price.amount == p_amt:
+        if any(selected_offer(m, url) is p_offer for m in mains.values()):
+            # the URL selects this variant: its own price, whatever the default variant shows
+            price, source = p_amt, p_src
+            chosen_cand = max(clean_match, key=lambda c: c.score) if clean_match else None
+            price_rule = "price.url_selected_variant"
+        elif best is not None and best.price.amount == p_amt:
             price, source, chosen_cand = p_amt, p_src, best
             price_rule = "price.structured_is_best_visible"
         elif prominent:
@@ -367,7 +375,8 @@ def _focus(page, usable, cards, buttons) -> bool:
     return False
 
 
-_NOT_CLEAN = frozenset({"was", "unit", "instalment", "shipping", "save", "net", "region"})
+_NOT_CLEAN = frozenset({"was", "unit", "instalment", "shipping", "save", "net", "region", "other_offer", "member",
+                        "addon", "estimate"})
 
 
 def _clean_matches(page, amount) -> list:
@@ -420,24 +429,40 @@ def _main_product(items: list, want: str | None, url: str | None) -> Product | N
 
 
 @functools.lru_cache(maxsize=1024)
-def _variant_in_url(url: str) -> str | None:
-    """The variant a URL selects (?variant=, ?sku=, ?skuId=); asked several times per page."""
+def _url_query(url: str) -> tuple[tuple[str, str], ...]:
+    """The (name, value) pairs of a URL's query, lower-cased names; asked several times per page."""
     try:
         q = parse_qs(urlsplit(url).query)
     except ValueError:
+        return ()
+    return tuple((k.lower(), v) for k, vs in q.items() for v in vs if v)
+
+
+def selected_offer(p: Product, url: str | None):
+    """The offer of the variant the URL selects (`?variant=`, `?sku=`, a size or colour
+    parameter, a ProductGroup variant's own URL), or None."""
+    if not url or len(p.offers) < 2:
         return None
-    return (q.get("variant") or q.get("sku") or q.get("skuId") or [None])[0]
+    query = _url_query(url)
+    if not query:
+        return None
+    values = {v for _, v in query}
+    pairs = set(query)
+    for o in p.offers:
+        if o.sku and o.sku in values:
+            return o
+        if o.url:
+            own = _url_query(o.url)
+            if own and set(own) <= pairs and any(k in V.VARIANT_PARAMS or v == o.sku for k, v in own):
+                return o
+    return None
 
 
 def _ordered_offers(p: Product, url: str | None) -> list:
     offers = list(p.offers)
-    if not offers:
-        return offers
-    variant = _variant_in_url(url) if url else None
-    if variant:
-        for o in offers:
-            if (o.sku and o.sku == variant) or (o.url and ("variant=" + variant) in o.url):
-                return [o] + [x for x in offers if x is not o]
+    chosen = selected_offer(p, url)
+    if chosen is not None:
+        return [chosen] + [x for x in offers if x is not chosen]
     return offers
 
 
@@ -460,7 +485,7 @@ def _stale(offer) -> bool:
     if not m:
         return False
     try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3))) < date.today()
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3))) < clock.now().date()
     except ValueError:
         return False
 
@@ -506,37 +531,6 @@ def _regular_price(page, chosen, price, mains, picked, hint, locale_hint) -> Dec
     return best[1] if best else None
 
 
-def _other_option(sig_el, price_el, page) -> bool:
-    """Is a stock line in another row of an options table or list (another condition, format or
-    seller) than the row holding the price?"""
-    x = sig_el
-    for _ in range(8):
-        if x is None:
-            return False
-        if isinstance(x.tag, str) and x.tag.lower() in ("tr", "li", "dd"):
-            y = price_el
-            while y is not None:
-                if y is x:
-                    return False
-                y = page.parent.get(y)
-            return True
-        x = page.parent.get(x)
-    return False
-
-
-def _signal_scope(anchors, page):
-    """The part of the page stock wording is looked for in: a few levels around the buy box."""
-    scope = visible.lca(anchors, page)
-    if scope is None:
-        return page.root
-    for _ in range(6):
-        p = page.parent.get(scope)
-        if p is None:
-            break
-        scope = p
-    return scope
-
-
 def _name(page, mains, picked, pm) -> str | None:
     if picked.get("name"):
         return clean_text(picked["name"])
@@ -556,9 +550,10 @@ def _structured_availability(mains, url) -> tuple[str, bool]:
         m = mains.get(source)
         if m is None:
             continue
-        offers = _ordered_offers(m, url)
-        if offers and offers[0] is not (m.offers[0] if m.offers else None) and offers[0].availability != "unknown":
-            return offers[0].availability, True  # the variant the URL selects
+        offers = m.offers
+        chosen = selected_offer(m, url)
+        if chosen is not None and chosen.availability != "unknown":
+            return chosen.availability, True  # the variant the URL selects
         vals = [o.availability for o in offers if o.availability != "unknown"]
         if m.availability != "unknown":
             vals.append(m.availability)
@@ -570,75 +565,17 @@ def _structured_availability(mains, url) -> tuple[str, bool]:
 
 
 def _availability(page, mains, chosen, picked, url=None) -> tuple[str, str]:
-    """Decide stock: visible wording in the buy box first, then structured data, then the button."""
-    if picked.get("availability"):
-        a = map_availability(picked["availability"])
-        if a != "unknown":
-            return a, "availability.store_selector"
-    structured, variant_selected = _structured_availability(mains, url)
-
-    anchors = [x for x in (page.title, chosen.el if chosen is not None else None) if x is not None]
-    buttons = page.buttons
-    main_buttons = []
-    if anchors:
-        near = []
-        for b in buttons:
-            if visible.in_bad_region(b, page):
-                continue
-            d = min(visible.distance(b, a, page) or 99 for a in anchors)
-            near.append((d, b))
-        near.sort(key=lambda x: x[0])
-        if near and near[0][0] <= 14:
-            main_buttons = [b for d, b in near if d <= near[0][0] + 2]
-    elif buttons:
-        good = [b for b in buttons if not visible.in_bad_region(b, page)]
-        if len(good) == 1:
-            main_buttons = good
-    anchors = anchors + main_buttons[:1]
-    signals = []
-    far = []  # wording a little further away: enough to confirm structured data, not to overrule it
-    if anchors:
-        scope = _signal_scope(anchors, page)
-        for sig in visible.stock_signals(scope, page):
-            d = min((visible.distance(sig[1], a, page) or 99) for a in anchors)
-            if d <= 10:
-                signals.append(sig)
-            elif d <= 16:
-                far.append(sig)
-    if chosen is not None:
-        signals = [sig for sig in signals if not _other_option(sig[1], chosen.el, page)]
-    kinds = [k for k, _e, _b, _t in signals]
-    button_kinds = [k for k, _e, b, _t in signals if b]
-    has_buy = bool(main_buttons)
-    if "backorder" in kinds or "instore_only" in kinds:
-        return "out_of_stock", "availability.backorder_or_in_store_only"
-    if "preorder" in button_kinds:
-        return "preorder", "availability.preorder_button"
-    if "out_of_stock" in kinds:
-        if has_buy and structured == "in_stock":
-            return "in_stock", "availability.buy_button_and_structured_in_stock"
-        return "out_of_stock", "availability.sold_out_wording"
-    if structured == "preorder":
-        return "preorder", "availability.structured_preorder"
-    if "preorder" in kinds and structured == "unknown":
-        return "preorder", "availability.preorder_wording"
-    if structured == "out_of_stock":
-        if any(k in ("out_of_stock", "backorder", "instore_only") for k, _e, _b, _t in far):
-            return "out_of_stock", "availability.structured_out_confirmed"
-        if has_buy and not variant_selected:
-            return "in_stock", "availability.buy_button_over_structured_out"
-        return "out_of_stock", "availability.structured_out"
-    if structured == "in_stock":
-        return "in_stock", "availability.structured_in"
-    if "in_stock" in kinds or has_buy:
-        return "in_stock", "availability.in_stock_wording_or_buy_button"
-    return "unknown", "availability.no_signal"
+    """Decide stock from the page's stock evidence (spiders/extraction/stock.py)."""
+    ev = stock.read_evidence(page, _structured_availability(mains, url), chosen, picked.get("availability"))
+    return stock.decide(ev)
 
 
 __all__ = ["extract_product", "KIND_TO_AVAILABILITY"]
 
 
-NOT_THE_PRICE = frozenset({"unit", "instalment", "shipping", "save", "noise"})
+# Flags of an amount that is never the price a buyer pays for this offer.
+NOT_THE_PRICE = frozenset({"unit", "instalment", "shipping", "save", "noise", "other_offer", "member", "addon",
+                           "estimate"})
 
 
 def _rank_candidates(page, struct_amounts):

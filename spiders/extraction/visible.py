@@ -16,6 +16,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from . import availability as _av
+from . import vocabulary as V
 from .availability import BUY_RE, classify_phrase
 from .dom import classes, norm, text_content
 from .keywords import TextIndex, required_words
@@ -98,7 +99,7 @@ _SHIPPING_AFTER = re.compile(r"^\s*(?:s&h|s & h|shipping|delivery|versand|postag
 _SAVE = re.compile(r"(?:save|you save|savings?|discount|sparen|sie sparen|ersparnis|économisez|ahorra|"
                    r"ahorras|rabatt|extra|get|reward|credit|off|coupon|bonus|outlet savings|gift card)\s*:?\s*-?\s*$",
                    re.I)
-_SAVE_AFTER = re.compile(r"^\s*(?:off\b|discount|savings?|rabatt|de réduction|de descuento|back\b|in rewards)", re.I)
+_SAVE_AFTER = re.compile(r"^\s*(?:off\b|discount|savings?|rabatt|de réduction|de descuento|back\b(?!\s+in\s+stock)|in rewards)", re.I)
 _CONTEXT_NOISE = re.compile(r"free shipping on orders|orders (?:over|of|above)|spend|minimum|threshold|"
                             r"gift card|rewards?|points|cashback|cash back|coupon|promo code|with code", re.I)
 
@@ -283,14 +284,14 @@ def _with_ancestors(page: Page, starts) -> list:
     seen: set = set()
     out = []
     short = page.short
+    order = page.order
     for x in starts:
-        while x is not None and x not in seen:
+        while x is not None and x not in seen and x in order:  # never above the analysed root
             seen.add(x)
             out.append(x)
             if short.get(x) is None:
                 break
             x = x.getparent()
-    order = page.order
     out.sort(key=lambda e: order.get(e, -1))
     return out
 
@@ -701,7 +702,12 @@ def _preceding_text(c: Candidate, page: Page, limit: int = 48) -> str:
         local = []
         while prev is not None and total < limit:
             if isinstance(prev.tag, str):
-                t = (page.short.get(prev) or "") + " " + (prev.tail or "")
+                own = page.short.get(prev) or ""
+                if _DIGIT.search(own) and find_money(own):
+                    # an element showing its own amount: its words label that amount, not this one
+                    bits = local + bits
+                    return norm(" ".join([prev.tail or ""] + bits))[-limit:]
+                t = own + " " + (prev.tail or "")
             else:
                 t = prev.tail or ""
             local.insert(0, t)
@@ -728,7 +734,10 @@ def _following_text(c: Candidate, page: Page, limit: int = 32) -> str:
         nxt = e.getnext()
         while nxt is not None and total < limit:
             if isinstance(nxt.tag, str):
-                s = (page.short.get(nxt) or "") + " " + (nxt.tail or "")
+                own = page.short.get(nxt) or ""
+                if _DIGIT.search(own) and find_money(own):
+                    return norm(" ".join(bits))[:limit]  # the words of the next amount are its own
+                s = own + " " + (nxt.tail or "")
             else:
                 s = nxt.tail or ""
             bits.append(s)
@@ -763,6 +772,19 @@ _UNIT_IN_TEXT = re.compile(r"/\s*(?:kg|lb|oz|100\s?g|l|ml|m)\b", re.I)
 _PLUS_START = re.compile(r"^\s*\+")
 
 
+_OTHER_OFFER = re.compile("|".join(V.OTHER_OFFER_LABELS), re.I)
+_MEMBER = re.compile("|".join(V.MEMBER_PRICE_LABELS), re.I)
+_ADDON = re.compile("|".join(V.ADDON_LABELS), re.I)
+# the same words right after an amount ("$57.00 with Subscribe & Save", "$45 (used)")
+_AFTER_JOIN = r"^\s*(?:\(|(?:with|for|as|when|if|via|mit|avec|con|com|bei|per)\s)\s*(?:"
+_OTHER_OFFER_AFTER = re.compile(_AFTER_JOIN + "|".join(V.OTHER_OFFER_LABELS) + ")", re.I)
+_MEMBER_AFTER = re.compile(_AFTER_JOIN + "|".join(V.MEMBER_PRICE_LABELS) + ")", re.I)
+_ADDON_AFTER = re.compile(_AFTER_JOIN + "|".join(V.ADDON_LABELS) + ")", re.I)
+_WORDY_LABEL = re.compile(r"[^\W\d_]{2,}")
+_ESTIMATE = re.compile("|".join(V.ESTIMATE_LABELS), re.I)
+_CURRENT_BID = re.compile("|".join(V.CURRENT_BID_LABELS), re.I)
+
+
 @functools.lru_cache(maxsize=8192)
 def _text_flags(before: str, prefix: str, after: str, text: str) -> tuple[frozenset, bool]:
     """What the words around an amount say it is (flags), and whether they say tax included.
@@ -795,6 +817,21 @@ def _text_flags(before: str, prefix: str, after: str, text: str) -> tuple[frozen
         flags.add("save")
     if _CONTEXT_NOISE.search(label[-40:]) or _CONTEXT_NOISE.search(text):
         flags.add("noise")
+    # the amount's own label: the words in its element before it, else the few words just before
+    # (not a column heading further back, which labels the cells under it)
+    own = _CURRENCY_AT_END.sub("", prefix).strip()
+    near_label = own if _WORDY_LABEL.search(own) else label[-V.OWN_LABEL_CHARS:]
+    near_after = after[:V.OWN_LABEL_CHARS]
+    if _OTHER_OFFER.search(near_label) or _OTHER_OFFER_AFTER.match(near_after):
+        flags.add("other_offer")
+    if _MEMBER.search(near_label) or _MEMBER_AFTER.match(near_after):
+        flags.add("member")
+    if _ADDON.search(near_label) or _ADDON_AFTER.match(near_after):
+        flags.add("addon")
+    if _ESTIMATE.search(near_label):
+        flags.add("estimate")
+    if _CURRENT_BID.search(near_label):
+        flags.add("current_bid")
     gross = bool(_GROSS.search(label[-30:]) or _GROSS.search(after[:20]))
     return frozenset(flags), gross
 
@@ -861,6 +898,8 @@ def score_candidates(page: Page) -> None:
             s += 1.0
         if gross:
             s += 1.0
+        if "current_bid" in c.flags:
+            s += 2.0  # the amount an auction or classified page asks now
         if c.price.currency is None:
             s -= 1.0
         s -= struck
@@ -916,11 +955,28 @@ def stock_signals(region, page: Page, exclude_bad: bool = True) -> list:
             kind = classify_phrase(text)
             if not kind:
                 continue
+            if _child_says_it(e, page):
+                continue  # the words are judged at the child that holds them, with its own scope
             if exclude_bad and _in_bad_region(e, page, region):
                 continue
             is_button = len(text) <= 40 and (_buttonish(e, page) or _holds_button(e, page, text))
             out.append((kind, e, is_button, text))
     return out
+
+
+def _child_says_it(e, page: Page) -> bool:
+    """Does a child of `e` hold stock wording of its own (so `e` only repeats it)?"""
+    own = page.short.get(e)
+    for c in e:
+        if isinstance(c.tag, str):
+            t = page.short.get(c)
+            if not t:
+                continue
+            if t == own:
+                return _child_says_it(c, page)  # the same words: look below the wrapper
+            if classify_phrase(t):
+                return True
+    return False
 
 
 _STOCK_WORDS = required_words(_av.BACKORDER_PHRASES + _av.INSTORE_ONLY_PHRASES + _av.OUT_OF_STOCK_PHRASES
@@ -1001,6 +1057,24 @@ def _in_bad_region(e, page: Page, stop) -> bool:
                 return True
             cls = classes(x)
             if cls and (_region_bad(cls) or _variant_context(cls)):
+                return True
+        x = page.parent.get(x)
+        hops += 1
+    return False
+
+
+def variant_region(e, page: Page, stop) -> bool:
+    """Inside a variant picker (sizes, swatches, options) below `stop`."""
+    x = e
+    hops = 0
+    while x is not None and x is not stop and hops < 40:
+        if x in page.title_chain:
+            return False
+        if isinstance(x.tag, str):
+            if x.tag.lower() in ("option", "select", "label"):
+                return True
+            cls = classes(x)
+            if cls and _variant_context(cls):
                 return True
         x = page.parent.get(x)
         hops += 1

@@ -196,3 +196,93 @@ APP_SHELL_MAX_TEXT = 200  # an app shell shows less visible text than this
 HEADINGS_READ = 12  # headings (h1-h3) read for a statement
 NOTICES_READ = 30  # notice blocks read for a statement
 NOTICE_MAX_TEXT = 400  # a notice longer than this is content, not a statement
+
+# ---------------------------------------------------------------- prices that are not the one a buyer pays
+# The label before an amount (or the words right after it) naming a price that is not the page's
+# own offer: another condition or seller, a member or subscription price, an add-on, an estimate.
+OTHER_OFFER_LABELS = [
+    r"\bused\b", r"pre-?owned", r"refurbished", r"renewed", r"open[- ]box", r"second[- ]hand", r"\bother sellers?\b",
+    r"marketplace", r"(?:new|used) (?:&|and) used", r"from \d+ sellers?", r"\bgebraucht", r"generalüberholt", r"b-?ware",
+    r"\boccasion\b", r"reconditionné", r"d'occasion", r"\busado\b", r"reacondicionado", r"seminuevo", r"\busato\b",
+    r"ricondizionato", r"\bgebruikt\b", r"refurbished", r"\busado\b", r"recondicionado", r"中古", r"二手", r"중고",
+    r"б/у", r"уценка",
+]
+MEMBER_PRICE_LABELS = [
+    r"member(?:s|ship)?(?:'s)?\s*(?:only\s*)?(?:price|deal|pricing)", r"\bfor members\b", r"club (?:price|card)",
+    r"loyalty (?:price|card)", r"with (?:your )?(?:membership|card|prime|plus)\b", r"prime (?:price|exclusive)",
+    r"subscribe (?:&|and) save", r"with subscription", r"subscription price", r"auto-?ship", r"autodelivery",
+    r"repeat delivery", r"mitglieder(?:preis)?", r"clubpreis", r"kundenkarte", r"im abo", r"abo-?preis",
+    r"prix (?:adhérent|membre|fidélité|abonné)", r"precio (?:socio|miembro|afiliado)", r"prezzo (?:soci|membri)",
+    r"ledenprijs", r"preço (?:sócio|membro)", r"会員価格", r"会员价", r"회원가",
+]
+ADDON_LABELS = [
+    r"protection plan", r"(?:extended )?warranty", r"care ?pack", r"applecare", r"insurance", r"gift ?wrap",
+    r"installation (?:service|fee)?", r"assembly", r"garantieverlängerung", r"versicherung", r"garantie (?:étendue|prolongée)",
+    r"garantía extendida", r"garanzia estesa", r"保証",
+]
+ESTIMATE_LABELS = [
+    r"estimate[ds]?", r"\best\.", r"schätzpreis", r"schätzung", r"estimation", r"estimación", r"stima", r"taxatie", r"見積",
+]
+OWN_LABEL_CHARS = 24  # the words this close before (or after) an amount are its own label
+
+# Labels that name the amount a buyer pays now on an auction or classified page.
+CURRENT_BID_LABELS = [
+    r"current bid", r"winning bid", r"starting bid", r"asking price", r"buy it now", r"aktuelles gebot", r"startpreis",
+    r"enchère actuelle", r"puja actual", r"offerta attuale", r"huidig bod", r"lance atual", r"現在価格", r"当前出价",
+]
+
+# ---------------------------------------------------------------- stock statements
+# A stock word negated ("not sold out", "no longer out of stock", "nicht ausverkauft"): the
+# product can be bought.  The negation sits right before the out-of-stock words.
+NEGATED_OUT_OF_STOCK = [
+    r"(?:not|no longer|never|isn'?t|is not|aren'?t|no more)\s+(?:yet\s+)?(?:sold[- ]?out|out[- ]of[- ]stock)",
+    r"(?:nicht|nicht mehr|kein)\s+(?:mehr\s+)?(?:ausverkauft|vergriffen)", r"(?:pas|plus)\s+(?:encore\s+)?épuisé",
+    r"(?:no|ya no)\s+(?:está\s+)?agotado", r"non\s+(?:più\s+)?esaurito", r"niet\s+(?:meer\s+)?uitverkocht",
+    r"não\s+(?:está\s+)?esgotado",
+]
+# Boasts and news about stock that say the product can be bought now ("sells out fast", "only 2
+# left", "back in stock!"), never that it is sold out.
+STOCK_BOASTS = [
+    r"sells? out (?:fast|quickly|often|every)", r"selling (?:out )?fast", r"(?:almost|nearly|about to|soon|going to|will) "
+    r"(?:be )?sell?(?:ing)? out", r"(?:almost|nearly) (?:sold[- ]?out|gone|out of stock)", r"sold out soon",
+    r"before (?:it|they)(?:'s| is| are)? (?:sells?|sold) out", r"(?:was|were|has been|had been) (?:previously )?sold[- ]?out",
+    r"sold out \d+ times", r"back in stock(?! soon)", r"(?:now )?restocked", r"going fast", r"(?:bald|fast|schnell) ausverkauft",
+    r"wieder (?:auf lager|verfügbar|da)", r"(?:bientôt|presque) épuisé", r"de retour en stock", r"(?:casi|pronto) agotado",
+    r"de nuevo en stock", r"(?:quasi|presto) esaurito", r"di nuovo disponibile", r"(?:bijna|snel) uitverkocht",
+    r"weer (?:op voorraad|leverbaar)", r"(?:quase|logo) esgotado", r"de volta ao estoque", r"残りわずか", r"再入荷しました",
+]
+# Asking to be told when it is back: the product is sold out now, whatever boast follows.
+NOTIFY_WHEN_BACK = [
+    r"notify me", r"email me", r"alert me", r"let me know", r"tell me when", r"benachrichtig", r"erinnern sie mich",
+    r"prévenez-moi", r"m'alerter", r"avísame", r"avvisami", r"houd me op de hoogte", r"avise-me", r"入荷(?:お知らせ|通知)",
+]
+# Stock words in a service's name ("out-of-stock alerts", "restock notifications"): no statement.
+STOCK_SERVICE_NAMES = [r"(?:out[- ]of[- ]stock|stock|restock|back[- ]in[- ]stock|availability) (?:alerts?|notifications?|emails?|updates)"]
+# Sold-out wording about one variant ("M – sold out", "Sold out in Red", "épuisé en taille 42"):
+# never the whole product.
+VARIANT_SCOPED_OUT = [
+    r"^\s*(?:size\s+)?[\w./]{1,8}\s*[-–—:(/|]\s*(?:sold[- ]?out|out of stock|unavailable|ausverkauft|épuisé|agotado|esaurito|uitverkocht|esgotado)\)?\s*$",
+    r"(?:sold[- ]?out|out of stock|unavailable) (?:in|for) (?:this |the |that |selected |some |certain )?(?:size|colou?r|style|option|variant|(?-i:[A-Z][a-z]+\b))",
+    r"(?:in (?:this|der|dieser) )?(?:größe|farbe|variante)\s+\S+\s+(?:ausverkauft|nicht verfügbar)",
+    r"(?:ausverkauft|nicht verfügbar) in (?:größe|farbe|dieser)", r"épuisé (?:en|dans (?:cette|la)) (?:taille|couleur|pointure)",
+    r"agotado en (?:talla|color|este)", r"esaurito (?:nella|in) (?:taglia|colore)", r"uitverkocht in (?:maat|kleur)",
+    r"esgotado (?:no|na|em) (?:tamanho|cor)", r"(?:some|selected|certain) (?:sizes|colou?rs|options|variants) (?:are )?(?:sold[- ]?out|unavailable|out of stock)",
+]
+# Class words of a disabled control: a buy button marked so cannot be pressed.
+DISABLED_CLASS = r"(?:^|[\s_-])(?:disabled|is-disabled|inactive|sold-?out|unavailable|out-?of-?stock)(?:$|[\s_-])"
+
+NEAR_BUY_BOX = 10  # stock wording this close (tree steps) to the title, price or button is the product's
+FAR_BUY_BOX = 16  # wording this close confirms what structured data says; it never overrules it
+NEAR_TITLE = 12  # a price this close to the title is beside it
+NEAR_BUTTON = 10  # a price this close to the buy button is beside it
+BUTTON_NEAR_ANCHOR = 14  # a buy button this close to the title or price belongs to the product
+BUY_BOX_LEVELS = 3  # levels the buy box is widened by above the title, price and button
+BUY_BOX_CHARS = 6000  # a block with more text than this is the page, not its buy box
+
+# ---------------------------------------------------------------- variants
+# URL query parameters that select a variant of a product page.
+VARIANT_PARAMS = frozenset({
+    "variant", "variantid", "variant_id", "sku", "skuid", "sku_id", "size", "color", "colour", "option", "style",
+    "pid", "vid", "item", "itemid", "article", "model", "groesse", "größe", "farbe", "taille", "couleur", "talla",
+    "taglia", "colore", "maat", "kleur", "tamanho", "cor",
+})

@@ -56,7 +56,8 @@ def test_urls_on_no_store_or_failing_the_safety_rules_get_a_422_that_says_why(us
         assert body["error"] == "invalid_input" and reason in body["message"], (url, body)
     for body in ({"url": product_url(1), "target_price": "-1"}, {"url": product_url(1), "target_price": "abc"},
                  {"url": product_url(1), "min_drop_percent": 101}, {"url": product_url(1), "notify": ["spam"]},
-                 {"url": product_url(1), "notify": []}, {"url": product_url(1), "colour": "red"}, {}):
+                 {"url": product_url(1), "notify": []}, {"url": product_url(1), "colour": "red"}, {},
+                 {"url": product_url(1), "notify": ["sale", "cheapest_store"]}):
         r = user_client.post("/v1/watches", json=body)
         assert r.status_code == 422, body
         assert r.json()["message"]

@@ -89,7 +89,8 @@ class WatchOut(BaseModel):
     price: Decimal | None
     currency: str | None
     regular_price: Decimal | None
-    availability: str
+    availability: str = Field(description="in_stock, out_of_stock, preorder, unknown, or gone when the store no "
+                                          "longer lists the item (listing_status removed)")
     observed_at: datetime | None
     lowest_90d: Decimal | None
     listing_status: str | None
