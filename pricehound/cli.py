@@ -67,6 +67,15 @@ def cmd_initdb(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_store_input(args: argparse.Namespace, selectors: dict | None) -> None:
+    """Everything `stores add` can check without the database, so a store that no watch could
+    ever use is refused now rather than on every `watch add` later: an IP address, localhost or
+    a local-network name without --local, a currency that is not ISO 4217, unknown selector keys."""
+    catalog.parse_domains(args.domains, is_local=args.local)
+    catalog.parse_currency(args.currency)
+    catalog.parse_selectors(selectors)
+
+
 def cmd_stores_add(args: argparse.Namespace) -> int:
     try:
         selectors = json.loads(args.selectors) if args.selectors else None
@@ -74,6 +83,7 @@ def cmd_stores_add(args: argparse.Namespace) -> int:
         raise catalog.InputError(f"--selectors must be a JSON object ({exc})") from None
     if selectors is not None and not isinstance(selectors, dict):
         raise catalog.InputError("--selectors must be a JSON object like {\"price\": \".price\"}")
+    _check_store_input(args, selectors)
     with _engine().begin() as conn:
         store = catalog.add_store(
             conn, slug=args.slug, name=args.name or args.slug, domains=args.domains,
@@ -132,6 +142,27 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _change_existing_watch(conn, args: argparse.Namespace) -> int | None:
+    """`watch add` on a URL the user already watches (in that list): change only the options
+    given and say what changed; None when there is no such watch yet."""
+    given = {name: value for name, value in (("target_price", args.target_price),
+                                             ("min_drop_percent", args.min_drop_percent),
+                                             ("notify", args.notify)) if value is not None}
+    found = catalog.change_existing_watch(conn, email=args.email, url=args.url, list_name=args.list, **given)
+    if found is None:
+        return None
+    watch, changes, active = found
+
+    def shown(value) -> str:
+        return "none" if value is None else ",".join(value) if isinstance(value, list) else str(value)
+
+    what = "; ".join(f"{name} {shown(old)} -> {shown(new)}" for name, (old, new) in changes.items())
+    print(f"watch {watch.id}: {watch.url} at {watch.store_slug} (listing {watch.listing_id}) already watched: "
+          + (f"changed {what}" if what else "nothing changed")
+          + ("" if active else " (the watch is paused; resume it on the manage page)"))
+    return EXIT_OK
+
+
 def cmd_watch_add(args: argparse.Namespace) -> int:
     # validate everything that needs no database first, so bad input never waits on a server
     catalog.parse_email(args.email)
@@ -139,6 +170,9 @@ def cmd_watch_add(args: argparse.Namespace) -> int:
     catalog.parse_percent(args.min_drop_percent)
     catalog.parse_notify(args.notify, url_watch=True)
     with _engine().begin() as conn:
+        existing = _change_existing_watch(conn, args)
+        if existing is not None:
+            return existing
         watch = catalog.add_watch(
             conn, email=args.email, url=args.url, target_price=args.target_price,
             min_drop_percent=args.min_drop_percent, notify=args.notify, list_name=args.list,
