@@ -234,11 +234,24 @@ def cmd_config(args: argparse.Namespace) -> int:
             print(f"| `{var.env}` | {shown} | {var.doc} |")
         return EXIT_OK
     for var in VARIABLES:
-        value = getattr(settings, var.attr)
-        if var.env == "PRICEHOUND_SECRET_KEY" and value:
-            value = "(set)"
-        print(f"{var.env}={'' if value is None else value}")
+        print(f"{var.env}={_shown_setting(var.env, getattr(settings, var.attr))}")
     return EXIT_OK
+
+
+SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD")
+
+
+def _shown_setting(name: str, value) -> str:
+    """A setting as `config` prints it: secrets as (set), passwords in URLs as ***."""
+    from pricehound.config import mask_url
+
+    if value is None or value == ():
+        return ""
+    if name in SECRET_SETTINGS:
+        return "(set)"
+    if isinstance(value, str) and "://" in value:
+        return mask_url(value) or ""
+    return str(value)
 
 
 # -- parser -------------------------------------------------------------------------------------
@@ -334,6 +347,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (systemd, docker stop, a supervisor) ends a command the way Ctrl-C or a normal
+    exit does: finally blocks and exit hooks run, so embedded PostgreSQL and Redis this process
+    started are stopped (or left to the processes still using them) instead of leaking."""
+    import signal
+
+    def _terminate(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _closed_pipe() -> int:
+    """The reader went away (`pricehound config | head`): stop quietly. Python would otherwise
+    complain once more when it flushes stdout at exit, so stdout is pointed at the null device."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return EXIT_OK
+
+
 def refuse_control_characters(argv: Sequence[str]) -> str | None:
     """Why an argument cannot be used (it holds a control character), or None: nothing with one
     is ever written, and it would only show up later as a refusal from PostgreSQL."""
@@ -354,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     parser = build_parser()
     args = parser.parse_args(argv)
+    _exit_cleanly_on_sigterm()
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_BAD_INPUT
@@ -371,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pricehound: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
     except Exception as exc:  # the last line of defence: a readable message, the trace in debug
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
