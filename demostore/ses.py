@@ -1,4 +1,4 @@
-"""A local SES v2 stand-in for the demo: accepts SendEmail and GetAccount as boto3 sends them
+"""A local SES v2 stand-in for the demo: accepts SendEmail, CreateEmailIdentity and GetAccount as boto3 sends them
 (REST-JSON over HTTP on 127.0.0.1) and keeps nothing but a count. The demo reads the emails from
 the .eml files the send path writes, so this is all it needs; a plain install has no moto."""
 
@@ -28,6 +28,8 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 self.server.sent += 1
             self._answer(200, {"MessageId": f"local-{uuid.uuid4().hex}"})
+        elif self.path.rstrip("/") == "/v2/email/identities":  # CreateEmailIdentity: verified at once
+            self._answer(200, {"IdentityType": "EMAIL_ADDRESS", "VerifiedForSendingStatus": True})
         else:
             self._answer(404, {"message": "not supported by the local SES stand-in"})
 
