@@ -79,9 +79,8 @@ class Demo:
     # -- set-up ---------------------------------------------------------------------------------
 
     def start_services(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         from demostore import DemoStoreServer, demo_catalogue
+        from demostore.ses import LocalSES
         from pricehound import embedded
         from pricehound.config import Settings
         from pricehound.db import apply_schema, empty_all_tables, get_engine
@@ -100,7 +99,7 @@ class Demo:
         self.say(f"schema version {version} applied; previous demo data cleared")
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self.ses = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.ses = LocalSES()
         self.ses.start()
         ses_host, ses_port = self.ses.get_host_and_port()
         self.email_dir = self.data_dir / "emails"
@@ -388,7 +387,23 @@ def _subject(path: Path) -> str:
     return str(msg.get("Subject", ""))
 
 
+def external_servers() -> list[str]:
+    """The configured servers the demo would wipe (DATABASE_URL, REDIS_URL), passwords hidden."""
+    from pricehound.config import Settings, mask_url
+
+    settings = Settings.from_env()
+    return [f"{name}={mask_url(url)}" for name, url in (("DATABASE_URL", settings.database_url),
+                                                         ("REDIS_URL", settings.redis_url)) if url]
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    external = external_servers()
+    if external and not args.yes:
+        print("pricehound demo empties every pricehound table and flushes Redis before it plays.\n"
+              f"It would do that to {' and '.join(external)}.\n"
+              "Unset them to use the embedded servers (make demo does), or pass --yes if these are "
+              "throw-away servers.", file=sys.stderr)
+        return 2
     demo = Demo(args)
     ok = False
     try:
@@ -428,4 +443,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exit", dest="keep_running", action="store_false", help="exit after the summary")
     p.add_argument("--round-timeout", type=float, default=90.0, help="longest wait for one crawl round (s)")
     p.add_argument("--json", action="store_true", help="print a last JSON line with the outcome")
+    p.add_argument("--yes", action="store_true",
+                   help="run even though DATABASE_URL or REDIS_URL is set: their pricehound data is wiped")
     p.set_defaults(handler=cmd_demo)
