@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
-from . import jsonld, meta, microdata, pagekind, selectors, stock, visible
+from . import jsonld, meta, microdata, pagekind, scriptstate, selectors, stock, visible
 from . import vocabulary as V
 from .availability import KIND_TO_AVAILABILITY
 from .dom import decode, norm, parse, prune_invisible, scan, text_content
@@ -18,13 +18,14 @@ from .prices import (
     ISO_CODES,
     currency_from_locale,
     currency_from_url,
+    minor_unit,
     number_variants,
     parse_price,
     round_amount,
 )
 from .records import Product, clean_gtin, clean_text
 
-STRUCTURED_ORDER = ("json-ld", "microdata", "rdfa", "meta")
+STRUCTURED_ORDER = ("json-ld", "microdata", "rdfa", "meta", "script")
 STRONG_VISIBLE = 0.0  # a visible candidate scoring at least this stands on its own
 
 
@@ -74,7 +75,11 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
         m = _main_product(items, h1 or title_hint, url)
         if m is not None:
             mains[source] = m
-    structured_name = next((m.name for m in mains.values() if m.name and m.source != "meta"), None)
+    if _wants_script_state(mains):
+        m = _script_product(scriptstate.products(scanned.scripts), h1 or title_hint)
+        if m is not None:
+            mains["script"] = m
+    structured_name = next((m.name for m in mains.values() if m.name and m.source not in ("meta", "script")), None)
     struct_currency = _structured_currency(mains)
     vis_hint = default_currency or struct_currency or region_currency
     anchor = None
@@ -221,7 +226,7 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
 
 
 def _result(*, name, price, currency, availability, regular, sku, gtin, image, source, notes, rules) -> Extraction:
-    price, regular = round_amount(price, currency), round_amount(regular, currency)
+    price, regular = _in_minor_units(price, currency), _in_minor_units(regular, currency)
     if regular is not None and price is not None and regular <= price:
         regular = None
     return Extraction(
@@ -229,6 +234,15 @@ def _result(*, name, price, currency, availability, regular, sku, gtin, image, s
         sku=clean_text(sku, 100), gtin=gtin, image_url=clean_text(image, 2000), source=source,
         page_kind="product", notes=tuple(notes), rules=rules,
     )
+
+
+def _in_minor_units(amount: Decimal | None, currency: str | None) -> Decimal | None:
+    """The amount written with its currency's minor units: 89 USD -> 89.00, 2.5 KWD -> 2.500,
+    1299.00 JPY -> 1299 (rounded half-even where the page wrote more places)."""
+    amount = round_amount(amount, currency)
+    if amount is None or currency is None:
+        return amount
+    return amount.quantize(minor_unit(currency))
 
 
 # ---------------------------------------------------------------- the structured-data fast path
@@ -462,6 +476,27 @@ def _ordered_offers(p: Product, url: str | None) -> list:
     if chosen is not None:
         return [chosen] + [x for x in offers if x is not chosen]
     return offers
+
+
+def _wants_script_state(mains: dict) -> bool:
+    """Script state is read only where the page's markup does not already give both a price and
+    the stock (it is the largest thing on a page to parse, and says what the markup says)."""
+    for source in ("json-ld", "microdata", "rdfa"):
+        m = mains.get(source)
+        if m is not None and m.prices and (m.availability != "unknown"
+                                           or any(o.availability != "unknown" for o in m.offers)):
+            return False
+    return True
+
+
+def _script_product(items: list, want: str | None) -> Product | None:
+    """The page's own product among the records of its scripts: named like its title (a state
+    blob also holds recommendations, a cart, the recently viewed)."""
+    if not items or not want:
+        return None
+    scored = [(visible._overlap(p.name or "", want), -i, p) for i, p in enumerate(items)]
+    score, _, best = max(scored, key=lambda x: (x[0], x[1]))
+    return best if score >= V.SCRIPT_NAME_OVERLAP else None
 
 
 def _structured_currency(mains: dict) -> str | None:

@@ -286,3 +286,19 @@ VARIANT_PARAMS = frozenset({
     "pid", "vid", "item", "itemid", "article", "model", "groesse", "größe", "farbe", "taille", "couleur", "talla",
     "taglia", "colore", "maat", "kleur", "tamanho", "cor",
 })
+
+# ---------------------------------------------------------------- script state (scriptstate.py)
+STATE_NAME_KEYS = ("name", "title", "productName", "product_name", "item_name", "displayName", "productTitle")
+STATE_PRICE_KEYS = ("price", "salePrice", "sale_price", "finalPrice", "final_price", "currentPrice", "current_price",
+                    "sellingPrice", "selling_price", "offerPrice", "specialPrice", "special_price", "priceValue",
+                    "price_amount", "priceAmount", "activePrice", "unitPrice")
+STATE_REGULAR_KEYS = ("compare_at_price", "compareAtPrice", "listPrice", "list_price", "originalPrice",
+                      "original_price", "regularPrice", "regular_price", "oldPrice", "old_price", "wasPrice", "msrp")
+STATE_AMOUNT_KEYS = ("amount", "value", "current", "raw", "final", "price", "centAmount")
+STATE_CURRENCY_KEYS = ("currency", "currencyCode", "currency_code", "priceCurrency", "currencyIso", "currencyISO")
+STATE_AVAILABILITY_KEYS = ("availability", "availabilityStatus", "stockStatus", "stock_status", "inventoryStatus",
+                           "inventory_status", "stockState", "stockLevelStatus", "status")
+STATE_IN_STOCK_FLAGS = ("inStock", "in_stock", "isInStock", "is_in_stock", "available", "isAvailable", "is_available",
+                        "purchasable", "isPurchasable", "buyable", "orderable")
+STATE_OUT_FLAGS = ("soldOut", "sold_out", "isSoldOut", "is_sold_out", "outOfStock", "out_of_stock", "isOutOfStock")
+SCRIPT_NAME_OVERLAP = 0.6  # a script record is the page's product when named this much like its title

@@ -29,8 +29,8 @@ def read(html: bytes, url: str = URL):
     ('<p class="price">BD 12.750</p>' + ADD, "en", URL, "12.750", "BHD"),
     ('<p class="price">OMR 1.250</p>' + ADD, "ar-OM", URL, "1.250", "OMR"),
     ('<p class="price">KD 1,234.500</p>' + ADD, "en", URL, "1234.500", "KWD"),
-    ('<p class="price">₹2,43,300</p>' + ADD, "en-IN", URL, "243300", "INR"),
-    ('<p class="price">Rs. 2,433</p>' + ADD, "en-IN", URL, "2433", "INR"),
+    ('<p class="price">₹2,43,300</p>' + ADD, "en-IN", URL, "243300.00", "INR"),
+    ('<p class="price">Rs. 2,433</p>' + ADD, "en-IN", URL, "2433.00", "INR"),
     ('<p class="price">₹1,00,000.50</p>' + ADD, "hi-IN", URL, "100000.50", "INR"),
     ("<p class=\"price\">CHF 1'299.00</p><button>In den Warenkorb</button>", "de-CH", URL, "1299.00", "CHF"),
     ('<p class="price">1\u202f299,00\u00a0€</p><button>Ajouter au panier</button>', "fr", URL, "1299.00", "EUR"),
@@ -249,3 +249,55 @@ def test_a_product_group_variant_is_matched_by_its_url(param, price, availabilit
     ]}
     ex = read(page('<p class="price">$49.00</p>' + ADD, jsonld=group), f"https://s.example/p?{param}")
     assert (str(ex.price), ex.availability) == (price, availability)
+
+
+# ---------------------------------------------------------------- script state
+
+NEXT = ('<script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{"product":{"name":"Trail Runner Pro",'
+        '"price":{"amount":"89.00","currency":"USD"},"inStock":%s},"related":[{"name":"Road Runner","price":{"amount":"49.00"},'
+        '"inStock":true}]}}}</script>')
+STATES = {
+    "next.js": (NEXT % "false", "out_of_stock"),
+    "next.js in stock": (NEXT % "true", "in_stock"),
+    "initial state": ('<script>window.__INITIAL_STATE__ = {"product":{"title":"Trail Runner Pro","price":89,"currency":"USD",'
+                      '"availability":"OutOfStock"}};</script>', "out_of_stock"),
+    "preloaded state": ('<script>window.__PRELOADED_STATE__ = {"pdp":{"product":{"name":"Trail Runner Pro",'
+                        '"salePrice":89.0,"stockStatus":"IN_STOCK"}}}</script>', "in_stock"),
+    "nuxt": ('<script>window.__NUXT__={"data":[{"product":{"name":"Trail Runner Pro","price":89,"currency":"USD",'
+             '"available":false}}]}</script>', "out_of_stock"),
+    "shopify any variant": ('<script type="application/json" data-product-json>{"title":"Trail Runner Pro","handle":"trail",'
+                            '"variants":[{"id":1,"price":8900,"available":false},{"id":2,"price":8900,"available":true}]}'
+                            '</script>', "in_stock"),
+    "shopify all sold out": ('<script type="application/json" data-product-json>{"title":"Trail Runner Pro","handle":"trail",'
+                             '"variants":[{"id":1,"price":8900,"available":false},{"id":2,"price":8900,"available":false}]}'
+                             '</script>', "out_of_stock"),
+    "magento": ('<script type="text/x-magento-init">{"[data-role=priceBox]":{"priceBox":{"priceConfig":{"product":'
+                '{"name":"Trail Runner Pro","finalPrice":{"amount":89},"is_salable":true,"stock_status":"OUT_OF_STOCK"}}}}}'
+                '</script>', "out_of_stock"),
+    "datalayer literal": ("<script>dataLayer.push({event: 'view_item', ecommerce: {currency: 'USD', items: [{item_name: "
+                          "'Trail Runner Pro', price: '89.00', availability: 'out of stock'}]}});</script>", "out_of_stock"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATES))
+def test_script_state_is_a_structured_source(name):
+    script, availability = STATES[name]
+    ex = read(page('<p class="price">$89.00</p>', script=script))
+    assert (ex.price, ex.availability) == (Decimal("89.00"), availability)
+    assert ex.rules["availability"].startswith("availability.structured_")
+
+
+def test_script_state_of_another_product_is_not_this_ones():
+    script = ('<script>window.__INITIAL_STATE__ = {"recentlyViewed":[{"name":"Road Runner","price":49,'
+              '"availability":"OutOfStock"}]};</script>')
+    ex = read(page('<p class="price">$89.00</p>' + ADD, script=script))
+    assert (ex.price, ex.availability) == (Decimal("89.00"), "in_stock")
+
+
+def test_script_state_stock_against_the_visible_buy_box():
+    script = STATES["next.js"][0]  # says out of stock
+    ex = read(page('<p class="price">$89.00</p>' + ADD, script=script))
+    assert ex.availability == "in_stock"  # an enabled buy button beside the product
+    script = STATES["next.js in stock"][0]
+    ex = read(page('<p class="price">$89.00</p><p class="stock">Sold out</p>', script=script))
+    assert ex.availability == "out_of_stock"
