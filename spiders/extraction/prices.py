@@ -110,10 +110,11 @@ CURRENCY_RE = rf"(?:{_ISO_RE}\s?\$?|{_SYM_RE})"
 NUMBER_RE = (r"\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?(?!\d)"
              r"|\d{1,3}(?:(?:[.,'\u2019]|\s|\u00a0|\u202f)\d{3})+(?:[.,]\d{1,3})?(?!\d)|\d+(?:[.,]\d{1,4})?(?!\d)")
 # A money mention: currency before or after a number ("$1,299.00", "1.299,00 €", "EGP 79").  A
-# number inside a code of digits and letters ("Item #489021A55 $49.00") is no amount before a symbol.
+# number inside a code of digits and letters ("Item #489021A55 $49.00") is no amount before a symbol,
+# and a symbol that leads the next number is not the last one's ("Runner 5 $49.00").
 MONEY_RE = re.compile(
     rf"(?P<pre>{CURRENCY_RE})\s?(?P<num1>{NUMBER_RE})(?:\s?(?:[.,]-|[.,]–))?"
-    rf"|(?<![\d#])(?<![\d#][A-Za-z])(?P<num2>{NUMBER_RE})\s?(?P<post>{CURRENCY_RE})",
+    rf"|(?<![\d#])(?<![\d#][A-Za-z])(?P<num2>{NUMBER_RE})\s?(?P<post>{CURRENCY_RE})(?!\s?(?:{NUMBER_RE})(?![\d.,'])(?!\s?(?:{CURRENCY_RE})))",
 )
 _WORDY = re.compile(r"[A-Za-z]{4,}")
 # Characters a buyer never sees (zero-width spaces and joiners, direction marks, soft hyphens,
