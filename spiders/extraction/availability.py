@@ -74,6 +74,16 @@ OUT_OF_STOCK_PHRASES = [
     r"utsolgt", r"wyprzedane", r"brak w magazynie", r"нет в наличии", r"stokta yok",
     r"نفذ", r"نفدت", r"غير متوفر", r"غير متاح", r"نفاد", r"在庫切れ", r"売り切れ", r"品切れ",
     r"販売終了", r"在庫なし", r"缺货", r"售罄", r"품절",
+    r"hors stock", r"plus en stock", r"en rupture", r"fuera de stock", r"sin unidades", r"fora de estoque",
+    r"sem estoque", r"não disponível", r"non (?:è )?più disponibile", r"niet op voorraad", r"tijdelijk uitverkocht",
+    r"niedostępny", r"produkt niedostępny", r"chwilowo niedostępny", r"brak towaru", r"vyprodáno", r"není skladem",
+    r"nedostupné", r"slut i lager", r"tillfälligt slut", r"slutsåld", r"ikke på lager", r"midlertidigt udsolgt",
+    r"ikke tilgjengelig", r"loppuunmyyty", r"ei varastossa", r"tilapäisesti loppu", r"nincs készleten", r"elfogyott",
+    r"stoc epuizat", r"indisponibil", r"nu este (?:in|în) stoc", r"εξαντλήθηκε", r"μη διαθέσιμο", r"εκτός αποθέματος",
+    r"tükendi", r"распродано", r"нет на складе", r"закончился", r"немає в наявності", r"відсутній", r"אזל מהמלאי",
+    r"לא במלאי", r"אזל", r"已售完", r"无货", r"無貨", r"暂时缺货", r"售完", r"已售罄", r"缺貨", r"일시품절", r"재고 없음",
+    r"สินค้าหมด", r"hết hàng", r"tạm hết", r"stok habis", r"stok kosong", r"kehabisan stok", r"tidak tersedia",
+    r"habis terjual",
 ]
 PREORDER_PHRASES = [
     r"pre[- ]?order", r"pre[- ]?sale", r"vorbestell", r"précommande", r"pré-commande",
@@ -87,6 +97,10 @@ IN_STOCK_PHRASES = [
     r"disponibile", r"op voorraad", r"på lager", r"w magazynie", r"в наличии", r"stokta",
     r"متوفر", r"متاح", r"في المخزون", r"在庫あり", r"在庫有り", r"有货", r"재고 있음",
     r"current stock:\s*[1-9]", r"only \d+ left", r"\d+ in stock",
+    r"op voorraad", r"^(?:produkt )?dostępny$", r"dostępny od ręki", r"skladem", r"i lager", r"varastossa", r"raktáron",
+    r"(?:în|in) stoc\b", r"^διαθέσιμο$", r"σε απόθεμα", r"в наявності", r"במלאי", r"còn hàng", r"stok tersedia",
+    r"^tersedia$", r"มีสินค้า",
+    r"现货", r"有現貨", r"有貨", r"stokta var",
 ]
 BUY_PHRASES = [
     r"add to (?:shopping )?(?:cart|bag|basket|trolley|order)", r"add to my bag", r"buy now", r"buy it now",
@@ -97,6 +111,11 @@ BUY_PHRASES = [
     r"カートに入れる", r"カートへ", r"今すぐ購入", r"購入する", r"加入购物车", r"立即购买",
     r"장바구니", r"اشتري الآن", r"اشتر الآن", r"أضف (?:إلى|الى|ل)ل?سلة", r"أضف للعربة",
     r"добавить в корзину", r"купить", r"sepete ekle", r"do koszyka",
+    r"do košíku", r"koupit", r"læg i (?:indkøbs)?kurv", r"tilføj til kurv", r"legg i (?:handle)?kurv", r"lisää ostoskoriin",
+    r"kosárba", r"adaugă (?:în|in) co[sș]", r"προσθήκη στο καλάθι", r"додати (?:в|до) кошик", r"купити", r"הוסף לסל",
+    r"הוספה לסל", r"thêm vào giỏ", r"mua ngay", r"tambah(?:kan)? ke (?:keranjang|troli)", r"beli sekarang",
+    r"หยิบใส่ตะกร้า", r"ใส่ตะกร้า", r"toevoegen aan (?:winkelwagen|winkelmand)", r"^bestellen$", r"^kaufen$",
+    r"^köp$", r"^kjøp$", r"^osta$", r"^comprar ahora$", r"^acheter maintenant$", r"^compra ora$", r"adicionar à sacola",
 ]
 
 _BACKORDER_RE = re.compile("|".join(BACKORDER_PHRASES), re.I)

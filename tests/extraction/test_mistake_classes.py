@@ -302,3 +302,18 @@ def test_script_state_stock_against_the_visible_buy_box():
     script = STATES["next.js in stock"][0]
     ex = read(page('<p class="price">$89.00</p><p class="stock">Sold out</p>', script=script))
     assert ex.availability == "out_of_stock"
+
+
+@pytest.mark.parametrize(("lang", "out", "buy"), [
+    ("pl", "Produkt niedostępny", "Dodaj do koszyka"), ("cs", "Vyprodáno", "Přidat do košíku"),
+    ("sv", "Tillfälligt slut", "Lägg i varukorgen"), ("da", "Midlertidigt udsolgt", "Læg i kurv"),
+    ("fi", "Loppuunmyyty", "Lisää ostoskoriin"), ("hu", "Nincs készleten", "Kosárba"),
+    ("ro", "Stoc epuizat", "Adaugă în coș"), ("el", "Εξαντλήθηκε", "Προσθήκη στο καλάθι"),
+    ("uk", "Немає в наявності", "Додати в кошик"), ("he", "אזל מהמלאי", "הוסף לסל"),
+    ("vi", "Hết hàng", "Thêm vào giỏ"), ("id", "Stok habis", "Tambah ke keranjang"), ("zh", "暂时缺货", "加入购物车"),
+])
+def test_stock_is_read_in_the_page_language(lang, out, buy):
+    sold = read(page(f'<p class="price">$20.00</p><p class="stock">{out}</p>', lang=lang))
+    assert sold.availability == "out_of_stock"
+    buyable = read(page(f'<p class="price">$20.00</p><button class="btn">{buy}</button>', lang=lang))
+    assert buyable.availability == "in_stock"
