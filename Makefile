@@ -8,12 +8,13 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_DATA ?= $(CURDIR)/.data/demo
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-faults lint demo bench clean
+.PHONY: help install test test-model test-faults lint demo bench clean
 
 help:
 	@echo "make demo         run the whole pipeline on embedded PostgreSQL and Redis"
 	@echo "make test         install test dependencies and run the test suite"
 	@echo "make test-faults  run the fault-injection suite (kills workers, restarts servers)"
+	@echo "make test-model   the pipeline against the reference model of the alert rules, thousands of histories"
 	@echo "make lint         ruff over the code"
 	@echo "make bench        run every benchmark in bench/ (see BENCHMARKS.md)"
 
@@ -32,6 +33,9 @@ install: $(STAMP)
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-model: install
+	PRICEHOUND_MODEL_EXAMPLES=$${PRICEHOUND_MODEL_EXAMPLES:-3000} $(BIN)/python -m pytest tests/truth/test_model.py $(PYTEST_ARGS)
 
 test-faults: install
 	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)

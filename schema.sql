@@ -745,6 +745,127 @@ VALUES (3, 'one clock: pricehound_now() in every decision and column default')
 ON CONFLICT (version) DO NOTHING;
 
 -- =============================================================================================
+-- Version 4: alerts are true (confirmation, last known stock, new-low windows, cool-down
+-- re-arming, disputes, held runs)
+-- =============================================================================================
+
+-- Adds a column only when it is missing: ALTER TABLE takes an exclusive lock even when there is
+-- nothing to add, and every process applying this file would queue behind the crawl's writes.
+CREATE OR REPLACE FUNCTION add_column_if_absent(tbl regclass, col text, definition text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = tbl AND attname = col AND NOT attisdropped) THEN
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', tbl, col, definition);
+    END IF;
+END
+$$;
+
+SELECT add_column_if_absent('store_prices', 'known_availability',
+    $$text CHECK (known_availability IN ('in_stock', 'out_of_stock', 'preorder'))$$);
+COMMENT ON COLUMN store_prices.known_availability IS 'The last availability a page stated (never unknown): stock changes are judged against it, so an unknown reading never hides one.';
+
+-- A change that must be read twice before anyone is told (a stock flip, a return from removed,
+-- a price move beyond PRICEHOUND_CONFIRM_SHARE) waits here until the next reading agrees.
+SELECT add_column_if_absent('store_listings', 'pending_price', 'numeric(12,2) CHECK (pending_price >= 0)');
+SELECT add_column_if_absent('store_listings', 'pending_currency', $$char(3) CHECK (pending_currency ~ '^[A-Z]{3}$')$$);
+SELECT add_column_if_absent('store_listings', 'pending_availability',
+    $$text CHECK (pending_availability IN ('in_stock', 'out_of_stock', 'preorder', 'unknown'))$$);
+SELECT add_column_if_absent('store_listings', 'pending_at', 'timestamptz');
+COMMENT ON COLUMN store_listings.pending_price IS 'A reading held for confirmation: applied when the next reading agrees, dropped when it does not.';
+COMMENT ON COLUMN store_listings.pending_at IS 'When the held reading was made; NULL when nothing waits for confirmation.';
+
+SELECT add_column_if_absent('shopping_list_items', 'new_low_days',
+    'smallint NOT NULL DEFAULT 30 CHECK (new_low_days IN (30, 90))');
+COMMENT ON COLUMN shopping_list_items.new_low_days IS 'The new-low window of this watch: a new low is below every price in force in the last 30 or 90 days.';
+
+SELECT add_column_if_absent('alert_state', 'last_price', 'numeric(12,2)');
+SELECT add_column_if_absent('alert_state', 'rearm_price', 'numeric');
+COMMENT ON COLUMN alert_state.last_price IS 'The price the last alert of this kind told (sale kinds).';
+COMMENT ON COLUMN alert_state.rearm_price IS 'Inside the cool-down, a price at or below this (and below last_price) is told again: a deeper drop.';
+
+INSERT INTO schema_version (version, description)
+VALUES (4, 'alerts are true: confirmation, last known stock, new-low windows, deeper drops, disputes, held runs')
+ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
+-- Version 5: what each crawl read, kept for a while (pricehound explain, crawl --wait), and
+-- per-store host mapping for staging copies of a shop
+-- =============================================================================================
+
+-- The last few observations of each listing, in a ring of slots: a listing's newest observation
+-- takes the slot after the one its previous observation took, so the table never holds more
+-- than OBSERVATION_SLOTS rows per listing (pipelines/observations.py) and needs no pruning.
+CREATE SEQUENCE IF NOT EXISTS listing_observations_seq AS bigint;
+CREATE TABLE IF NOT EXISTS listing_observations (
+    listing_id      bigint NOT NULL REFERENCES store_listings (id) ON DELETE CASCADE,
+    slot            smallint NOT NULL CHECK (slot >= 0),
+    seq             bigint NOT NULL DEFAULT nextval('listing_observations_seq'),
+    crawl_run_id    bigint,
+    observed_at     timestamptz NOT NULL,
+    kind            text NOT NULL CHECK (kind IN ('ok', 'removed', 'failed', 'dropped')),
+    reason          text,
+    price           numeric(12,2),
+    currency        char(3),
+    availability    text NOT NULL DEFAULT 'unknown',
+    status_code     integer,
+    source          text,
+    rules           jsonb NOT NULL DEFAULT '{}'::jsonb,
+    PRIMARY KEY (listing_id, slot)
+) WITH (fillfactor = 70);
+ALTER SEQUENCE listing_observations_seq OWNED BY listing_observations.seq;
+CREATE INDEX IF NOT EXISTS listing_observations_run_idx ON listing_observations (crawl_run_id);
+COMMENT ON TABLE listing_observations IS 'The last few observations of each listing as the crawl read them (ok, removed, failed, dropped), with the rules that decided; a ring of slots per listing.';
+COMMENT ON COLUMN listing_observations.kind IS 'ok, removed or failed as the spider observed it; dropped when validation refused it.';
+COMMENT ON COLUMN listing_observations.reason IS 'Why it was removed, failed or dropped (dropped:<reason>).';
+COMMENT ON COLUMN listing_observations.price IS 'The price read (for a dropped absurd price: the refused one).';
+COMMENT ON COLUMN listing_observations.rules IS 'The named rule that decided each field (field -> rule).';
+COMMENT ON COLUMN listing_observations.seq IS 'Order in which observations were recorded (the newest has the highest).';
+
+-- curl --resolve for a store: HOST:PORT:ADDRESS entries (PORT may be *) that the crawl connects
+-- to instead of what DNS says. Only stores marked local may have any (pricehound/catalog.py).
+DO $$
+BEGIN
+    -- looked up first: ALTER TABLE would lock the stores table on every apply
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                    WHERE table_schema = current_schema() AND table_name = 'stores' AND column_name = 'resolve') THEN
+        ALTER TABLE stores ADD COLUMN resolve text[] NOT NULL DEFAULT '{}';
+    END IF;
+END
+$$;
+COMMENT ON COLUMN stores.resolve IS 'Host mapping like curl --resolve: HOST:PORT:ADDRESS entries the crawl uses instead of DNS (stores marked local only).';
+
+INSERT INTO schema_version (version, description)
+VALUES (5, 'listing_observations: the last observations of each listing; stores.resolve host mapping')
+ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
+-- Version 6: safe by default. Links that sign in work once; partner watches wait for their
+-- owner's confirmation.
+-- =============================================================================================
+
+-- A sign-in link (verify, login, manage) is used up in the transaction that opens its session:
+-- its jti is kept here until the link would have expired anyway.
+CREATE TABLE IF NOT EXISTS used_link_tokens (
+    jti         text PRIMARY KEY CHECK (length(jti) BETWEEN 1 AND 64),
+    purpose     text NOT NULL,
+    user_id     bigint REFERENCES users (id) ON DELETE CASCADE,
+    used_at     timestamptz NOT NULL DEFAULT pricehound_now(),
+    expires_at  timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS used_link_tokens_expiry_idx ON used_link_tokens (expires_at);
+COMMENT ON TABLE used_link_tokens IS 'Links that signed someone in (or confirmed a watch) and so cannot be used again; rows go once the link has expired.';
+
+-- A watch a partner created stays inactive until its owner confirms it through the emailed link.
+ALTER TABLE shopping_list_items ADD COLUMN IF NOT EXISTS partner_key_id bigint REFERENCES api_keys (id) ON DELETE SET NULL;
+ALTER TABLE shopping_list_items ADD COLUMN IF NOT EXISTS confirmed_at timestamptz;
+COMMENT ON COLUMN shopping_list_items.partner_key_id IS 'The partner API key that created this watch, if one did.';
+COMMENT ON COLUMN shopping_list_items.confirmed_at IS 'When the owner confirmed a partner-created watch; until then it stays inactive.';
+
+INSERT INTO schema_version (version, description)
+VALUES (6, 'single-use sign-in links, partner watches wait for confirmation, one listing per URL')
+ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
 -- Version 7: money keeps three decimals
 -- =============================================================================================
 -- KWD, BHD, OMR (and JOD, TND, LYD, IQD) have three minor units: "2.345" is two dinars and
@@ -762,7 +883,8 @@ DECLARE
         'store_prices.price', 'store_prices.regular_price',
         'price_history_log.price', 'price_history_log.regular_price',
         'price_events.old_price', 'price_events.new_price',
-        'store_listings.suspect_price', 'shopping_list_items.target_price'];
+        'store_listings.suspect_price', 'shopping_list_items.target_price',
+        'store_listings.pending_price', 'alert_state.last_price', 'listing_observations.price'];
     todo text[];
     col text;
     v record;

@@ -42,34 +42,55 @@ WITH ev AS (
 ), marked AS (
     UPDATE price_events e SET evaluated_at = pricehound_now() FROM ev WHERE e.id = ev.id
 ), fresh AS (
-    SELECT ev.*, l.store_id, l.product_id
+    SELECT ev.*, l.store_id, l.product_id,
+           -- the listing is gone, or (by the last stock a page stated) out of stock: no sale news
+           l.status <> 'active' OR ev.new_availability IS NOT DISTINCT FROM 'out_of_stock' AS unbuyable,
+           -- the same reading brought it back: the back-in-stock email tells the price
+           EXISTS (SELECT 1 FROM price_events r
+                    WHERE r.listing_id = ev.listing_id AND r.occurred_at = ev.occurred_at
+                      AND r.kind IN ('back_in_stock', 'reappeared')) AS returned
       FROM ev JOIN store_listings l ON l.id = ev.listing_id
      WHERE ev.occurred_at > pricehound_now() - CAST(:max_age AS interval)
 ), pairs AS (
     SELECT f.*, w.id AS item_id, w.list_id, w.target_price, w.min_drop_percent, w.notify_kinds,
-           w.product_id AS watch_product_id, w.preferred_store_ids
+           w.product_id AS watch_product_id, w.preferred_store_ids, w.new_low_days
       FROM fresh f JOIN shopping_list_items w ON w.listing_id = f.listing_id AND w.active
     UNION ALL
     SELECT f.*, w.id, w.list_id, w.target_price, w.min_drop_percent, w.notify_kinds,
-           w.product_id, w.preferred_store_ids
+           w.product_id, w.preferred_store_ids, w.new_low_days
       FROM fresh f JOIN shopping_list_items w ON w.product_id = f.product_id AND w.active
      WHERE f.product_id IS NOT NULL
        AND (w.preferred_store_ids IS NULL OR f.store_id = ANY (w.preferred_store_ids))
 ), judged AS (
-    SELECT p.id AS event_id, p.item_id, p.occurred_at, sl.user_id,
-           -- the rules, one CASE: the first matching kind wins, so a pair yields one row
+    SELECT p.id AS event_id, p.item_id, p.occurred_at, sl.user_id, p.new_price, p.min_drop_percent,
+           p.listing_id, p.currency,
+           -- the rules, one CASE: the first matching kind wins, so a pair yields one row.
+           -- Sale news (target, drop, new low, cheapest) needs an item one can buy, and is left
+           -- to the back-in-stock email when the same reading brought the item back.
            CASE
+             WHEN p.kind = 'price_drop' AND (p.unbuyable OR (p.returned AND 'back_in_stock' = ANY (p.notify_kinds)))
+               THEN NULL
              WHEN p.kind = 'price_drop' AND 'sale' = ANY (p.notify_kinds) AND p.target_price IS NOT NULL
                   AND p.old_price > p.target_price AND p.new_price <= p.target_price
                THEN 'target_reached'
              WHEN p.kind = 'price_drop' AND 'sale' = ANY (p.notify_kinds) AND p.old_price > 0
                   AND (p.old_price - p.new_price) * 100 >= p.min_drop_percent * p.old_price
                THEN 'price_drop'
+             -- below every price in force in the watch's window, counting the one already in
+             -- force when the window opened (history holds changes, not readings)
              WHEN p.kind = 'price_drop' AND 'new_low' = ANY (p.notify_kinds)
-                  AND p.new_price < (SELECT min(h.price) FROM price_history_log h
-                                      WHERE h.listing_id = p.listing_id AND h.currency = p.currency
-                                        AND h.observed_at >= p.occurred_at - interval '30 days'
-                                        AND h.observed_at < p.occurred_at)
+                  AND p.new_price < (
+                      SELECT min(x.price) FROM (
+                          SELECT h.price, h.currency FROM price_history_log h
+                           WHERE h.listing_id = p.listing_id
+                             AND h.observed_at >= p.occurred_at - make_interval(days => p.new_low_days)
+                             AND h.observed_at < p.occurred_at
+                          UNION ALL
+                          (SELECT h.price, h.currency FROM price_history_log h
+                            WHERE h.listing_id = p.listing_id
+                              AND h.observed_at < p.occurred_at - make_interval(days => p.new_low_days)
+                            ORDER BY h.observed_at DESC LIMIT 1)) x
+                       WHERE x.currency = p.currency)
                THEN 'new_low'
              WHEN p.kind IN ('price_drop', 'back_in_stock', 'reappeared') AND 'cheapest_store' = ANY (p.notify_kinds)
                   AND p.watch_product_id IS NOT NULL AND coalesce(p.new_availability, 'in_stock') IN ('in_stock', 'preorder')
@@ -107,18 +128,36 @@ WITH ev AS (
       FROM judged WHERE alert_kind IS NOT NULL
      ORDER BY item_id, alert_kind, occurred_at DESC, event_id DESC
 ), claimed AS (
-    INSERT INTO alert_state AS s (item_id, kind, last_alerted_at, last_event_id)
-    SELECT item_id, alert_kind, occurred_at, event_id FROM latest
+    -- the cool-down: once per kind and watch, unless a sale kind tells a price at least the
+    -- watch's minimum drop below the one last told (a deeper drop); flapping back to a price
+    -- already told stays quiet
+    INSERT INTO alert_state AS s (item_id, kind, last_alerted_at, last_event_id, last_price, rearm_price)
+    SELECT item_id, alert_kind, occurred_at, event_id,
+           CASE WHEN alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store') THEN new_price END,
+           CASE WHEN alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')
+                THEN new_price * (100 - min_drop_percent) / 100 END
+      FROM latest
     ON CONFLICT (item_id, kind) DO UPDATE
-       SET last_alerted_at = excluded.last_alerted_at, last_event_id = excluded.last_event_id
+       SET last_alerted_at = excluded.last_alerted_at, last_event_id = excluded.last_event_id,
+           last_price = excluded.last_price, rearm_price = excluded.rearm_price
      WHERE s.last_alerted_at <= excluded.last_alerted_at - CAST(:cooldown AS interval)
+        OR (excluded.last_price < s.last_price AND excluded.last_price <= s.rearm_price)
     RETURNING item_id, kind, last_event_id
 ), inserted AS (
-    INSERT INTO notifications (user_id, item_id, event_id, kind, dedupe_key, send_after)
+    INSERT INTO notifications (user_id, item_id, event_id, kind, dedupe_key, send_after, payload)
     SELECT l.user_id, l.item_id, l.event_id, l.alert_kind,
            'event:' || l.event_id || ':item:' || l.item_id,
-           pricehound_now() + CAST(:window AS interval)
+           pricehound_now() + CAST(:window AS interval),
+           -- back in stock cheaper than when it was last in stock: the email says so
+           CASE WHEN l.alert_kind = 'back_in_stock' AND l.new_price < was.price
+                THEN jsonb_build_object('cheaper_than', was.price) ELSE '{}'::jsonb END
       FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
+      LEFT JOIN LATERAL (
+            SELECT h.price FROM price_history_log h
+             WHERE l.alert_kind = 'back_in_stock' AND h.listing_id = l.listing_id
+               AND h.observed_at < l.occurred_at AND h.availability IN ('in_stock', 'preorder')
+               AND h.currency = l.currency AND h.price IS NOT NULL
+             ORDER BY h.observed_at DESC LIMIT 1) was ON true
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id, user_id
 )

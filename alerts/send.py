@@ -78,7 +78,7 @@ ALERT_CONTEXT_SQL = """
 SELECT n.id, e.kind AS event_kind, e.old_price, e.new_price, e.currency,
        e.old_availability, e.new_availability, e.occurred_at,
        l.url, coalesce(nullif(btrim(l.title), ''), bp.name, l.url) AS title, s.name AS store,
-       w.target_price, lp.lowest_30d, lp.lowest_90d
+       w.target_price, lp.lowest_30d, lp.lowest_90d, l.status AS listing_status, n.payload AS alert_payload
   FROM notifications n
   JOIN price_events e ON e.id = n.event_id
   JOIN store_listings l ON l.id = e.listing_id
@@ -162,8 +162,11 @@ def render_message(message: Message, context: dict[int, dict[str, Any]], setting
         alerts = []
         for row in message.rows:
             ctx = context[row["id"]]
+            payload = ctx.pop("alert_payload", None) or {}
             alerts.append({
                 **ctx, "kind": row["kind"],
+                "gone": row["kind"] == "removed" or ctx["listing_status"] == "removed",
+                "cheaper_than": payload.get("cheaper_than"),
                 "percent": render.percent_change(ctx["old_price"], ctx["new_price"]),
                 "unsubscribe_url": links.unsubscribe_url(message.user_id, row["item_id"], settings),
             })

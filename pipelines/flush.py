@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from spiders.items import Observation
 
 DROPPED = "dropped"
+DEFAULT_CONFIRM_SHARE = Decimal("0.30")  # a price move beyond this share of the old price is read twice
 
 
 class Row(NamedTuple):
@@ -139,66 +140,103 @@ RESTORE_JOINS = sa.text("SELECT set_config('enable_hashjoin', :hash, true), set_
 FLUSH = sa.text(
     """
     WITH b AS MATERIALIZED (
-        SELECT n.*,
+        SELECT m.*,
                -- a change: the first price row, or a newer read whose price/currency/stock differs
-               n.kind = 'ok' AND (NOT n.had_price
-                                  OR (n.observed_at >= n.old_observed_at
-                                      AND (n.old_price, n.old_currency, n.old_availability)
-                                          IS DISTINCT FROM (n.price, n.currency, n.availability))) AS changed,
-               n.kind = 'removed' AND n.old_status = 'active' AND n.new_status = 'removed' AS confirms_removal,
-               n.kind = 'ok' AND n.old_status = 'removed' AS reappears,
-               (n.old_title, n.old_sku, n.old_gtin, n.old_image_url, n.old_first_seen_at, n.old_status,
-                n.old_removed, n.old_failures, n.old_reason, n.old_suspect_price, n.old_suspect_currency)
+               m.kind = 'ok' AND NOT m.held
+                   AND (NOT m.had_price
+                        OR (m.observed_at >= m.old_observed_at
+                            AND (m.old_price, m.old_currency, m.old_availability)
+                                IS DISTINCT FROM (m.price, m.currency, m.availability))) AS changed,
+               m.kind = 'removed' AND m.old_status = 'active' AND m.new_status = 'removed' AS confirms_removal,
+               m.kind = 'ok' AND m.old_status = 'removed' AND NOT m.held AS reappears,
+               (m.old_title, m.old_sku, m.old_gtin, m.old_image_url, m.old_first_seen_at, m.old_status,
+                m.old_removed, m.old_failures, m.old_reason, m.old_suspect_price, m.old_suspect_currency,
+                m.old_pending_price, m.old_pending_currency, m.old_pending_availability, m.old_pending_at)
                IS DISTINCT FROM
-               (n.new_title, n.new_sku, n.new_gtin, n.new_image_url, n.new_first_seen_at, n.new_status,
-                n.new_removed, n.new_failures, n.new_reason, n.new_suspect_price, n.new_suspect_currency)
+               (m.new_title, m.new_sku, m.new_gtin, m.new_image_url, m.new_first_seen_at, m.new_status,
+                m.new_removed, m.new_failures, m.new_reason, m.new_suspect_price, m.new_suspect_currency,
+                m.new_pending_price, m.new_pending_currency, m.new_pending_availability, m.new_pending_at)
                    AS listing_differs
           FROM (
-            SELECT u.listing_id, u.kind, u.observed_at, u.availability,
-                   CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.price ELSE u.price END AS price,
-                   CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.currency ELSE u.currency END AS currency,
-                   CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.regular_price
-                        ELSE u.regular_price END AS regular_price,
-                   p.listing_id IS NOT NULL AS had_price, p.price AS old_price, p.currency AS old_currency,
-                   p.availability AS old_availability, p.observed_at AS old_observed_at,
-                   s.min_interval, s.max_interval,
-                   l.title AS old_title, l.sku AS old_sku, l.gtin AS old_gtin, l.image_url AS old_image_url,
-                   l.first_seen_at AS old_first_seen_at, l.status AS old_status,
-                   l.consecutive_removed AS old_removed, l.consecutive_failures AS old_failures,
-                   l.last_failure_reason AS old_reason, l.suspect_price AS old_suspect_price,
-                   l.suspect_currency AS old_suspect_currency,
-                   CASE WHEN u.kind = 'ok' THEN coalesce(u.title, l.title) ELSE l.title END AS new_title,
-                   CASE WHEN u.kind = 'ok' THEN coalesce(u.sku, l.sku) ELSE l.sku END AS new_sku,
-                   CASE WHEN u.kind = 'ok' THEN coalesce(u.gtin, l.gtin) ELSE l.gtin END AS new_gtin,
-                   CASE WHEN u.kind = 'ok' THEN coalesce(u.image_url, l.image_url) ELSE l.image_url END
-                       AS new_image_url,
-                   CASE WHEN u.kind = 'ok' THEN coalesce(l.first_seen_at, u.observed_at) ELSE l.first_seen_at END
-                       AS new_first_seen_at,
-                   CASE WHEN u.kind = 'ok' THEN 'active'
-                        WHEN u.kind = 'removed' AND l.consecutive_removed + 1 >= :removed_after THEN 'removed'
-                        ELSE l.status END AS new_status,
-                   CASE u.kind WHEN 'ok' THEN 0 WHEN 'removed' THEN l.consecutive_removed + 1
-                               ELSE l.consecutive_removed END AS new_removed,
-                   CASE WHEN u.kind IN ('ok', 'removed') THEN 0 ELSE l.consecutive_failures + 1 END AS new_failures,
-                   CASE WHEN u.kind IN ('failed', 'dropped') THEN u.reason
-                        WHEN u.kind = 'ok' THEN NULL ELSE l.last_failure_reason END AS new_reason,
-                   CASE WHEN u.suspect THEN u.price WHEN u.kind = 'ok' THEN NULL ELSE l.suspect_price END
-                       AS new_suspect_price,
-                   CASE WHEN u.suspect THEN u.currency WHEN u.kind = 'ok' THEN NULL ELSE l.suspect_currency END
-                       AS new_suspect_currency
-              FROM crawl_input u
-              JOIN store_listings l ON l.id = u.listing_id
-              JOIN stores s ON s.id = l.store_id
-              LEFT JOIN store_prices p ON p.listing_id = u.listing_id
-          ) n
+            SELECT c.*,
+                   CASE WHEN c.kind = 'ok' THEN CASE WHEN c.held THEN c.old_status ELSE 'active' END
+                        WHEN c.kind = 'removed' AND c.old_removed + 1 >= :removed_after THEN 'removed'
+                        ELSE c.old_status END AS new_status,
+                   -- "N removed readings" means N crawls in a row: any other reading starts again
+                   CASE WHEN c.kind = 'removed' THEN c.old_removed + 1 ELSE 0 END AS new_removed,
+                   CASE WHEN c.kind = 'ok' THEN CASE WHEN c.held THEN c.price END ELSE c.old_pending_price END
+                       AS new_pending_price,
+                   CASE WHEN c.kind = 'ok' THEN CASE WHEN c.held THEN c.currency END ELSE c.old_pending_currency END
+                       AS new_pending_currency,
+                   CASE WHEN c.kind = 'ok' THEN CASE WHEN c.held THEN c.availability END
+                        ELSE c.old_pending_availability END AS new_pending_availability,
+                   CASE WHEN c.kind = 'ok' THEN CASE WHEN c.held THEN c.observed_at END ELSE c.old_pending_at END
+                       AS new_pending_at
+              FROM (
+                SELECT n.*,
+                       -- confirmation: a stock flip, a return from removed, or a price move beyond
+                       -- the configured share is held until the next reading agrees with it
+                       coalesce(:confirm AND n.kind = 'ok' AND n.had_price AND (
+                           n.old_status = 'removed'
+                           OR (n.old_known IN ('in_stock', 'preorder') AND n.availability = 'out_of_stock')
+                           OR (n.old_known = 'out_of_stock' AND n.availability IN ('in_stock', 'preorder'))
+                           OR (n.old_price IS NOT NULL AND n.price IS NOT NULL
+                               AND (n.old_currency IS DISTINCT FROM n.currency
+                                    OR abs(n.price - n.old_price) > n.old_price * :confirm_share)))
+                       AND (n.old_pending_at IS NULL
+                            OR (n.old_pending_price, n.old_pending_currency, n.old_pending_availability)
+                               IS DISTINCT FROM (n.price, n.currency, n.availability)), false) AS held
+                  FROM (
+                    SELECT u.listing_id, u.kind, u.observed_at, u.availability,
+                           CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.price ELSE u.price END AS price,
+                           CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.currency ELSE u.currency END AS currency,
+                           CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.regular_price
+                                ELSE u.regular_price END AS regular_price,
+                           p.listing_id IS NOT NULL AS had_price, p.price AS old_price, p.currency AS old_currency,
+                           p.availability AS old_availability, p.observed_at AS old_observed_at,
+                           -- the last availability a page stated; "unknown" never replaces it
+                           coalesce(p.known_availability, nullif(p.availability, 'unknown')) AS old_known,
+                           CASE WHEN u.kind = 'ok' AND u.availability <> 'unknown' THEN u.availability
+                                ELSE coalesce(p.known_availability, nullif(p.availability, 'unknown')) END
+                               AS new_known,
+                           s.min_interval, s.max_interval,
+                           l.title AS old_title, l.sku AS old_sku, l.gtin AS old_gtin, l.image_url AS old_image_url,
+                           l.first_seen_at AS old_first_seen_at, l.status AS old_status,
+                           l.consecutive_removed AS old_removed, l.consecutive_failures AS old_failures,
+                           l.last_failure_reason AS old_reason, l.suspect_price AS old_suspect_price,
+                           l.suspect_currency AS old_suspect_currency,
+                           l.pending_price AS old_pending_price, l.pending_currency AS old_pending_currency,
+                           l.pending_availability AS old_pending_availability, l.pending_at AS old_pending_at,
+                           CASE WHEN u.kind = 'ok' THEN coalesce(u.title, l.title) ELSE l.title END AS new_title,
+                           CASE WHEN u.kind = 'ok' THEN coalesce(u.sku, l.sku) ELSE l.sku END AS new_sku,
+                           CASE WHEN u.kind = 'ok' THEN coalesce(u.gtin, l.gtin) ELSE l.gtin END AS new_gtin,
+                           CASE WHEN u.kind = 'ok' THEN coalesce(u.image_url, l.image_url) ELSE l.image_url END
+                               AS new_image_url,
+                           CASE WHEN u.kind = 'ok' THEN coalesce(l.first_seen_at, u.observed_at) ELSE l.first_seen_at END
+                               AS new_first_seen_at,
+                           CASE WHEN u.kind IN ('ok', 'removed') THEN 0 ELSE l.consecutive_failures + 1 END AS new_failures,
+                           CASE WHEN u.kind IN ('failed', 'dropped') THEN u.reason
+                                WHEN u.kind = 'ok' THEN NULL ELSE l.last_failure_reason END AS new_reason,
+                           CASE WHEN u.suspect THEN u.price WHEN u.kind = 'ok' THEN NULL ELSE l.suspect_price END
+                               AS new_suspect_price,
+                           CASE WHEN u.suspect THEN u.currency WHEN u.kind = 'ok' THEN NULL ELSE l.suspect_currency END
+                               AS new_suspect_currency
+                      FROM crawl_input u
+                      JOIN store_listings l ON l.id = u.listing_id
+                      JOIN stores s ON s.id = l.store_id
+                      LEFT JOIN store_prices p ON p.listing_id = u.listing_id
+                  ) n
+              ) c
+          ) m
     ), prices AS (
         INSERT INTO store_prices AS sp (listing_id, price, currency, regular_price, availability,
-                                        observed_at, changed_at)
-        SELECT listing_id, price, currency, regular_price, availability, observed_at, observed_at
-          FROM b WHERE kind = 'ok'
+                                        known_availability, observed_at, changed_at)
+        SELECT listing_id, price, currency, regular_price, availability, new_known, observed_at, observed_at
+          FROM b WHERE kind = 'ok' AND NOT held
         ON CONFLICT (listing_id) DO UPDATE
            SET price = excluded.price, currency = excluded.currency,
                regular_price = excluded.regular_price, availability = excluded.availability,
+               known_availability = excluded.known_availability,
                observed_at = excluded.observed_at,
                changed_at = CASE WHEN (sp.price, sp.currency, sp.availability)
                                       IS DISTINCT FROM (excluded.price, excluded.currency, excluded.availability)
@@ -212,8 +250,13 @@ FLUSH = sa.text(
     ), events AS (
         INSERT INTO price_events (listing_id, kind, old_price, new_price, currency, old_availability,
                                   new_availability, crawl_run_id, occurred_at)
+        -- availabilities on events are the last known ones: "unknown" between two readings
+        -- never hides a change (in -> unknown -> out is a sell-out), and a drop read on a page
+        -- that says nothing of stock is judged by the stock last stated
         SELECT b.listing_id, e.kind, b.old_price, b.price, coalesce(b.currency, b.old_currency),
-               b.old_availability, CASE WHEN e.kind = 'removed' THEN NULL ELSE b.availability END,
+               coalesce(b.old_known, b.old_availability),
+               CASE WHEN e.kind = 'removed' THEN NULL WHEN e.kind = 'reappeared' THEN b.availability
+                    ELSE coalesce(b.new_known, b.availability) END,
                :run_id, b.observed_at
           FROM (SELECT * FROM b WHERE changed OR confirms_removal OR reappears) b
          CROSS JOIN LATERAL (VALUES
@@ -221,9 +264,9 @@ FLUSH = sa.text(
                               AND b.old_currency = b.currency AND b.price < b.old_price),
                ('price_rise', b.changed AND b.old_price IS NOT NULL AND b.price IS NOT NULL
                               AND b.old_currency = b.currency AND b.price > b.old_price),
-               ('sold_out', b.changed AND b.had_price AND b.old_availability IN ('in_stock', 'preorder')
+               ('sold_out', b.changed AND b.had_price AND b.old_known IN ('in_stock', 'preorder')
                             AND b.availability = 'out_of_stock'),
-               ('back_in_stock', b.changed AND b.had_price AND b.old_availability = 'out_of_stock'
+               ('back_in_stock', b.changed AND b.had_price AND b.old_known = 'out_of_stock'
                                  AND b.availability IN ('in_stock', 'preorder')),
                ('removed', b.confirms_removal),
                ('reappeared', b.reappears)) AS e(kind, happened)
@@ -236,7 +279,9 @@ FLUSH = sa.text(
                first_seen_at = b.new_first_seen_at, status = b.new_status,
                consecutive_removed = b.new_removed, consecutive_failures = b.new_failures,
                last_failure_reason = b.new_reason,
-               suspect_price = b.new_suspect_price, suspect_currency = b.new_suspect_currency
+               suspect_price = b.new_suspect_price, suspect_currency = b.new_suspect_currency,
+               pending_price = b.new_pending_price, pending_currency = b.new_pending_currency,
+               pending_availability = b.new_pending_availability, pending_at = b.new_pending_at
           FROM b
          WHERE b.listing_differs AND l.id = b.listing_id
     ), frontier AS (
@@ -244,10 +289,16 @@ FLUSH = sa.text(
         -- the run, so a page still failing is most likely a store that is down or pushing back;
         -- doubling the interval per consecutive failure (up to the store's longest) keeps
         -- pressure off it while a single failure keeps the listing's normal rhythm. A confirmed
-        -- removal is checked rarely (the store's longest interval) in case it reappears.
+        -- removal is checked rarely (the store's longest interval) in case it reappears. A
+        -- reading that waits for confirmation (a first gone reading, a held change) is read
+        -- again at once: due now, so the next dispatch takes it within the store's politeness;
+        -- only the first such reading, so a page that disagrees with itself every time goes
+        -- back to its normal rhythm instead of being crawled every tick.
         UPDATE user_crawler_priorities f
            SET last_crawled_at = b.observed_at,
                next_due_at = pricehound_now() + CASE
+                   WHEN b.held AND b.old_pending_at IS NULL THEN interval '0'
+                   WHEN b.kind = 'removed' AND b.new_status <> 'removed' AND b.old_removed = 0 THEN interval '0'
                    WHEN b.new_status = 'removed' THEN b.max_interval
                    WHEN b.kind IN ('failed', 'dropped') THEN
                        least(b.max_interval, crawl_interval(f.priority, b.min_interval, b.max_interval)
@@ -262,7 +313,8 @@ FLUSH = sa.text(
                count(*) FILTER (WHERE kind = 'removed') AS removed,
                count(*) FILTER (WHERE kind = 'failed') AS failed,
                count(*) FILTER (WHERE kind = 'dropped') AS dropped,
-               count(*) FILTER (WHERE confirms_removal) AS confirmed_removed
+               count(*) FILTER (WHERE confirms_removal) AS confirmed_removed,
+               count(*) FILTER (WHERE held) AS held
           FROM b
     ), run AS (
         UPDATE crawl_runs r
@@ -325,7 +377,8 @@ def ensure_input_table(conn: Connection) -> None:
 
 
 def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
-               removed_after: int = 2) -> FlushResult:
+               removed_after: int = 2, confirm: bool = True,
+               confirm_share: Decimal | float = DEFAULT_CONFIRM_SHARE) -> FlushResult:
     """Write one batch inside the caller's transaction; return new event ids and counts."""
     rows = _last_per_listing(rows)
     if not rows:
@@ -335,11 +388,14 @@ def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
         ensure_input_table(conn)
         copy_rows(conn, rows)
         before = conn.execute(PREPARE, {"run_id": run_id}).one()
-        result = conn.execute(FLUSH, {"run_id": run_id, "removed_after": int(removed_after)}).one()._mapping
+        result = conn.execute(FLUSH, {"run_id": run_id, "removed_after": int(removed_after),
+                                      "confirm": bool(confirm), "confirm_share": Decimal(str(confirm_share))}
+                              ).one()._mapping
         conn.execute(RESTORE_JOINS, {"hash": before.hash, "merge": before.merge})
         conn.execute(TRUNCATE_INPUT)  # a second flush in the same transaction starts empty
     except BaseException:
         info.pop("pricehound_crawl_input", None)  # a rollback takes a table created in it along
         raise
-    counts = {k: int(result[k]) for k in ("ok", "changed", "removed", "failed", "dropped", "confirmed_removed")}
+    counts = {k: int(result[k]) for k in ("ok", "changed", "removed", "failed", "dropped", "confirmed_removed",
+                                          "held")}
     return FlushResult(event_ids=[int(i) for i in result["event_ids"]], counts=counts)

@@ -19,6 +19,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
+from alerts.rules import DEFAULT_MAX_JUMP, price_seen_on_page
 from spiders.extraction.prices import ISO_CODES, minor_unit
 from spiders.items import OK, Observation
 from spiders.targets import Target
@@ -75,11 +76,12 @@ def validate(obs: Observation, target: Target | None, *, default_currency: str |
              max_jump: Decimal, allow_free: bool = False) -> Observation:
     """Return the normalised observation or raise InvalidObservation.
 
-    The absurd-jump rule is kept simple: a price more than ``max_jump`` times (or under
-    1/``max_jump`` of) the listing's current price, in the same currency, is refused once and
-    remembered as the listing's suspect price; the same price read again on the next crawl is
-    confirmed and accepted. A real repricing costs one crawl of delay; a misread (a price in
-    cents, a per-pack price) never reaches users.
+    The absurd-jump rule: a price more than ``max_jump`` times (or under 1/``max_jump`` of) the
+    listing's current price, in the same currency, is taken only when the visible page shows it
+    (the writer then holds it for a second agreeing reading, as any large move). A reading of
+    structured data alone is refused however often it repeats: an A/B layout whose JSON-LD says
+    13 where the page says 12990 repeats itself every time, so repetition confirms nothing.
+    The refused price is remembered on the listing (suspect_price) for ops.
     """
     if obs.kind != OK:
         return obs
@@ -110,7 +112,7 @@ def validate(obs: Observation, target: Target | None, *, default_currency: str |
             raise InvalidObservation("bad_currency", repr(obs.currency))
         if (target is not None and target.price is not None and target.currency == currency
                 and is_absurd_jump(target.price, price, max_jump)
-                and not (target.suspect_price == price and target.suspect_currency == currency)):
+                and not price_seen_on_page(obs.source, getattr(obs, "rules", None))):
             raise InvalidObservation("absurd_jump", f"{target.price} -> {price} {currency}")
     regular = None
     try:
@@ -142,7 +144,7 @@ class ValidatePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
         s = crawler.settings
-        max_jump = Decimal(str(s.get("PRICEHOUND_MAX_JUMP", 50)))
+        max_jump = Decimal(str(s.get("PRICEHOUND_MAX_JUMP", DEFAULT_MAX_JUMP)))
         if max_jump <= 1:
             raise NotConfigured("PRICEHOUND_MAX_JUMP must be greater than 1")
         return cls(crawler, max_jump, s.getbool("PRICEHOUND_ALLOW_FREE", False))

@@ -28,6 +28,9 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SPIDER_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DOMAIN_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?::\d{1,5})?$")
 MAX_PRICE = Decimal("9999999999.99")
+MAX_ID = 2**63 - 1  # PostgreSQL bigint
+
+
 
 
 class InputError(ValueError):
@@ -47,6 +50,7 @@ class Store:
     is_local: bool
     active: bool
     extraction_hints: dict[str, Any]
+    resolve: tuple[str, ...] = ()  # host mapping (pricehound/hostmap.py), local stores only
 
     @classmethod
     def from_row(cls, row: Any) -> Store:
@@ -56,12 +60,42 @@ class Store:
             spider=m["spider"], default_currency=m["default_currency"], download_delay=m["download_delay"],
             concurrency=m["concurrency"], is_local=m["is_local"], active=m["active"],
             extraction_hints=dict(m["extraction_hints"] or {}),
+            resolve=tuple(m.get("resolve") or ()),
         )
 
 
 # -- validation ---------------------------------------------------------------------------------
 
+def control_character(text: str) -> str | None:
+    """The first control character in ``text`` (C0, DEL, C1, line and paragraph separators), or None.
+    PostgreSQL cannot store NUL, and the others have no place in a name, an address or a URL."""
+    for ch in text:
+        code = ord(ch)
+        if code < 32 or 127 <= code < 160 or code in (0x2028, 0x2029):
+            return ch
+    return None
+
+
+def check_text(raw: str | None, what: str) -> str | None:
+    """``raw`` unchanged, or InputError when it holds a control character."""
+    if raw is not None and control_character(raw) is not None:
+        raise InputError(f"{what} must not contain control characters ({control_character(raw)!r})")
+    return raw
+
+
+def parse_id(raw: str | int, what: str = "id") -> int:
+    """A positive id that fits PostgreSQL's bigint."""
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise InputError(f"{what} must be a whole number, got {raw!r}") from None
+    if not 1 <= value <= MAX_ID:
+        raise InputError(f"{what} must be between 1 and {MAX_ID}, got {raw}")
+    return value
+
+
 def parse_email(raw: str) -> str:
+    check_text(raw, "an email address")
     email = (raw or "").strip()
     if len(email) > 254 or not EMAIL_RE.match(email):
         raise InputError(f"{raw!r} is not an email address")
@@ -97,7 +131,13 @@ def parse_percent(raw: str | Decimal | None, what: str = "minimum drop percent")
     return value.quantize(Decimal("0.01"))
 
 
-def parse_notify(raw: str | Iterable[str] | None) -> list[str]:
+# cheapest_store compares one product's price across stores, so it can fire only for a watch of a
+# product at several stores; a URL watches one store's listing and would never hear it.
+CHEAPEST_ON_URL = ("cheapest_store cannot fire on a watch of one URL (it compares a product across "
+                   "stores); leave it out of the alert kinds")
+
+
+def parse_notify(raw: str | Iterable[str] | None, *, url_watch: bool = False) -> list[str]:
     if raw is None:
         return list(DEFAULT_NOTIFY)
     items = raw.split(",") if isinstance(raw, str) else list(raw)
@@ -105,6 +145,8 @@ def parse_notify(raw: str | Iterable[str] | None) -> list[str]:
     unknown = [k for k in kinds if k not in NOTIFY_KINDS]
     if unknown or not kinds:
         raise InputError(f"unknown alert kind(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(NOTIFY_KINDS)}")
+    if url_watch and "cheapest_store" in kinds:
+        raise InputError(CHEAPEST_ON_URL)
     return sorted(set(kinds), key=NOTIFY_KINDS.index)
 
 
@@ -148,6 +190,7 @@ def add_store(
         raise InputError(f"store slug {slug!r} must be lower-case letters, digits, '-' or '_'")
     if not (name or "").strip():
         raise InputError("a store needs a name")
+    check_text(name, "a store name")
     if not SPIDER_RE.match(spider or ""):
         raise InputError(f"spider name {spider!r} must be lower-case letters, digits or '_'")
     try:
@@ -186,6 +229,45 @@ def add_store(
     return Store.from_row(row)
 
 
+def set_resolve(conn: Connection, store: Store, entries: Sequence[str]) -> Store:
+    """Replace the store's host mapping (``HOST:PORT:ADDRESS`` entries; none clears it).
+
+    Only a store marked local may map its hosts, only while local stores are allowed at all, and
+    only hosts on its own allowed domains."""
+    from pricehound import hostmap
+    from pricehound.config import get_settings
+
+    try:
+        mapping = hostmap.HostMap.parse(entries)
+    except hostmap.HostMapError as exc:
+        raise InputError(str(exc)) from None
+    if mapping and not store.is_local:
+        raise InputError(f"store {store.slug} is not marked local; only a local store (--local) may map its hosts")
+    if mapping and not get_settings().allow_local_stores:
+        raise InputError("local stores are not allowed here (PRICEHOUND_ALLOW_LOCAL_STORES is off); "
+                         "host mapping is refused")
+    for entry in mapping.entries:
+        port = 0 if entry.port == hostmap.ANY_PORT else int(entry.port)
+        if not urls.domain_matches(entry.host, port, store.allowed_domains):
+            raise InputError(f"--resolve {entry}: {entry.host} is not on store {store.slug}'s domains "
+                             f"({', '.join(store.allowed_domains)})")
+    row = conn.execute(sa.text("UPDATE stores SET resolve = :resolve WHERE id = :id RETURNING *"),
+                       {"resolve": mapping.as_list(), "id": store.id}).one()
+    return Store.from_row(row)
+
+
+def _store_lookup(store: Store, port: int) -> urls.Resolver:
+    """How a store's host resolves: its mapping (a local store, local stores allowed), else DNS."""
+    if not store.resolve or not store.is_local:
+        return urls.system_resolver
+    from pricehound import hostmap
+    from pricehound.config import get_settings
+
+    if not get_settings().allow_local_stores:
+        return urls.system_resolver
+    return hostmap.HostMap.parse(store.resolve).lookup(urls.system_resolver, port)
+
+
 def list_stores(conn: Connection) -> list[Store]:
     return [Store.from_row(r) for r in conn.execute(sa.text("SELECT * FROM stores ORDER BY slug"))]
 
@@ -220,6 +302,7 @@ def add_user(conn: Connection, *, email: str, name: str | None = None, premium: 
              verified: bool = False) -> int:
     """Create a user (or return the existing one with that address, case-insensitively)."""
     address = parse_email(email)
+    check_text(name, "a name")
     row = conn.execute(
         sa.text(
             """
@@ -255,7 +338,7 @@ def ensure_listing(conn: Connection, store: Store, url: str) -> int:
     if not urls.domain_matches(host, port, store.allowed_domains):
         raise InputError(f"{host} is not one of store {store.slug!r}'s domains ({', '.join(store.allowed_domains)})")
     try:
-        urls.check_fetchable(canonical, allow_private=store.is_local)
+        urls.check_fetchable(canonical, allow_private=store.is_local, resolver=_store_lookup(store, port))
     except urls.UnsafeURL as exc:
         raise InputError(f"refusing {url}: {exc}") from None
     row = conn.execute(
@@ -272,6 +355,9 @@ def ensure_listing(conn: Connection, store: Store, url: str) -> int:
 
 
 def ensure_list(conn: Connection, user_id: int, name: str = DEFAULT_LIST_NAME) -> int:
+    check_text(name, "a list name")
+    if not 1 <= len((name or "").strip()) <= 200:
+        raise InputError("a list name must have 1 to 200 characters")
     row = conn.execute(
         sa.text(
             """
@@ -308,7 +394,7 @@ def add_watch(
     watch. Validates all input first, so a refusal writes nothing."""
     target = parse_money(target_price, "target price")
     drop = parse_percent(min_drop_percent)
-    kinds = parse_notify(notify)
+    kinds = parse_notify(notify, url_watch=True)
     try:
         urls.split_http_url(url)
     except urls.UnsafeURL as exc:
@@ -355,6 +441,10 @@ def update_watch(
     target = None if target_price is UNCHANGED else parse_money(target_price, "target price")
     drop = None if min_drop_percent is UNCHANGED else parse_percent(min_drop_percent)
     kinds = None if notify is UNCHANGED else parse_notify(notify)
+    if kinds and "cheapest_store" in kinds and conn.execute(sa.text(
+            "SELECT i.product_id IS NULL FROM shopping_list_items i JOIN shopping_lists l ON l.id = i.list_id "
+            "WHERE i.id = :item_id AND l.user_id = :user_id"), {"item_id": item_id, "user_id": user_id}).scalar():
+        raise InputError(CHEAPEST_ON_URL)
     row = conn.execute(
         sa.text(
             """

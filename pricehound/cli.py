@@ -81,7 +81,22 @@ def cmd_stores_add(args: argparse.Namespace) -> int:
             concurrency=args.concurrency, min_interval=args.min_interval,
             max_interval=args.max_interval, selectors=selectors, is_local=args.local,
         )
-    print(f"store {store.slug} (id {store.id}) on {', '.join(store.allowed_domains)}, spider {store.spider}")
+        if args.resolve:
+            store = catalog.set_resolve(conn, store, args.resolve)
+    print(f"store {store.slug} (id {store.id}) on {', '.join(store.allowed_domains)}, spider {store.spider}"
+          + (f"; resolves {', '.join(store.resolve)}" if store.resolve else ""))
+    return EXIT_OK
+
+
+def cmd_stores_edit(args: argparse.Namespace) -> int:
+    """Change a store's host mapping (the one setting `stores add` does not replace)."""
+    if args.resolve is None and not args.no_resolve:
+        raise catalog.InputError("nothing to change: give --resolve HOST:PORT:ADDRESS or --no-resolve")
+    with _engine().begin() as conn:
+        store = catalog.set_resolve(conn, catalog.get_store(conn, args.slug),
+                                    [] if args.no_resolve else args.resolve)
+    shown = ", ".join(store.resolve) if store.resolve else "DNS (no mapping)"
+    print(f"store {store.slug}: {shown}")
     return EXIT_OK
 
 
@@ -93,7 +108,7 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
             print(json.dumps({"id": s.id, "slug": s.slug, "name": s.name, "domains": list(s.allowed_domains),
                               "spider": s.spider, "currency": s.default_currency,
                               "delay": str(s.download_delay), "concurrency": s.concurrency,
-                              "local": s.is_local, "active": s.active}))
+                              "local": s.is_local, "active": s.active, "resolve": list(s.resolve)}))
         return EXIT_OK
     if not stores:
         print("no stores yet: add one with `pricehound stores add --slug SLUG --domains example.com`")
@@ -102,6 +117,7 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
     for s in stores:
         flags = "" if s.active else "  (inactive)"
         flags += "  (local)" if s.is_local else ""
+        flags += f"  (resolves {', '.join(s.resolve)})" if s.resolve else ""
         print(f"{s.slug:<20} {s.spider:<14} {s.default_currency:<4} {s.download_delay!s:>6} "
               f"{s.concurrency:>4}  {', '.join(s.allowed_domains)}{flags}")
     return EXIT_OK
@@ -121,7 +137,7 @@ def cmd_watch_add(args: argparse.Namespace) -> int:
     catalog.parse_email(args.email)
     catalog.parse_money(args.target_price, "target price")
     catalog.parse_percent(args.min_drop_percent)
-    catalog.parse_notify(args.notify)
+    catalog.parse_notify(args.notify, url_watch=True)
     with _engine().begin() as conn:
         watch = catalog.add_watch(
             conn, email=args.email, url=args.url, target_price=args.target_price,
@@ -226,7 +242,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--selectors", help='JSON of CSS/XPath selectors, e.g. {"price": ".price", "availability": ".stock"}')
     p.add_argument("--local", action="store_true",
                    help="allow private/loopback addresses (demo store and tests only)")
+    p.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
+                   help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS instead of what "
+                        "DNS says; repeatable; local stores only")
     p.set_defaults(handler=cmd_stores_add)
+    p = stores_sub.add_parser("edit", help="change a store's host mapping (--resolve)")
+    p.add_argument("slug", help="the store (`pricehound stores list`)")
+    p.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
+                   help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS; repeatable; "
+                        "replaces the store's mapping; local stores only")
+    p.add_argument("--no-resolve", action="store_true", help="drop the mapping: crawl by DNS again")
+    p.set_defaults(handler=cmd_stores_edit)
     p = stores_sub.add_parser("list", help="list stores")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(handler=cmd_stores_list)
@@ -248,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-price", help="alert when the price reaches this or lower")
     p.add_argument("--min-drop-percent", help="alert on drops of at least this percent (default: any drop)")
     p.add_argument("--notify", help=f"comma-separated alert kinds (default: {','.join(catalog.DEFAULT_NOTIFY)}; "
-                                    f"also: price_rise,new_low,cheapest_store)")
+                                    f"also: price_rise,new_low; cheapest_store needs a product watch)")
     p.add_argument("--list", default=catalog.DEFAULT_LIST_NAME, help="shopping list name (default: Watching)")
     p.set_defaults(handler=cmd_watch_add)
 
@@ -274,9 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def refuse_control_characters(argv: Sequence[str]) -> str | None:
+    """Why an argument cannot be used (it holds a control character), or None: nothing with one
+    is ever written, and it would only show up later as a refusal from PostgreSQL."""
+    for arg in argv:
+        ch = catalog.control_character(arg)
+        if ch is not None:
+            return f"argument {arg!r} contains a control character ({ch!r}); remove it"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from pricehound import logs
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    problem = refuse_control_characters(argv)
+    if problem:
+        print(f"pricehound: error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -7,6 +7,7 @@ below, so the two cannot drift). Nothing else in pricehound reads ``os.environ``
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import secrets
@@ -78,6 +79,73 @@ def _optional_decimal(raw: str) -> Decimal | None:
     return Decimal(raw) if raw.strip() else None
 
 
+def _share(raw: str) -> Decimal:
+    value = Decimal(raw)
+    if not (0 < value < 10):
+        raise ValueError(f"expected a share of the price such as 0.30, got {raw!r}")
+    return value
+
+
+def _jump(raw: str) -> Decimal:
+    value = Decimal(raw)
+    if value <= 1:
+        raise ValueError(f"expected a factor greater than 1, got {raw!r}")
+    return value
+
+
+# -- signing secrets -----------------------------------------------------------------------------
+# A signing secret opens every account (sign-in and manage links are signed with it), so one
+# that is published, short or guessable is refused at start rather than used.
+
+MIN_SECRET_BYTES = 32
+MIN_SECRET_BITS = 96.0  # Shannon estimate over the characters: under-counts, so below 128
+GENERATE_HINT = ("generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+# Placeholders from examples, compose files and documentation (compared without case and
+# punctuation), and words that only a placeholder contains.
+PUBLISHED_SECRETS = frozenset({
+    "changemetoalongrandomstring", "changeme", "secret", "secretkey", "yoursecretkey",
+    "pleasechangeme", "notasecret", "supersecret", "supersecretkey", "development", "devsecret",
+    "testsecretkeynotforproduction", "insecure", "djangoinsecure", "replaceme",
+})
+PLACEHOLDER_WORDS = ("changeme", "replaceme", "notforproduction", "yoursecret", "example", "placeholder",
+                     "insecure", "randomstring")
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why a signing secret must not be used (published, short or low in entropy), or None."""
+    folded = re.sub(r"[^a-z0-9]", "", secret.lower())
+    if folded in PUBLISHED_SECRETS or any(word in folded for word in PLACEHOLDER_WORDS):
+        return "it is a published example value"
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return f"it is shorter than {MIN_SECRET_BYTES} bytes"
+    counts = {ch: secret.count(ch) for ch in set(secret)}
+    per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    if per_char * len(secret) < MIN_SECRET_BITS or len(counts) < 12:
+        return "it is too predictable (too few distinct characters)"
+    return None
+
+
+def check_secret(secret: str, what: str = "PRICEHOUND_SECRET_KEY") -> str:
+    """The secret itself, or ConfigError naming what is wrong and how to make a good one."""
+    reason = secret_weakness(secret)
+    if reason:
+        raise ConfigError(f"{what} is refused: {reason}. Anyone who knows or guesses it can sign in as "
+                          f"any user; {GENERATE_HINT}")
+    return secret
+
+
+def _secret(raw: str) -> str | None:
+    value = raw.strip()
+    return check_secret(value) if value else None
+
+
+def _old_secrets(raw: str) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in raw.split(",") if v.strip())
+    for value in values:
+        check_secret(value, "PRICEHOUND_SECRET_KEY_OLD")
+    return values
+
+
 def _task_name(raw: str) -> str:
     name = raw.strip()
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", name):
@@ -92,8 +160,12 @@ VARIABLES: tuple[Var, ...] = (
         "Redis URL for the Celery broker, locks and rate limits. Unset: an embedded Redis under the data directory."),
     Var("PRICEHOUND_DATA_DIR", "data_dir", Path, None,
         "Where the embedded servers, the signing secret and demo emails live. Default: $XDG_DATA_HOME/pricehound or ~/.local/share/pricehound."),
-    Var("PRICEHOUND_SECRET_KEY", "secret_key", _optional_str, None,
-        "Secret for signed links (verify, unsubscribe, login). Unset: generated once and kept in the data directory."),
+    Var("PRICEHOUND_SECRET_KEY", "secret_key", _secret, None,
+        "Secret for signed links (verify, unsubscribe, login): at least 32 random bytes; published, short or "
+        "predictable values are refused. Unset: generated once and kept in the data directory."),
+    Var("PRICEHOUND_SECRET_KEY_OLD", "old_secret_keys", _old_secrets, (),
+        "Comma-separated earlier secrets: links they signed still verify until removed (key rotation). "
+        "New links are always signed with PRICEHOUND_SECRET_KEY."),
     Var("PRICEHOUND_PUBLIC_URL", "public_url", str, "http://127.0.0.1:8000",
         "Base URL of the HTTP service, used in email links."),
     Var("PRICEHOUND_HTTP_HOST", "http_host", str, "127.0.0.1", "Address `pricehound serve` listens on."),
@@ -124,6 +196,12 @@ VARIABLES: tuple[Var, ...] = (
         "Largest page the crawler reads; a larger one counts as a failure."),
     Var("PRICEHOUND_REMOVED_AFTER", "removed_after", _positive_int, 2,
         "Consecutive crawls that must see a page gone before it counts as removed."),
+    Var("PRICEHOUND_CONFIRM", "confirm", _bool, True,
+        "Read a stock change, a return and a large price move twice before anyone is told (off: tell on the first reading)."),
+    Var("PRICEHOUND_CONFIRM_SHARE", "confirm_share", _share, Decimal("0.30"),
+        "A price move larger than this share of the old price waits for a second agreeing reading."),
+    Var("PRICEHOUND_MAX_JUMP", "max_jump", _jump, Decimal("20"),
+        "A price more than this many times (or under 1/this) of the last is taken only when the visible page shows it."),
     Var("PRICEHOUND_EXTRACT_WORKERS", "extract_workers", _extract_workers, None,
         "Processes per crawl that read fetched pages, so the crawl keeps fetching meanwhile (0: read in "
         "the crawl process). Unset or auto: CPUs - 1, from 1 to 4."),
@@ -143,7 +221,7 @@ VARIABLES: tuple[Var, ...] = (
         "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Var("PRICEHOUND_ALLOW_LOCAL_STORES", "allow_local_stores", _bool, True,
-        "Whether stores marked local may crawl private addresses at all (turn off in production)."),
+        "Whether stores marked local may crawl private addresses at all (docker-compose.yml turns it off)."),
 )
 
 
@@ -155,6 +233,7 @@ class Settings:
     redis_url: str | None = None
     data_dir: Path = field(default_factory=_default_data_dir)
     secret_key: str | None = None
+    old_secret_keys: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8000"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -172,6 +251,9 @@ class Settings:
     download_timeout: int = 20
     max_response_bytes: int = 5 * 1024 * 1024
     removed_after: int = 2
+    confirm: bool = True
+    confirm_share: Decimal = Decimal("0.30")
+    max_jump: Decimal = Decimal("20")
     extract_workers: int | None = None
     crawl_time_limit: int = 900
     lease_seconds: int = 1200
@@ -214,10 +296,16 @@ class Settings:
 
     @property
     def signing_secret(self) -> str:
-        """The configured secret, or one generated on first use and kept in the data directory."""
+        """The configured secret, or one generated on first use and kept in the data directory.
+        A weak one is refused (ConfigError), however the settings were built."""
         if self.secret_key:
-            return self.secret_key
-        return _stored_secret(self.data_dir)
+            return check_secret(self.secret_key)
+        return check_secret(_stored_secret(self.data_dir), str(self.data_dir / "secret_key"))
+
+    @property
+    def verifying_secrets(self) -> tuple[str, ...]:
+        """The secrets a signed link may carry: the current one first, then the rotated-out ones."""
+        return (self.signing_secret, *(check_secret(s, "PRICEHOUND_SECRET_KEY_OLD") for s in self.old_secret_keys))
 
     @property
     def uses_embedded_postgres(self) -> bool:

@@ -138,12 +138,14 @@ class Demo:
         with self.engine.begin() as conn:
             for slug in self.shop.store_slugs:
                 products = self.shop.products(slug)
-                catalog.add_store(
+                store = catalog.add_store(
                     conn, slug=slug, name=slug.replace("-", " ").title(), is_local=True,
-                    domains=[self.shop.base_url(slug).split("//", 1)[1]],
+                    domains=[demo_host(slug)],
                     currency=products[0].currency, delay=0, concurrency=4,
                     min_interval=timedelta(minutes=30), max_interval=timedelta(hours=6),
                 )
+                # each shop keeps a real-looking domain; the crawl connects to the local server
+                catalog.set_resolve(conn, store, [f"{demo_host(slug)}:{self.shop.port(slug)}:127.0.0.1"])
             self.user_ids = {
                 name: catalog.add_user(conn, email=email, name=name.title(), verified=(name != "cat"))
                 for name, email in USERS.items()
@@ -155,7 +157,7 @@ class Demo:
                 target = s.target_price
                 if s.key == "target":
                     target = _percent_of(product.price, 90)
-                watch = catalog.add_watch(conn, email=USERS[s.user], url=self.shop.product_url(s.store, product.id),
+                watch = catalog.add_watch(conn, email=USERS[s.user], url=self.product_url(s.store, product.id),
                                           target_price=target, min_drop_percent=s.min_drop_percent)
                 self.scripted[s.key] = {"spec": s, "product": product, "watch": watch, "target": target}
                 scripted_products.add((s.store, product.id))
@@ -164,11 +166,15 @@ class Demo:
                 for product in self.shop.products(slug):
                     if (slug, product.id) in scripted_products:
                         continue
-                    catalog.add_watch(conn, email=USERS["shopper"], url=self.shop.product_url(slug, product.id),
+                    catalog.add_watch(conn, email=USERS["shopper"], url=self.product_url(slug, product.id),
                                       notify=["sale", "sold_out", "back_in_stock", "removed"])
                     background += 1
         self.say(f"seeded {len(USERS)} users ({USERS['cat']} unverified), {len(SCRIPT)} scripted watches "
                  f"and {background} background watches")
+
+    def product_url(self, slug: str, product_id: Any) -> str:
+        """A product's URL on its shop's own domain (mapped to the local server, see seed)."""
+        return f"http://{demo_host(slug)}:{self.shop.port(slug)}{self.shop.product_path(slug, product_id)}"
 
     def start_processes(self) -> None:
         from pricehound import supervisor
@@ -332,6 +338,11 @@ Data is left in place in {self.data_dir}.
         for name, closer in (("processes", lambda: self.sup.stop()), ("demo store", lambda: self.shop.stop()),
                              ("SES stand-in", lambda: self.ses.stop())):
             _quietly(name, closer)
+
+
+def demo_host(slug: str) -> str:
+    """The demo shop's domain: reserved for examples (RFC 2606), so it never reaches a real site."""
+    return f"www.{slug}.example"
 
 
 def _percent_of(price: Decimal, percent: int) -> Decimal:

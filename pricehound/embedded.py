@@ -126,6 +126,14 @@ def redis_url(data_dir: Path) -> str:
     return f"unix://{socket_path}?db=0"
 
 
+def redis_if_running(data_dir: Path) -> str | None:
+    """The embedded Redis's URL if it is running now (this process then attaches to it), else
+    None; never starts it."""
+    if not _redis_answers(_redis_socket(data_dir / "redis")):
+        return None
+    return redis_url(data_dir)
+
+
 def _start_redis(redis_dir: Path, socket_path: Path) -> None:
     import subprocess
     import time

@@ -60,7 +60,8 @@ class WatchRow:
     def from_row(cls, row: Any, lowest: dict[int, Decimal]) -> WatchRow:
         m = dict(row._mapping)
         m["notify"] = list(m.pop("notify_kinds") or [])
-        m["availability"] = m["availability"] or "unknown"
+        # a listing the store no longer has is gone, whatever its last stock said
+        m["availability"] = "gone" if m["listing_status"] == "removed" else (m["availability"] or "unknown")
         m["lowest_90d"] = lowest.get(m["listing_id"])
         return cls(**m)
 

@@ -9,6 +9,8 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
+from pricehound import clock
+
 from . import jsonld, meta, microdata, pagekind, scriptstate, selectors, stock, visible
 from . import vocabulary as V
 from .availability import KIND_TO_AVAILABILITY
@@ -518,7 +520,7 @@ def _stale(offer) -> bool:
     if not m:
         return False
     try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3))) < date.today()
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3))) < clock.now().date()
     except ValueError:
         return False
 

@@ -84,6 +84,7 @@ BAD_WATCHES = {
     "non-numeric target price": ["--url", "http://127.0.0.1:8101/p", "--target-price", "cheap"],
     "drop percent above 100": ["--url", "http://127.0.0.1:8101/p", "--min-drop-percent", "150"],
     "unknown alert kind": ["--url", "http://127.0.0.1:8101/p", "--notify", "sale,telepathy"],
+    "cheapest store on a URL watch": ["--url", "http://127.0.0.1:8101/p", "--notify", "sale,cheapest_store"],
     "port of another store on the same address": ["--url", "http://127.0.0.1:9999/p"],
 }
 

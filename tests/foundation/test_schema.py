@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, IntegrityError
 
-from pricehound.db import apply_schema, schema_version
+from pricehound.db import apply_schema, schema_path, schema_version
 
 EXPECTED_TABLES = {
     "schema_version", "stores", "branded_products", "store_listings", "store_prices",
     "price_history_log", "price_events", "users", "shopping_lists", "shopping_list_items",
     "user_crawler_priorities", "user_activity", "notifications", "email_suppressions", "crawl_runs",
+    "listing_observations",
 }
 
 
@@ -19,13 +22,15 @@ def test_schema_applies_twice_and_records_its_version(db):
     assert apply_schema(db) == schema_version()
     assert apply_schema(db) == schema_version()
     with db.connect() as conn:
-        versions = conn.execute(sa.text("SELECT max(version) FROM schema_version")).scalar_one()
+        versions = set(conn.execute(sa.text("SELECT version FROM schema_version")).scalars())
         tables = set(conn.execute(sa.text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
         views = set(conn.execute(sa.text(
             "SELECT viewname FROM pg_views WHERE schemaname = 'public'")).scalars())
         matviews = set(conn.execute(sa.text("SELECT matviewname FROM pg_matviews")).scalars())
-    assert versions == schema_version()
+    # every version schema.sql records, whether or not each number in between is used
+    assert versions == {int(v) for v in re.findall(r"VALUES \((\d+), '", schema_path().read_text())}
+    assert max(versions) == schema_version()
     assert EXPECTED_TABLES <= tables | {"price_history_log"}
     assert {"price_daily_stats", "listing_lowest_prices"} <= views
     assert "price_comparison" in matviews

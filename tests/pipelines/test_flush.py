@@ -31,11 +31,11 @@ def listings(db, shop):
     return add_listings(db, shop.id, [f"https://shop.example/p/{i}" for i in range(6)])
 
 
-def flush(db, observations, run_id=None, removed_after=2, dropped=()):
+def flush(db, observations, run_id=None, removed_after=2, dropped=(), confirm=False):
     batch = [row_from_observation(o) for o in observations]
     batch += [row_from_dropped(o, reason, price, cur) for o, reason, price, cur in dropped]
     with db.begin() as conn:
-        return flush_rows(conn, batch, run_id=run_id, removed_after=removed_after)
+        return flush_rows(conn, batch, run_id=run_id, removed_after=removed_after, confirm=confirm)
 
 
 def history(db, listing_id):
@@ -164,7 +164,7 @@ def test_a_failure_never_changes_price_stock_or_status(db, listings):
     row = listing(db, lid)
     assert row["status"] == "active"
     assert row["consecutive_failures"] == 3 and row["last_failure_reason"] == "challenge"
-    assert row["consecutive_removed"] == 1, "a failure is no evidence either way"
+    assert row["consecutive_removed"] == 0, "a failure in between starts the removed count again"
     assert price_row(db, lid) == before_price
     assert events(db, lid) == [] and len(history(db, lid)) == 1
 
@@ -197,7 +197,10 @@ def test_every_observation_schedules_the_next_crawl(db, shop, listings):
     for lid in listings[:3]:
         row = frontier[lid]
         assert row["last_crawled_at"] is not None
-        assert row["wait"].total_seconds() > 60
+    for lid in (listings[0], listings[2]):
+        assert frontier[lid]["wait"].total_seconds() > 60
+    # a first gone reading is read again at once, to confirm it at the next dispatch
+    assert frontier[listings[1]]["wait"].total_seconds() <= 0
     assert frontier[listings[3]]["last_crawled_at"] is None
 
 
@@ -243,7 +246,7 @@ def test_one_batch_mixing_every_kind(db, shop, listings):
         failed(d, "timeout"),                         # never read: nothing but the counter
         removed(e),                                   # second time gone: removed
     ], run_id=run_id, dropped=[(ok(f, "-1.00"), "negative_price", None, None)])
-    assert result.counts == {"ok": 2, "changed": 2, "removed": 2, "failed": 1, "dropped": 1,
+    assert result.counts == {"ok": 2, "changed": 2, "removed": 2, "failed": 1, "dropped": 1, "held": 0,
                              "confirmed_removed": 1}
     assert sorted((ev["listing_id"], ev["kind"]) for ev in events(db)) == [
         (a, "price_drop"), (b, "sold_out"), (e, "removed")]

@@ -10,7 +10,7 @@ from pipelines.validate import InvalidObservation, validate
 from spiders.items import Observation
 from spiders.targets import Target
 
-JUMP = Decimal(50)
+JUMP = Decimal(20)
 
 
 def obs(price="10.00", currency="USD", availability="in_stock", **extra) -> Observation:
@@ -78,15 +78,32 @@ def test_a_read_without_a_price_where_there_was_one_is_refused_unless_sold_out(a
     assert check(obs(price=None, currency=None, availability=availability), None).price is None
 
 
-def test_an_absurd_jump_is_refused_until_confirmed():
+def test_an_absurd_jump_read_from_structured_data_alone_is_refused_however_often_it_repeats():
     target = Target(1, "https://shop.example/p/1", price=Decimal("10.00"), currency="USD")
-    assert reason(obs("600.00"), target) == "absurd_jump"
-    assert reason(obs("0.10"), target) == "absurd_jump"
-    assert check(obs("499.00"), target).price == Decimal("499.00")
-    confirmed = Target(1, "https://shop.example/p/1", price=Decimal("10.00"), currency="USD",
-                       suspect_price=Decimal("600.00"), suspect_currency="USD")
-    assert check(obs("600.00"), confirmed).price == Decimal("600.00")
-    assert reason(obs("700.00"), confirmed) == "absurd_jump"
+    assert reason(obs("600.00", source="json-ld"), target) == "absurd_jump"
+    assert reason(obs("0.10", source="json-ld"), target) == "absurd_jump"
+    assert check(obs("199.00", source="json-ld"), target).price == Decimal("199.00")
+    repeated = Target(1, "https://shop.example/p/1", price=Decimal("10.00"), currency="USD",
+                      suspect_price=Decimal("600.00"), suspect_currency="USD")
+    assert reason(obs("600.00", source="json-ld"), repeated) == "absurd_jump"
+
+
+def test_an_absurd_jump_the_visible_page_shows_is_taken():
+    target = Target(1, "https://shop.example/p/1", price=Decimal("10.00"), currency="USD")
+    assert check(obs("600.00", source="visible"), target).price == Decimal("600.00")
+    shown = obs("600.00", source="json-ld")
+    shown.rules = {"price": "price.structured_in_buy_box"}
+    assert check(shown, target).price == Decimal("600.00")
+    unseen = obs("600.00", source="json-ld")
+    unseen.rules = {"price": "price.structured_unseen"}
+    assert reason(unseen, target) == "absurd_jump"
+
+
+def test_an_ab_layout_flip_on_a_zero_decimal_store_is_refused():
+    """The page shows 12990 CLP; the other layout's JSON-LD alone says 13."""
+    target = Target(1, "https://shop.example/p/1", price=Decimal("12990.00"), currency="CLP")
+    assert reason(obs("13", currency="CLP", source="json-ld"), target) == "absurd_jump"
+    assert check(obs("12990", currency="CLP", source="visible"), target).price == Decimal("12990.00")
 
 
 def test_a_jump_across_currencies_is_not_judged():

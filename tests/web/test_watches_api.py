@@ -56,7 +56,8 @@ def test_urls_on_no_store_or_failing_the_safety_rules_get_a_422_that_says_why(us
         assert body["error"] == "invalid_input" and reason in body["message"], (url, body)
     for body in ({"url": product_url(1), "target_price": "-1"}, {"url": product_url(1), "target_price": "abc"},
                  {"url": product_url(1), "min_drop_percent": 101}, {"url": product_url(1), "notify": ["spam"]},
-                 {"url": product_url(1), "notify": []}, {"url": product_url(1), "colour": "red"}, {}):
+                 {"url": product_url(1), "notify": []}, {"url": product_url(1), "colour": "red"}, {},
+                 {"url": product_url(1), "notify": ["sale", "cheapest_store"]}):
         r = user_client.post("/v1/watches", json=body)
         assert r.status_code == 422, body
         assert r.json()["message"]
@@ -132,13 +133,13 @@ def test_another_users_watch_behaves_as_missing(client, db, settings, store):
     assert other
 
 
-def test_cross_site_writes_with_a_session_are_refused(user_client, store):
+def test_cross_site_writes_with_a_session_are_refused(user_client, store, settings):
     r = user_client.post("/v1/watches", json={"url": product_url(1)}, headers={"origin": "https://evil.example"})
     assert r.status_code == 403 and r.json()["error"] == "forbidden"
     r = user_client.post("/v1/watches", content=f'{{"url": "{product_url(1)}"}}',
                          headers={"content-type": "text/plain"})
     assert r.status_code == 422  # a form or text/plain post is not JSON, so it does nothing
-    ok = user_client.post("/v1/watches", json={"url": product_url(1)}, headers={"origin": "http://testserver"})
+    ok = user_client.post("/v1/watches", json={"url": product_url(1)}, headers={"origin": settings.public_url})
     assert ok.status_code == 201
 
 

@@ -1,0 +1,57 @@
+"""The words and thresholds of pricehound's truth rules, in one place.
+
+The rules themselves are stated once, readably, in ``alerts/model.py``; the writer's and the
+evaluator's SQL implement them and are tested against that model. This module holds what both
+sides (and validation) share: names, defaults and the evidence vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+IN_STOCK, OUT_OF_STOCK, PREORDER, UNKNOWN = "in_stock", "out_of_stock", "preorder", "unknown"
+AVAILABLE = (IN_STOCK, PREORDER)  # a buyer can order it now (or ahead)
+
+# Alert kinds that tell about a price: never sent while the item is out of stock or gone, and
+# re-armed inside the cool-down by a deeper drop.
+SALE_KINDS = ("target_reached", "price_drop", "new_low", "cheapest_store")
+NEW_LOW_WINDOWS = (30, 90)  # days; a watch picks one
+
+# Defaults (configuration overrides them: pricehound/config.py).
+#  - confirmation share 30%: ordinary sales are 10-25% and reach users on the first reading;
+#    moves beyond a third are rare enough that one more reading costs little, and they are the
+#    moves a misread (a per-unit price, a bundle, a variant) produces.
+#  - max jump 20x: no real repricing moves a price twenty-fold; a reading that far off is a
+#    unit or layout error (cents for units, a zero-decimal currency read as two decimals), so it
+#    is taken only when the buyer can see it on the page.
+DEFAULT_CONFIRM_SHARE = Decimal("0.30")
+DEFAULT_MAX_JUMP = Decimal("20")
+
+# Evidence: the extraction rules that found the price where a buyer sees it. A price found only
+# in structured data (JSON-LD, microdata, a platform endpoint) is not one of these.
+VISIBLE_PRICE_RULES = frozenset({
+    "price.structured_is_best_visible", "price.structured_in_buy_box", "price.structured_shown",
+    "price.structured_alternative_shown", "price.visible_over_structured", "price.visible_beside_title",
+    "price.store_selector",
+})
+VISIBLE_SOURCES = frozenset({"visible", "selectors"})
+
+
+def price_rule(rules: Any) -> str | None:
+    """The name of the rule that decided the price, from a {field: rule} map or a list of names."""
+    if isinstance(rules, Mapping):
+        value = rules.get("price")
+        return str(value) if value else None
+    if isinstance(rules, (list, tuple)):
+        return next((str(r) for r in rules if str(r).startswith("price.")), None)
+    return None
+
+
+def price_seen_on_page(source: str | None, rules: Any) -> bool:
+    """Whether the reading's price is one the visible page shows (not structured data alone)."""
+    rule = price_rule(rules)
+    if rule is not None:
+        return rule in VISIBLE_PRICE_RULES
+    return source in VISIBLE_SOURCES
