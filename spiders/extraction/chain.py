@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 from pricehound import clock
 
-from . import jsonld, meta, microdata, pagekind, scriptstate, selectors, stock, visible
+from . import jsonld, meta, microdata, pagekind, pricing, scriptstate, selectors, stock, visible
 from . import vocabulary as V
 from .availability import KIND_TO_AVAILABILITY
 from .dom import decode, norm, parse, prune_invisible, scan, text_content
@@ -45,161 +46,201 @@ def extract_product(html, url: str | None = None, *, default_currency: str | Non
         return not_a_product("unrecognised", "unreadable", "kind.unreadable", (f"error: {type(exc).__name__}",))
 
 
-def _extract(html, url, default_currency, hints, encoding) -> Extraction:
-    notes: list[str] = []
+@dataclass
+class Document:
+    """The page as read once: text, tree, the one scan of it, its meta tags and hints."""
+
+    text: str
+    root: object
+    scanned: object
+    pm: object
+    url: str | None
+    locale: str | None
+    default_currency: str | None
+    region_currency: str | None
+    picked: dict
+    h1_texts: dict | None = None  # each heading left after pruning -> its text, once read
+
+
+@dataclass
+class Structured:
+    """What the page's structured data says (JSON-LD, microdata, RDFa, meta, script state)."""
+
+    mains: dict
+    listing: bool
+    several: bool
+    has_meta_offer: bool
+    title_hint: str | None
+    structured_name: str | None
+    currency: str | None
+    prices: list
+    primary: tuple | None
+    amounts: set
+    anchor: object
+
+
+def _read_document(html, url, default_currency, hints, encoding) -> Document | None:
     text = decode(html, encoding)
     if not text or not text.strip():
-        return not_a_product("unrecognised", "unreadable", "kind.empty_body", ("empty",))
+        return None
     root = parse(text)
     scanned = scan(root)  # one pass: structured-data elements, what to prune, the headings
     pm = meta.read_meta(root, scanned)
-    locale_hint = pm.lang
     default_currency = default_currency.upper() if default_currency and default_currency.upper() in ISO_CODES else None
     region_currency = currency_from_locale(pm.lang) or currency_from_url(url or pm.canonical or pm.tags.get("og:url"))
-    hint = default_currency or region_currency
+    return Document(text=text, root=root, scanned=scanned, pm=pm, url=url, locale=pm.lang,
+                    default_currency=default_currency, region_currency=region_currency,
+                    picked=selectors.apply(root, hints))
 
-    # ------------------------------------------------ structured data (on the full tree)
-    blocks = jsonld.load_scripts(root, scanned.scripts)
-    jl, listing = jsonld.extract(blocks, locale_hint=locale_hint, currency_hint=hint)
-    md = microdata.extract_microdata(root, locale_hint=locale_hint, currency_hint=hint, scopes=scanned.items)
-    rd = microdata.extract_rdfa(root, locale_hint=locale_hint, currency_hint=hint, scopes=scanned.typed)
-    mt = meta.extract(pm, locale_hint=locale_hint, currency_hint=hint)
-    picked = selectors.apply(root, hints)
+
+def _read_structured(doc: Document) -> Structured:
+    """Structured data is read on the full tree; the main product of each source is the one named
+    like the page's heading (read after pruning what a buyer cannot see)."""
+    root, scanned, pm, url = doc.root, doc.scanned, doc.pm, doc.url
+    hint = doc.default_currency or doc.region_currency
+    jl, listing = jsonld.extract(jsonld.load_scripts(root, scanned.scripts), locale_hint=doc.locale, currency_hint=hint)
+    md = microdata.extract_microdata(root, locale_hint=doc.locale, currency_hint=hint, scopes=scanned.items)
+    rd = microdata.extract_rdfa(root, locale_hint=doc.locale, currency_hint=hint, scopes=scanned.typed)
+    mt = meta.extract(pm, locale_hint=doc.locale, currency_hint=hint)
     title_hint = pm.tags.get("og:title") or pm.title
-
-    # ------------------------------------------------ the visible page
     prune_invisible(root, scanned.doomed)
-    h1s = scanned.h1s  # the headings left after pruning
-    h1_texts = {h: norm(text_content(h)) for h in h1s}  # read once: the title is looked for thrice
-    h1 = _first_h1(h1s, h1_texts)
+    want = _first_h1(scanned.h1s, doc_h1_texts(doc)) or title_hint
     mains: dict[str, Product] = {}
     for source, items in (("json-ld", jl), ("microdata", md), ("rdfa", rd), ("meta", [mt] if mt else [])):
-        m = _main_product(items, h1 or title_hint, url)
+        m = _main_product(items, want, url)
         if m is not None:
             mains[source] = m
     if _wants_script_state(mains):
-        m = _script_product(scriptstate.products(scanned.scripts), h1 or title_hint)
+        m = _script_product(scriptstate.products(scanned.scripts), want)
         if m is not None:
             mains["script"] = m
-    structured_name = next((m.name for m in mains.values() if m.name and m.source not in ("meta", "script")), None)
-    struct_currency = _structured_currency(mains)
-    vis_hint = default_currency or struct_currency or region_currency
-    anchor = None
     md_main = mains.get("microdata") or mains.get("rdfa")
-    if md_main is not None and md_main.element is not None and _attached(md_main.element, root):
-        anchor = md_main.element
+    anchor = md_main.element if md_main is not None and md_main.element is not None and _attached(
+        md_main.element, root) else None
     struct_prices, primary = _structured_prices(mains, url)
-    struct_amounts = {a for a, _, _ in struct_prices}
-    several = _several_products((jl, md, rd), h1 or title_hint, url)
+    return Structured(
+        mains=mains, listing=listing, several=_several_products((jl, md, rd), want, url),
+        has_meta_offer=bool(mt is not None and mt.offers and mt.offers[0].price is not None),
+        title_hint=title_hint,
+        structured_name=next((m.name for m in mains.values() if m.name and m.source not in ("meta", "script")), None),
+        currency=_structured_currency(mains), prices=struct_prices, primary=primary,
+        amounts={a for a, _, _ in struct_prices}, anchor=anchor,
+    )
 
-    if FAST_PATH and primary is not None and not picked and not listing and not several:
-        fast = _fast(root, mains, pm, url, primary, struct_amounts, struct_currency,
-                     structured_name=structured_name, title_hint=title_hint, vis_hint=vis_hint,
-                     locale_hint=locale_hint, anchor=anchor, h1s=h1s, h1_texts=h1_texts)
+
+def doc_h1_texts(doc: Document) -> dict:
+    """Each heading left after pruning -> its text (read once: the title is looked for thrice)."""
+    if doc.h1_texts is None:
+        doc.h1_texts = {h: norm(text_content(h)) for h in doc.scanned.h1s}
+    return doc.h1_texts
+
+
+def _extract(html, url, default_currency, hints, encoding) -> Extraction:
+    doc = _read_document(html, url, default_currency, hints, encoding)
+    if doc is None:
+        return not_a_product("unrecognised", "unreadable", "kind.empty_body", ("empty",))
+    st = _read_structured(doc)
+    vis_hint = doc.default_currency or st.currency or doc.region_currency
+    if FAST_PATH and st.primary is not None and not doc.picked and not st.listing and not st.several:
+        fast = _fast(doc.root, st.mains, doc.pm, url, st.primary, st.amounts, st.currency,
+                     structured_name=st.structured_name, title_hint=st.title_hint, vis_hint=vis_hint,
+                     locale_hint=doc.locale, anchor=st.anchor, h1s=doc.scanned.h1s, h1_texts=doc_h1_texts(doc))
         if fast is not None:
             return fast
-
-    page = visible.analyse(root, structured_name=structured_name, title_hint=title_hint,
-                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor, h1_texts=h1_texts,
-                           url=url)
-    # a page with a structured product is never a challenge: its visible text is not measured
-    if not (mains.get("json-ld") or mains.get("microdata")):
-        visible_chars = len(norm(text_content(root, 60000))) if root is not None else 0
-        got = pagekind.challenge(pm.title, text, visible_chars)
-        if got is not None:
-            return not_a_product(*got, notes=("challenge",))
-
-    usable, best = _rank_candidates(page, struct_amounts)
+    page = visible.analyse(doc.root, structured_name=st.structured_name, title_hint=st.title_hint,
+                           currency_hint=vis_hint, locale_hint=doc.locale, anchor=st.anchor,
+                           h1_texts=doc_h1_texts(doc), url=url)
+    challenge = _challenge(doc, st)
+    if challenge is not None:
+        return challenge
+    usable, best = _rank_candidates(page, st.amounts)
     strong = _strong(best, usable, page)
-
-    # the store's configured selectors
-    sel_price = None
-    if picked.get("price"):
-        sel_price = parse_price(picked["price"], currency_hint=vis_hint, locale_hint=locale_hint)
-
-    price = None
-    currency = None
-    source = None
-    chosen_cand = None
-    price_rule = "price.none"
-    if sel_price is not None:
-        price_rule = "price.store_selector"
-        price, currency = sel_price.amount, sel_price.currency
-        source = "selectors"
-        for a, s, _cur in struct_prices:
-            if a == price:
-                source = s
-                break
-        notes.append("selector price")
-    elif primary is not None:
-        p_amt, p_src, p_cur, p_offer = primary
-        clean_match = _clean_matches(page, p_amt)
-        seen_anywhere = _visible_anywhere(p_amt, page, root)
-        prominent = [c for c in clean_match if _prominent(c)]
-        if any(selected_offer(m, url) is p_offer for m in mains.values()):
-            # the URL selects this variant: its own price, whatever the default variant shows
-            price, source = p_amt, p_src
-            chosen_cand = max(clean_match, key=lambda c: c.score) if clean_match else None
-            price_rule = "price.url_selected_variant"
-        elif best is not None and best.price.amount == p_amt:
-            price, source, chosen_cand = p_amt, p_src, best
-            price_rule = "price.structured_is_best_visible"
-        elif prominent:
-            price_rule = "price.structured_in_buy_box"
-            # the structured price is shown in the buy box: another visible amount never overrides it
-            price, source, chosen_cand = p_amt, p_src, max(prominent, key=lambda c: c.score)
-            notes.append(f"{p_src} price shown in the buy box")
-        elif clean_match and (not strong or clean_match[0].score >= best.score - 4):
-            price, source, chosen_cand = p_amt, p_src, max(clean_match, key=lambda c: c.score)
-            price_rule = "price.structured_shown"
-        elif strong and best.price.amount in struct_amounts:
-            price_rule = "price.structured_alternative_shown"
-            price = best.price.amount
-            source = next(s for a, s, _ in struct_prices if a == price)
-            chosen_cand = best
-            notes.append("structured alternative matches the visible price")
-        elif strong and (not seen_anywhere or not clean_match):
-            price, source, chosen_cand = best.price.amount, "visible", best
-            price_rule = "price.visible_over_structured"
-            notes.append(f"visible {best.price.amount} over {p_src} {p_amt}")
-        elif _stale(p_offer) and not seen_anywhere:
-            notes.append("stale structured offer with no visible counterpart")
-            price_rule = "price.stale_structured_offer"
-        else:
-            price, source = p_amt, p_src
-            price_rule = "price.structured_unseen"
-        if source and source != "visible":
-            currency = p_cur or struct_currency
-    elif strong:
-        price, source, chosen_cand = best.price.amount, "visible", best
-        price_rule = "price.visible_beside_title"
-
-    if chosen_cand is not None and currency is None:
-        currency = chosen_cand.price.currency if chosen_cand.price.currency else None
-        if struct_currency and chosen_cand.price.currency in (None, "USD") and struct_currency != chosen_cand.price.currency:
-            currency = struct_currency if "$" in chosen_cand.text or chosen_cand.price.currency is None else currency
-    if price is not None and currency is None:
-        currency = struct_currency or vis_hint
-    if picked.get("currency"):
-        currency = picked["currency"].strip().upper() if picked["currency"].strip().upper() in ISO_CODES else currency
-    if price is None:
-        currency = None
-
-    # regular (struck / was / list) price
-    regular = _regular_price(page, chosen_cand, price, mains, picked, vis_hint, locale_hint)
-
-    # ------------------------------------------------ availability
-    availability, why = _availability(page, mains, chosen_cand, picked, url)
+    choice, price_rule = pricing.decide(_price_evidence(doc, st, page, best, strong, vis_hint))
+    notes = [choice.note] if choice.note else []
+    currency = _currency(choice, price_rule, st, doc.picked, vis_hint)
+    regular = _regular_price(page, choice.candidate, choice.amount, st.mains, doc.picked, vis_hint, doc.locale)
+    availability, why = _availability(page, st.mains, choice.candidate, doc.picked, url)
     notes.append(why)
+    name = _name(page, st.mains, doc.picked, doc.pm)
+    shows, kind_rule = _kind(doc, st, page, usable, strong, choice.amount is not None)
+    if shows != "product" and price_rule == "price.store_selector":
+        shows, kind_rule = "product", "kind.store_selector_price"
+    if shows != "product":
+        statements = pagekind.read_statements(doc.root, doc.pm.title, doc.text)
+        kind, reason, rule = pagekind.decide_not_product(
+            pagekind.NotProductEvidence(statements=statements, listing=shows == "listing"))
+        return Extraction(name=name, page_kind=kind, page_reason=reason, rules={"page_kind": rule},
+                          notes=(*notes, kind_rule))
+    picked, mains = doc.picked, st.mains
+    return _result(name=name, price=choice.amount, currency=currency, availability=availability, regular=regular,
+                   sku=picked.get("sku") or next((m.sku for m in mains.values() if m.sku), None),
+                   gtin=clean_gtin(picked.get("gtin")) or next((m.gtin for m in mains.values() if m.gtin), None),
+                   image=picked.get("image") or next((m.image for m in mains.values() if m.image), None),
+                   source=choice.source, notes=notes,
+                   rules={"price": price_rule, "availability": why, "page_kind": kind_rule})
 
-    # ------------------------------------------------ identity
-    name = _name(page, mains, picked, pm)
-    sku = picked.get("sku") or next((m.sku for m in mains.values() if m.sku), None)
-    gtin = clean_gtin(picked.get("gtin")) or next((m.gtin for m in mains.values() if m.gtin), None)
-    image = picked.get("image") or next((m.image for m in mains.values() if m.image), None)
 
-    listing = listing or several
-    has_structured = any(s in mains for s in ("json-ld", "microdata", "rdfa")) and not several
+def _challenge(doc: Document, st: Structured) -> Extraction | None:
+    """A bot check or captcha in the page's place (never on a page with a structured product:
+    its visible text is not even measured)."""
+    if st.mains.get("json-ld") or st.mains.get("microdata"):
+        return None
+    visible_chars = len(norm(text_content(doc.root, 60000))) if doc.root is not None else 0
+    got = pagekind.challenge(doc.pm.title, doc.text, visible_chars)
+    return not_a_product(*got, notes=("challenge",)) if got is not None else None
+
+
+def _price_evidence(doc: Document, st: Structured, page, best, strong: bool, vis_hint) -> pricing.PriceEvidence:
+    selector = None
+    if doc.picked.get("price"):
+        selector = parse_price(doc.picked["price"], currency_hint=vis_hint, locale_hint=doc.locale)
+    structured: dict = {}
+    for amount, source, _cur in st.prices:
+        structured.setdefault(amount, source)
+    ev = pricing.PriceEvidence(selector=selector, primary=None, structured=structured, best=best, strong=strong)
+    if st.primary is not None:
+        amount, source, currency, offer = st.primary
+        ev.primary = pricing.StructuredPrice(
+            amount=amount, source=source, currency=currency, offer=offer, stale=_stale(offer),
+            url_selected=any(selected_offer(m, doc.url) is offer for m in st.mains.values()))
+        ev.clean = _clean_matches(page, amount)
+        ev.prominent = [c for c in ev.clean if _prominent(c)]
+        ev.seen_anywhere = _visible_anywhere(amount, page, doc.root)
+    return ev
+
+
+def _currency(choice: pricing.PriceChoice, rule: str, st: Structured, picked: dict, vis_hint) -> str | None:
+    """The currency of the chosen price: the selector's or structured offer's, else what the
+    visible price shows (a bare "$" read as the structured currency), else the page's."""
+    if choice.amount is None:
+        return None
+    if rule == "price.store_selector":
+        currency = choice.currency
+    elif choice.source not in (None, "visible"):
+        currency = ((st.primary[2] if st.primary is not None else None) or st.currency
+                    or _visible_currency(choice.candidate, st.currency))
+    else:
+        currency = _visible_currency(choice.candidate, st.currency)
+    if currency is None:
+        currency = st.currency or vis_hint
+    code = (picked.get("currency") or "").strip().upper()
+    return code if code in ISO_CODES else currency
+
+
+def _visible_currency(cand, struct_currency: str | None) -> str | None:
+    if cand is None:
+        return None
+    shown = cand.price.currency
+    if struct_currency and shown in (None, "USD") and struct_currency != shown and (
+            "$" in cand.text or shown is None):
+        return struct_currency
+    return shown
+
+
+def _kind(doc: Document, st: Structured, page, usable, strong: bool, price_found: bool) -> tuple[str, str]:
+    """What the page shows: a product, a listing, or nothing recognisable (pagekind.decide)."""
+    listing = st.listing or st.several
+    has_structured = any(s in st.mains for s in ("json-ld", "microdata", "rdfa")) and not st.several
     focus, buttons, tiles = True, page.buttons, 0
     if listing or not has_structured:
         cards = visible.grid_cards(page)[1]
@@ -209,22 +250,12 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
         if not focus:
             tiles = sum(1 for c in usable if visible.in_card(c.el, cards, page) or visible.in_tile(c.el, page))
     shows, kind_rule = pagekind.decide(
-        has_structured_product=has_structured or (mt is not None and mt.offers and mt.offers[0].price is not None),
-        listing=listing, og_type=pm.tags.get("og:type"), price_found=price is not None,
+        has_structured_product=has_structured or st.has_meta_offer,
+        listing=listing, og_type=doc.pm.tags.get("og:type"), price_found=price_found,
         buttons=len(buttons), title_found=page.title is not None, candidates=len(page.candidates),
         strong_visible=strong, focus=focus, tiles=tiles,
     )
-    if shows != "product" and sel_price is not None:
-        shows, kind_rule = "product", "kind.store_selector_price"
-    if shows != "product":
-        statements = pagekind.read_statements(root, pm.title, text)
-        kind, reason, rule = pagekind.decide_not_product(
-            pagekind.NotProductEvidence(statements=statements, listing=shows == "listing"))
-        return Extraction(name=name, page_kind=kind, page_reason=reason, rules={"page_kind": rule},
-                          notes=(*notes, kind_rule))
-    return _result(name=name, price=price, currency=currency, availability=availability, regular=regular,
-                   sku=sku, gtin=gtin, image=image, source=source, notes=notes,
-                   rules={"price": price_rule, "availability": why, "page_kind": kind_rule})
+    return shows, kind_rule
 
 
 def _result(*, name, price, currency, availability, regular, sku, gtin, image, source, notes, rules) -> Extraction:
