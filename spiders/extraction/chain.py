@@ -166,18 +166,19 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     if shows != "product" and price_rule == "price.store_selector":
         shows, kind_rule = "product", "kind.store_selector_price"
     if shows != "product":
-        statements = pagekind.read_statements(doc.root, doc.pm.title, doc.text)
-        kind, reason, rule = pagekind.decide_not_product(
-            pagekind.NotProductEvidence(statements=statements, listing=shows == "listing"))
-        return Extraction(name=name, page_kind=kind, page_reason=reason, rules={"page_kind": rule},
-                          notes=(*notes, kind_rule))
-    picked, mains = doc.picked, st.mains
+        return _not_product(doc, shows, name, (*notes, kind_rule))
     return _result(name=name, price=choice.amount, currency=currency, availability=availability, regular=regular,
-                   sku=picked.get("sku") or next((m.sku for m in mains.values() if m.sku), None),
-                   gtin=clean_gtin(picked.get("gtin")) or next((m.gtin for m in mains.values() if m.gtin), None),
-                   image=picked.get("image") or next((m.image for m in mains.values() if m.image), None),
                    source=choice.source, notes=notes,
-                   rules={"price": price_rule, "availability": why, "page_kind": kind_rule})
+                   rules={"price": price_rule, "availability": why, "page_kind": kind_rule},
+                   **_identity(st.mains, doc.picked))
+
+
+def _not_product(doc: Document, shows: str, name: str | None, notes: tuple) -> Extraction:
+    """A page that shows no product: gone, or unrecognised, from what the page states."""
+    statements = pagekind.read_statements(doc.root, doc.pm.title, doc.text)
+    kind, reason, rule = pagekind.decide_not_product(
+        pagekind.NotProductEvidence(statements=statements, listing=shows == "listing"))
+    return Extraction(name=name, page_kind=kind, page_reason=reason, rules={"page_kind": rule}, notes=notes)
 
 
 def _challenge(doc: Document, st: Structured) -> Extraction | None:
@@ -291,22 +292,45 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
           vis_hint, locale_hint, anchor, h1s=None, h1_texts=None) -> Extraction | None:
     """Structured data gave a price: check it against the buy box alone, not the whole page.
 
-    The buy box is the smallest block around the title (a few levels up) that shows the
-    structured price and holds a buy button or stock wording.  The visible analysis runs on that
-    block only; the structured price stands when it is the best price there, beside the title
-    or the button, and nothing there shows it struck through or as a "was" price.  Otherwise
-    (no title, no such block, any doubt) None: the whole page is analysed.
+    The same reading as the whole page, on less of it: the visible analysis runs on the buy box
+    only; the structured price stands when it is the best price there, beside the title or the
+    button, and nothing there shows it struck through or as a "was" price.  Otherwise (no
+    title, no such block, any doubt) None: the whole page is analysed.
     """
     p_amt, p_src, p_cur, _offer = primary
     currency = p_cur or struct_currency
     if currency is None:
         return None
     title = visible.find_title(root, structured_name, title_hint, anchor, h1s, h1_texts)
+    box = _fast_box(title, p_amt)
+    if box is None:
+        return None
+    page = visible.analyse(box, structured_name=structured_name, title_hint=title_hint,
+                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor, h1_texts=h1_texts)
+    if page.title is not title:
+        return None
+    best = _fast_price(page, p_amt, struct_amounts)
+    if best is None:
+        return None
+    availability, why = _availability(page, mains, best, {}, url)
+    if availability == "unknown" or _structured_availability(mains, url)[0] not in (availability, "unknown"):
+        return None  # the buy box and the structured data disagree (or say nothing): read it all
+    regular = _regular_price(page, best, p_amt, mains, {}, vis_hint, locale_hint)
+    return _result(
+        name=_name(page, mains, {}, pm), price=p_amt, currency=currency, availability=availability,
+        regular=regular, source=p_src, notes=[f"{p_src} price shown in the buy box", why, FAST_NOTE],
+        rules={"price": "price.structured_in_buy_box", "availability": why, "page_kind": "kind.structured_product"},
+        **_identity(mains, {}),
+    )
+
+
+def _fast_box(title, amount: Decimal):
+    """The smallest block a few levels above the title that may show `amount` (its digits,
+    grouping aside: the analysis reads it exactly) and holds a buy button or stock wording."""
     if title is None:
         return None
-    box = None
     x = title
-    whole = str(int(p_amt))  # the price's whole units, as digits
+    whole = str(int(amount))  # the price's whole units, as digits
     for _ in range(BOX_LEVELS):
         x = x.getparent()
         if x is None or not isinstance(x.tag, str) or x.tag in ("body", "html"):
@@ -314,44 +338,38 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
         t = text_content(x, BOX_CHARS)
         if len(t) >= BOX_CHARS:
             return None
-        # a cheap test that the block may show the price (its digits, grouping aside); the
-        # analysis below reads it exactly
         if whole in _GROUPING.sub("", t) and visible.has_buy_or_stock_words(t, x):
-            box = x
-            break
-    if box is None:
-        return None
-    page = visible.analyse(box, structured_name=structured_name, title_hint=title_hint,
-                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor, h1_texts=h1_texts)
-    if page.title is not title:
-        return None
+            return x
+    return None
+
+
+def _fast_price(page, amount: Decimal, struct_amounts):
+    """The buy-box candidate showing the structured price as the price to pay, or None when the
+    box has any doubt about it."""
     usable, best = _rank_candidates(page, struct_amounts)
-    if (best is None or best.price.amount != p_amt or best.struck >= 4 or best.flags & {"region", "net"}
+    if (best is None or best.price.amount != amount or best.struck >= 4 or best.flags & {"region", "net"}
             or not _prominent(best)):
         # another amount scores higher, but the structured price is shown cleanly beside the
         # title or the button: that is what the whole page decides too
-        prominent = [c for c in _clean_matches(page, p_amt) if _prominent(c)]
-        if not prominent:
+        best = max((c for c in _clean_matches(page, amount) if _prominent(c)), key=lambda c: c.score, default=None)
+        if best is None:
             return None
-        best = max(prominent, key=lambda c: c.score)
-    others = any(c.price.amount != p_amt and c.struck < 4 and "was" not in c.flags for c in usable)
+    others = any(c.price.amount != amount and c.struck < 4 and "was" not in c.flags for c in usable)
     for c in page.candidates:
-        if c.price.amount == p_amt and (c.struck >= 4 or ("was" in c.flags and others)):
+        if c.price.amount == amount and (c.struck >= 4 or ("was" in c.flags and others)):
             # shown struck through, or labelled "was" beside another price: a sale the
             # structured data may not know of; let the whole page decide
             return None
-    availability, why = _availability(page, mains, best, {}, url)
-    if availability == "unknown" or _structured_availability(mains, url)[0] not in (availability, "unknown"):
-        return None  # the buy box and the structured data disagree (or say nothing): read it all
-    regular = _regular_price(page, best, p_amt, mains, {}, vis_hint, locale_hint)
-    return _result(
-        name=_name(page, mains, {}, pm), price=p_amt, currency=currency, availability=availability,
-        regular=regular, sku=next((m.sku for m in mains.values() if m.sku), None),
-        gtin=next((m.gtin for m in mains.values() if m.gtin), None),
-        image=next((m.image for m in mains.values() if m.image), None), source=p_src,
-        notes=[f"{p_src} price shown in the buy box", why, FAST_NOTE],
-        rules={"price": "price.structured_in_buy_box", "availability": why, "page_kind": "kind.structured_product"},
-    )
+    return best
+
+
+def _identity(mains: dict, picked: dict) -> dict:
+    """sku, gtin and image: the store's selectors first, then any structured source."""
+    return {
+        "sku": picked.get("sku") or next((m.sku for m in mains.values() if m.sku), None),
+        "gtin": clean_gtin(picked.get("gtin")) or next((m.gtin for m in mains.values() if m.gtin), None),
+        "image": picked.get("image") or next((m.image for m in mains.values() if m.image), None),
+    }
 
 
 def _structured_prices(mains: dict, url: str | None):
@@ -567,6 +585,8 @@ def _visible_anywhere(amount: Decimal, page, root) -> bool:
 
 
 def _regular_price(page, chosen, price, mains, picked, hint, locale_hint) -> Decimal | None:
+    """The struck, was or list price of the chosen price: the store's selector, a structured
+    offer's, else a struck or "was" amount shown beside the chosen one."""
     if price is None:
         return None
     if picked.get("regular_price"):
@@ -577,20 +597,22 @@ def _regular_price(page, chosen, price, mains, picked, hint, locale_hint) -> Dec
         for o in m.offers:
             if o.regular_price is not None and o.regular_price > price and o.price == price:
                 return o.regular_price
-    if chosen is None:
-        return None
+    return _visible_regular(page, chosen, price) if chosen is not None else None
+
+
+_NOT_REGULAR = frozenset({"unit", "instalment", "shipping", "save", "region"})
+REGULAR_NEAR = 8  # a was-price this close (tree steps) to the chosen price is its regular price
+REGULAR_MAX_RATIO = 20  # a was-price more than this many times the price is something else
+
+
+def _visible_regular(page, chosen, price: Decimal) -> Decimal | None:
     best = None
     for c in page.candidates:
-        if c is chosen or c.price.amount <= price:
-            continue
-        if not (c.struck >= 4 or "was" in c.flags):
-            continue
-        if c.flags & {"unit", "instalment", "shipping", "save", "region"}:
+        if (c is chosen or c.price.amount <= price or not (c.struck >= 4 or "was" in c.flags)
+                or c.flags & _NOT_REGULAR or c.price.amount > price * REGULAR_MAX_RATIO):
             continue
         d = visible.distance(c.el, chosen.el, page)
-        if d is None or d > 8:
-            continue
-        if c.price.amount > price * 20:
+        if d is None or d > REGULAR_NEAR:
             continue
         if best is None or d < best[0]:
             best = (d, c.price.amount)
