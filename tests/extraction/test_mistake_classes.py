@@ -36,6 +36,12 @@ def read(html: bytes, url: str = URL):
     ('<p class="price">1\u202f299,00\u00a0€</p><button>Ajouter au panier</button>', "fr", URL, "1299.00", "EUR"),
     ('<p class="price"><span class="sym">$</span><span class="whole">19</span><sup class="cents">99</sup></p>' + ADD,
      "en", URL, "19.99", "USD"),
+    ('<p class="price">1.299,- €</p><button>In den Warenkorb</button>', "de-DE", URL, "1299.00", "EUR"),
+    ('<p class="price">Rs. 1,299</p>' + ADD, "en-PK", URL, "1299.00", "PKR"),
+    ('<p class="price">E£ 1,299</p>' + ADD, "ar-EG", URL, "1299.00", "EGP"),
+    ('<p class="price">Rp 1.299.000</p>' + ADD, "id-ID", URL, "1299000", "IDR"),
+    ('<p class="price">$ 12.990</p>' + ADD, "es-CO", URL, "12990", "COP"),
+    ('<p class="price">NT$1,299</p>' + ADD, "zh-TW", URL, "1299", "TWD"),
 ])
 def test_money_is_read_as_the_country_writes_it(body, lang, url, price, currency):
     ex = read(page(body, lang=lang), url)
