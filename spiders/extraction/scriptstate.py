@@ -134,7 +134,8 @@ def _money(value, currency: str | None, cents: bool) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     if cents and isinstance(value, int):
-        return amount_from_value(value, currency=currency) / 100 if value >= 0 else None
+        amount = amount_from_value(value, currency=currency)
+        return amount / 100 if amount is not None else None  # Shopify writes money in cents
     return amount_from_value(value, currency=currency)
 
 

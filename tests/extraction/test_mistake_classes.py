@@ -323,3 +323,16 @@ def test_stock_is_read_in_the_page_language(lang, out, buy):
     assert sold.availability == "out_of_stock"
     buyable = read(page(f'<p class="price">$20.00</p><button class="btn">{buy}</button>', lang=lang))
     assert buyable.availability == "in_stock"
+
+
+@pytest.mark.parametrize("state", [
+    '<script>window.__INITIAL_STATE__ = {"product":{"name":"Trail Runner Pro","price":-5,"variants":[{"price":-1}]}};</script>',
+    '<script type="application/json" data-product-json>{"title":"Trail Runner Pro","handle":"t","variants":'
+    '[{"price":99999999999999999999,"available":true}]}</script>',
+    '<script>window.__NUXT__=(function(a,b){return {data:[{product:{name:a,price:b}}]}}("Trail Runner Pro",89));</script>',
+    "<script>dataLayer.push({ecommerce: {items: [{item_name: 'Trail Runner Pro', price: 'abc'}]}});</script>",
+    '<script>window.__PRELOADED_STATE__ = {"product": {"name": "Trail Runner Pro", "price": {"amount": {"x": 1}}}}</script>',
+])
+def test_odd_script_state_never_breaks_the_reading(state):
+    ex = read(page('<p class="price">$89.00</p>' + ADD, script=state))
+    assert (ex.price, ex.availability) == (Decimal("89.00"), "in_stock")
