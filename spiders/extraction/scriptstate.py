@@ -24,7 +24,7 @@ from .prices import amount_from_value, normalize_code
 from .records import Offer, Product, clean_text
 
 MAX_SCRIPT_CHARS = 1_500_000  # a state blob larger than this is not read
-MAX_LITERAL_CHARS = 200_000  # object literals (not JSON) are repaired only up to this size
+MAX_LITERAL_CHARS = 50_000  # object literals (not JSON) are repaired only up to this size (walked in Python)
 MAX_NODES = 30_000  # dicts and lists walked per page
 MAX_PRODUCTS = 50
 
