@@ -162,7 +162,8 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
     availability, why = _availability(page, st.mains, choice.candidate, doc.picked, url)
     notes.append(why)
     name = _name(page, st.mains, doc.picked, doc.pm)
-    shows, kind_rule = _kind(doc, st, page, usable, strong, choice.amount is not None)
+    sold_out = why == "availability.sold_out_wording" and not _states_not_product(doc, page)
+    shows, kind_rule = _kind(doc, st, page, usable, strong, choice.amount is not None, sold_out)
     if shows != "product" and price_rule == "price.store_selector":
         shows, kind_rule = "product", "kind.store_selector_price"
     if shows != "product":
@@ -238,7 +239,21 @@ def _visible_currency(cand, struct_currency: str | None) -> str | None:
     return shown
 
 
-def _kind(doc: Document, st: Structured, page, usable, strong: bool, price_found: bool) -> tuple[str, str]:
+def _states_not_product(doc: Document, page) -> bool:
+    """Does the page's title or the block around its heading say the product is gone or not
+    found, or that the page is something else (maintenance, a region picker, a wall, an error),
+    rather than that the product is sold out?"""
+    around = text_content(page.title.getparent(), GONE_TEXT_CHARS) if page.title is not None and \
+        page.title.getparent() is not None else ""
+    text = f"{doc.pm.title or ''} {around}"
+    return any(rx.search(text) for rx in pagekind.STATEMENTS)
+
+
+GONE_TEXT_CHARS = 2000  # text read around the heading for a "gone" statement
+
+
+def _kind(doc: Document, st: Structured, page, usable, strong: bool, price_found: bool,
+          sold_out: bool = False) -> tuple[str, str]:
     """What the page shows: a product, a listing, or nothing recognisable (pagekind.decide)."""
     listing = st.listing or st.several
     has_structured = any(s in st.mains for s in ("json-ld", "microdata", "rdfa")) and not st.several
@@ -254,7 +269,7 @@ def _kind(doc: Document, st: Structured, page, usable, strong: bool, price_found
         has_structured_product=has_structured or st.has_meta_offer,
         listing=listing, og_type=doc.pm.tags.get("og:type"), price_found=price_found,
         buttons=len(buttons), title_found=page.title is not None, candidates=len(page.candidates),
-        strong_visible=strong, focus=focus, tiles=tiles,
+        strong_visible=strong, focus=focus, tiles=tiles, sold_out_beside_title=sold_out,
     )
     return shows, kind_rule
 

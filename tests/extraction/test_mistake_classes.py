@@ -336,3 +336,27 @@ def test_stock_is_read_in_the_page_language(lang, out, buy):
 def test_odd_script_state_never_breaks_the_reading(state):
     ex = read(page('<p class="price">$89.00</p>' + ADD, script=state))
     assert (ex.price, ex.availability) == (Decimal("89.00"), "in_stock")
+
+
+# ---------------------------------------------------------------- a sold-out page that hides its price and button
+
+@pytest.mark.parametrize(("body", "lang"), [
+    ('<p class="stock">Sold out</p>', "en"),
+    ('<p class="stock">Out of stock</p><p class="was">$60.00</p>', "en"),
+    ('<p class="stock">Ausverkauft</p>', "de"),
+    ('<p class="stock">Épuisé</p>', "fr"),
+    ('<p class="stock">Agotado</p>', "es"),
+])
+def test_a_sold_out_page_without_price_or_button_is_the_product_sold_out(body, lang):
+    ex = extract_product(page(body, lang=lang), URL)
+    assert (ex.page_kind, ex.availability, ex.rules["page_kind"]) == (
+        "product", "out_of_stock", "kind.sold_out_beside_title")
+
+
+@pytest.mark.parametrize(("body", "kind"), [
+    ("<p>This product is no longer available.</p>", "gone"),
+    ("<p>Dieser Artikel ist leider nicht mehr verfügbar.</p>", "gone"),
+    ("<p>Sorry, this store is not available in your country.</p>", "unrecognised"),
+])
+def test_a_page_saying_the_product_is_gone_is_not_a_sold_out_product(body, kind):
+    assert extract_product(page(body), URL).page_kind == kind
