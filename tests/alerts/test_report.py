@@ -70,7 +70,8 @@ def test_a_watcher_held_back_by_the_cool_down_is_shown_its_last_alert(db, catalo
         evaluate_now(db, [first])
         clock.advance(timedelta(minutes=5))
         with db.begin() as conn:
-            again = add_event(conn, catalogue.listing_id, "price_drop", "35.00", "30.50")
+            # back up to 40 and down again: a flap, not a deeper drop, so the cool-down holds it
+            again = add_event(conn, catalogue.listing_id, "price_drop", "40.00", "35.50")
         evaluate_now(db, [again])
         with db.connect() as conn:
             [held] = report.not_told(conn, [again], cooldown_seconds=3600)
