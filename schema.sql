@@ -5,7 +5,7 @@
 -- how an existing database is brought up to date (new objects are added with IF NOT EXISTS,
 -- functions, views and triggers are replaced). schema_version records each version applied.
 --
--- Conventions: money is numeric(12,2) with an ISO 4217 char(3) currency, never float; times are
+-- Conventions: money is numeric with at most three decimals (a currency's own minor units; version 7) with an ISO 4217 char(3) currency, never float; times are
 -- timestamptz; every status is a fixed set enforced by a CHECK; ON DELETE is chosen per foreign
 -- key (CASCADE where the child has no meaning without its parent, SET NULL where it is history).
 
@@ -811,4 +811,372 @@ COMMENT ON COLUMN price_events.evidence IS 'What was read and from where (e.g. p
 
 INSERT INTO schema_version (version, description)
 VALUES (4, 'alerts are true: confirmation, last known stock, new-low windows, deeper drops, disputes, held runs')
+ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
+-- Version 5: what each crawl read, kept for a while (pricehound explain, crawl --wait), and
+-- per-store host mapping for staging copies of a shop
+-- =============================================================================================
+
+-- The last few observations of each listing, in a ring of slots: a listing's newest observation
+-- takes the slot after the one its previous observation took, so the table never holds more
+-- than OBSERVATION_SLOTS rows per listing (pipelines/observations.py) and needs no pruning.
+CREATE SEQUENCE IF NOT EXISTS listing_observations_seq AS bigint;
+CREATE TABLE IF NOT EXISTS listing_observations (
+    listing_id      bigint NOT NULL REFERENCES store_listings (id) ON DELETE CASCADE,
+    slot            smallint NOT NULL CHECK (slot >= 0),
+    seq             bigint NOT NULL DEFAULT nextval('listing_observations_seq'),
+    crawl_run_id    bigint,
+    observed_at     timestamptz NOT NULL,
+    kind            text NOT NULL CHECK (kind IN ('ok', 'removed', 'failed', 'dropped')),
+    reason          text,
+    price           numeric(12,2),
+    currency        char(3),
+    availability    text NOT NULL DEFAULT 'unknown',
+    status_code     integer,
+    source          text,
+    rules           jsonb NOT NULL DEFAULT '{}'::jsonb,
+    PRIMARY KEY (listing_id, slot)
+) WITH (fillfactor = 70);
+ALTER SEQUENCE listing_observations_seq OWNED BY listing_observations.seq;
+CREATE INDEX IF NOT EXISTS listing_observations_run_idx ON listing_observations (crawl_run_id);
+COMMENT ON TABLE listing_observations IS 'The last few observations of each listing as the crawl read them (ok, removed, failed, dropped), with the rules that decided; a ring of slots per listing.';
+COMMENT ON COLUMN listing_observations.kind IS 'ok, removed or failed as the spider observed it; dropped when validation refused it.';
+COMMENT ON COLUMN listing_observations.reason IS 'Why it was removed, failed or dropped (dropped:<reason>).';
+COMMENT ON COLUMN listing_observations.price IS 'The price read (for a dropped absurd price: the refused one).';
+COMMENT ON COLUMN listing_observations.rules IS 'The named rule that decided each field (field -> rule).';
+COMMENT ON COLUMN listing_observations.seq IS 'Order in which observations were recorded (the newest has the highest).';
+
+-- curl --resolve for a store: HOST:PORT:ADDRESS entries (PORT may be *) that the crawl connects
+-- to instead of what DNS says. Only stores marked local may have any (pricehound/catalog.py).
+DO $$
+BEGIN
+    -- looked up first: ALTER TABLE would lock the stores table on every apply
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                    WHERE table_schema = current_schema() AND table_name = 'stores' AND column_name = 'resolve') THEN
+        ALTER TABLE stores ADD COLUMN resolve text[] NOT NULL DEFAULT '{}';
+    END IF;
+END
+$$;
+COMMENT ON COLUMN stores.resolve IS 'Host mapping like curl --resolve: HOST:PORT:ADDRESS entries the crawl uses instead of DNS (stores marked local only).';
+
+INSERT INTO schema_version (version, description)
+VALUES (5, 'listing_observations: the last observations of each listing; stores.resolve host mapping')
+ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
+-- Version 6: safe by default. Links that sign in work once; partner watches wait for their
+-- owner's confirmation.
+-- =============================================================================================
+
+-- A sign-in link (verify, login, manage) is used up in the transaction that opens its session:
+-- its jti is kept here until the link would have expired anyway.
+CREATE TABLE IF NOT EXISTS used_link_tokens (
+    jti         text PRIMARY KEY CHECK (length(jti) BETWEEN 1 AND 64),
+    purpose     text NOT NULL,
+    user_id     bigint REFERENCES users (id) ON DELETE CASCADE,
+    used_at     timestamptz NOT NULL DEFAULT pricehound_now(),
+    expires_at  timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS used_link_tokens_expiry_idx ON used_link_tokens (expires_at);
+COMMENT ON TABLE used_link_tokens IS 'Links that signed someone in (or confirmed a watch) and so cannot be used again; rows go once the link has expired.';
+
+-- A watch a partner created stays inactive until its owner confirms it through the emailed link.
+ALTER TABLE shopping_list_items ADD COLUMN IF NOT EXISTS partner_key_id bigint REFERENCES api_keys (id) ON DELETE SET NULL;
+ALTER TABLE shopping_list_items ADD COLUMN IF NOT EXISTS confirmed_at timestamptz;
+COMMENT ON COLUMN shopping_list_items.partner_key_id IS 'The partner API key that created this watch, if one did.';
+COMMENT ON COLUMN shopping_list_items.confirmed_at IS 'When the owner confirmed a partner-created watch; until then it stays inactive.';
+
+-- One URL, one listing. A listing's identity within its store is its URL normalised per
+-- RFC 3986 section 6 without the scheme (pricehound.urls.listing_key computes the same in
+-- Python; a test holds them equal): case, percent-encoding, dot segments, default ports, the
+-- store's trailing-slash rule, sorted query, tracking parameters dropped.
+ALTER TABLE stores ADD COLUMN IF NOT EXISTS url_trailing_slash text NOT NULL DEFAULT 'strip'
+    CHECK (url_trailing_slash IN ('strip', 'keep', 'add'));
+COMMENT ON COLUMN stores.url_trailing_slash IS 'Whether a trailing slash in this store''s URLs is noise (strip, the default), meaningful (keep) or always there (add).';
+
+CREATE OR REPLACE FUNCTION pricehound_url_percent(part text, plus_is_space boolean)
+RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    out text := '';
+    i integer := 1;
+    n integer := length(part);
+    ch text;
+    code integer;
+    raw bytea;
+    j integer;
+BEGIN
+    -- nothing to change: no escape, nothing to escape, no '+' meaning a space
+    IF part ~ '^[A-Za-z0-9._~!$&''()*,;=:@/?-]*$' OR (NOT plus_is_space AND part ~ '^[A-Za-z0-9._~!$&''()*+,;=:@/?-]*$') THEN
+        RETURN part;
+    END IF;
+    WHILE i <= n LOOP
+        ch := substr(part, i, 1);
+        IF ch = '%' AND substr(part, i + 1, 2) ~ '^[0-9A-Fa-f]{2}$' THEN
+            code := ('x' || lpad(substr(part, i + 1, 2), 8, '0'))::bit(32)::integer;
+            IF code < 128 AND chr(code) ~ '^[A-Za-z0-9._~-]$' THEN
+                out := out || chr(code);
+            ELSE
+                out := out || '%' || upper(substr(part, i + 1, 2));
+            END IF;
+            i := i + 3;
+            CONTINUE;
+        END IF;
+        IF ch = '+' AND plus_is_space THEN
+            out := out || '%20';
+        ELSIF ch ~ '^[A-Za-z0-9._~!$&''()*+,;=:@/?-]$' THEN
+            out := out || ch;
+        ELSE
+            raw := convert_to(ch, 'UTF8');
+            FOR j IN 0 .. length(raw) - 1 LOOP
+                out := out || '%' || upper(lpad(to_hex(get_byte(raw, j)), 2, '0'));
+            END LOOP;
+        END IF;
+        i := i + 1;
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION pricehound_url_key(url text, trailing_slash text DEFAULT 'strip')
+RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    m text[];
+    scheme text;
+    authority text;
+    path text;
+    segments text[];
+    kept text[] := ARRAY[]::text[];
+    k integer;
+    query text;
+BEGIN
+    m := regexp_match(url, '^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([^?#]*)(\?[^#]*)?');
+    IF m IS NULL THEN
+        RETURN url;
+    END IF;
+    scheme := lower(m[1]);
+    authority := lower(m[2]);
+    IF (scheme = 'http' AND authority LIKE '%:80') OR (scheme = 'https' AND authority LIKE '%:443') THEN
+        authority := regexp_replace(authority, ':[0-9]+$', '');
+    END IF;
+    path := '/' || pricehound_url_percent(regexp_replace(coalesce(m[3], ''), '^/', ''), false);
+    IF path ~ '/\.\.?(/|$)' THEN
+        segments := string_to_array(substr(path, 2), '/');
+        FOR k IN 1 .. coalesce(array_length(segments, 1), 0) LOOP
+            IF segments[k] IN ('.', '..') THEN
+                IF segments[k] = '..' AND cardinality(kept) > 0 THEN
+                    kept := kept[1:cardinality(kept) - 1];
+                END IF;
+                IF k = array_length(segments, 1) THEN
+                    kept := kept || ''::text;
+                END IF;
+            ELSE
+                kept := kept || segments[k];
+            END IF;
+        END LOOP;
+        path := '/' || array_to_string(kept, '/');
+    END IF;
+    IF trailing_slash = 'strip' THEN
+        path := coalesce(nullif(rtrim(path, '/'), ''), '/');
+    ELSIF trailing_slash = 'add' AND right(path, 1) <> '/' THEN
+        path := path || '/';
+    END IF;
+    SELECT string_agg(CASE WHEN v IS NULL THEN key ELSE key || '=' || v END, '&'
+                      ORDER BY key COLLATE "C", coalesce(v, '') COLLATE "C", v IS NOT NULL)
+      INTO query
+      FROM (SELECT pricehound_url_percent(split_part(p, '=', 1), true) AS key,
+                   CASE WHEN strpos(p, '=') > 0
+                        THEN pricehound_url_percent(substr(p, strpos(p, '=') + 1), true) END AS v
+              FROM unnest(string_to_array(substr(coalesce(m[4], ''), 2), '&')) AS p
+             WHERE p <> '') q
+     WHERE NOT (lower(key) LIKE 'utm\_%' OR lower(key) LIKE 'gclid%' OR lower(key) LIKE 'fbclid%'
+                OR lower(key) LIKE 'mc\_cid%' OR lower(key) LIKE 'mc\_eid%' OR lower(key) LIKE '\_ga%'
+                OR lower(key) LIKE 'srsltid%');
+    RETURN authority || path || coalesce('?' || nullif(query, ''), '');
+END
+$$;
+COMMENT ON FUNCTION pricehound_url_key(text, text) IS 'A listing''s identity in its store: its URL normalised (RFC 3986 section 6) without the scheme.';
+
+ALTER TABLE store_listings ADD COLUMN IF NOT EXISTS url_key text;
+ALTER TABLE store_listings ADD COLUMN IF NOT EXISTS declared_key text;
+COMMENT ON COLUMN store_listings.url_key IS 'pricehound_url_key(url): unique per store, so equivalent URLs are one listing.';
+COMMENT ON COLUMN store_listings.declared_key IS 'Key of the canonical URL the page itself declares; listings declaring the same one are merged.';
+
+CREATE OR REPLACE FUNCTION store_listings_set_url_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.url_key := pricehound_url_key(NEW.url, coalesce(
+        (SELECT url_trailing_slash FROM stores WHERE id = NEW.store_id), 'strip'));
+    RETURN NEW;
+END
+$$;
+DROP TRIGGER IF EXISTS store_listings_url_key ON store_listings;
+CREATE TRIGGER store_listings_url_key BEFORE INSERT OR UPDATE OF url, store_id ON store_listings
+    FOR EACH ROW EXECUTE FUNCTION store_listings_set_url_key();
+
+-- Merge listing dup into keep: history, events, activity and watches move over (a list that
+-- watched both keeps its watch of keep), the newer current price wins, then dup goes.
+CREATE OR REPLACE FUNCTION pricehound_merge_listings(keep bigint, dup bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF keep = dup THEN
+        RETURN;
+    END IF;
+    UPDATE price_history_log SET listing_id = keep WHERE listing_id = dup;
+    UPDATE price_events SET listing_id = keep WHERE listing_id = dup;
+    UPDATE user_activity SET listing_id = keep WHERE listing_id = dup;
+    DELETE FROM shopping_list_items d
+     USING shopping_list_items k
+     WHERE d.listing_id = dup AND k.listing_id = keep AND k.list_id = d.list_id;
+    UPDATE shopping_list_items SET listing_id = keep WHERE listing_id = dup;
+    IF EXISTS (SELECT 1 FROM store_prices d WHERE d.listing_id = dup
+                AND NOT EXISTS (SELECT 1 FROM store_prices k WHERE k.listing_id = keep
+                                 AND k.observed_at >= d.observed_at)) THEN
+        DELETE FROM store_prices WHERE listing_id = keep;
+        UPDATE store_prices SET listing_id = keep WHERE listing_id = dup;
+    END IF;
+    UPDATE store_listings k
+       SET first_seen_at = least(k.first_seen_at, d.first_seen_at),
+           title = coalesce(k.title, d.title), sku = coalesce(k.sku, d.sku), gtin = coalesce(k.gtin, d.gtin),
+           product_id = coalesce(k.product_id, d.product_id), declared_key = coalesce(k.declared_key, d.declared_key)
+      FROM store_listings d
+     WHERE k.id = keep AND d.id = dup;
+    DELETE FROM store_listings WHERE id = dup;
+    PERFORM refresh_crawl_priorities(ARRAY[keep]);
+END
+$$;
+COMMENT ON FUNCTION pricehound_merge_listings(bigint, bigint) IS 'Merge two listings of one page into the first, keeping history and watches.';
+
+-- Existing duplicates (rows from before the key existed): key them, merge each group into its
+-- oldest listing, then make the key unique. Rows that already have a key are left alone.
+DO $$
+DECLARE
+    g record;
+    d bigint;
+BEGIN
+    UPDATE store_listings SET url = url WHERE url_key IS NULL;
+    FOR g IN
+        SELECT min(id) AS keep, array_agg(id ORDER BY id) AS ids
+          FROM store_listings GROUP BY store_id, url_key HAVING count(*) > 1
+    LOOP
+        FOREACH d IN ARRAY g.ids[2:] LOOP
+            PERFORM pricehound_merge_listings(g.keep, d);
+        END LOOP;
+    END LOOP;
+END
+$$;
+CREATE UNIQUE INDEX IF NOT EXISTS store_listings_store_url_key ON store_listings (store_id, url_key);
+CREATE INDEX IF NOT EXISTS store_listings_declared_key_idx ON store_listings (store_id, declared_key)
+    WHERE declared_key IS NOT NULL;
+
+INSERT INTO schema_version (version, description)
+VALUES (6, 'single-use sign-in links, partner watches wait for confirmation, one listing per URL')
+ON CONFLICT (version) DO NOTHING;
+
+-- =============================================================================================
+-- Version 7: money keeps three decimals
+-- =============================================================================================
+-- KWD, BHD, OMR (and JOD, TND, LYD, IQD) have three minor units: "2.345" is two dinars and
+-- 345 fils, and numeric(12,2) would round it to 2.35. Every money column becomes numeric with
+-- at most three decimals and fifteen digits (CHECK ..._money): each amount keeps the minor units
+-- of its currency as the writer gives them ("19.99" USD stays 19.99, "2.500" KWD stays 2.500,
+-- "1299" JPY stays 1299), where numeric(15,3) would show every price with three decimals.
+-- Dropping the typmod rewrites no table. A type change is refused while a view reads the
+-- column, so the views that depend on these tables (and the views on those) are saved, dropped,
+-- and recreated from their own definitions, comments and indexes. Looked up first: a database
+-- already changed takes no lock here.
+DO $$
+DECLARE
+    money CONSTANT text[] := ARRAY[
+        'store_prices.price', 'store_prices.regular_price',
+        'price_history_log.price', 'price_history_log.regular_price',
+        'price_events.old_price', 'price_events.new_price',
+        'store_listings.suspect_price', 'shopping_list_items.target_price',
+        'store_listings.pending_price', 'alert_state.last_price', 'listing_observations.price'];
+    todo text[];
+    col text;
+    v record;
+    i record;
+    saved jsonb := '[]'::jsonb;
+    item jsonb;
+BEGIN
+    SELECT array_agg(c.relname || '.' || a.attname) INTO todo
+      FROM pg_attribute a
+      JOIN pg_class c ON c.oid = a.attrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = current_schema() AND NOT a.attisdropped
+       AND c.relname || '.' || a.attname = ANY (money)
+       AND format_type(a.atttypid, a.atttypmod) <> 'numeric';
+    IF todo IS NULL THEN
+        RETURN;
+    END IF;
+    -- every view that reads one of these tables, directly or through another view, shallowest first
+    FOR v IN
+        WITH RECURSIVE deps(oid, depth) AS (
+            SELECT DISTINCT r.ev_class, 1
+              FROM pg_depend d
+              JOIN pg_rewrite r ON r.oid = d.objid
+              JOIN pg_class t ON t.oid = d.refobjid
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND t.relname = ANY (ARRAY(SELECT split_part(m, '.', 1) FROM unnest(money) m))
+               AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+               AND r.ev_class <> d.refobjid
+            UNION
+            SELECT r.ev_class, deps.depth + 1
+              FROM deps
+              JOIN pg_depend d ON d.refobjid = deps.oid AND d.refclassid = 'pg_class'::regclass
+                              AND d.classid = 'pg_rewrite'::regclass
+              JOIN pg_rewrite r ON r.oid = d.objid
+             WHERE r.ev_class <> deps.oid AND deps.depth < 10
+        )
+        SELECT c.oid, c.relname, c.relkind, max(deps.depth) AS depth
+          FROM deps JOIN pg_class c ON c.oid = deps.oid
+         WHERE c.relkind IN ('v', 'm')
+         GROUP BY c.oid, c.relname, c.relkind
+         ORDER BY max(deps.depth), c.relname
+    LOOP
+        saved := saved || jsonb_build_array(jsonb_build_object(
+            'name', v.relname, 'kind', v.relkind::text,
+            'definition', pg_get_viewdef(v.oid),
+            'comment', obj_description(v.oid, 'pg_class'),
+            'indexes', coalesce((SELECT jsonb_agg(pg_get_indexdef(x.indexrelid))
+                                   FROM pg_index x WHERE x.indrelid = v.oid), '[]'::jsonb),
+            'populated', (SELECT relispopulated FROM pg_class WHERE oid = v.oid)));
+    END LOOP;
+    FOR item IN SELECT * FROM jsonb_array_elements(saved) LOOP
+        EXECUTE format(CASE WHEN item->>'kind' = 'm' THEN 'DROP MATERIALIZED VIEW IF EXISTS %I CASCADE'
+                            ELSE 'DROP VIEW IF EXISTS %I CASCADE' END, item->>'name');
+    END LOOP;
+    FOREACH col IN ARRAY todo LOOP
+        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE numeric', split_part(col, '.', 1), split_part(col, '.', 2));
+        IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                        WHERE conrelid = split_part(col, '.', 1)::regclass
+                          AND conname = replace(col, '.', '_') || '_money') THEN
+            EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (scale(%I) <= 3 AND %I < 1000000000000)',
+                           split_part(col, '.', 1), replace(col, '.', '_') || '_money',
+                           split_part(col, '.', 2), split_part(col, '.', 2));
+        END IF;
+    END LOOP;
+    FOR item IN SELECT * FROM jsonb_array_elements(saved) LOOP
+        IF item->>'kind' = 'm' THEN
+            EXECUTE format('CREATE MATERIALIZED VIEW %I AS %s WITH NO DATA', item->>'name',
+                           rtrim(item->>'definition', '; '));
+            IF (item->>'populated')::boolean THEN
+                EXECUTE format('REFRESH MATERIALIZED VIEW %I', item->>'name');
+            END IF;
+        ELSE
+            EXECUTE format('CREATE VIEW %I AS %s', item->>'name', rtrim(item->>'definition', '; '));
+        END IF;
+        FOR i IN SELECT * FROM jsonb_array_elements_text(item->'indexes') LOOP
+            EXECUTE i.value;
+        END LOOP;
+        IF item->>'comment' IS NOT NULL THEN
+            EXECUTE format(CASE WHEN item->>'kind' = 'm' THEN 'COMMENT ON MATERIALIZED VIEW %I IS %L'
+                                ELSE 'COMMENT ON VIEW %I IS %L' END, item->>'name', item->>'comment');
+        END IF;
+    END LOOP;
+END
+$$;
+
+INSERT INTO schema_version (version, description)
+VALUES (7, 'money columns keep up to three decimals: three-decimal currencies (KWD, BHD, OMR) are not rounded')
 ON CONFLICT (version) DO NOTHING;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import sqlalchemy as sa
 
@@ -12,7 +13,9 @@ from pricehound.db import get_engine
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from alerts import evaluate, outbox
+    """Evaluate every unevaluated event now, then say what is owed to whom (and, with
+    --send-now, what became of it)."""
+    from alerts import evaluate, outbox, report
 
     settings = get_settings()
     engine = get_engine(settings)
@@ -20,26 +23,46 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         ids = evaluate.unevaluated_event_ids(conn, older_than_seconds=0, limit=args.limit)
     result = evaluate.evaluate_events(engine, ids, cooldown_seconds=settings.alert_cooldown,
                                       window_seconds=0 if args.send_now else settings.alert_batch_window)
-    print(f"evaluated {result.events} event(s): {len(result.notification_ids)} notification(s)")
+    sent_line = None
+    status = 0
     if result.notification_ids and not args.send_now:
-        outbox.enqueue_send(result.notification_ids, countdown=settings.alert_batch_window)
+        outbox.enqueue_send(result.notification_ids, countdown=settings.alert_batch_window,
+                            user_ids=result.user_ids)
     if args.send_now:
-        return cmd_send(args)
-    return 0
+        sent_line, status = _send_due(args.limit)
+    with engine.connect() as conn:
+        owed = report.owed(conn, result.notification_ids)
+    if args.json:
+        print(json.dumps({"events": result.events, "owed": [o.as_json() for o in owed],
+                          "send": sent_line}))
+        return status
+    print(f"evaluated {result.events} event(s): {len(result.notification_ids)} notification(s)")
+    for line in report.render_owed(owed):
+        print(line)
+    if sent_line:
+        print(sent_line)
+    return status
 
 
-def cmd_send(args: argparse.Namespace) -> int:
+def _send_due(limit: int) -> tuple[str, int]:
+    """Send every pending row that is due, in this process: a summary line and the exit code."""
     from alerts import send
 
     engine = get_engine()
     with engine.connect() as conn:
         ids = [int(i) for i in conn.execute(sa.text(
             "SELECT id FROM notifications WHERE status = 'pending' AND send_after <= pricehound_now() ORDER BY user_id, id "
-            "LIMIT :n"), {"n": args.limit}).scalars()]
+            "LIMIT :n"), {"n": limit}).scalars()]
     outcome = send.send_notifications(ids)
-    print(f"sent {outcome.messages} email(s) for {len(outcome.sent)} notification(s); "
-          f"{len(outcome.failed)} failed, {len(outcome.suppressed)} suppressed, {len(outcome.retry_ids)} to retry")
-    return 1 if outcome.retry_ids or outcome.failed else 0
+    line = (f"sent {outcome.messages} email(s) for {len(outcome.sent)} notification(s); "
+            f"{len(outcome.failed)} failed, {len(outcome.suppressed)} suppressed, {len(outcome.retry_ids)} to retry")
+    return line, 1 if outcome.retry_ids or outcome.failed else 0
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    line, status = _send_due(args.limit)
+    print(line)
+    return status
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -74,6 +97,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     q = sub.add_parser("evaluate", help="turn every unevaluated price event into outbox rows now")
     q.add_argument("--limit", type=int, default=100_000, help="at most this many events (default 100000)")
     q.add_argument("--send-now", action="store_true", help="skip the batch window and send in this process")
+    q.add_argument("--json", action="store_true", help="print one JSON document: events and what is owed to whom")
     q.set_defaults(handler=cmd_evaluate)
 
     q = sub.add_parser("send", help="send every pending notification that is due, in this process")

@@ -43,3 +43,9 @@ def verify_url(user_id: int, settings: Settings | None = None) -> str:
 
 def login_url(user_id: int, settings: Settings | None = None) -> str:
     return _link("login", "login", {"u": int(user_id)}, LOGIN_MAX_AGE, settings)
+
+
+def partner_watch_url(user_id: int, item_id: int, settings: Settings | None = None) -> str:
+    """Confirm one watch a partner site created for this user (it stays inactive until then)."""
+    return _link("partner/confirm", "partner_watch", {"u": int(user_id), "w": int(item_id)}, VERIFY_MAX_AGE,
+                 settings)

@@ -17,6 +17,9 @@ from email.header import Header
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+# Unicode direction controls (marks, embeddings, overrides, isolates): in a subject or a name
+# they make a mail client show text in another order than it was written ("gpj.exe").
+DIRECTION_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 SUBJECT_MAX = 180
 MAX_7BIT_LINE = 900
 CRLF = "\r\n"
@@ -26,8 +29,13 @@ _boundaries = random.Random()
 
 
 def header_safe(value: str, limit: int = 500) -> str:
-    """One line: control characters become single spaces, runs of spaces collapse."""
-    return " ".join(_CONTROL.sub(" ", value or "").split())[:limit]
+    """One line: control characters become single spaces, runs of spaces collapse, direction
+    controls are dropped."""
+    return " ".join(_CONTROL.sub(" ", DIRECTION_CONTROLS.sub("", value or "")).split())[:limit]
+
+
+def strip_direction_controls(value: str) -> str:
+    return DIRECTION_CONTROLS.sub("", value)
 
 
 def _encoded(name: str, value: str) -> str:

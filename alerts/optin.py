@@ -30,7 +30,7 @@ def request_verification(conn: Connection, user_id: int, now: float | None = Non
 def confirm(conn: Connection, token: str, settings: Settings | None = None) -> int:
     """Mark the token's user verified (idempotent); returns the user id. TokenError if invalid."""
     settings = settings or get_settings()
-    claims = tokens.verify("verify", token, settings.signing_secret)
+    claims = tokens.verify("verify", token, settings.verifying_secrets)
     user_id = int(claims["d"]["u"])
     row = conn.execute(sa.text(
         "UPDATE users SET verified_at = coalesce(verified_at, pricehound_now()) WHERE id = :u RETURNING id"),

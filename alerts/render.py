@@ -22,6 +22,7 @@ from markupsafe import Markup
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "INR": "₹"}
 NO_DECIMALS = {"JPY", "KRW", "HUF", "ISK", "CLP"}
+THREE_DECIMALS = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}  # ISO 4217 minor units: 3
 
 
 def money(amount: Decimal | str | None, currency: str | None) -> str:
@@ -30,7 +31,7 @@ def money(amount: Decimal | str | None, currency: str | None) -> str:
         return "—"
     value = Decimal(str(amount))
     code = (currency or "").strip().upper()
-    places = Decimal(1) if code in NO_DECIMALS else Decimal("0.01")
+    places = Decimal(1) if code in NO_DECIMALS else Decimal("0.001") if code in THREE_DECIMALS else Decimal("0.01")
     text = f"{value.quantize(places, rounding=ROUND_HALF_UP):,}"
     symbol = SYMBOLS.get(code)
     return f"{symbol}{text}" if symbol else f"{code} {text}".strip()
@@ -74,6 +75,14 @@ def _render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context).strip()
 
 
+def _plain_subject(subject: str) -> str:
+    """A subject without direction controls: a product title's right-to-left override must not
+    reorder what the reader sees (the MIME layer drops them from every header as well)."""
+    from alerts.mime import strip_direction_controls
+
+    return strip_direction_controls(subject)
+
+
 def render_alerts(alerts: list[dict[str, Any]], common: dict[str, Any]) -> Rendered:
     """One email for one user's alerts (one or several sections)."""
     if not alerts:
@@ -84,6 +93,7 @@ def render_alerts(alerts: list[dict[str, Any]], common: dict[str, Any]) -> Rende
         subject = _render(f"{alerts[0]['kind']}/subject.txt", a=alerts[0], **common)
     else:
         subject = _render("digest/subject.txt", alerts=alerts, **common)
+    subject = _plain_subject(subject)
     text = _render("layout.txt", sections=text_sections, alerts=alerts, transactional=False, **common)
     html = _render("layout.html", sections=html_sections, alerts=alerts, transactional=False,
                    subject=subject, **common)
@@ -92,7 +102,7 @@ def render_alerts(alerts: list[dict[str, Any]], common: dict[str, Any]) -> Rende
 
 def render_transactional(kind: str, context: dict[str, Any]) -> Rendered:
     """A verify or login email: one section, no unsubscribe footer."""
-    subject = _render(f"{kind}/subject.txt", **context)
+    subject = _plain_subject(_render(f"{kind}/subject.txt", **context))
     text = _render("layout.txt", sections=[_render(f"{kind}/body.txt", **context)], alerts=[],
                    transactional=True, **context)
     html = _render("layout.html", sections=[Markup(_render(f"{kind}/body.html", **context))], alerts=[],

@@ -33,6 +33,7 @@ import bisect
 import json
 import os
 import random
+import secrets
 import signal
 import statistics
 import sys
@@ -227,7 +228,7 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PRICEHOUND_", "DATABASE_URL", "REDIS_URL"))}
         env.update(
             DATABASE_URL=pg.url, REDIS_URL=rds.url, PRICEHOUND_DATA_DIR=str(root / "data"),
-            PRICEHOUND_SECRET_KEY="load-secret", PRICEHOUND_SES_ENDPOINT_URL=ses.url,
+            PRICEHOUND_SECRET_KEY=secrets.token_urlsafe(48), PRICEHOUND_SES_ENDPOINT_URL=ses.url,
             PRICEHOUND_SES_REGION="us-east-1", PRICEHOUND_SES_SENDER=SENDER,
             PRICEHOUND_SES_MAX_SEND_RATE=str(args.send_rate), PRICEHOUND_ALERT_BATCH_WINDOW="0",
             PRICEHOUND_DOWNLOAD_DELAY="0", PRICEHOUND_BEAT_INTERVAL="1", PRICEHOUND_LOG_LEVEL="WARNING",

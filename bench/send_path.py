@@ -25,6 +25,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -184,7 +185,7 @@ def main() -> int:
     data_dir = tempfile.mkdtemp(prefix="pricehound-bench-")
     env = {
         "DATABASE_URL": database_url, "REDIS_URL": f"{REDIS_BASE}/{redis_db}", "PRICEHOUND_DATA_DIR": data_dir,
-        "PRICEHOUND_SECRET_KEY": "bench-secret", "PRICEHOUND_SES_ENDPOINT_URL": endpoint,
+        "PRICEHOUND_SECRET_KEY": secrets.token_urlsafe(48), "PRICEHOUND_SES_ENDPOINT_URL": endpoint,
         "PRICEHOUND_SES_REGION": REGION, "PRICEHOUND_SES_SENDER": SENDER, "PRICEHOUND_ALERT_BATCH_WINDOW": "0",
         "PRICEHOUND_SES_MAX_SEND_RATE": "100000", "PRICEHOUND_PUBLIC_URL": "https://pricehound.example",
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,

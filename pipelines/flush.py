@@ -106,8 +106,8 @@ class Sanity:
 CREATE_INPUT = sa.text(
     """
     CREATE TEMP TABLE IF NOT EXISTS crawl_input (
-        listing_id bigint, kind text, reason text, price numeric(12,2), currency char(3),
-        regular_price numeric(12,2), availability text, title text, sku text, gtin text,
+        listing_id bigint, kind text, reason text, price numeric, currency char(3),
+        regular_price numeric, availability text, title text, sku text, gtin text,
         image_url text, observed_at timestamptz, suspect boolean
     ) ON COMMIT DELETE ROWS
     """

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from twisted.internet import defer, task, threads
 from twisted.python.failure import Failure
 
-from pipelines import handoff
+from pipelines import handoff, observations
 from pipelines.flush import (
     DEFAULT_CONFIRM_SHARE,
     FlushResult,
@@ -36,7 +36,7 @@ from pipelines.flush import (
     row_from_dropped,
     row_from_observation,
 )
-from pipelines.validate import InvalidObservation
+from pipelines.validate import InvalidObservation, places
 from spiders.items import Observation
 
 log = logging.getLogger("pricehound.writer")
@@ -55,7 +55,7 @@ def _transient(exc: BaseException) -> bool:
 
 class PostgresWriterPipeline:
     def __init__(self, crawler: Crawler, run_id: int, *, batch_size: int, interval: float,
-                 removed_after: int, alert_task: str, engine: Engine | None = None,
+                 removed_after: int, alert_task: str, engine: Engine | None = None, handoff: bool = True,
                  confirm: bool = True, confirm_share: Decimal = DEFAULT_CONFIRM_SHARE,
                  sanity: Sanity | None = None):
         self.crawler = crawler
@@ -67,8 +67,10 @@ class PostgresWriterPipeline:
         self.confirm_share = confirm_share
         self.sanity = sanity if sanity is not None else Sanity()
         self.alert_task = alert_task
+        self.handoff = handoff  # off: whoever started the crawl evaluates its events itself
         self._engine = engine
         self._buffer: list[Row] = []
+        self._notes: dict[int, observations.Note] = {}  # how each buffered row was read
         self._chain: defer.Deferred = defer.succeed(None)
         self._pending = 0
         self._timer: task.LoopingCall | None = None
@@ -84,6 +86,7 @@ class PostgresWriterPipeline:
             interval=max(0.1, s.getfloat("PRICEHOUND_WRITE_INTERVAL", 2.0)),
             removed_after=max(1, s.getint("PRICEHOUND_REMOVED_AFTER", 2)),
             alert_task=s.get("PRICEHOUND_ALERT_TASK") or handoff.DEFAULT_TASK,
+            handoff=s.getbool("PRICEHOUND_HANDOFF", True),
             confirm=s.getbool("PRICEHOUND_CONFIRM", True),
             confirm_share=Decimal(str(s.get("PRICEHOUND_CONFIRM_SHARE") or DEFAULT_CONFIRM_SHARE)),
             sanity=Sanity(min_pages=s.getint("PRICEHOUND_SANITY_MIN_PAGES", Sanity.min_pages),
@@ -123,7 +126,7 @@ class PostgresWriterPipeline:
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, Observation):
-            self._add(row_from_observation(item))
+            self._add(row_from_observation(item), observations.note_for(item))
             if self._pending > MAX_PENDING_FLUSHES:
                 await maybe_deferred_to_future(self._chain)
         return item
@@ -134,9 +137,9 @@ class PostgresWriterPipeline:
         reason = exception.reason if isinstance(exception, InvalidObservation) else "invalid"
         suspect_price = suspect_currency = None
         if reason == "absurd_jump" and isinstance(item.price, Decimal) and item.currency:
-            suspect_price = item.price.quantize(Decimal("0.01"))
             suspect_currency = item.currency.strip().upper()
-        self._add(row_from_dropped(item, reason, suspect_price, suspect_currency))
+            suspect_price = item.price.quantize(places(suspect_currency))
+        self._add(row_from_dropped(item, reason, suspect_price, suspect_currency), observations.note_for(item))
 
     async def close_spider(self) -> None:
         if self._timer is not None and self._timer.running:
@@ -146,8 +149,10 @@ class PostgresWriterPipeline:
 
     # -- batching ---------------------------------------------------------------------------
 
-    def _add(self, row: Row) -> None:
+    def _add(self, row: Row, note: observations.Note | None = None) -> None:
         self._buffer.append(row)
+        if note is not None:
+            self._notes[row.listing_id] = note
         if len(self._buffer) >= self.batch_size:
             self._flush()
 
@@ -160,10 +165,11 @@ class PostgresWriterPipeline:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
+        notes = {row.listing_id: self._notes.pop(row.listing_id) for row in batch if row.listing_id in self._notes}
         self._pending += 1
 
         def run(_: Any) -> defer.Deferred:
-            d = threads.deferToThread(self.write, batch)
+            d = threads.deferToThread(self.write, batch, notes)
             d.addBoth(self._done, len(batch))
             return d
 
@@ -187,8 +193,9 @@ class PostgresWriterPipeline:
 
     # -- in the writer thread ---------------------------------------------------------------
 
-    def write(self, batch: list[Row]) -> FlushResult | Exception:
-        """Flush one batch (retrying transient database errors), then hand its events over."""
+    def write(self, batch: list[Row], notes: dict[int, observations.Note] | None = None) -> FlushResult | Exception:
+        """Flush one batch (retrying transient database errors), then hand its events over.
+        The batch's observations are kept for ``pricehound explain`` in the same transaction."""
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             started = time.perf_counter()
             try:
@@ -196,6 +203,7 @@ class PostgresWriterPipeline:
                     result = flush_rows(conn, batch, run_id=self.run_id, removed_after=self.removed_after,
                                         confirm=self.confirm, confirm_share=self.confirm_share,
                                         sanity=self.sanity)
+                    observations.record_quietly(conn, batch, notes, run_id=self.run_id)
             except Exception as exc:  # noqa: BLE001 - logged and counted; the crawl goes on
                 if attempt < WRITE_ATTEMPTS and _transient(exc):
                     log.warning("flush of %d observations failed (attempt %d), retrying: %s",
@@ -207,7 +215,7 @@ class PostgresWriterPipeline:
                 return exc
             log.debug("flushed %d observations in %.3fs: %s", len(batch),
                       time.perf_counter() - started, result.counts)
-            if result.event_ids and not handoff.publish_events(result.event_ids, self.alert_task):
+            if result.event_ids and self.handoff and not handoff.publish_events(result.event_ids, self.alert_task):
                 self.crawler.stats.inc_value("pricehound/handoff_failures")
             return result
         raise AssertionError("unreachable")

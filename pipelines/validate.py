@@ -20,12 +20,12 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
 from alerts.rules import DEFAULT_MAX_JUMP, price_seen_on_page
-from spiders.extraction.prices import ISO_CODES
+from spiders.extraction.prices import ISO_CODES, minor_unit
 from spiders.items import OK, Observation
 from spiders.targets import Target
 
 CENT = Decimal("0.01")
-MAX_PRICE = Decimal("9999999999.99")  # numeric(12,2)
+MAX_PRICE = Decimal("9999999999.999")  # well inside the money columns (< 10^12); no shop price comes near
 TITLE_MAX, SKU_MAX, URL_MAX = 500, 100, 2048
 AVAILABILITIES = ("in_stock", "out_of_stock", "preorder", "unknown")
 GTIN_RE = re.compile(r"^[0-9]{8,14}$")
@@ -62,6 +62,16 @@ def _clean_text(value: str | None, limit: int) -> str | None:
     return text[:limit] or None
 
 
+def _code(currency: str | None, default_currency: str | None) -> str:
+    return (currency or default_currency or "").strip().upper()
+
+
+def places(currency: str | None) -> Decimal:
+    """How finely an amount is stored: cents, or a currency's own mils (KWD, BHD, OMR: three
+    places). Never coarser than cents, so a zero-decimal currency's odd amount is kept as read."""
+    return min(minor_unit(currency), CENT)
+
+
 def validate(obs: Observation, target: Target | None, *, default_currency: str | None,
              max_jump: Decimal, allow_free: bool = False) -> Observation:
     """Return the normalised observation or raise InvalidObservation.
@@ -92,12 +102,12 @@ def validate(obs: Observation, target: Target | None, *, default_currency: str |
     if price is not None:
         if price < 0:
             raise InvalidObservation("negative_price", str(price))
-        price = price.quantize(CENT, rounding=ROUND_HALF_UP)
+        price = price.quantize(places(_code(obs.currency, default_currency)), rounding=ROUND_HALF_UP)
         if price == 0 and not allow_free:
             raise InvalidObservation("zero_price")
         if price > MAX_PRICE:
             raise InvalidObservation("price_out_of_range", str(price))
-        currency = (obs.currency or default_currency or "").strip().upper()
+        currency = _code(obs.currency, default_currency)
         if currency not in ISO_CODES:
             raise InvalidObservation("bad_currency", repr(obs.currency))
         if (target is not None and target.price is not None and target.currency == currency
@@ -110,7 +120,7 @@ def validate(obs: Observation, target: Target | None, *, default_currency: str |
     except (InvalidOperation, ValueError):
         regular = None
     if regular is not None:
-        regular = regular.quantize(CENT, rounding=ROUND_HALF_UP)
+        regular = regular.quantize(places(currency), rounding=ROUND_HALF_UP)
         if price is None or regular <= price or regular > MAX_PRICE:
             regular = None
     gtin = obs.gtin.strip() if isinstance(obs.gtin, str) else None

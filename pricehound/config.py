@@ -7,6 +7,7 @@ below, so the two cannot drift). Nothing else in pricehound reads ``os.environ``
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import secrets
@@ -92,6 +93,59 @@ def _jump(raw: str) -> Decimal:
     return value
 
 
+# -- signing secrets -----------------------------------------------------------------------------
+# A signing secret opens every account (sign-in and manage links are signed with it), so one
+# that is published, short or guessable is refused at start rather than used.
+
+MIN_SECRET_BYTES = 32
+MIN_SECRET_BITS = 96.0  # Shannon estimate over the characters: under-counts, so below 128
+GENERATE_HINT = ("generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+# Placeholders from examples, compose files and documentation (compared without case and
+# punctuation), and words that only a placeholder contains.
+PUBLISHED_SECRETS = frozenset({
+    "changemetoalongrandomstring", "changeme", "secret", "secretkey", "yoursecretkey",
+    "pleasechangeme", "notasecret", "supersecret", "supersecretkey", "development", "devsecret",
+    "testsecretkeynotforproduction", "insecure", "djangoinsecure", "replaceme",
+})
+PLACEHOLDER_WORDS = ("changeme", "replaceme", "notforproduction", "yoursecret", "example", "placeholder",
+                     "insecure", "randomstring")
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why a signing secret must not be used (published, short or low in entropy), or None."""
+    folded = re.sub(r"[^a-z0-9]", "", secret.lower())
+    if folded in PUBLISHED_SECRETS or any(word in folded for word in PLACEHOLDER_WORDS):
+        return "it is a published example value"
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return f"it is shorter than {MIN_SECRET_BYTES} bytes"
+    counts = {ch: secret.count(ch) for ch in set(secret)}
+    per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    if per_char * len(secret) < MIN_SECRET_BITS or len(counts) < 12:
+        return "it is too predictable (too few distinct characters)"
+    return None
+
+
+def check_secret(secret: str, what: str = "PRICEHOUND_SECRET_KEY") -> str:
+    """The secret itself, or ConfigError naming what is wrong and how to make a good one."""
+    reason = secret_weakness(secret)
+    if reason:
+        raise ConfigError(f"{what} is refused: {reason}. Anyone who knows or guesses it can sign in as "
+                          f"any user; {GENERATE_HINT}")
+    return secret
+
+
+def _secret(raw: str) -> str | None:
+    value = raw.strip()
+    return check_secret(value) if value else None
+
+
+def _old_secrets(raw: str) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in raw.split(",") if v.strip())
+    for value in values:
+        check_secret(value, "PRICEHOUND_SECRET_KEY_OLD")
+    return values
+
+
 def _task_name(raw: str) -> str:
     name = raw.strip()
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", name):
@@ -106,8 +160,12 @@ VARIABLES: tuple[Var, ...] = (
         "Redis URL for the Celery broker, locks and rate limits. Unset: an embedded Redis under the data directory."),
     Var("PRICEHOUND_DATA_DIR", "data_dir", Path, None,
         "Where the embedded servers, the signing secret and demo emails live. Default: $XDG_DATA_HOME/pricehound or ~/.local/share/pricehound."),
-    Var("PRICEHOUND_SECRET_KEY", "secret_key", _optional_str, None,
-        "Secret for signed links (verify, unsubscribe, login). Unset: generated once and kept in the data directory."),
+    Var("PRICEHOUND_SECRET_KEY", "secret_key", _secret, None,
+        "Secret for signed links (verify, unsubscribe, login): at least 32 random bytes; published, short or "
+        "predictable values are refused. Unset: generated once and kept in the data directory."),
+    Var("PRICEHOUND_SECRET_KEY_OLD", "old_secret_keys", _old_secrets, (),
+        "Comma-separated earlier secrets: links they signed still verify until removed (key rotation). "
+        "New links are always signed with PRICEHOUND_SECRET_KEY."),
     Var("PRICEHOUND_PUBLIC_URL", "public_url", str, "http://127.0.0.1:8000",
         "Base URL of the HTTP service, used in email links."),
     Var("PRICEHOUND_HTTP_HOST", "http_host", str, "127.0.0.1", "Address `pricehound serve` listens on."),
@@ -169,7 +227,7 @@ VARIABLES: tuple[Var, ...] = (
         "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Var("PRICEHOUND_ALLOW_LOCAL_STORES", "allow_local_stores", _bool, True,
-        "Whether stores marked local may crawl private addresses at all (turn off in production)."),
+        "Whether stores marked local may crawl private addresses at all (docker-compose.yml turns it off)."),
 )
 
 
@@ -181,6 +239,7 @@ class Settings:
     redis_url: str | None = None
     data_dir: Path = field(default_factory=_default_data_dir)
     secret_key: str | None = None
+    old_secret_keys: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8000"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -246,10 +305,16 @@ class Settings:
 
     @property
     def signing_secret(self) -> str:
-        """The configured secret, or one generated on first use and kept in the data directory."""
+        """The configured secret, or one generated on first use and kept in the data directory.
+        A weak one is refused (ConfigError), however the settings were built."""
         if self.secret_key:
-            return self.secret_key
-        return _stored_secret(self.data_dir)
+            return check_secret(self.secret_key)
+        return check_secret(_stored_secret(self.data_dir), str(self.data_dir / "secret_key"))
+
+    @property
+    def verifying_secrets(self) -> tuple[str, ...]:
+        """The secrets a signed link may carry: the current one first, then the rotated-out ones."""
+        return (self.signing_secret, *(check_secret(s, "PRICEHOUND_SECRET_KEY_OLD") for s in self.old_secret_keys))
 
     @property
     def uses_embedded_postgres(self) -> bool:
@@ -277,6 +342,24 @@ def _stored_secret(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(secret)
     return secret
+
+
+def mask_url(url: str | None) -> str | None:
+    """A URL with its password replaced by ***, for anything printed or logged."""
+    if not url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "(unparseable URL hidden)"
+    if not password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
 
 
 @functools.lru_cache(maxsize=1)

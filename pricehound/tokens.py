@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from pricehound import clock
@@ -45,12 +46,17 @@ def sign(purpose: str, data: dict[str, Any], secret: str, *, max_age: int | None
     return f"{body}.{_mac(secret, body)}"
 
 
-def verify(purpose: str, token: str, secret: str, *, now: float | None = None) -> dict[str, Any]:
-    """The claims of a valid token (``d`` payload, ``jti``, ``iat``, ``exp``); TokenError otherwise."""
+def verify(purpose: str, token: str, secret: str | Sequence[str], *,
+           now: float | None = None) -> dict[str, Any]:
+    """The claims of a valid token (``d`` payload, ``jti``, ``iat``, ``exp``); TokenError otherwise.
+
+    ``secret`` may be several keys (the current one and rotated-out ones still accepted): a
+    token signed with any of them verifies."""
     if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
         raise TokenError("malformed token")
     body, mac = token.split(".")
-    if not hmac.compare_digest(mac, _mac(secret, body)):
+    keys = (secret,) if isinstance(secret, str) else tuple(secret)
+    if not any(hmac.compare_digest(mac, _mac(key, body)) for key in keys):
         raise TokenError("invalid signature")
     try:
         claims = json.loads(_unb64(body))

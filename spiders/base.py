@@ -155,10 +155,11 @@ class ProductSpider(scrapy.Spider):
                 return
         verdict = decide(response.status, response.meta.get("target_url", response.url), response.url,
                          bool(response.meta.get("redirect_urls")), extraction)
+        rules = {**(extraction.rules if extraction is not None else {}), "observation": verdict.rules[0]}
         if verdict.kind == OK and extraction is not None:
-            yield self.observation_from(response, extraction)
+            yield self.observation_from(response, extraction, rules)
         else:
-            yield self.observation(response, verdict.kind, reason=verdict.reason)
+            yield self.observation(response, verdict.kind, reason=verdict.reason, rules=rules)
         self.logger.debug("listing %s read from %s: %s %s", response.meta["listing_id"], response.url,
                           verdict.kind, verdict.reason or "")
 
@@ -177,7 +178,8 @@ class ProductSpider(scrapy.Spider):
 
     # -- building observations ------------------------------------------------------------
 
-    def observation(self, response: Response, kind: str, reason: str | None = None) -> Observation:
+    def observation(self, response: Response, kind: str, reason: str | None = None,
+                    rules: dict[str, str] | None = None) -> Observation:
         if kind == FAILED:
             self.crawler.stats.inc_value(f"pricehound/failed/{reason}")
         elif kind == REMOVED:
@@ -185,14 +187,17 @@ class ProductSpider(scrapy.Spider):
         return Observation(
             listing_id=response.meta["listing_id"], url=response.meta.get("target_url", response.url),
             kind=kind, reason=reason, status_code=response.status, final_url=response.url,
+            rules=dict(rules or {}),
         )
 
-    def observation_from(self, response: Response, ex: Extraction) -> Observation:
+    def observation_from(self, response: Response, ex: Extraction,
+                         rules: dict[str, str] | None = None) -> Observation:
+        """An ok observation from the extraction; ``rules`` names what decided each field."""
         self.crawler.stats.inc_value(f"pricehound/source/{ex.source or 'none'}")
         return Observation(
             listing_id=response.meta["listing_id"], url=response.meta.get("target_url", response.url),
             kind=OK, price=ex.price, currency=ex.currency, regular_price=ex.regular_price,
             availability=ex.availability, title=ex.name, sku=ex.sku, gtin=ex.gtin,
             image_url=ex.image_url, source=ex.source, status_code=response.status,
-            final_url=response.url,
+            final_url=response.url, rules=dict(rules if rules is not None else ex.rules),
         )

@@ -42,6 +42,9 @@ class Observation:
     status_code: int | None = None
     final_url: str | None = None
     observed_at: datetime = field(default_factory=utcnow)
+    # field ("price", "availability", "page_kind") -> the name of the extraction rule that
+    # decided it, so what a user is told can say where it came from; empty when nothing was read
+    rules: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

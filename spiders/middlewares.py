@@ -59,8 +59,11 @@ class UrlGuardMiddleware:
     """
 
     def __init__(self, crawler: Crawler, allowed_domains: list[str], allow_private: bool,
-                 lookup: Any = None):
+                 lookup: Any = None, host_map: Any = None):
+        from pricehound import hostmap
+
         self.crawler = crawler
+        self.host_map = host_map or hostmap.HostMap()
         self.allowed_domains = tuple(allowed_domains)
         self.allow_private = allow_private
         self.lookup = lookup or urls.system_resolver
@@ -72,8 +75,10 @@ class UrlGuardMiddleware:
         lookup = s.get("PRICEHOUND_DNS_LOOKUP")
         if lookup is not None:
             lookup = load_object(lookup)
+        from pricehound import hostmap
+
         return cls(crawler, s.getlist("PRICEHOUND_ALLOWED_DOMAINS"), s.getbool("PRICEHOUND_ALLOW_PRIVATE"),
-                   lookup)
+                   lookup, hostmap.HostMap.parse(s.getlist("PRICEHOUND_RESOLVE")))
 
     async def process_request(self, request: Request) -> None:
         refusal = await self.refusal(request.url)
@@ -97,7 +102,9 @@ class UrlGuardMiddleware:
 
     def _check(self, url: str) -> str | None:
         try:
-            urls.check_fetchable(url, allow_private=self.allow_private, resolver=self.lookup)
+            _host, port = urls.host_and_port(url)
+            urls.check_fetchable(url, allow_private=self.allow_private,
+                                 resolver=self.host_map.lookup(self.lookup, port))
         except urls.UnsafeURL as exc:
             return str(exc)
         return None

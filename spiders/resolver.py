@@ -16,6 +16,8 @@ allows exactly that host and port, a bare ``domain`` allows it and its subdomain
 When it is empty and ``PRICEHOUND_ALLOW_PRIVATE`` is true, ``PRICEHOUND_ALLOWED_DOMAINS`` is
 used, so a crawl of a store marked local works without more settings. ``PRICEHOUND_DNS_LOOKUP``
 (a callable or its import path: host -> addresses) replaces the system lookup in tests.
+``PRICEHOUND_RESOLVE`` (a store's host mapping, pricehound/hostmap.py) answers for the hosts
+it maps before any lookup; the address rules below apply to its answer like to any other.
 
 A refused name resolves to nothing, so the connection fails with Twisted's DNSLookupError
 before any socket is opened; the reason is logged (logger ``pricehound.crawl``), counted in the
@@ -36,7 +38,7 @@ from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IHostnameResolver, IHostResolution, IResolutionReceiver
 from zope.interface import implementer
 
-from pricehound import urls
+from pricehound import hostmap, urls
 
 log = logging.getLogger("pricehound.crawl")
 
@@ -112,8 +114,10 @@ class GuardedResolver:
     """An IHostnameResolver that resolves in a thread and hands Twisted only approved addresses."""
 
     def __init__(self, reactor: Any, *, allow_private_hosts: Iterable[str] = (),
-                 lookup: Lookup | None = None, timeout: float = 10.0, stats: Any = None):
+                 lookup: Lookup | None = None, timeout: float = 10.0, stats: Any = None,
+                 host_map: hostmap.HostMap | None = None):
         self.reactor = reactor
+        self.host_map = host_map or hostmap.HostMap()
         self.allow_private_hosts = tuple(allow_private_hosts)
         self.lookup: Lookup = lookup or system_lookup
         self.timeout = timeout
@@ -133,7 +137,8 @@ class GuardedResolver:
 
             lookup = load_object(lookup)
         return cls(reactor, allow_private_hosts=hosts, lookup=lookup,
-                   timeout=s.getfloat("DNS_TIMEOUT", 10.0), stats=getattr(crawler, "stats", None))
+                   timeout=s.getfloat("DNS_TIMEOUT", 10.0), stats=getattr(crawler, "stats", None),
+                   host_map=hostmap.HostMap.parse(s.getlist("PRICEHOUND_RESOLVE")))
 
     def install_on_reactor(self) -> None:
         """Become the reactor's name resolver (its simple resolver then goes through us too)."""
@@ -149,7 +154,7 @@ class GuardedResolver:
 
     def _lookup_and_check(self, host: str, port: int) -> list[str]:
         try:
-            addresses = [str(a) for a in self.lookup(host)]
+            addresses = [str(a) for a in self.host_map.lookup(self.lookup, port or None)(host)]
         except DNSLookupError:
             raise
         except Exception as exc:  # noqa: BLE001 - any lookup failure is "does not resolve"
@@ -171,9 +176,13 @@ class GuardedResolver:
         resolutionReceiver.resolutionBegan(resolution)
         wanted = tuple(addressTypes) if addressTypes else (IPv4Address, IPv6Address)
 
+        # a host mapping may send the connection to another port (HOST:ADDRESS:PORT); the
+        # checks above were made for the port the URL names
+        connect_port = self.host_map.connect_port(hostName, portNumber) if portNumber else portNumber
+
         def deliver(addresses: list[str]) -> None:
             for address in addresses:
-                twisted_address = _twisted_address(address, portNumber)
+                twisted_address = _twisted_address(address, connect_port)
                 if isinstance(twisted_address, wanted):
                     resolutionReceiver.addressResolved(twisted_address)
 

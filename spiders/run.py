@@ -130,9 +130,19 @@ def outcome(stats: dict[str, Any]) -> tuple[str, str | None]:
     return "succeeded", None
 
 
+def _run_id(raw: str) -> int:
+    """A crawl_runs id: positive and within bigint (argparse answers exit 2 otherwise)."""
+    from pricehound.catalog import InputError, parse_id
+
+    try:
+        return parse_id(raw, "the run id")
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spiders.run", description="Run one crawl run.")
-    parser.add_argument("run_id", type=int, help="crawl_runs.id")
+    parser.add_argument("run_id", type=_run_id, help="crawl_runs.id")
     parser.add_argument("-s", "--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                         help="override a Scrapy setting (tests, debugging)")
     args = parser.parse_args(argv)

@@ -79,6 +79,7 @@ PRICEHOUND_ALLOWED_DOMAINS: list[str] = []
 PRICEHOUND_ALLOW_PRIVATE = False
 PRICEHOUND_ALLOW_PRIVATE_HOSTS: list[str] = []  # read by the resolver: hosts that may be private
 PRICEHOUND_DNS_LOOKUP = None           # host -> addresses (import path); None: the system resolver
+PRICEHOUND_RESOLVE: list[str] = []     # host mapping HOST:PORT:ADDRESS, used before the lookup (local stores)
 PRICEHOUND_REMOVED_AFTER = 2
 PRICEHOUND_WRITE_BATCH = 500           # observations per flush
 PRICEHOUND_WRITE_INTERVAL = 2.0        # seconds between flushes of a part-filled batch
@@ -86,6 +87,7 @@ PRICEHOUND_MAX_JUMP = 20               # beyond 20x or under 1/20 of the last: o
 PRICEHOUND_CONFIRM = True              # stock flips, returns and large moves wait for a second agreeing reading
 PRICEHOUND_CONFIRM_SHARE = "0.30"      # a price move beyond this share of the old price is read twice
 PRICEHOUND_ALERT_TASK = "pricehound.alerts.evaluate_events"
+PRICEHOUND_HANDOFF = True              # false: no alert task is sent; the caller evaluates the events
 # Worker processes that read pages (spiders/extract_pool.py): None = CPUs - 1 (1 to 4), 0 = in-process.
 PRICEHOUND_EXTRACT_WORKERS = None
 PRICEHOUND_EXTRACT_READER = None       # import path of the page reader (tests); None: extract_product
@@ -124,6 +126,8 @@ def crawl_settings(run: Any, config: Settings) -> dict[str, Any]:
         "PRICEHOUND_ALLOW_PRIVATE": allow_private,
         # the resolver's allowance, from the store row: a local store's own hosts, nothing else
         "PRICEHOUND_ALLOW_PRIVATE_HOSTS": list(store.allowed_domains) if allow_private else [],
+        # the store's host mapping, like curl --resolve: only a local store, only while allowed
+        "PRICEHOUND_RESOLVE": list(getattr(store, "resolve", ()) or ()) if allow_private else [],
         "PRICEHOUND_REMOVED_AFTER": config.removed_after,
         "PRICEHOUND_CONFIRM": config.confirm,
         "PRICEHOUND_CONFIRM_SHARE": str(config.confirm_share),

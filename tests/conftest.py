@@ -116,7 +116,7 @@ def settings(database_url: str, redis_url: str, data_dir: Path):
 
     return Settings(
         database_url=database_url, redis_url=redis_url, data_dir=data_dir,
-        secret_key="test-secret-key-not-for-production", download_delay=0.0,
+        secret_key="Zq8vX2pLmR9rW4yB7nC1dF6gH0jT5sQeUaKo3Ni", download_delay=0.0,
         alert_batch_window=0.0,
     )
 

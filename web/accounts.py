@@ -56,17 +56,25 @@ def send_access_link(engine: Engine, settings: Settings, mailer: LinkMailer, *, 
 
 
 # -- redeeming the links ------------------------------------------------------------------------
+# Every link that signs in (verify, login, manage) works once: its jti goes into
+# used_link_tokens in the transaction that opens the session. Opening a link (GET) only shows a
+# page whose button posts, so a mail scanner or a link preview uses nothing up and signs no one in.
 
-USED_LOGIN_KEY = "pricehound:login-used:"
+SIGN_IN_PURPOSES = ("verify", "login", "manage")
+ALREADY_USED = "This link was already used. Ask for a new one: sign in with your email address."
 
 
 class LinkRefused(Exception):
     """The link cannot be used; the message tells the person what to do."""
 
+    def __init__(self, message: str, *, used_by: int | None = None) -> None:
+        super().__init__(message)
+        self.used_by = used_by  # the user whose link it was, when it was valid but already used
+
 
 def _claims(settings: Settings, purpose: str, token: str | None) -> dict:
     try:
-        return tokens.verify(purpose, token or "", settings.signing_secret)
+        return tokens.verify(purpose, token or "", settings.verifying_secrets)
     except tokens.TokenError as exc:
         if "expired" in str(exc):
             raise LinkRefused("This link has expired. Ask for a new one.") from None
@@ -76,32 +84,61 @@ def _claims(settings: Settings, purpose: str, token: str | None) -> dict:
 def _user_id(claims: dict) -> int:
     data = claims.get("d")
     user_id = data.get("u") if isinstance(data, dict) else None
-    if not isinstance(user_id, int) or isinstance(user_id, bool):
+    if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 < user_id < 2**63:
         raise LinkRefused("This link is not valid. Ask for a new one.")
     return user_id
 
 
-def peek_login(settings: Settings, redis_client, token: str | None) -> int:
-    """The user a sign-in link is for, without using it up (for the confirmation page)."""
-    claims = _claims(settings, "login", token)
-    if redis_client.exists(USED_LOGIN_KEY + str(claims.get("jti"))):
-        raise LinkRefused("This sign-in link was already used. Ask for a new one.")
-    return _user_id(claims)
+def _jti(claims: dict) -> str:
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not 0 < len(jti) <= 64:
+        raise LinkRefused("This link is not valid. Ask for a new one.")
+    return jti
+
+
+def link_claims(engine: Engine, settings: Settings, purpose: str, token: str | None) -> dict:
+    """The claims of a link that may still be used, without using it up (for the page a GET shows).
+    A used link raises LinkRefused with ``used_by`` set."""
+    claims = _claims(settings, purpose, token)
+    user_id = _user_id(claims)
+    with engine.connect() as conn:
+        used = conn.execute(sa.text("SELECT 1 FROM used_link_tokens WHERE jti = :jti"),
+                            {"jti": _jti(claims)}).scalar_one_or_none()
+    if used:
+        raise LinkRefused(ALREADY_USED, used_by=user_id)
+    return claims
+
+
+def use_link(conn, claims: dict, purpose: str) -> None:
+    """Use up a link in the caller's transaction; LinkRefused if it was used before."""
+    expires = claims.get("exp") or (clock.timestamp() + 366 * 86400)
+    row = conn.execute(
+        sa.text(
+            """
+            WITH purged AS (DELETE FROM used_link_tokens WHERE expires_at < pricehound_now() - interval '1 day')
+            INSERT INTO used_link_tokens (jti, purpose, user_id, expires_at)
+            SELECT :jti, :purpose, u.id, to_timestamp(:exp) FROM users u WHERE u.id = :user_id
+            ON CONFLICT (jti) DO NOTHING
+            RETURNING jti
+            """
+        ),
+        {"jti": _jti(claims), "purpose": purpose, "user_id": _user_id(claims), "exp": float(expires)},
+    ).one_or_none()
+    if row is None:
+        raise LinkRefused(ALREADY_USED, used_by=_user_id(claims))
 
 
 def redeem(engine: Engine, settings: Settings, redis_client, purpose: str, token: str | None) -> tuple[int, str]:
-    """Check a verify, login or manage link and open a session: (user id, session cookie value).
+    """Check a verify, login or manage link, use it up and open a session: (user id, cookie value).
 
-    A login link works once (its jti is remembered in Redis until it would have expired); a
-    verify link also confirms the address. Disabled or deleted users get no session."""
+    Every such link works once; a verify link also confirms the address. Disabled or deleted
+    users get no session. ``redis_client`` is unused (kept for callers)."""
     from web.security import open_session
 
+    if purpose not in SIGN_IN_PURPOSES:
+        raise LinkRefused("This link is not valid. Ask for a new one.")
     claims = _claims(settings, purpose, token)
     user_id = _user_id(claims)
-    if purpose == "login":
-        ttl = max(60, int(claims.get("exp", 0) - clock.timestamp()) + 60)
-        if not redis_client.set(USED_LOGIN_KEY + str(claims.get("jti")), user_id, nx=True, ex=ttl):
-            raise LinkRefused("This sign-in link was already used. Ask for a new one.")
     with engine.begin() as conn:
         found = conn.execute(
             sa.text(
@@ -116,6 +153,14 @@ def redeem(engine: Engine, settings: Settings, redis_client, purpose: str, token
         ).one_or_none()
         if found is None:
             raise LinkRefused("This link is not valid any more. Sign up again to get a new one.")
+        use_link(conn, claims, purpose)
         session = open_session(conn, user_id)
     log.info("%s link redeemed: session opened for user %s", purpose, user_id)
     return user_id, session
+
+
+def email_of(engine: Engine, user_id: int) -> str | None:
+    """The address of an active user (to prefill the sign-in page after a used link)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT email FROM users WHERE id = :id AND status = 'active'"),
+                            {"id": user_id}).scalar_one_or_none()

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import redis
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
+from pricehound.catalog import MAX_ID
 from pricehound.config import Settings
 from web import security
 from web.mailer import LinkMailer
@@ -89,3 +90,6 @@ def api_user(request: Request) -> security.SessionUser:
 
 
 CurrentUser = Annotated[security.SessionUser, Depends(api_user)]
+
+# An id in a path: positive and within PostgreSQL's bigint, so a larger one is 422, not a 500.
+WatchId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -25,7 +25,7 @@ CODES = {
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
     422: "invalid_input", 429: "rate_limited", 500: "internal_error", 503: "unavailable",
 }
-PAGE_PATHS = ("/verify", "/login", "/logout", "/signin", "/manage", "/unsubscribe")
+PAGE_PATHS = ("/verify", "/login", "/logout", "/signin", "/manage", "/unsubscribe", "/partner/confirm")
 
 
 def wants_page(request: Request) -> bool:
@@ -93,6 +93,14 @@ def install(app: FastAPI) -> None:
                   str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
         return error_response(request, 503, "The service is briefly unavailable; try again shortly.",
                               {"Retry-After": "5"})
+
+    @app.exception_handler(sqlalchemy.exc.DataError)
+    async def unstorable_value(request: Request, exc: sqlalchemy.exc.DataError) -> Response:
+        # a value PostgreSQL refuses (out of range, bad encoding) is the request's fault: the
+        # validation in front should have caught it, so it is logged for a fix, but answered 422
+        log.warning("%s %s: value refused by PostgreSQL: %s", request.method, request.url.path,
+                    str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
+        return error_response(request, 422, "A value in the request is out of range or cannot be stored.")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

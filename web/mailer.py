@@ -30,6 +30,16 @@ class LinkMailer:
 
         return int(outbox.queue_transactional_email(conn, user_id, kind, {"link": link}, dedupe_key))
 
+    def queue_partner_confirmation(self, conn: Connection, *, user_id: int, item_id: int, partner: str,
+                                   product_url: str, link: str) -> int:
+        """Owe the user the email that names the partner and carries the link confirming one watch
+        (sent as a verify-kind email, so it reaches an unconfirmed address too)."""
+        from alerts import outbox
+
+        return int(outbox.queue_transactional_email(conn, user_id, "verify", {"link": link, "partner": partner,
+                                                                                "product_url": product_url},
+                                                    f"partner-watch:{item_id}"))
+
     def send(self, notification_ids: Sequence[int]) -> None:
         """Enqueue the send task for rows already committed; a failure only delays them."""
         ids = [int(i) for i in notification_ids if i is not None]

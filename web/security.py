@@ -146,17 +146,26 @@ def same_origin_or_absent(request: Request, settings: Settings) -> bool:
     """Whether a state-changing API request comes from our own pages (or from no browser page).
 
     Browsers send Origin on cross-site requests; a request with none is not a browser's
-    cross-site request."""
+    cross-site request. The only origin allowed is the configured public URL's: the request's
+    own Host header is chosen by whoever sends it, so it proves nothing."""
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    allowed = {_origin_of(settings.public_url), _origin_of(str(request.base_url))}
-    return origin.rstrip("/").lower() in allowed
+    return origin.rstrip("/").lower() == _origin_of(settings.public_url)
 
 
 def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    """scheme://host[:port] as a browser sends it in Origin (default ports left out)."""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 # -- redirects ----------------------------------------------------------------------------------

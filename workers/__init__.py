@@ -41,6 +41,18 @@ app.add_defaults(lambda: {"broker_url": broker_url(redis_url())})
 
 
 
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _refuse_a_weak_secret(**_: object) -> None:
+    """Workers sign links in emails: a published, short or predictable secret stops them at start."""
+    from pricehound.config import ConfigError
+
+    try:
+        get_settings().signing_secret  # noqa: B018 - the check is the point
+    except ConfigError as exc:
+        raise SystemExit(f"pricehound: configuration error: {exc}") from None
+
+
 @signals.setup_logging.connect
 def _configure_logging(**_: object) -> None:
     """Workers and beat log like the rest of pricehound: one readable line per event, at

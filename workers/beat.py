@@ -4,7 +4,8 @@
     def ensure_partitions() -> int: ...
 
 ``periodic`` makes the Celery task (explicit name, per-task limits) and adds its entry to
-``app.conf.beat_schedule`` when the task's module is imported. Beat imports every module in
+``app.conf.beat_schedule`` when the app's configuration is first read (or at once, if it
+already was), so importing a task module never resolves the broker. Beat imports every module in
 ``celeryconfig.imports`` before it builds its schedule, so the schedule is always exactly the
 set of periodic tasks the code defines: no second list in celeryconfig to keep in step.
 
@@ -52,14 +53,28 @@ def periodic(name: str, *, every: float, **task_options: Any) -> Callable[[Calla
 
     def register(fn: Callable[..., Any]) -> Any:
         task = app.task(name=name, **task_options)(fn)
-        entry = BeatEntry(task=name, every=float(every))
-        ENTRIES[name] = entry
-        schedule = dict(app.conf.beat_schedule or {})
-        schedule[name] = entry.as_schedule()
-        app.conf.beat_schedule = schedule
+        ENTRIES[name] = BeatEntry(task=name, every=float(every))
+        if app.configured:
+            # reading app.conf before then would resolve the broker (and may start the
+            # embedded Redis): a module defining a task must import without side effects
+            _install_entries()
         return task
 
     return register
+
+
+def _install_entries() -> None:
+    """Put every entry defined so far into ``app.conf.beat_schedule`` (replacing earlier ones)."""
+    schedule = dict(app.conf.beat_schedule or {})
+    schedule.update({name: entry.as_schedule() for name, entry in ENTRIES.items()})
+    app.conf.beat_schedule = schedule
+
+
+@app.on_after_configure.connect
+def _install_when_configured(**_: object) -> None:
+    """The app reads its configuration the first time something needs it (beat, a worker, a
+    publish): the entries of the modules imported until then go in at that moment."""
+    _install_entries()
 
 
 @signals.beat_init.connect

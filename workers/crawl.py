@@ -38,7 +38,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -445,8 +445,9 @@ def describe(outcome: Outcome, slug: str | None, seconds: float | None = None) -
 # -- the task -----------------------------------------------------------------------------------
 
 def crawl_run(run_id: int, *, settings: Settings | None = None, engine: Engine | None = None,
-              grace: float = KILL_GRACE_SECONDS) -> tuple[Claim, Outcome | None]:
-    """Claim, crawl and finish one run in this process (the task body, callable without Celery)."""
+              grace: float = KILL_GRACE_SECONDS, spider_args: Sequence[str] = ()) -> tuple[Claim, Outcome | None]:
+    """Claim, crawl and finish one run in this process (the task body, callable without Celery).
+    ``spider_args`` go to ``spiders.run`` after the run id (``-s NAME=VALUE`` settings)."""
     settings = settings or get_settings()
     engine = engine or get_engine(settings)
     me = worker_identity()
@@ -467,7 +468,7 @@ def crawl_run(run_id: int, *, settings: Settings | None = None, engine: Engine |
             return conn.execute(RENEW_STORE, {"ttl": ttl, "store_id": decision.store_id,
                                               "run_id": run_id, "me": me}).rowcount == 1
 
-    result = run_spider(spider_command(run_id), time_limit=float(settings.crawl_time_limit),
+    result = run_spider([*spider_command(run_id), *spider_args], time_limit=float(settings.crawl_time_limit),
                         heartbeat_every=max(ttl / 3.0, 0.2), renew=renew, grace=grace)
     error = result.error
     if error and result.output_tail:

@@ -5,10 +5,10 @@ here, because a bare "$" or a "229.990" means different things in different coun
 Never float: every amount is a Decimal.
 
 Rounding: an amount leaves extraction (parse_price, extract_product, parse_shopify_product_js)
-rounded half-even to the minor units pricehound stores: cents for most currencies (at most two
-places: store_prices.price is numeric(12,2), so three-decimal currencies such as BHD or KWD are
-kept to two as well), whole units for the currencies written without decimals (ZERO_DECIMAL:
-JPY, KRW, CLP, ...).  Inside the chain amounts stay as written until the end, so a structured
+rounded half-even to the currency's own minor units: cents for most currencies, three places
+for BHD, KWD, OMR and the other three-decimal currencies (THREE_DECIMAL; store_prices.price is
+numeric(15,3)), whole units for the currencies written without decimals (ZERO_DECIMAL: JPY,
+KRW, CLP, ...).  Inside the chain amounts stay as written until the end, so a structured
 19.999 and a visible "$20.00" are not mistaken for one price before the decision.
 
 Structured data (JSON-LD, meta and microdata content attributes) writes machine numbers: in a
@@ -41,6 +41,8 @@ ISO_CODES = frozenset(
 
 # Currencies whose prices are normally written without minor units.
 ZERO_DECIMAL = frozenset("CLP JPY KRW VND ISK PYG UGX IDR HUF COP TWD XAF XOF KMF GNF RWF".split())
+# Currencies with three minor units (ISO 4217): "2.500" KWD is two and a half dinars.
+THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
 
 DOLLAR_CURRENCIES = frozenset(
     "USD CAD AUD NZD CLP MXN ARS COP SGD HKD TWD BRL UYU JMD TTD BSD BBD BZD FJD NAD LRD".split()
@@ -53,7 +55,7 @@ SYMBOLS: dict[str, str] = {
     "MX$": "MXN", "NT$": "TWD", "CLP$": "CLP", "COL$": "COP", "ARS$": "ARS",
     "€": "EUR", "£": "GBP", "円": "JPY", "₹": "INR", "₩": "KRW", "₺": "TRY", "₽": "RUB",
     "руб": "RUB", "₪": "ILS", "₫": "VND", "฿": "THB", "zł": "PLN", "Kč": "CZK", "Ft": "HUF",
-    "lei": "RON", "₴": "UAH", "₱": "PHP", "₦": "NGN", "Rp": "IDR", "RM": "MYR", "Rs.": "INR",
+    "lei": "RON", "₴": "UAH", "₱": "PHP", "₦": "NGN", "Rp": "IDR", "RM": "MYR", "E£": "EGP", "£E": "EGP",
     "L.E.": "EGP", "L.E": "EGP", "LE": "EGP", "ج.م.": "EGP", "ج.م": "EGP", "جنيه": "EGP",
     "SR": "SAR", "ر.س.": "SAR", "ر.س": "SAR", "ريال": "SAR", "د.إ.": "AED", "د.إ": "AED",
     "درهم": "AED", "Dhs": "AED", "KD": "KWD", "د.ك": "KWD", "QR": "QAR", "ر.ق": "QAR",
@@ -65,7 +67,8 @@ SYMBOLS: dict[str, str] = {
     "BD": "BHD", "RO": "OMR", "JD": "JOD", "₨": "PKR", "Tk": "BDT",
 }
 # Symbols that need a hint to resolve; the value is the fallback.
-AMBIGUOUS = {"$": "USD", "¥": "JPY", "￥": "JPY", "元": "CNY", "kr": "SEK", "kr.": "DKK", "Kr": "SEK"}
+AMBIGUOUS = {"$": "USD", "¥": "JPY", "￥": "JPY", "元": "CNY", "kr": "SEK", "kr.": "DKK", "Kr": "SEK",
+             "Rs.": "INR", "Rs": "INR"}
 AMBIGUOUS_CHOICES = {
     "$": DOLLAR_CURRENCIES,
     "¥": frozenset({"JPY", "CNY"}),
@@ -74,6 +77,8 @@ AMBIGUOUS_CHOICES = {
     "kr": frozenset({"SEK", "NOK", "DKK", "ISK"}),
     "kr.": frozenset({"SEK", "NOK", "DKK", "ISK"}),
     "Kr": frozenset({"SEK", "NOK", "DKK", "ISK"}),
+    "Rs.": frozenset({"INR", "PKR", "LKR", "NPR", "MUR"}),
+    "Rs": frozenset({"INR", "PKR", "LKR", "NPR", "MUR"}),
 }
 
 # Region part of a locale (es-CL, en_CA) or a country-code TLD -> currency.
@@ -88,7 +93,7 @@ REGION_CURRENCY = {
     "ma": "MAD", "za": "ZAR", "ng": "NGN", "ke": "KES", "in": "INR", "pk": "PKR", "jp": "JPY",
     "cn": "CNY", "kr": "KRW", "tw": "TWD", "hk": "HKD", "sg": "SGD", "my": "MYR", "th": "THB",
     "id": "IDR", "ph": "PHP", "vn": "VND", "mx": "MXN", "br": "BRL", "ar": "ARS", "cl": "CLP",
-    "co": "COP", "pe": "PEN", "uy": "UYU",
+    "co": "COP", "pe": "PEN", "uy": "UYU", "lk": "LKR", "np": "NPR", "bd": "BDT", "mu": "MUR",
 }
 # Languages whose locales write a decimal comma ("1.299,00").
 COMMA_DECIMAL_LANGS = frozenset(
@@ -103,12 +108,16 @@ _SYMBOL_KEYS = sorted(set(SYMBOLS) | set(AMBIGUOUS), key=len, reverse=True)
 _SYM_RE = "|".join(re.escape(s) for s in _SYMBOL_KEYS)
 _ISO_RE = r"(?<![A-Za-z])(?:" + "|".join(sorted(ISO_CODES)) + r")(?![A-Za-z])"
 CURRENCY_RE = rf"(?:{_ISO_RE}\s?\$?|{_SYM_RE})"
-NUMBER_RE = r"\d{1,3}(?:(?:[.,'\u2019]|\s|\u00a0|\u202f)\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,4})?(?!\d)"
+# Indian grouping first ("2,43,300", "1,00,000.00": lakhs and crores), then groups of three
+# ("1.299.000", "1'299.00", "1 299,00"), then a plain number.
+NUMBER_RE = (r"\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?(?!\d)"
+             r"|\d{1,3}(?:(?:[.,'\u2019]|\s|\u00a0|\u202f)\d{3})+(?:[.,]\d{1,3})?(?!\d)|\d+(?:[.,]\d{1,4})?(?!\d)")
 # A money mention: currency before or after a number ("$1,299.00", "1.299,00 €", "EGP 79").  A
-# number inside a code of digits and letters ("Item #489021A55 $49.00") is no amount before a symbol.
+# number inside a code of digits and letters ("Item #489021A55 $49.00") is no amount before a symbol,
+# and a symbol that leads the next number is not the last one's ("Runner 5 $49.00").
 MONEY_RE = re.compile(
     rf"(?P<pre>{CURRENCY_RE})\s?(?P<num1>{NUMBER_RE})(?:\s?(?:[.,]-|[.,]–))?"
-    rf"|(?<![\d#])(?<![\d#][A-Za-z])(?P<num2>{NUMBER_RE})\s?(?P<post>{CURRENCY_RE})",
+    rf"|(?<![\d#])(?<![\d#][A-Za-z])(?P<num2>{NUMBER_RE})(?:[.,][-–])?\s?(?P<post>{CURRENCY_RE})(?!\s?(?:{NUMBER_RE})(?![\d.,'])(?!\s?(?:{CURRENCY_RE})))",
 )
 _WORDY = re.compile(r"[A-Za-z]{4,}")
 # Characters a buyer never sees (zero-width spaces and joiners, direction marks, soft hyphens,
@@ -119,10 +128,20 @@ _EXPONENT = re.compile(r"\d\s*[eE]\s*[-+]?\d")  # "1e308", "$2E5": no shop write
 _MINUS_AFTER_SYMBOL = re.compile(rf"(?:{CURRENCY_RE})\s?[-−–]\s*\d")  # "$-5", "€ −5": negative
 _MACHINE_NUMBER = re.compile(r"\s*\d+(?:\.\d+)?\s*")  # "19.999", "1135.00": '.' is the decimal point
 
-# Minor units kept: store_prices.price is numeric(12,2), so at most two; none for currencies
-# whose prices are written whole (JPY, KRW, CLP...).
+# Minor units kept: a currency's own (store_prices.price is numeric(15,3)): none for currencies
+# whose prices are written whole (JPY, KRW, CLP...), three for KWD, BHD, OMR..., else two.
 CENT = Decimal("0.01")
+MIL = Decimal("0.001")
 WHOLE = Decimal("1")
+
+
+def minor_unit(currency: str | None) -> Decimal:
+    """The smallest amount a price in this currency is written with: 1, 0.01 or 0.001."""
+    if currency in ZERO_DECIMAL:
+        return WHOLE
+    if currency in THREE_DECIMAL:
+        return MIL
+    return CENT
 
 
 def strip_invisible(text: str) -> str:
@@ -138,12 +157,12 @@ def normalize_code(value) -> str | None:
 
 
 def round_amount(amount: Decimal | None, currency: str | None) -> Decimal | None:
-    """Round half-even to the minor units pricehound stores: whole units for the currencies
-    written without decimals (ZERO_DECIMAL: JPY, KRW, CLP...), else cents.  Done once, at the
-    end of extraction, so that amounts are compared unrounded while the page is read."""
+    """Round half-even to the currency's minor units (minor_unit: whole JPY, KRW, CLP; three
+    places for KWD, BHD, OMR; else cents).  Done once, at the end of extraction, so that amounts
+    are compared unrounded while the page is read."""
     if amount is None:
         return None
-    unit = WHOLE if currency in ZERO_DECIMAL else CENT
+    unit = minor_unit(currency)
     if amount.as_tuple().exponent >= unit.as_tuple().exponent:
         return amount
     return amount.quantize(unit, rounding=ROUND_HALF_EVEN)
@@ -224,8 +243,12 @@ def decimal_comma(locale_hint: str | None, currency: str | None = None) -> bool:
     return False
 
 
-def _to_decimal(num: str, *, comma_decimal: bool = False, zero_decimal: bool = False) -> Decimal | None:
-    """A number as written on a page -> Decimal, deciding what '.' and ',' mean."""
+def _to_decimal(num: str, *, comma_decimal: bool = False, zero_decimal: bool = False,
+                three_decimal: bool = False) -> Decimal | None:
+    """A number as written on a page -> Decimal, deciding what '.' and ',' mean.
+
+    "2.500" is 2500 in most currencies and 2.5 in a three-decimal one (KWD, BHD, OMR: the
+    caller says so with `three_decimal`)."""
     s = num.strip().replace("\u00a0", " ").replace("\u202f", " ").replace("'", "").replace("\u2019", "")
     s = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", s)  # "1 299" -> "1299"
     s = s.replace(" ", "")
@@ -240,6 +263,8 @@ def _to_decimal(num: str, *, comma_decimal: bool = False, zero_decimal: bool = F
         count = dots or commas
         if count > 1:
             dec_sep = None  # "1.299.000" -> grouping
+        elif len(tail) == 3 and three_decimal:
+            dec_sep = sep  # "2.500" KWD: two dinars and 500 fils
         elif len(tail) == 3 and head and len(head.replace(sep, "")) <= 3 and head != "0":
             # "229.990", "1,299": grouping unless the locale writes that separator as decimal
             dec_sep = None  # a consumer price never has three decimals
@@ -299,7 +324,7 @@ def amount_from_value(value, *, locale_hint: str | None = None, currency: str | 
     if len(nums) > 1:
         return None  # "$ 79. 99 $ 39. 99" and similar garbage: let the page decide
     amount = _to_decimal(nums[0], comma_decimal=decimal_comma(locale_hint, currency),
-                         zero_decimal=(currency in ZERO_DECIMAL))
+                         zero_decimal=(currency in ZERO_DECIMAL), three_decimal=currency in THREE_DECIMAL)
     return _check(amount, currency)
 
 
@@ -362,7 +387,7 @@ def parse_price(text, *, currency_hint: str | None = None, locale_hint: str | No
     if currency is None:
         currency = hint
     amount = _to_decimal(num, comma_decimal=decimal_comma(locale_hint, currency),
-                         zero_decimal=currency in ZERO_DECIMAL)
+                         zero_decimal=currency in ZERO_DECIMAL, three_decimal=currency in THREE_DECIMAL)
     amount = _check(amount, currency)
     if amount is None:
         return None
@@ -390,7 +415,7 @@ def _find_money(text, currency_hint, locale_hint) -> list:
         sym = m.group("pre") or m.group("post")
         currency = currency_from_symbol(sym, currency_hint)
         amount = _to_decimal(num, comma_decimal=decimal_comma(locale_hint, currency),
-                             zero_decimal=currency in ZERO_DECIMAL)
+                             zero_decimal=currency in ZERO_DECIMAL, three_decimal=currency in THREE_DECIMAL)
         amount = _check(amount, currency)
         if amount is None:
             continue

@@ -16,6 +16,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from . import availability as _av
+from . import vocabulary as V
 from .availability import BUY_RE, classify_phrase
 from .dom import classes, norm, text_content
 from .keywords import TextIndex, required_words
@@ -98,7 +99,7 @@ _SHIPPING_AFTER = re.compile(r"^\s*(?:s&h|s & h|shipping|delivery|versand|postag
 _SAVE = re.compile(r"(?:save|you save|savings?|discount|sparen|sie sparen|ersparnis|économisez|ahorra|"
                    r"ahorras|rabatt|extra|get|reward|credit|off|coupon|bonus|outlet savings|gift card)\s*:?\s*-?\s*$",
                    re.I)
-_SAVE_AFTER = re.compile(r"^\s*(?:off\b|discount|savings?|rabatt|de réduction|de descuento|back\b|in rewards)", re.I)
+_SAVE_AFTER = re.compile(r"^\s*(?:off\b|discount|savings?|rabatt|de réduction|de descuento|back\b(?!\s+in\s+stock)|in rewards)", re.I)
 _CONTEXT_NOISE = re.compile(r"free shipping on orders|orders (?:over|of|above)|spend|minimum|threshold|"
                             r"gift card|rewards?|points|cashback|cash back|coupon|promo code|with code", re.I)
 
@@ -283,14 +284,14 @@ def _with_ancestors(page: Page, starts) -> list:
     seen: set = set()
     out = []
     short = page.short
+    order = page.order
     for x in starts:
-        while x is not None and x not in seen:
+        while x is not None and x not in seen and x in order:  # never above the analysed root
             seen.add(x)
             out.append(x)
             if short.get(x) is None:
                 break
             x = x.getparent()
-    order = page.order
     out.sort(key=lambda e: order.get(e, -1))
     return out
 
@@ -701,7 +702,12 @@ def _preceding_text(c: Candidate, page: Page, limit: int = 48) -> str:
         local = []
         while prev is not None and total < limit:
             if isinstance(prev.tag, str):
-                t = (page.short.get(prev) or "") + " " + (prev.tail or "")
+                own = page.short.get(prev) or ""
+                if _DIGIT.search(own) and find_money(own):
+                    # an element showing its own amount: its words label that amount, not this one
+                    bits = local + bits
+                    return norm(" ".join([prev.tail or ""] + bits))[-limit:]
+                t = own + " " + (prev.tail or "")
             else:
                 t = prev.tail or ""
             local.insert(0, t)
@@ -728,7 +734,10 @@ def _following_text(c: Candidate, page: Page, limit: int = 32) -> str:
         nxt = e.getnext()
         while nxt is not None and total < limit:
             if isinstance(nxt.tag, str):
-                s = (page.short.get(nxt) or "") + " " + (nxt.tail or "")
+                own = page.short.get(nxt) or ""
+                if _DIGIT.search(own) and find_money(own):
+                    return norm(" ".join(bits))[:limit]  # the words of the next amount are its own
+                s = own + " " + (nxt.tail or "")
             else:
                 s = nxt.tail or ""
             bits.append(s)
@@ -763,6 +772,19 @@ _UNIT_IN_TEXT = re.compile(r"/\s*(?:kg|lb|oz|100\s?g|l|ml|m)\b", re.I)
 _PLUS_START = re.compile(r"^\s*\+")
 
 
+_OTHER_OFFER = re.compile("|".join(V.OTHER_OFFER_LABELS), re.I)
+_MEMBER = re.compile("|".join(V.MEMBER_PRICE_LABELS), re.I)
+_ADDON = re.compile("|".join(V.ADDON_LABELS), re.I)
+# the same words right after an amount ("$57.00 with Subscribe & Save", "$45 (used)")
+_AFTER_JOIN = r"^\s*(?:\(|(?:with|for|as|when|if|via|mit|avec|con|com|bei|per)\s)\s*(?:"
+_OTHER_OFFER_AFTER = re.compile(_AFTER_JOIN + "|".join(V.OTHER_OFFER_LABELS) + ")", re.I)
+_MEMBER_AFTER = re.compile(_AFTER_JOIN + "|".join(V.MEMBER_PRICE_LABELS) + ")", re.I)
+_ADDON_AFTER = re.compile(_AFTER_JOIN + "|".join(V.ADDON_LABELS) + ")", re.I)
+_WORDY_LABEL = re.compile(r"[^\W\d_]{2,}")
+_ESTIMATE = re.compile("|".join(V.ESTIMATE_LABELS), re.I)
+_CURRENT_BID = re.compile("|".join(V.CURRENT_BID_LABELS), re.I)
+
+
 @functools.lru_cache(maxsize=8192)
 def _text_flags(before: str, prefix: str, after: str, text: str) -> tuple[frozenset, bool]:
     """What the words around an amount say it is (flags), and whether they say tax included.
@@ -795,6 +817,21 @@ def _text_flags(before: str, prefix: str, after: str, text: str) -> tuple[frozen
         flags.add("save")
     if _CONTEXT_NOISE.search(label[-40:]) or _CONTEXT_NOISE.search(text):
         flags.add("noise")
+    # the amount's own label: the words in its element before it, else the few words just before
+    # (not a column heading further back, which labels the cells under it)
+    own = _CURRENCY_AT_END.sub("", prefix).strip()
+    near_label = own if _WORDY_LABEL.search(own) else label[-V.OWN_LABEL_CHARS:]
+    near_after = after[:V.OWN_LABEL_CHARS]
+    if _OTHER_OFFER.search(near_label) or _OTHER_OFFER_AFTER.match(near_after):
+        flags.add("other_offer")
+    if _MEMBER.search(near_label) or _MEMBER_AFTER.match(near_after):
+        flags.add("member")
+    if _ADDON.search(near_label) or _ADDON_AFTER.match(near_after):
+        flags.add("addon")
+    if _ESTIMATE.search(near_label):
+        flags.add("estimate")
+    if _CURRENT_BID.search(near_label):
+        flags.add("current_bid")
     gross = bool(_GROSS.search(label[-30:]) or _GROSS.search(after[:20]))
     return frozenset(flags), gross
 
@@ -811,79 +848,99 @@ _REGION_TAGS = frozenset({"div", "section", "ul", "li", "aside", "table", "tr", 
 
 
 def score_candidates(page: Page) -> None:
-    title = page.title
+    """Give each candidate its features (struck, flags from the words around it, region,
+    distances to the title and the buy button) and a score from them."""
     for c in page.candidates:
-        e = c.el
-        anc = ancestors(e, page)
-        tight = [e]
-        for a in anc[:6]:
-            at = page.short.get(a)
-            if at is None or len(find_money(at)) > 1:
-                break  # a wrapper around several prices says nothing about this one
-            tight.append(a)
-        near = [e] + anc[:2]
-        struck = 0.0
-        for x in tight + list(e.iter()) + list(c.group):
-            if not isinstance(x.tag, str):
-                continue
-            tag = x.tag.lower()
-            if tag in _STRUCK_TAGS or "line-through" in (x.get("style") or "").lower():
-                struck = max(struck, 6.0)
-            else:
-                cls = classes(x)
-                if cls:
-                    struck = max(struck, _struck_class(cls))
-        c.struck = struck
+        anc = ancestors(c.el, page)
+        c.struck = _struck(c, anc, page)
         before = _preceding_text(c, page)
         after = (c.suffix + " " + _following_text(c, page)).strip()
         flags, gross = _text_flags(before, c.prefix, after, c.text)
         c.flags.update(flags)
-        bad_region = False
-        for a in anc:
-            if a in page.title_chain:
-                break
-            tag = a.tag.lower() if isinstance(a.tag, str) else ""
-            if tag in _REGION_BAD_TAGS:
-                bad_region = True
-                break
-            if tag in _REGION_TAGS:
-                cls = classes(a)
-                if cls and "price" not in cls and _region_bad(cls):
-                    bad_region = True
-                    break
-        if bad_region:
+        if _in_region(anc, page):
             c.flags.add("region")
-        s = 0.0
-        marks = [_class_marks(classes(x)) for x in near]
-        if any(m[0] or (x.get("itemprop") or "").lower() == "price" for m, x in zip(marks, near, strict=True)):
-            s += 3.0
-        if any(m[1] for m in marks):
-            s += 1.0
-        if gross:
-            s += 1.0
-        if c.price.currency is None:
-            s -= 1.0
-        s -= struck
-        for f in c.flags:
-            s -= _PENALTIES.get(f, 0.0)
-        if title is not None:
-            d = distance(e, title, page)
-            c.dist_title = d
-            if d is not None:
-                s -= 0.45 * min(d, 24)
-            if page.order.get(title, 0) > c.order:
-                gap = page.order.get(title, 0) - c.order
-                s -= 1.0 if gap < 60 else 4.0
-        if page.buttons:
-            best = None
-            for b in page.buttons:
-                d = distance(e, b, page)
-                if d is not None and (best is None or d < best):
-                    best = d
-            c.dist_button = best
-            if best is not None:
-                s -= 0.3 * min(best, 24)
-        c.score = s
+        c.dist_title = distance(c.el, page.title, page) if page.title is not None else None
+        c.dist_button = min((d for d in (distance(c.el, b, page) for b in page.buttons) if d is not None),
+                            default=None)
+        c.score = _class_score(c, anc) + _word_score(c, gross) + _place_score(c, page)
+
+
+def _struck(c: Candidate, anc: list, page: Page) -> float:
+    """How surely the amount is shown struck through: a strike tag or style on it or on a
+    wrapper holding no other price (6), or a class that says old/was/compare (up to 5)."""
+    tight = [c.el]
+    for a in anc[:6]:
+        at = page.short.get(a)
+        if at is None or len(find_money(at)) > 1:
+            break  # a wrapper around several prices says nothing about this one
+        tight.append(a)
+    struck = 0.0
+    for x in tight + list(c.el.iter()) + list(c.group):
+        if not isinstance(x.tag, str):
+            continue
+        if x.tag.lower() in _STRUCK_TAGS or "line-through" in (x.get("style") or "").lower():
+            return 6.0
+        cls = classes(x)
+        if cls:
+            struck = max(struck, _struck_class(cls))
+    return struck
+
+
+def _in_region(anc: list, page: Page) -> bool:
+    """Inside navigation, a header, a footer or a recommendation block (below the title's own
+    ancestors, which hold the product too)."""
+    for a in anc:
+        if a in page.title_chain:
+            return False
+        tag = a.tag.lower() if isinstance(a.tag, str) else ""
+        if tag in _REGION_BAD_TAGS:
+            return True
+        if tag in _REGION_TAGS:
+            cls = classes(a)
+            if cls and "price" not in cls and _region_bad(cls):
+                return True
+    return False
+
+
+def _class_score(c: Candidate, anc: list) -> float:
+    """A class or itemprop that says price (+3) or the current price (+1), on it or just above."""
+    near = [c.el] + anc[:2]
+    marks = [_class_marks(classes(x)) for x in near]
+    s = 0.0
+    if any(m[0] or (x.get("itemprop") or "").lower() == "price" for m, x in zip(marks, near, strict=True)):
+        s += 3.0
+    if any(m[1] for m in marks):
+        s += 1.0
+    return s
+
+
+def _word_score(c: Candidate, gross: bool) -> float:
+    """The words around it: tax included (+1), a current bid (+2), no currency (-1), struck and
+    every flag that says it is some other amount (penalties)."""
+    s = (1.0 if gross else 0.0) + (2.0 if "current_bid" in c.flags else 0.0)
+    if c.price.currency is None:
+        s -= 1.0
+    return s - c.struck - sum(_PENALTIES.get(f, 0.0) for f in c.flags)
+
+
+def _place_score(c: Candidate, page: Page) -> float:
+    """Where it is: close to the title (and not far before it), close to the buy button."""
+    s = 0.0
+    if c.dist_title is not None:
+        s -= TITLE_DISTANCE_WEIGHT * min(c.dist_title, DISTANCE_CAP)
+    title_order = page.order.get(page.title, 0) if page.title is not None else 0
+    if page.title is not None and title_order > c.order:
+        s -= BEFORE_TITLE_NEAR if title_order - c.order < BEFORE_TITLE_GAP else BEFORE_TITLE_FAR
+    if c.dist_button is not None:
+        s -= BUTTON_DISTANCE_WEIGHT * min(c.dist_button, DISTANCE_CAP)
+    return s
+
+
+TITLE_DISTANCE_WEIGHT = 0.45  # score lost per tree step from the title
+BUTTON_DISTANCE_WEIGHT = 0.3  # score lost per tree step from the buy button
+DISTANCE_CAP = 24  # steps beyond this cost no more
+BEFORE_TITLE_GAP = 60  # elements: an amount this close before the title is a header price or a badge
+BEFORE_TITLE_NEAR, BEFORE_TITLE_FAR = 1.0, 4.0  # lost by an amount shown before the title
 
 
 # ---------------------------------------------------------------- availability from the page
@@ -916,11 +973,28 @@ def stock_signals(region, page: Page, exclude_bad: bool = True) -> list:
             kind = classify_phrase(text)
             if not kind:
                 continue
+            if _child_says_it(e, page):
+                continue  # the words are judged at the child that holds them, with its own scope
             if exclude_bad and _in_bad_region(e, page, region):
                 continue
             is_button = len(text) <= 40 and (_buttonish(e, page) or _holds_button(e, page, text))
             out.append((kind, e, is_button, text))
     return out
+
+
+def _child_says_it(e, page: Page) -> bool:
+    """Does a child of `e` hold stock wording of its own (so `e` only repeats it)?"""
+    own = page.short.get(e)
+    for c in e:
+        if isinstance(c.tag, str):
+            t = page.short.get(c)
+            if not t:
+                continue
+            if t == own:
+                return _child_says_it(c, page)  # the same words: look below the wrapper
+            if classify_phrase(t):
+                return True
+    return False
 
 
 _STOCK_WORDS = required_words(_av.BACKORDER_PHRASES + _av.INSTORE_ONLY_PHRASES + _av.OUT_OF_STOCK_PHRASES
@@ -1001,6 +1075,24 @@ def _in_bad_region(e, page: Page, stop) -> bool:
                 return True
             cls = classes(x)
             if cls and (_region_bad(cls) or _variant_context(cls)):
+                return True
+        x = page.parent.get(x)
+        hops += 1
+    return False
+
+
+def variant_region(e, page: Page, stop) -> bool:
+    """Inside a variant picker (sizes, swatches, options) below `stop`."""
+    x = e
+    hops = 0
+    while x is not None and x is not stop and hops < 40:
+        if x in page.title_chain:
+            return False
+        if isinstance(x.tag, str):
+            if x.tag.lower() in ("option", "select", "label"):
+                return True
+            cls = classes(x)
+            if cls and _variant_context(cls):
                 return True
         x = page.parent.get(x)
         hops += 1

@@ -196,3 +196,182 @@ APP_SHELL_MAX_TEXT = 200  # an app shell shows less visible text than this
 HEADINGS_READ = 12  # headings (h1-h3) read for a statement
 NOTICES_READ = 30  # notice blocks read for a statement
 NOTICE_MAX_TEXT = 400  # a notice longer than this is content, not a statement
+
+# ---------------------------------------------------------------- prices that are not the one a buyer pays
+# The label before an amount (or the words right after it) naming a price that is not the page's
+# own offer: another condition or seller, a member or subscription price, an add-on, an estimate.
+OTHER_OFFER_LABELS = [
+    r"\bused\b", r"pre-?owned", r"refurbished", r"renewed", r"open[- ]box", r"second[- ]hand", r"\bother sellers?\b",
+    r"marketplace", r"(?:new|used) (?:&|and) used", r"from \d+ sellers?", r"\bgebraucht", r"generalüberholt", r"b-?ware",
+    r"\boccasion\b", r"reconditionné", r"d'occasion", r"\busado\b", r"reacondicionado", r"seminuevo", r"\busato\b",
+    r"ricondizionato", r"\bgebruikt\b", r"refurbished", r"\busado\b", r"recondicionado", r"中古", r"二手", r"중고",
+    r"б/у", r"уценка",
+]
+MEMBER_PRICE_LABELS = [
+    r"member(?:s|ship)?(?:'s)?\s*(?:only\s*)?(?:price|deal|pricing)", r"\bfor members\b", r"club (?:price|card)",
+    r"loyalty (?:price|card)", r"with (?:your )?(?:membership|card|prime|plus)\b", r"prime (?:price|exclusive)",
+    r"subscribe (?:&|and) save", r"with subscription", r"subscription price", r"auto-?ship", r"autodelivery",
+    r"repeat delivery", r"mitglieder(?:preis)?", r"clubpreis", r"kundenkarte", r"im abo", r"abo-?preis",
+    r"prix (?:adhérent|membre|fidélité|abonné)", r"precio (?:socio|miembro|afiliado)", r"prezzo (?:soci|membri)",
+    r"ledenprijs", r"preço (?:sócio|membro)", r"会員価格", r"会员价", r"회원가",
+]
+ADDON_LABELS = [
+    r"protection plan", r"(?:extended )?warranty", r"care ?pack", r"applecare", r"insurance", r"gift ?wrap",
+    r"installation (?:service|fee)?", r"assembly", r"garantieverlängerung", r"versicherung", r"garantie (?:étendue|prolongée)",
+    r"garantía extendida", r"garanzia estesa", r"保証",
+]
+ESTIMATE_LABELS = [
+    r"estimate[ds]?", r"\best\.", r"schätzpreis", r"schätzung", r"estimation", r"estimación", r"stima", r"taxatie", r"見積",
+]
+OWN_LABEL_CHARS = 24  # the words this close before (or after) an amount are its own label
+
+# Labels that name the amount a buyer pays now on an auction or classified page.
+CURRENT_BID_LABELS = [
+    r"current bid", r"winning bid", r"starting bid", r"asking price", r"buy it now", r"aktuelles gebot", r"startpreis",
+    r"enchère actuelle", r"puja actual", r"offerta attuale", r"huidig bod", r"lance atual", r"現在価格", r"当前出价",
+]
+
+# ---------------------------------------------------------------- stock statements
+# A stock word negated ("not sold out", "no longer out of stock", "nicht ausverkauft"): the
+# product can be bought.  The negation sits right before the out-of-stock words.
+NEGATED_OUT_OF_STOCK = [
+    r"(?:not|no longer|never|isn'?t|is not|aren'?t|no more)\s+(?:yet\s+)?(?:sold[- ]?out|out[- ]of[- ]stock)",
+    r"(?:nicht|nicht mehr|kein)\s+(?:mehr\s+)?(?:ausverkauft|vergriffen)", r"(?:pas|plus)\s+(?:encore\s+)?épuisé",
+    r"(?:no|ya no)\s+(?:está\s+)?agotado", r"non\s+(?:più\s+)?esaurito", r"niet\s+(?:meer\s+)?uitverkocht",
+    r"não\s+(?:está\s+)?esgotado",
+]
+# Boasts and news about stock that say the product can be bought now ("sells out fast", "only 2
+# left", "back in stock!"), never that it is sold out.
+STOCK_BOASTS = [
+    r"sells? out (?:fast|quickly|often|every)", r"selling (?:out )?fast", r"(?:almost|nearly|about to|soon|going to|will) "
+    r"(?:be )?sell?(?:ing)? out", r"(?:almost|nearly) (?:sold[- ]?out|gone|out of stock)", r"sold out soon",
+    r"before (?:it|they)(?:'s| is| are)? (?:sells?|sold) out", r"(?:was|were|has been|had been) (?:previously )?sold[- ]?out",
+    r"sold out \d+ times", r"back in stock(?! soon)", r"(?:now )?restocked", r"going fast", r"(?:bald|fast|schnell) ausverkauft",
+    r"wieder (?:auf lager|verfügbar|da)", r"(?:bientôt|presque) épuisé", r"de retour en stock", r"(?:casi|pronto) agotado",
+    r"de nuevo en stock", r"(?:quasi|presto) esaurito", r"di nuovo disponibile", r"(?:bijna|snel) uitverkocht",
+    r"weer (?:op voorraad|leverbaar)", r"(?:quase|logo) esgotado", r"de volta ao estoque", r"残りわずか", r"再入荷しました",
+]
+# Asking to be told when it is back: the product is sold out now, whatever boast follows.
+NOTIFY_WHEN_BACK = [
+    r"notify me", r"email me", r"alert me", r"let me know", r"tell me when", r"benachrichtig", r"erinnern sie mich",
+    r"prévenez-moi", r"m'alerter", r"avísame", r"avvisami", r"houd me op de hoogte", r"avise-me", r"入荷(?:お知らせ|通知)",
+]
+# Stock words in a service's name ("out-of-stock alerts", "restock notifications"): no statement.
+STOCK_SERVICE_NAMES = [r"(?:out[- ]of[- ]stock|stock|restock|back[- ]in[- ]stock|availability) (?:alerts?|notifications?|emails?|updates)"]
+# Sold-out wording about one variant ("M – sold out", "Sold out in Red", "épuisé en taille 42"):
+# never the whole product.
+VARIANT_SCOPED_OUT = [
+    r"^\s*(?:size\s+)?[\w./]{1,8}\s*[-–—:(/|]\s*(?:sold[- ]?out|out of stock|unavailable|ausverkauft|épuisé|agotado|esaurito|uitverkocht|esgotado)\)?\s*$",
+    r"(?:sold[- ]?out|out of stock|unavailable) (?:in|for) (?:this |the |that |selected |some |certain )?(?:size|colou?r|style|option|variant|(?-i:[A-Z][a-z]+\b))",
+    r"(?:in (?:this|der|dieser) )?(?:größe|farbe|variante)\s+\S+\s+(?:ausverkauft|nicht verfügbar)",
+    r"(?:ausverkauft|nicht verfügbar) in (?:größe|farbe|dieser)", r"épuisé (?:en|dans (?:cette|la)) (?:taille|couleur|pointure)",
+    r"agotado en (?:talla|color|este)", r"esaurito (?:nella|in) (?:taglia|colore)", r"uitverkocht in (?:maat|kleur)",
+    r"esgotado (?:no|na|em) (?:tamanho|cor)", r"(?:some|selected|certain) (?:sizes|colou?rs|options|variants) (?:are )?(?:sold[- ]?out|unavailable|out of stock)",
+]
+# Class words of a disabled control: a buy button marked so cannot be pressed.
+DISABLED_CLASS = r"(?:^|[\s_-])(?:disabled|is-disabled|inactive|sold-?out|unavailable|out-?of-?stock)(?:$|[\s_-])"
+
+NEAR_BUY_BOX = 10  # stock wording this close (tree steps) to the title, price or button is the product's
+FAR_BUY_BOX = 16  # wording this close confirms what structured data says; it never overrules it
+NEAR_TITLE = 12  # a price this close to the title is beside it
+NEAR_BUTTON = 10  # a price this close to the buy button is beside it
+BUTTON_NEAR_ANCHOR = 14  # a buy button this close to the title or price belongs to the product
+BUY_BOX_LEVELS = 3  # levels the buy box is widened by above the title, price and button
+BUY_BOX_CHARS = 6000  # a block with more text than this is the page, not its buy box
+
+# ---------------------------------------------------------------- variants
+# URL query parameters that select a variant of a product page.
+VARIANT_PARAMS = frozenset({
+    "variant", "variantid", "variant_id", "sku", "skuid", "sku_id", "size", "color", "colour", "option", "style",
+    "pid", "vid", "item", "itemid", "article", "model", "groesse", "größe", "farbe", "taille", "couleur", "talla",
+    "taglia", "colore", "maat", "kleur", "tamanho", "cor",
+})
+
+# ---------------------------------------------------------------- script state (scriptstate.py)
+STATE_NAME_KEYS = ("name", "title", "productName", "product_name", "item_name", "displayName", "productTitle")
+STATE_PRICE_KEYS = ("price", "salePrice", "sale_price", "finalPrice", "final_price", "currentPrice", "current_price",
+                    "sellingPrice", "selling_price", "offerPrice", "specialPrice", "special_price", "priceValue",
+                    "price_amount", "priceAmount", "activePrice", "unitPrice")
+STATE_REGULAR_KEYS = ("compare_at_price", "compareAtPrice", "listPrice", "list_price", "originalPrice",
+                      "original_price", "regularPrice", "regular_price", "oldPrice", "old_price", "wasPrice", "msrp")
+STATE_AMOUNT_KEYS = ("amount", "value", "current", "raw", "final", "price", "centAmount")
+STATE_CURRENCY_KEYS = ("currency", "currencyCode", "currency_code", "priceCurrency", "currencyIso", "currencyISO")
+STATE_AVAILABILITY_KEYS = ("availability", "availabilityStatus", "stockStatus", "stock_status", "inventoryStatus",
+                           "inventory_status", "stockState", "stockLevelStatus", "status")
+STATE_IN_STOCK_FLAGS = ("inStock", "in_stock", "isInStock", "is_in_stock", "available", "isAvailable", "is_available",
+                        "purchasable", "isPurchasable", "buyable", "orderable")
+STATE_OUT_FLAGS = ("soldOut", "sold_out", "isSoldOut", "is_sold_out", "outOfStock", "out_of_stock", "isOutOfStock")
+SCRIPT_NAME_OVERLAP = 0.6  # a script record is the page's product when named this much like its title
+
+# ---------------------------------------------------------------- stock and buy wording (availability.py)
+# Visible phrases, most specific first.  Each is a regex fragment matched case-insensitively on
+# whitespace-normalised text.
+BACKORDER_PHRASES = [
+    r"back[- ]?order(?:ed)?", r"ship(?:s)? when (?:it'?s|it is|they'?re|available)",
+    r"we'?ll ship (?:it )?when",
+]
+INSTORE_ONLY_PHRASES = [
+    r"(?:available |sold )?in[- ]store(?:s)? only", r"only (?:available )?in (?:our )?stores?",
+    r"not (?:available|sold) online", r"nur im (?:geschäft|markt|laden|handel)",
+    r"uniquement en magasin",
+]
+OUT_OF_STOCK_PHRASES = [
+    r"sold[- ]?out", r"out[- ]of[- ]stock", r"no longer available", r"currently (?:not )?unavailable",
+    r"currently not available", r"temporarily unavailable", r"is unavailable", r"item unavailable",
+    r"product (?:is )?(?:currently )?(?:not available|unavailable)",
+    r"this item is (?:currently )?(?:not available|unavailable|out of stock)",
+    r"discontinued", r"no stock", r"not in stock", r"notify me when (?:it'?s |it is )?(?:back|available)",
+    r"email me when (?:it'?s |it is )?(?:back|available)", r"back in stock soon",
+    r"ausverkauft", r"nicht (?:mehr )?verfügbar", r"nicht (?:mehr )?lieferbar", r"nicht auf lager",
+    r"derzeit nicht (?:verfügbar|lieferbar|vorrätig)", r"nicht vorrätig", r"vergriffen",
+    r"nicht in der gewünschten menge", r"zur zeit nicht", r"rupture de stock", r"épuisé",
+    r"indisponible", r"(?:plus|non|pas) disponible", r"agotado", r"sin (?:stock|existencias)",
+    r"no disponible", r"esgotado", r"indisponível", r"esaurito", r"non disponibile",
+    r"uitverkocht", r"niet (?:meer )?(?:leverbaar|beschikbaar)", r"slutsåld", r"udsolgt",
+    r"utsolgt", r"wyprzedane", r"brak w magazynie", r"нет в наличии", r"stokta yok",
+    r"نفذ", r"نفدت", r"غير متوفر", r"غير متاح", r"نفاد", r"在庫切れ", r"売り切れ", r"品切れ",
+    r"販売終了", r"在庫なし", r"缺货", r"售罄", r"품절",
+    r"hors stock", r"plus en stock", r"en rupture", r"fuera de stock", r"sin unidades", r"fora de estoque",
+    r"sem estoque", r"não disponível", r"non (?:è )?più disponibile", r"niet op voorraad", r"tijdelijk uitverkocht",
+    r"niedostępny", r"produkt niedostępny", r"chwilowo niedostępny", r"brak towaru", r"vyprodáno", r"není skladem",
+    r"nedostupné", r"slut i lager", r"tillfälligt slut", r"slutsåld", r"ikke på lager", r"midlertidigt udsolgt",
+    r"ikke tilgjengelig", r"loppuunmyyty", r"ei varastossa", r"tilapäisesti loppu", r"nincs készleten", r"elfogyott",
+    r"stoc epuizat", r"indisponibil", r"nu este (?:in|în) stoc", r"εξαντλήθηκε", r"μη διαθέσιμο", r"εκτός αποθέματος",
+    r"tükendi", r"распродано", r"нет на складе", r"закончился", r"немає в наявності", r"відсутній", r"אזל מהמלאי",
+    r"לא במלאי", r"אזל", r"已售完", r"无货", r"無貨", r"暂时缺货", r"售完", r"已售罄", r"缺貨", r"일시품절", r"재고 없음",
+    r"สินค้าหมด", r"hết hàng", r"tạm hết", r"stok habis", r"stok kosong", r"kehabisan stok", r"tidak tersedia",
+    r"habis terjual",
+]
+PREORDER_PHRASES = [
+    r"pre[- ]?order", r"pre[- ]?sale", r"vorbestell", r"précommande", r"pré-commande",
+    r"pre-?venta", r"preventa", r"reservar ahora", r"^reservar$", r"preordina", r"予約", r"طلب مسبق", r"예약",
+]
+IN_STOCK_PHRASES = [
+    r"in stock", r"instock", r"available now", r"available to ship", r"ready to ship",
+    r"(?:usually |normally )?ships (?:with)?in", r"ships (?:today|tomorrow|free)", r"in stock online",
+    r"auf lager", r"(?:sofort )?lieferbar", r"sofort versand", r"versandfertig", r"vorrätig",
+    r"en stock", r"disponible", r"en existencia", r"disponibilidad inmediata", r"em estoque",
+    r"disponibile", r"op voorraad", r"på lager", r"w magazynie", r"в наличии", r"stokta",
+    r"متوفر", r"متاح", r"في المخزون", r"在庫あり", r"在庫有り", r"有货", r"재고 있음",
+    r"current stock:\s*[1-9]", r"only \d+ left", r"\d+ in stock",
+    r"op voorraad", r"^(?:produkt )?dostępny$", r"dostępny od ręki", r"skladem", r"i lager", r"varastossa", r"raktáron",
+    r"(?:în|in) stoc\b", r"^διαθέσιμο$", r"σε απόθεμα", r"в наявності", r"במלאי", r"còn hàng", r"stok tersedia",
+    r"^tersedia$", r"มีสินค้า",
+    r"现货", r"有現貨", r"有貨", r"stokta var",
+]
+BUY_PHRASES = [
+    r"add to (?:shopping )?(?:cart|bag|basket|trolley|order)", r"add to my bag", r"buy now", r"buy it now",
+    r"^buy$", r"^order now$", r"^purchase$", r"fast buy", r"in den (?:warenkorb|einkaufswagen)",
+    r"jetzt kaufen", r"in den korb", r"ajouter au panier", r"^acheter", r"añadir al carrito",
+    r"agregar al (?:carrito|carro)", r"añadir a la cesta", r"^comprar", r"aggiungi al carrello",
+    r"^acquista", r"in winkelwagen", r"adicionar ao carrinho", r"lägg i varukorgen",
+    r"カートに入れる", r"カートへ", r"今すぐ購入", r"購入する", r"加入购物车", r"立即购买",
+    r"장바구니", r"اشتري الآن", r"اشتر الآن", r"أضف (?:إلى|الى|ل)ل?سلة", r"أضف للعربة",
+    r"добавить в корзину", r"купить", r"sepete ekle", r"do koszyka",
+    r"do košíku", r"koupit", r"læg i (?:indkøbs)?kurv", r"tilføj til kurv", r"legg i (?:handle)?kurv", r"lisää ostoskoriin",
+    r"kosárba", r"adaugă (?:în|in) co[sș]", r"προσθήκη στο καλάθι", r"додати (?:в|до) кошик", r"купити", r"הוסף לסל",
+    r"הוספה לסל", r"thêm vào giỏ", r"mua ngay", r"tambah(?:kan)? ke (?:keranjang|troli)", r"beli sekarang",
+    r"หยิบใส่ตะกร้า", r"ใส่ตะกร้า", r"toevoegen aan (?:winkelwagen|winkelmand)", r"^bestellen$", r"^kaufen$",
+    r"^köp$", r"^kjøp$", r"^osta$", r"^comprar ahora$", r"^acheter maintenant$", r"^compra ora$", r"adicionar à sacola",
+]
+

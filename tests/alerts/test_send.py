@@ -17,7 +17,7 @@ from pricehound import tokens
 
 from .conftest import add_event, make_listing, make_user, make_watch, sent_messages
 
-SECRET = "test-secret-key-not-for-production"
+SECRET = "Zq8vX2pLmR9rW4yB7nC1dF6gH0jT5sQeUaKo3Ni"
 
 
 def evaluate_now(db, ids):

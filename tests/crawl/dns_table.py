@@ -34,3 +34,8 @@ def rebinding(host: str) -> list[str]:
         _asked[host] = _asked.get(host, 0) + 1
         first = _asked[host] == 1
     return [PUBLIC] if first else ["127.0.0.1"]
+
+
+def nowhere(host: str) -> list[str]:
+    """No name resolves: only a store's host mapping can say where its hosts are."""
+    raise socket.gaierror(socket.EAI_NONAME, f"{host} does not resolve in this test")

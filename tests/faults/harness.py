@@ -438,7 +438,7 @@ class Pipeline:
             DATABASE_URL=self.pg.url,
             REDIS_URL=self.redis.url,
             PRICEHOUND_DATA_DIR=str(self.root / "data"),
-            PRICEHOUND_SECRET_KEY="faults-secret-key-not-for-production",
+            PRICEHOUND_SECRET_KEY="Fa8vX2pLmR9rW4yB7nC1dF6gH0jT5sQeUaKo3Nf",
             PRICEHOUND_SES_ENDPOINT_URL=self.ses.url,
             PRICEHOUND_SES_REGION="us-east-1",
             PRICEHOUND_SES_SENDER=SENDER,
@@ -561,15 +561,18 @@ class Pipeline:
         with self.engine.begin() as conn:
             for slug in slugs:
                 products = self.shop.products(slug)
-                catalog.add_store(conn, slug=slug, name=slug.title(), is_local=True,
-                                  domains=[self.shop.base_url(slug).split("//", 1)[1]],
-                                  currency=products[0].currency, delay=0, concurrency=concurrency,
-                                  min_interval=timedelta(seconds=min_interval),
-                                  max_interval=timedelta(seconds=max_interval))
+                # the shop is watched on a real-looking domain, mapped to the local server
+                host, port = f"www.{slug}.example", self.shop.port(slug)
+                store = catalog.add_store(conn, slug=slug, name=slug.title(), is_local=True, domains=[host],
+                                          currency=products[0].currency, delay=0, concurrency=concurrency,
+                                          min_interval=timedelta(seconds=min_interval),
+                                          max_interval=timedelta(seconds=max_interval))
+                catalog.set_resolve(conn, store, [f"{host}:127.0.0.1:{port}"])
                 for product in products[:per_store]:
                     address = f"{slug}.{product.id}@faults.pricehound.test".lower()
                     user_id = catalog.add_user(conn, email=address, name="Shopper", verified=True)
-                    watch = catalog.add_watch(conn, email=address, url=self.shop.product_url(slug, product.id))
+                    url = f"http://{host}{self.shop.product_path(slug, product.id)}"
+                    watch = catalog.add_watch(conn, email=address, url=url)
                     self.watched.append(Watched(slug, product.id, watch.listing_id, watch.id, user_id, address))
         return self.watched
 

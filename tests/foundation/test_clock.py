@@ -100,3 +100,73 @@ def test_processes_started_later_inherit_the_clock():
             capture_output=True, text=True, check=True, timeout=60,
         ).stdout.strip()
     assert datetime.fromisoformat(out) == INSTANT
+
+
+def test_moving_time_across_a_month_boundary_of_the_history_loses_nothing(db):
+    """Two crawls a minute apart either side of midnight at the month's end: both changes stay in
+    the history (in their own months once the partitions exist), with their events, and the
+    current price is the later one. Time is moved by the clock, never by rewriting rows."""
+    from decimal import Decimal
+
+    from pipelines.flush import flush_rows, row_from_observation
+    from spiders.items import Observation
+    from tests.pipelines.helpers import add_listings, add_store
+    from workers.maintenance import ensure_history_partitions
+
+    month_end = datetime(2031, 1, 31, 23, 59, 30, tzinfo=timezone.utc)  # months no partition exists for
+    store = add_store(db, "boundary", ["shop.example"])
+    listing = add_listings(db, store.id, ["https://shop.example/p/1"])[0]
+
+    def crawl(price: str) -> None:
+        obs = Observation(listing_id=listing, url="https://shop.example/p/1", kind="ok",
+                          price=Decimal(price), currency="USD", availability="in_stock")
+        with db.begin() as conn:
+            flush_rows(conn, [row_from_observation(obs)], run_id=None)
+
+    def partitions() -> list[str]:
+        with db.connect() as conn:
+            return list(conn.execute(sa.text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'price_history_log'::regclass AND c.relname LIKE 'price_history_log_2031%'"
+            )).scalars())
+
+    try:
+        with clock.frozen(month_end):
+            crawl("20.00")
+            clock.advance(timedelta(minutes=1))  # now 1 February, 00:00:30
+            crawl("15.00")
+            created = ensure_history_partitions(db)
+        assert created >= 2
+        with db.connect() as conn:
+            history = conn.execute(sa.text(
+                "SELECT h.observed_at, h.price, c.relname FROM price_history_log h "
+                "JOIN pg_class c ON c.oid = h.tableoid WHERE h.listing_id = :l ORDER BY h.observed_at"),
+                {"l": listing}).all()
+            events = conn.execute(sa.text(
+                "SELECT kind, old_price, new_price, occurred_at FROM price_events WHERE listing_id = :l"),
+                {"l": listing}).all()
+            current = conn.execute(sa.text("SELECT price, observed_at FROM store_prices WHERE listing_id = :l"),
+                                   {"l": listing}).one()
+        assert [(h.observed_at, h.price, h.relname) for h in history] == [
+            (month_end, Decimal("20.00"), "price_history_log_2031_01"),
+            (month_end + timedelta(minutes=1), Decimal("15.00"), "price_history_log_2031_02"),
+        ]
+        assert [(e.kind, e.old_price, e.new_price, e.occurred_at) for e in events] == [
+            ("price_drop", Decimal("20.00"), Decimal("15.00"), month_end + timedelta(minutes=1))]
+        assert tuple(current) == (Decimal("15.00"), month_end + timedelta(minutes=1))
+    finally:
+        with db.begin() as conn:  # the session's database goes on without months from 2031
+            for name in partitions():
+                conn.execute(sa.text(f'DROP TABLE "{name}"'))
+
+
+def test_an_offers_valid_until_date_is_judged_on_the_clock():
+    from types import SimpleNamespace
+
+    from spiders.extraction.chain import _stale
+
+    offer = SimpleNamespace(valid_until="2030-06-01")
+    with clock.frozen(datetime(2030, 5, 31, 12, tzinfo=timezone.utc)):
+        assert not _stale(offer)
+    with clock.frozen(datetime(2030, 6, 2, 12, tzinfo=timezone.utc)):
+        assert _stale(offer)

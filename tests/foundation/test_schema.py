@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, IntegrityError
 
-from pricehound.db import apply_schema, schema_version
+from pricehound.db import apply_schema, schema_path, schema_version
 
 EXPECTED_TABLES = {
     "schema_version", "stores", "branded_products", "store_listings", "store_prices",
     "price_history_log", "price_events", "users", "shopping_lists", "shopping_list_items",
     "user_crawler_priorities", "user_activity", "notifications", "email_suppressions", "crawl_runs",
+    "listing_observations",
 }
 
 
@@ -19,13 +22,15 @@ def test_schema_applies_twice_and_records_its_version(db):
     assert apply_schema(db) == schema_version()
     assert apply_schema(db) == schema_version()
     with db.connect() as conn:
-        versions = conn.execute(sa.text("SELECT count(*) FROM schema_version")).scalar_one()
+        versions = set(conn.execute(sa.text("SELECT version FROM schema_version")).scalars())
         tables = set(conn.execute(sa.text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
         views = set(conn.execute(sa.text(
             "SELECT viewname FROM pg_views WHERE schemaname = 'public'")).scalars())
         matviews = set(conn.execute(sa.text("SELECT matviewname FROM pg_matviews")).scalars())
-    assert versions == schema_version()
+    # every version schema.sql records, whether or not each number in between is used
+    assert versions == {int(v) for v in re.findall(r"VALUES \((\d+), '", schema_path().read_text())}
+    assert max(versions) == schema_version()
     assert EXPECTED_TABLES <= tables | {"price_history_log"}
     assert {"price_daily_stats", "listing_lowest_prices"} <= views
     assert "price_comparison" in matviews
@@ -99,7 +104,7 @@ def base_rows(db):
 
 BAD_ROWS = {
     "negative price": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, -1, 'USD', pricehound_now(), pricehound_now())",
-    "price beyond numeric(12,2)": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, 12345678901, 'USD', pricehound_now(), pricehound_now())",
+    "price beyond 15 digits": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, 1234567890123, 'USD', pricehound_now(), pricehound_now())",
     "lower-case currency": "INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) VALUES (:listing, 1, 'usd', pricehound_now(), pricehound_now())",
     "price without currency": "INSERT INTO store_prices (listing_id, price, observed_at, changed_at) VALUES (:listing, 1, pricehound_now(), pricehound_now())",
     "availability outside the set": "INSERT INTO store_prices (listing_id, availability, observed_at, changed_at) VALUES (:listing, 'maybe', pricehound_now(), pricehound_now())",
@@ -189,3 +194,81 @@ def test_analyst_views_answer_on_real_rows(db, base_rows):
         conn.execute(sa.text("REFRESH MATERIALIZED VIEW price_comparison"))
         row = conn.execute(sa.text("SELECT * FROM price_comparison")).one()
         assert row.is_cheapest and str(row.spread) == "0.00"
+
+
+MONEY_COLUMNS = {
+    ("store_prices", "price"), ("store_prices", "regular_price"),
+    ("price_history_log", "price"), ("price_history_log", "regular_price"),
+    ("price_events", "old_price"), ("price_events", "new_price"),
+    ("store_listings", "suspect_price"), ("shopping_list_items", "target_price"),
+    ("store_listings", "pending_price"), ("alert_state", "last_price"), ("listing_observations", "price"),
+}
+
+
+def _money_types(conn) -> dict:
+    got = conn.execute(sa.text(
+        "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND NOT a.attisdropped AND a.attnum > 0 "
+        "AND format_type(a.atttypid, a.atttypmod) LIKE 'numeric%'")).all()
+    return {(t, c): typ for t, c, typ in got}
+
+
+def test_every_money_column_keeps_three_decimals(db):
+    with db.connect() as conn:
+        types = _money_types(conn)
+    assert {k: types.get(k) for k in MONEY_COLUMNS} == dict.fromkeys(MONEY_COLUMNS, "numeric")
+    assert "numeric(12,2)" not in {v for (t, _), v in types.items() if not t.startswith("price_history_log_")}
+
+
+@pytest.mark.parametrize("amount", ["2.3456", "1000000000000"])
+def test_a_money_column_refuses_a_fourth_decimal_and_fifteen_digits(db, base_rows, amount):
+    with pytest.raises(IntegrityError), db.begin() as conn:
+        conn.execute(sa.text(f"INSERT INTO store_prices (listing_id, price, currency, observed_at, changed_at) "
+                             f"VALUES (:l, {amount}, 'KWD', pricehound_now(), pricehound_now())"),
+                     {"l": base_rows["listing"]})
+
+
+def test_each_amount_keeps_its_own_minor_units(db, base_rows):
+    with db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO store_prices (listing_id, price, regular_price, currency, observed_at, changed_at) "
+                             "VALUES (:l, 2.500, 19.99, 'KWD', pricehound_now(), pricehound_now())"), {"l": base_rows["listing"]})
+        got = conn.execute(sa.text("SELECT price, regular_price FROM store_prices WHERE listing_id = :l"),
+                           {"l": base_rows["listing"]}).one()
+    assert (str(got.price), str(got.regular_price)) == ("2.500", "19.99")
+
+
+def test_a_database_with_two_decimal_money_is_brought_to_three_keeping_rows_and_views(db):
+    with db.begin() as conn:
+        conn.execute(sa.text("DROP MATERIALIZED VIEW price_comparison CASCADE"))
+        conn.execute(sa.text("DROP VIEW price_daily_stats, listing_lowest_prices CASCADE"))
+        for table, column in sorted(MONEY_COLUMNS):
+            conn.execute(sa.text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE numeric(12,2)"))
+        store = conn.execute(sa.text(
+            "INSERT INTO stores (slug, name, allowed_domains) VALUES ('k', 'K', '{k.example}') RETURNING id")).scalar_one()
+        listing = conn.execute(sa.text(
+            "INSERT INTO store_listings (store_id, url) VALUES (:s, 'https://k.example/p') RETURNING id"),
+            {"s": store}).scalar_one()
+        conn.execute(sa.text("INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, "
+                             "changed_at) VALUES (:l, 12.34, 'USD', 'in_stock', pricehound_now(), pricehound_now())"),
+                     {"l": listing})
+
+    apply_schema(db)  # recreates the views at two decimals, then version 7 brings everything to three
+    apply_schema(db)  # and again: nothing left to do
+
+    with db.begin() as conn:
+        types = _money_types(conn)
+        conn.execute(sa.text("UPDATE store_prices SET price = 2.345, currency = 'KWD' WHERE listing_id = :l"),
+                     {"l": listing})
+        lowest = conn.execute(sa.text(
+            "SELECT current_price FROM listing_lowest_prices WHERE listing_id = :l"), {"l": listing}).scalar_one()
+        comment = conn.execute(sa.text("SELECT obj_description('listing_lowest_prices'::regclass, 'pg_class')")).scalar_one()
+        index = conn.execute(sa.text(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'price_comparison_listing_key'")).scalar_one()
+        conn.execute(sa.text("REFRESH MATERIALIZED VIEW price_comparison"))
+        view_type = conn.execute(sa.text(
+            "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "WHERE a.attrelid = 'price_comparison'::regclass AND a.attname = 'price'")).scalar_one()
+    assert {k: types.get(k) for k in MONEY_COLUMNS} == dict.fromkeys(MONEY_COLUMNS, "numeric")
+    assert str(lowest) == "2.345"
+    assert comment and index == 1 and view_type == "numeric"

@@ -152,3 +152,24 @@ def test_header_safe_makes_one_line_of_anything():
     hostile = "a\r\nb\rc\nd\x00e\u2028f\u2029g\x85h\x1bi" + "x" * 1000
     safe = mime.header_safe(hostile, 180)
     assert len(safe) <= 180 and not re.search(r"[\x00-\x1f\x7f\u2028\u2029\x85]", safe)
+
+
+DIRECTION_ATTACKS = ["Kettle \u202egpj.exe", "\u2067Widget\u2069 sale", "\u200fPrice\u200e drop \u061c",
+                     "\u202aA\u202bB\u202cC\u202dD\u2066E\u2068F"]
+DIRECTION_CHARS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+@pytest.mark.parametrize("title", DIRECTION_ATTACKS)
+def test_direction_controls_never_reach_a_subject_or_any_header(title):
+    rendered, msg = build([alert("price_drop", title, title)], user_name=title)
+    assert not DIRECTION_CHARS & set(rendered.subject)
+    for name, value in msg.items():
+        assert not DIRECTION_CHARS & set(str(value)), name
+    assert_no_injection(msg)
+
+
+def test_direction_controls_never_reach_a_transactional_subject():
+    rendered = render.render_transactional("verify", {"user_name": None, "public_url": "http://x",
+                                                      "link": "http://x/verify?token=t",
+                                                      "partner": "Acme\u202e moc.evil", "product_url": "http://x/p"})
+    assert not DIRECTION_CHARS & set(rendered.subject)

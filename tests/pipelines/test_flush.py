@@ -342,3 +342,24 @@ def test_a_failed_flush_leaves_the_connection_ready_for_the_next(engine, db, lis
         assert flush_rows(conn, [row_from_observation(ok(listings[0], "12.00"))], run_id=None).counts["ok"] == 1
     fresh.dispose()
     assert price_row(db, listings[0])["price"] == Decimal("12.00")
+
+
+def test_a_three_decimal_price_round_trips_through_the_writer_unrounded(db, listings):
+    from pipelines.validate import validate
+
+    lid = listings[0]
+    first = validate(ok(lid, "2.500", currency="KWD"), None, default_currency="USD", max_jump=Decimal(50))
+    flush(db, [first])
+    second = validate(ok(lid, "2.345", currency="KWD"), None, default_currency="USD", max_jump=Decimal(50))
+    flush(db, [second])
+    stored = price_row(db, lid)
+    assert (str(stored["price"]), stored["currency"]) == ("2.345", "KWD")
+    assert [(str(h["price"]), h["currency"]) for h in history(db, lid)] == [("2.500", "KWD"), ("2.345", "KWD")]
+    assert [(e["kind"], str(e["old_price"]), str(e["new_price"])) for e in events(db, lid)] == [
+        ("price_drop", "2.500", "2.345")]
+
+
+def test_a_two_decimal_price_is_stored_with_two_decimals(db, listings):
+    lid = listings[1]
+    flush(db, [ok(lid, "19.99")])
+    assert str(price_row(db, lid)["price"]) == "19.99"

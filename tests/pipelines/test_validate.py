@@ -128,3 +128,11 @@ def test_normalisation():
 def test_removed_and_failed_pass_untouched(kind):
     o = Observation(listing_id=1, url="https://shop.example/p/1", kind=kind, reason="x")
     assert check(o) is o
+
+
+@pytest.mark.parametrize(("price", "currency", "kept"), [
+    ("2.500", "KWD", "2.500"), ("2.345", "BHD", "2.345"), ("12.3456", "OMR", "12.346"),
+    ("19.999", "USD", "20.00"), ("1299", "JPY", "1299.00"),
+])
+def test_a_price_keeps_its_currency_minor_units(price, currency, kept):
+    assert str(check(obs(price, currency=currency)).price) == kept

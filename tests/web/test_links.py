@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from alerts import links
-from pricehound import tokens
+from pricehound import clock, tokens
 from tests.web.conftest import make_user
 
 
@@ -22,9 +23,15 @@ def _sessions(db) -> int:
         return conn.execute(sa.text("SELECT count(*) FROM web_sessions")).scalar_one()
 
 
-def test_verify_link_confirms_the_address_and_signs_in(client, db, settings):
+def test_verify_link_confirms_the_address_and_signs_in_when_its_button_is_pressed(client, db, settings):
     user_id = make_user(db, "new@example.com", verified=False)
-    r = client.get(f"/verify?token={_token(links.verify_url(user_id, settings))}")
+    token = _token(links.verify_url(user_id, settings))
+    page = client.get(f"/verify?token={token}")
+    assert page.status_code == 200 and 'action="/verify"' in page.text and 'id="confirm"' in page.text
+    assert _sessions(db) == 0
+    with db.connect() as conn:
+        assert conn.execute(sa.text("SELECT verified_at FROM users")).scalar_one() is None
+    r = client.post("/verify", data={"token": token})
     assert r.status_code == 200
     assert "Your address is confirmed" in r.text
     cookie = r.headers["set-cookie"]
@@ -59,8 +66,9 @@ def test_forged_expired_and_cross_purpose_tokens_are_refused(client, db, setting
         assert r.status_code == 400, bad
         assert "text/html" in r.headers["content-type"]
         assert "set-cookie" not in r.headers or "ph_session" not in r.headers["set-cookie"]
+        post_to = {"verify": "/verify", "login": "/login", "manage": "/manage/open"}[purpose]
+        assert client.post(post_to, data={"token": bad}).status_code == 400
         if purpose == "login":
-            assert client.post("/login", data={"token": bad}).status_code == 400
             assert client.post("/v1/session", json={"token": bad}).status_code == (400 if bad else 422)
     expired = _forged(settings, purpose, user_id)[3]
     assert "expired" in client.get(f"/{purpose}", params={"token": expired}).text
@@ -84,7 +92,8 @@ def test_login_link_shows_a_button_and_works_once(client, db, settings):
     client.cookies.clear()
     again = client.post("/login", data={"token": token})
     assert again.status_code == 400 and "already used" in again.text
-    assert client.get("/login", params={"token": token}).status_code == 400
+    reopened = client.get("/login", params={"token": token})
+    assert 'value="ann@example.com"' in reopened.text and "already used" in reopened.text
     assert client.post("/v1/session", json={"token": token}).status_code == 400
     assert _sessions(db) == 1
 
@@ -118,7 +127,9 @@ def test_session_api_exchanges_a_login_token_for_a_cookie_and_signs_out(client, 
 
 def test_manage_link_opens_a_session_and_drops_the_token_from_the_address(client, db, settings):
     user_id = make_user(db, "ann@example.com")
-    r = client.get(f"/manage?token={_token(links.manage_url(user_id, settings))}")
+    token = _token(links.manage_url(user_id, settings))
+    assert 'action="/manage/open"' in client.get(f"/manage?token={token}").text
+    r = client.post("/manage/open", data={"token": token})
     assert r.status_code == 303 and r.headers["location"] == "/manage"
     page = client.get("/manage")
     assert page.status_code == 200 and "Your watches" in page.text
@@ -128,7 +139,7 @@ def test_links_of_disabled_users_open_nothing(client, db, settings):
     user_id = make_user(db, "ann@example.com")
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE users SET status = 'disabled'"))
-    assert client.get(f"/manage?token={_token(links.manage_url(user_id, settings))}").status_code == 400
+    assert client.post("/manage/open", data={"token": _token(links.manage_url(user_id, settings))}).status_code == 400
     assert client.post("/login", data={"token": _token(links.login_url(user_id, settings))}).status_code == 400
     assert _sessions(db) == 0
 
@@ -138,12 +149,10 @@ def test_expired_and_signed_out_sessions_are_refused(client, db, settings, user_
 
     token = sign_in(client, db, settings, user_id)
     assert client.get("/v1/me").status_code == 200
-    with db.begin() as conn:
-        conn.execute(sa.text("UPDATE web_sessions SET created_at = pricehound_now() - interval '30 days', "
-                             "expires_at = pricehound_now() - interval '1 second'"))
-    r = client.get("/v1/me")
-    assert r.status_code == 401 and r.json()["error"] == "unauthorized"
-    assert client.get("/manage").headers["location"] == "/signin?next=/manage"
+    with clock.shifted(timedelta(days=30)):  # a session lives 14 days
+        r = client.get("/v1/me")
+        assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+        assert client.get("/manage").headers["location"] == "/signin?next=/manage"
     assert token
 
 

@@ -29,7 +29,7 @@ def test_keys_are_stored_only_as_a_hash_and_a_short_prefix(db, make_app):
     assert key.split("_", 2)[2] not in dump
 
 
-def test_partner_creates_a_watch_for_a_new_user_who_must_verify(client, db, store):
+def test_partner_creates_inactive_watches_for_a_new_user_who_must_confirm_each(client, db, store):
     key = _new_key(db)
     headers = {"authorization": f"Bearer {key}"}
     for n in (1, 2):
@@ -44,16 +44,18 @@ def test_partner_creates_a_watch_for_a_new_user_who_must_verify(client, db, stor
         last_used = conn.execute(sa.text("SELECT last_used_at FROM api_keys")).scalar_one()
     assert user.verified_at is None and user.name == "Shopper" and watches == 2
     assert last_used is not None
-    # one verification email a day however many watches the partner adds
-    assert [n.kind for n in notifications(db)] == ["verify"]
+    # one confirmation email per watch, naming the partner
+    mails = notifications(db)
+    assert [n.kind for n in mails] == ["verify", "verify"]
+    assert all(n.payload["partner"] == "Acme Shop" and "/partner/confirm?token=" in n.payload["link"] for n in mails)
 
 
-def test_partner_watch_for_a_verified_user_sends_no_email(client, db, store):
+def test_partner_watch_for_a_verified_user_waits_for_confirmation_too(client, db, store):
     make_user(db, "ann@example.com")
     r = client.post("/v1/partner/watches", headers={"authorization": f"Bearer {_new_key(db)}"},
                     json={"email": "ann@example.com", "url": product_url(1)})
-    assert r.status_code == 201
-    assert notifications(db) == []
+    assert r.status_code == 201 and r.json()["active"] is False
+    assert [n.payload["partner"] for n in notifications(db)] == ["Acme Shop"]
 
 
 def test_missing_unknown_and_revoked_keys_are_refused(client, db, store):
@@ -85,12 +87,12 @@ def test_partner_input_is_validated(client, db, store):
 def test_partner_requests_are_rate_limited_per_key(make_app, db, store):
     client = TestClient(make_app(rate_limits=RateLimits(partner_per_key=Limit("partner-key", 3, 60))))
     first, second = _new_key(db, "first"), _new_key(db, "second")
-    body = {"email": "a@example.com", "url": product_url(1)}
-    codes = [client.post("/v1/partner/watches", headers={"authorization": f"Bearer {first}"}, json=body).status_code
-             for _ in range(4)]
+    codes = [client.post("/v1/partner/watches", headers={"authorization": f"Bearer {first}"},
+                         json={"email": "a@example.com", "url": product_url(n)}).status_code
+             for n in range(4)]
     assert codes == [201, 201, 201, 429]
     assert client.post("/v1/partner/watches", headers={"authorization": f"Bearer {second}"},
-                       json=body).status_code == 201
+                       json={"email": "a@example.com", "url": product_url(9)}).status_code == 201
 
 
 def test_apikeys_commands_create_list_and_revoke(run_cli, db):

@@ -50,7 +50,8 @@ def test_session_and_csrf_cookies_are_httponly_and_samesite(client, db, settings
     from tests.web.conftest import make_user
 
     user_id = make_user(db, "ann@example.com")
-    r = client.get(links.verify_url(user_id, settings).replace(settings.public_url, ""))
+    token = links.verify_url(user_id, settings).split("token=", 1)[1]
+    r = client.post("/verify", data={"token": token})
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
     anon = TestClient(client.app).get("/signin").headers["set-cookie"].lower()
@@ -65,7 +66,7 @@ def test_https_deployments_get_secure_host_cookies_and_hsts(settings, db, redis_
     https = settings.with_overrides(public_url="https://pricehound.example")
     client = TestClient(create_app(https), base_url="https://pricehound.example")
     user_id = make_user(db, "ann@example.com")
-    r = client.get(links.verify_url(user_id, https))
+    r = client.post("/verify", data={"token": links.verify_url(user_id, https).split("token=", 1)[1]})
     assert r.headers["set-cookie"].startswith("__Host-ph_session=") and "Secure" in r.headers["set-cookie"]
     assert r.headers["strict-transport-security"].startswith("max-age=")
     assert client.get("/v1/me").status_code == 200

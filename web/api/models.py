@@ -7,17 +7,28 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from pricehound.catalog import control_character
 from web.watchdata import HistoryPoint, ListRow, WatchRow
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+
+def _no_control(value: str) -> str:
+    """NUL and other control characters are refused (422), never sent to PostgreSQL."""
+    if control_character(value) is not None:
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Text = AfterValidator(_no_control)
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), Text]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048), Text]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Text]
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, examples=["49.99"])]
 Percent = Annotated[Decimal, Field(ge=0, le=100, examples=["10"])]
-NotifyKinds = Annotated[list[str], Field(min_length=1, max_length=7,
+NotifyKinds = Annotated[list[Annotated[str, StringConstraints(max_length=32), Text]], Field(min_length=1, max_length=7,
                                          examples=[["sale", "sold_out", "back_in_stock", "removed"]])]
-ListName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ListName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Text]
 
 
 class Strict(BaseModel):
@@ -26,7 +37,7 @@ class Strict(BaseModel):
 
 class SignupIn(Strict):
     email: Email
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    name: Name | None = None
 
 
 class LoginIn(Strict):
@@ -34,7 +45,7 @@ class LoginIn(Strict):
 
 
 class SessionIn(Strict):
-    token: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
+    token: Annotated[str, StringConstraints(min_length=1, max_length=4096), Text] = Field(
         description="the token from a sign-in link (/login?token=...)")
 
 
@@ -132,13 +143,14 @@ class ListOut(BaseModel):
 
 class PartnerWatchIn(WatchIn):
     email: Email
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    name: Name | None = None
 
 
 class PartnerWatchOut(BaseModel):
     id: int
     url: str
     store: str
+    active: bool = Field(False, description="always false: the user confirms the watch by email first")
     message: str
 
 

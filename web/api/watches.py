@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pricehound import catalog
 from web import activity
 from web.api.models import HistoryOut, HistoryPointOut, WatchIn, WatchOut, WatchPage, WatchPatch
-from web.deps import CurrentUser, app_state
+from web.deps import MAX_ID, CurrentUser, WatchId, app_state
 from web.watchdata import MAX_PAGE, get_watch, list_watches, price_history
 
 router = APIRouter(prefix="/v1/watches", tags=["watches"])
@@ -17,9 +17,9 @@ NOT_FOUND = "You have no watch with that id."
 
 @router.get("", response_model=WatchPage, summary="List your watches, a page at a time")
 def list_(request: Request, user: CurrentUser,
-          after: int = Query(0, ge=0, description="return watches with ids above this (keyset paging)"),
+          after: int = Query(0, ge=0, le=MAX_ID, description="return watches with ids above this (keyset paging)"),
           limit: int = Query(50, ge=1, le=MAX_PAGE),
-          list_id: int | None = Query(None, ge=1, description="only this shopping list"),
+          list_id: int | None = Query(None, ge=1, le=MAX_ID, description="only this shopping list"),
           active: bool | None = Query(None, description="only active (true) or paused (false) watches")) -> Response:
     with app_state(request).engine.connect() as conn:
         rows = list_watches(conn, user.user_id, after=after, limit=limit, list_id=list_id, active=active)
@@ -47,7 +47,7 @@ def create(body: WatchIn, request: Request, user: CurrentUser) -> WatchOut:
 
 @router.get("/{watch_id}", response_model=WatchOut, summary="One watch",
             responses={404: {"description": "no such watch"}})
-def read(watch_id: int, request: Request, user: CurrentUser) -> WatchOut:
+def read(watch_id: WatchId, request: Request, user: CurrentUser) -> WatchOut:
     with app_state(request).engine.begin() as conn:
         row = get_watch(conn, user.user_id, watch_id)
         if row is None:
@@ -58,7 +58,7 @@ def read(watch_id: int, request: Request, user: CurrentUser) -> WatchOut:
 
 @router.patch("/{watch_id}", response_model=WatchOut, summary="Change a watch",
               responses={404: {"description": "no such watch"}, 422: {"description": "invalid value"}})
-def update(watch_id: int, body: WatchPatch, request: Request, user: CurrentUser) -> WatchOut:
+def update(watch_id: WatchId, body: WatchPatch, request: Request, user: CurrentUser) -> WatchOut:
     """Only the fields sent change; `"target_price": null` clears the target."""
     sent = body.model_fields_set
     changes = {name: getattr(body, name) for name in ("target_price", "min_drop_percent", "notify", "active")
@@ -76,7 +76,7 @@ def update(watch_id: int, body: WatchPatch, request: Request, user: CurrentUser)
 
 @router.delete("/{watch_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Stop watching",
                responses={404: {"description": "no such watch"}})
-def delete(watch_id: int, request: Request, user: CurrentUser) -> Response:
+def delete(watch_id: WatchId, request: Request, user: CurrentUser) -> Response:
     with app_state(request).engine.begin() as conn:
         removed, listing_id = catalog.remove_watch(conn, user_id=user.user_id, item_id=watch_id)
         if not removed:
@@ -87,7 +87,7 @@ def delete(watch_id: int, request: Request, user: CurrentUser) -> Response:
 
 @router.get("/{watch_id}/history", response_model=HistoryOut, summary="A watch's price history",
             responses={404: {"description": "no such watch"}})
-def history(watch_id: int, request: Request, user: CurrentUser,
+def history(watch_id: WatchId, request: Request, user: CurrentUser,
             days: int = Query(90, ge=1, le=3650)) -> HistoryOut:
     """Every change of price or availability in the window, oldest first, led by the state
     already in effect when the window opened."""

@@ -26,17 +26,62 @@ def home(request: Request) -> Response:
     return RedirectResponse("/manage" if optional_user(request) else "/signin", status_code=303)
 
 
-@router.get("/verify")
-def verify(request: Request, token: str = Query("", max_length=MAX_TOKEN)) -> Response:
-    """The verification landing page: confirms the address and signs the person in."""
+def _used_or_refused(request: Request, exc: accounts.LinkRefused) -> Response:
+    """A link that was valid but already used opens the sign-in page with the address filled in;
+    any other refusal explains itself."""
+    if exc.used_by is None:
+        return _refused(request, exc)
+    state = app_state(request)
+    return render(request, "signin.html", {
+        "next": "/manage", "email": accounts.email_of(state.engine, exc.used_by),
+        "notice": "That link was already used. We can email you a new one."})
+
+
+def _confirm_page(request: Request, purpose: str, token: str, **context: str) -> Response:
+    """GET on a link that signs in: a page whose button posts, so opening the link (a mail
+    scanner, a link preview, a forwarded mail) uses nothing up and opens no session."""
     state = app_state(request)
     try:
-        _, cookie = accounts.redeem(state.engine, state.settings, state.redis, "verify", token)
+        accounts.link_claims(state.engine, state.settings, purpose, token)
+    except accounts.LinkRefused as exc:
+        return _used_or_refused(request, exc)
+    return render(request, "link_confirm.html", {"token": token, **context})
+
+
+def _redeem_into(request: Request, purpose: str, token: str, response: Response) -> Response:
+    state = app_state(request)
+    try:
+        _, cookie = accounts.redeem(state.engine, state.settings, state.redis, purpose, token)
     except accounts.LinkRefused as exc:
         return _refused(request, exc)
-    response = render(request, "verified.html")
     security.set_session_cookie(response, state.settings, cookie)
     return response
+
+
+@router.get("/verify")
+def verify_page(request: Request, token: str = Query("", max_length=MAX_TOKEN)) -> Response:
+    """The verification link: a button that confirms the address (and signs in) when pressed."""
+    return _confirm_page(request, "verify", token, title="Confirm your address", action="/verify",
+                         text="Press the button to confirm this address and start your alerts.",
+                         button="Confirm my address", button_id="confirm")
+
+
+@router.post("/verify")
+def verify(request: Request, token: str = Form("", max_length=MAX_TOKEN)) -> Response:
+    """Confirms the address and signs the person in; the link works once."""
+    return _redeem_into(request, "verify", token, render(request, "verified.html"))
+
+
+def manage_link_page(request: Request, token: str) -> Response:
+    """GET /manage?token= (the link in alert emails): a button that signs in once."""
+    return _confirm_page(request, "manage", token, title="Open your alerts", action="/manage/open",
+                         text="Press the button to sign in and manage your watches. This link works once.",
+                         button="Open my alerts", button_id="open-manage")
+
+
+@router.post("/manage/open")
+def manage_open(request: Request, token: str = Form("", max_length=MAX_TOKEN)) -> Response:
+    return _redeem_into(request, "manage", token, RedirectResponse("/manage", status_code=303))
 
 
 @router.get("/login")
@@ -46,9 +91,9 @@ def login_page(request: Request, token: str = Query("", max_length=MAX_TOKEN),
     cannot use up the one-time link before its owner does."""
     state = app_state(request)
     try:
-        accounts.peek_login(state.settings, state.redis, token)
+        accounts.link_claims(state.engine, state.settings, "login", token)
     except accounts.LinkRefused as exc:
-        return _refused(request, exc)
+        return _used_or_refused(request, exc)
     return render(request, "login.html", {"token": token, "next": security.safe_next(next)})
 
 
@@ -68,8 +113,9 @@ def login(request: Request, token: str = Form("", max_length=MAX_TOKEN),
 
 @router.get("/signin")
 def signin_page(request: Request, next: str = Query("", max_length=512),  # noqa: A002
-                msg: str = Query("", max_length=32)) -> Response:
-    return render(request, "signin.html", {"next": security.safe_next(next), "signed_out": msg == "signed_out"})
+                msg: str = Query("", max_length=32), email: str = Query("", max_length=254)) -> Response:
+    return render(request, "signin.html", {"next": security.safe_next(next), "signed_out": msg == "signed_out",
+                                           "email": email if "\x00" not in email else ""})
 
 
 @router.post("/signin")

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pricehound import catalog, clock
-from web import accounts, activity, security
+from web import activity, security
 from web import unsubscribe as unsubscribe_actions
 from web.charts import Chart, step_chart
-from web.deps import app_state, optional_user
+from web.deps import MAX_ID, WatchId, app_state, optional_user
 from web.pages import render
 from web.watchdata import (
     WatchRow,
@@ -75,20 +75,14 @@ def manage_page(request: Request, user: security.SessionUser, *, after: int = 0,
 
 
 @router.get("/manage")
-def manage(request: Request, token: str = Query("", max_length=4096), after: int = Query(0, ge=0),
+def manage(request: Request, token: str = Query("", max_length=4096), after: int = Query(0, ge=0, le=MAX_ID),
            msg: str = Query("", max_length=32)) -> Response:
-    """With ?token= (the link in alert emails) opens a session and comes back without the token
-    in the address bar; without one, needs a session."""
-    state = app_state(request)
+    """With ?token= (the link in alert emails) shows a button that signs in once (POST
+    /manage/open); without one, needs a session."""
     if token:
-        try:
-            _, cookie = accounts.redeem(state.engine, state.settings, state.redis, "manage", token)
-        except accounts.LinkRefused as exc:
-            return render(request, "error.html", {"status": 400, "title": "This link cannot be used",
-                                                  "message": str(exc), "offer_signin": True}, status_code=400)
-        response = RedirectResponse("/manage", status_code=303)
-        security.set_session_cookie(response, state.settings, cookie)
-        return response
+        from web.pages.links import manage_link_page
+
+        return manage_link_page(request, token)
     user = optional_user(request)
     if user is None:
         return _signin_redirect()
@@ -101,7 +95,7 @@ def _form_user(request: Request, csrf_token: str) -> security.SessionUser | None
 
 
 @router.post("/manage/watches/{watch_id}/target")
-def change_target(request: Request, watch_id: int, csrf_token: str = Form("", max_length=128),
+def change_target(request: Request, watch_id: WatchId, csrf_token: str = Form("", max_length=128),
                   target_price: str = Form("", max_length=32)) -> Response:
     user = _form_user(request, csrf_token)
     if user is None:
@@ -126,17 +120,17 @@ def _set_active(request: Request, watch_id: int, csrf_token: str, active: bool) 
 
 
 @router.post("/manage/watches/{watch_id}/pause")
-def pause(request: Request, watch_id: int, csrf_token: str = Form("", max_length=128)) -> Response:
+def pause(request: Request, watch_id: WatchId, csrf_token: str = Form("", max_length=128)) -> Response:
     return _set_active(request, watch_id, csrf_token, False)
 
 
 @router.post("/manage/watches/{watch_id}/resume")
-def resume(request: Request, watch_id: int, csrf_token: str = Form("", max_length=128)) -> Response:
+def resume(request: Request, watch_id: WatchId, csrf_token: str = Form("", max_length=128)) -> Response:
     return _set_active(request, watch_id, csrf_token, True)
 
 
 @router.post("/manage/watches/{watch_id}/delete")
-def delete(request: Request, watch_id: int, csrf_token: str = Form("", max_length=128)) -> Response:
+def delete(request: Request, watch_id: WatchId, csrf_token: str = Form("", max_length=128)) -> Response:
     user = _form_user(request, csrf_token)
     if user is None:
         return _signin_redirect()

@@ -27,7 +27,7 @@ def _claims(request: Request, token: str | None) -> tuple[int, int | None] | Non
     if not token or len(token) > MAX_TOKEN:
         return None
     try:
-        data = tokens.verify("unsubscribe", token, app_state(request).settings.signing_secret).get("d")
+        data = tokens.verify("unsubscribe", token, app_state(request).settings.verifying_secrets).get("d")
     except tokens.TokenError:
         return None
     if not isinstance(data, dict):
