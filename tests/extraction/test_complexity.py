@@ -14,7 +14,6 @@ SPIDERS = Path(__file__).resolve().parents[2] / "spiders"
 # and none may join it.
 NOT_YET_SPLIT = {
     "extraction/meta.py:read_meta",
-    "extraction/visible.py:_text_flags",
     "extraction/visible.py:_find_buttons",
     "extraction/visible.py:_candidates",
     "extraction/visible.py:_find_title",
