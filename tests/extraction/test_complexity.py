@@ -20,7 +20,6 @@ NOT_YET_SPLIT = {
     "extraction/microdata.py:_read_item",
     "extraction/microdata.py:extract_rdfa",
     "extraction/microdata.py:_read_offer",
-    "extraction/pagekind.py:read_statements",
     "extraction/prices.py:parse_price",
     "extraction/prices.py:_to_decimal",
     "extraction/dom.py:scan",
