@@ -861,6 +861,187 @@ ALTER TABLE shopping_list_items ADD COLUMN IF NOT EXISTS confirmed_at timestampt
 COMMENT ON COLUMN shopping_list_items.partner_key_id IS 'The partner API key that created this watch, if one did.';
 COMMENT ON COLUMN shopping_list_items.confirmed_at IS 'When the owner confirmed a partner-created watch; until then it stays inactive.';
 
+-- One URL, one listing. A listing's identity within its store is its URL normalised per
+-- RFC 3986 section 6 without the scheme (pricehound.urls.listing_key computes the same in
+-- Python; a test holds them equal): case, percent-encoding, dot segments, default ports, the
+-- store's trailing-slash rule, sorted query, tracking parameters dropped.
+ALTER TABLE stores ADD COLUMN IF NOT EXISTS url_trailing_slash text NOT NULL DEFAULT 'strip'
+    CHECK (url_trailing_slash IN ('strip', 'keep', 'add'));
+COMMENT ON COLUMN stores.url_trailing_slash IS 'Whether a trailing slash in this store''s URLs is noise (strip, the default), meaningful (keep) or always there (add).';
+
+CREATE OR REPLACE FUNCTION pricehound_url_percent(part text, plus_is_space boolean)
+RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    out text := '';
+    i integer := 1;
+    n integer := length(part);
+    ch text;
+    code integer;
+    raw bytea;
+    j integer;
+BEGIN
+    -- nothing to change: no escape, nothing to escape, no '+' meaning a space
+    IF part ~ '^[A-Za-z0-9._~!$&''()*,;=:@/?-]*$' OR (NOT plus_is_space AND part ~ '^[A-Za-z0-9._~!$&''()*+,;=:@/?-]*$') THEN
+        RETURN part;
+    END IF;
+    WHILE i <= n LOOP
+        ch := substr(part, i, 1);
+        IF ch = '%' AND substr(part, i + 1, 2) ~ '^[0-9A-Fa-f]{2}$' THEN
+            code := ('x' || lpad(substr(part, i + 1, 2), 8, '0'))::bit(32)::integer;
+            IF code < 128 AND chr(code) ~ '^[A-Za-z0-9._~-]$' THEN
+                out := out || chr(code);
+            ELSE
+                out := out || '%' || upper(substr(part, i + 1, 2));
+            END IF;
+            i := i + 3;
+            CONTINUE;
+        END IF;
+        IF ch = '+' AND plus_is_space THEN
+            out := out || '%20';
+        ELSIF ch ~ '^[A-Za-z0-9._~!$&''()*+,;=:@/?-]$' THEN
+            out := out || ch;
+        ELSE
+            raw := convert_to(ch, 'UTF8');
+            FOR j IN 0 .. length(raw) - 1 LOOP
+                out := out || '%' || upper(lpad(to_hex(get_byte(raw, j)), 2, '0'));
+            END LOOP;
+        END IF;
+        i := i + 1;
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION pricehound_url_key(url text, trailing_slash text DEFAULT 'strip')
+RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+    m text[];
+    scheme text;
+    authority text;
+    path text;
+    segments text[];
+    kept text[] := ARRAY[]::text[];
+    k integer;
+    query text;
+BEGIN
+    m := regexp_match(url, '^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([^?#]*)(\?[^#]*)?');
+    IF m IS NULL THEN
+        RETURN url;
+    END IF;
+    scheme := lower(m[1]);
+    authority := lower(m[2]);
+    IF (scheme = 'http' AND authority LIKE '%:80') OR (scheme = 'https' AND authority LIKE '%:443') THEN
+        authority := regexp_replace(authority, ':[0-9]+$', '');
+    END IF;
+    path := '/' || pricehound_url_percent(regexp_replace(coalesce(m[3], ''), '^/', ''), false);
+    IF path ~ '/\.\.?(/|$)' THEN
+        segments := string_to_array(substr(path, 2), '/');
+        FOR k IN 1 .. coalesce(array_length(segments, 1), 0) LOOP
+            IF segments[k] IN ('.', '..') THEN
+                IF segments[k] = '..' AND cardinality(kept) > 0 THEN
+                    kept := kept[1:cardinality(kept) - 1];
+                END IF;
+                IF k = array_length(segments, 1) THEN
+                    kept := kept || ''::text;
+                END IF;
+            ELSE
+                kept := kept || segments[k];
+            END IF;
+        END LOOP;
+        path := '/' || array_to_string(kept, '/');
+    END IF;
+    IF trailing_slash = 'strip' THEN
+        path := coalesce(nullif(rtrim(path, '/'), ''), '/');
+    ELSIF trailing_slash = 'add' AND right(path, 1) <> '/' THEN
+        path := path || '/';
+    END IF;
+    SELECT string_agg(CASE WHEN v IS NULL THEN key ELSE key || '=' || v END, '&'
+                      ORDER BY key COLLATE "C", coalesce(v, '') COLLATE "C", v IS NOT NULL)
+      INTO query
+      FROM (SELECT pricehound_url_percent(split_part(p, '=', 1), true) AS key,
+                   CASE WHEN strpos(p, '=') > 0
+                        THEN pricehound_url_percent(substr(p, strpos(p, '=') + 1), true) END AS v
+              FROM unnest(string_to_array(substr(coalesce(m[4], ''), 2), '&')) AS p
+             WHERE p <> '') q
+     WHERE NOT (lower(key) LIKE 'utm\_%' OR lower(key) LIKE 'gclid%' OR lower(key) LIKE 'fbclid%'
+                OR lower(key) LIKE 'mc\_cid%' OR lower(key) LIKE 'mc\_eid%' OR lower(key) LIKE '\_ga%'
+                OR lower(key) LIKE 'srsltid%');
+    RETURN authority || path || coalesce('?' || nullif(query, ''), '');
+END
+$$;
+COMMENT ON FUNCTION pricehound_url_key(text, text) IS 'A listing''s identity in its store: its URL normalised (RFC 3986 section 6) without the scheme.';
+
+ALTER TABLE store_listings ADD COLUMN IF NOT EXISTS url_key text;
+ALTER TABLE store_listings ADD COLUMN IF NOT EXISTS declared_key text;
+COMMENT ON COLUMN store_listings.url_key IS 'pricehound_url_key(url): unique per store, so equivalent URLs are one listing.';
+COMMENT ON COLUMN store_listings.declared_key IS 'Key of the canonical URL the page itself declares; listings declaring the same one are merged.';
+
+CREATE OR REPLACE FUNCTION store_listings_set_url_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.url_key := pricehound_url_key(NEW.url, coalesce(
+        (SELECT url_trailing_slash FROM stores WHERE id = NEW.store_id), 'strip'));
+    RETURN NEW;
+END
+$$;
+DROP TRIGGER IF EXISTS store_listings_url_key ON store_listings;
+CREATE TRIGGER store_listings_url_key BEFORE INSERT OR UPDATE OF url, store_id ON store_listings
+    FOR EACH ROW EXECUTE FUNCTION store_listings_set_url_key();
+
+-- Merge listing dup into keep: history, events, activity and watches move over (a list that
+-- watched both keeps its watch of keep), the newer current price wins, then dup goes.
+CREATE OR REPLACE FUNCTION pricehound_merge_listings(keep bigint, dup bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF keep = dup THEN
+        RETURN;
+    END IF;
+    UPDATE price_history_log SET listing_id = keep WHERE listing_id = dup;
+    UPDATE price_events SET listing_id = keep WHERE listing_id = dup;
+    UPDATE user_activity SET listing_id = keep WHERE listing_id = dup;
+    DELETE FROM shopping_list_items d
+     USING shopping_list_items k
+     WHERE d.listing_id = dup AND k.listing_id = keep AND k.list_id = d.list_id;
+    UPDATE shopping_list_items SET listing_id = keep WHERE listing_id = dup;
+    IF EXISTS (SELECT 1 FROM store_prices d WHERE d.listing_id = dup
+                AND NOT EXISTS (SELECT 1 FROM store_prices k WHERE k.listing_id = keep
+                                 AND k.observed_at >= d.observed_at)) THEN
+        DELETE FROM store_prices WHERE listing_id = keep;
+        UPDATE store_prices SET listing_id = keep WHERE listing_id = dup;
+    END IF;
+    UPDATE store_listings k
+       SET first_seen_at = least(k.first_seen_at, d.first_seen_at),
+           title = coalesce(k.title, d.title), sku = coalesce(k.sku, d.sku), gtin = coalesce(k.gtin, d.gtin),
+           product_id = coalesce(k.product_id, d.product_id), declared_key = coalesce(k.declared_key, d.declared_key)
+      FROM store_listings d
+     WHERE k.id = keep AND d.id = dup;
+    DELETE FROM store_listings WHERE id = dup;
+    PERFORM refresh_crawl_priorities(ARRAY[keep]);
+END
+$$;
+COMMENT ON FUNCTION pricehound_merge_listings(bigint, bigint) IS 'Merge two listings of one page into the first, keeping history and watches.';
+
+-- Existing duplicates (rows from before the key existed): key them, merge each group into its
+-- oldest listing, then make the key unique. Rows that already have a key are left alone.
+DO $$
+DECLARE
+    g record;
+    d bigint;
+BEGIN
+    UPDATE store_listings SET url = url WHERE url_key IS NULL;
+    FOR g IN
+        SELECT min(id) AS keep, array_agg(id ORDER BY id) AS ids
+          FROM store_listings GROUP BY store_id, url_key HAVING count(*) > 1
+    LOOP
+        FOREACH d IN ARRAY g.ids[2:] LOOP
+            PERFORM pricehound_merge_listings(g.keep, d);
+        END LOOP;
+    END LOOP;
+END
+$$;
+CREATE UNIQUE INDEX IF NOT EXISTS store_listings_store_url_key ON store_listings (store_id, url_key);
+CREATE INDEX IF NOT EXISTS store_listings_declared_key_idx ON store_listings (store_id, declared_key)
+    WHERE declared_key IS NOT NULL;
+
 INSERT INTO schema_version (version, description)
 VALUES (6, 'single-use sign-in links, partner watches wait for confirmation, one listing per URL')
 ON CONFLICT (version) DO NOTHING;

@@ -51,6 +51,7 @@ class Store:
     active: bool
     extraction_hints: dict[str, Any]
     resolve: tuple[str, ...] = ()  # host mapping (pricehound/hostmap.py), local stores only
+    trailing_slash: str = "strip"
 
     @classmethod
     def from_row(cls, row: Any) -> Store:
@@ -61,6 +62,7 @@ class Store:
             concurrency=m["concurrency"], is_local=m["is_local"], active=m["active"],
             extraction_hints=dict(m["extraction_hints"] or {}),
             resolve=tuple(m.get("resolve") or ()),
+            trailing_slash=m.get("url_trailing_slash") or "strip",
         )
 
 
@@ -150,22 +152,60 @@ def parse_notify(raw: str | Iterable[str] | None, *, url_watch: bool = False) ->
     return sorted(set(kinds), key=NOTIFY_KINDS.index)
 
 
-def parse_domains(raw: str | Sequence[str]) -> list[str]:
+def parse_domains(raw: str | Sequence[str], *, is_local: bool = True) -> list[str]:
+    """Lower-case domains; an IP address, localhost or a local-network name only for a store
+    marked local (``is_local``), so a store that could never be crawled is refused at the door."""
     items = raw.split(",") if isinstance(raw, str) else list(raw)
     domains = [d.strip().lower().rstrip(".") for d in items if d.strip()]
     if not domains:
         raise InputError("a store needs at least one allowed domain")
     for domain in domains:
+        check_text(domain, "a domain")
         if not DOMAIN_RE.match(domain):
             raise InputError(f"{domain!r} is not a domain name (example: shop.example.com)")
+        if not is_local:
+            host = domain.rsplit(":", 1)[0] if ":" in domain else domain
+            if urls.ip_literal(host) is not None:
+                raise InputError(f"{domain!r} is an IP address: give the store's domain name "
+                                 "(or add a local test store with --local)")
+            if urls.is_local_name(host):
+                raise InputError(f"{domain!r} only names this machine or a local network "
+                                 "(add a local test store with --local)")
     return domains
 
 
 def parse_currency(raw: str) -> str:
+    from spiders.extraction.prices import ISO_CODES
+
     value = (raw or "").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", value):
+    if not re.fullmatch(r"[A-Z]{3}", value) or value not in ISO_CODES:
         raise InputError(f"currency must be an ISO 4217 code like USD or EUR, got {raw!r}")
     return value
+
+
+# What a store's extraction hints may hold: a CSS/XPath selector per field the selector step
+# reads, and flags the validation step reads.
+HINT_FLAGS = ("free_items",)
+
+
+def parse_selectors(raw: dict[str, Any] | None) -> dict[str, Any]:
+    """A store's extraction hints, refused when a key is unknown or a selector is not text."""
+    from spiders.extraction.selectors import FIELDS
+
+    hints = dict(raw or {})
+    unknown = sorted(k for k in hints if k not in FIELDS and k not in HINT_FLAGS)
+    if unknown:
+        raise InputError(f"unknown selector key(s) {', '.join(map(repr, unknown))}; "
+                         f"use {', '.join(FIELDS)} (and the flag {', '.join(HINT_FLAGS)})")
+    for key in FIELDS:
+        if key in hints and not (isinstance(hints[key], str) and hints[key].strip()):
+            raise InputError(f"the selector for {key!r} must be a CSS or XPath expression")
+        if key in hints:
+            check_text(hints[key], f"the selector for {key!r}")
+    for key in HINT_FLAGS:
+        if key in hints and not isinstance(hints[key], bool):
+            raise InputError(f"{key!r} must be true or false")
+    return hints
 
 
 # -- stores -------------------------------------------------------------------------------------
@@ -223,7 +263,7 @@ def add_store(
             slug=slug, name=name.strip(), domains=parse_domains(domains), spider=spider,
             currency=parse_currency(currency), delay=delay_value, concurrency=int(concurrency),
             min_interval=min_interval, max_interval=max_interval,
-            hints=json.dumps(selectors or {}), is_local=bool(is_local),
+            hints=json.dumps(parse_selectors(selectors)), is_local=bool(is_local),
         ),
     ).one()
     return Store.from_row(row)
@@ -329,11 +369,15 @@ def user_id_for_email(conn: Connection, email: str) -> int:
     return int(row.id)
 
 
+UNCHANGED_ARG: Any = object()  # an option not given
+
+
 # -- listings and watches -----------------------------------------------------------------------
 
 def ensure_listing(conn: Connection, store: Store, url: str) -> int:
-    """The listing for this URL at this store, created if new. The URL must be fetchable."""
-    canonical = urls.canonical_url(url)
+    """The listing for this URL at this store, created if new. The URL must be fetchable.
+    Equivalent spellings of one URL (RFC 3986 section 6) are one listing."""
+    canonical = urls.canonical_url(url, store.trailing_slash)
     host, port = urls.host_and_port(canonical)
     if not urls.domain_matches(host, port, store.allowed_domains):
         raise InputError(f"{host} is not one of store {store.slug!r}'s domains ({', '.join(store.allowed_domains)})")
@@ -345,13 +389,45 @@ def ensure_listing(conn: Connection, store: Store, url: str) -> int:
         sa.text(
             """
             INSERT INTO store_listings (store_id, url) VALUES (:store_id, :url)
-            ON CONFLICT (store_id, url) DO UPDATE SET url = excluded.url
+            ON CONFLICT (store_id, url_key) DO UPDATE SET url_key = excluded.url_key
             RETURNING id
             """
         ),
         {"store_id": store.id, "url": canonical},
     ).one()
     return int(row.id)
+
+
+def merge_declared_canonical(conn: Connection, listing_id: int, declared_url: str | None) -> int:
+    """Record the canonical URL a listing's page declares and merge every listing of the same store
+    that is, or declares, that page into the oldest one (history and watches kept). Returns the
+    id the listing lives on as. A declaration off the store's domains, or not a fetchable form,
+    is ignored: a page cannot pull a listing onto another site."""
+    row = conn.execute(sa.text(
+        "SELECT s.* FROM store_listings l JOIN stores s ON s.id = l.store_id WHERE l.id = :id"),
+        {"id": listing_id}).one_or_none()
+    if row is None or not declared_url:
+        return listing_id
+    store = Store.from_row(row)
+    try:
+        canonical = urls.canonical_url(declared_url, store.trailing_slash)
+        host, port = urls.host_and_port(canonical)
+    except (urls.UnsafeURL, ValueError):
+        return listing_id
+    if not urls.domain_matches(host, port, store.allowed_domains):
+        return listing_id
+    group = conn.execute(sa.text(
+        """
+        WITH k AS (SELECT pricehound_url_key(:url, :rule) AS key),
+             marked AS (UPDATE store_listings SET declared_key = (SELECT key FROM k) WHERE id = :id RETURNING id)
+        SELECT l.id FROM store_listings l, k
+         WHERE l.store_id = :store AND (l.url_key = k.key OR l.declared_key = k.key OR l.id = :id)
+         ORDER BY l.id FOR UPDATE OF l
+        """), {"url": canonical, "rule": store.trailing_slash, "id": listing_id, "store": store.id}).scalars().all()
+    keep = group[0]
+    for dup in group[1:]:
+        conn.execute(sa.text("SELECT pricehound_merge_listings(:keep, :dup)"), {"keep": keep, "dup": dup})
+    return keep
 
 
 def ensure_list(conn: Connection, user_id: int, name: str = DEFAULT_LIST_NAME) -> int:
@@ -418,6 +494,56 @@ def add_watch(
     ).one()
     canonical = conn.execute(sa.text("SELECT url FROM store_listings WHERE id = :id"), {"id": listing_id}).scalar_one()
     return Watch(id=int(row.id), user_id=user_id, listing_id=listing_id, store_slug=store.slug, url=canonical)
+
+
+def change_existing_watch(
+    conn: Connection,
+    *,
+    email: str,
+    url: str,
+    list_name: str = DEFAULT_LIST_NAME,
+    target_price: str | Decimal | None = UNCHANGED_ARG,
+    min_drop_percent: str | Decimal | None = UNCHANGED_ARG,
+    notify: str | Iterable[str] | None = UNCHANGED_ARG,
+) -> tuple[Watch, dict[str, tuple[Any, Any]], bool] | None:
+    """Change only the given options of the user's existing watch of this URL (in this list):
+    (the watch, {option: (old, new)} for what changed, whether it is active), or None when there
+    is no such watch. Nothing else is touched: a paused watch stays paused."""
+    wanted: dict[str, Any] = {}
+    if target_price is not UNCHANGED_ARG:
+        wanted["target_price"] = parse_money(target_price, "target price")
+    if min_drop_percent is not UNCHANGED_ARG:
+        wanted["min_drop_percent"] = parse_percent(min_drop_percent)
+    if notify is not UNCHANGED_ARG:
+        wanted["notify_kinds"] = parse_notify(notify, url_watch=True)
+    try:
+        urls.split_http_url(url)
+    except urls.UnsafeURL as exc:
+        raise InputError(f"refusing {url!r}: {exc}") from None
+    user_id = user_id_for_email(conn, email)
+    store = store_for_url(conn, url)
+    canonical = urls.canonical_url(url, store.trailing_slash)
+    row = conn.execute(sa.text(
+        """
+        SELECT i.id, i.listing_id, i.active, i.target_price, i.min_drop_percent, i.notify_kinds, sl.url
+          FROM shopping_list_items i
+          JOIN shopping_lists l ON l.id = i.list_id
+          JOIN store_listings sl ON sl.id = i.listing_id
+         WHERE l.user_id = :user AND l.name = :list AND sl.store_id = :store
+           AND sl.url_key = pricehound_url_key(:url, :rule)
+           FOR UPDATE OF i
+        """), {"user": user_id, "list": list_name, "store": store.id, "url": canonical,
+               "rule": store.trailing_slash}).one_or_none()
+    if row is None:
+        return None
+    current = {"target_price": row.target_price, "min_drop_percent": row.min_drop_percent,
+               "notify_kinds": list(row.notify_kinds)}
+    changes = {k: (current[k], v) for k, v in wanted.items() if current[k] != v}
+    if changes:
+        update_watch(conn, user_id=user_id, item_id=row.id,
+                     **{("notify" if k == "notify_kinds" else k): new for k, (_old, new) in changes.items()})
+    watch = Watch(id=int(row.id), user_id=user_id, listing_id=int(row.listing_id), store_slug=store.slug, url=row.url)
+    return watch, changes, bool(row.active)
 
 
 # -- changing and removing a watch (the HTTP service's manage page and API) ---------------------

@@ -67,6 +67,15 @@ def cmd_initdb(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_store_input(args: argparse.Namespace, selectors: dict | None) -> None:
+    """Everything `stores add` can check without the database, so a store that no watch could
+    ever use is refused now rather than on every `watch add` later: an IP address, localhost or
+    a local-network name without --local, a currency that is not ISO 4217, unknown selector keys."""
+    catalog.parse_domains(args.domains, is_local=args.local)
+    catalog.parse_currency(args.currency)
+    catalog.parse_selectors(selectors)
+
+
 def cmd_stores_add(args: argparse.Namespace) -> int:
     try:
         selectors = json.loads(args.selectors) if args.selectors else None
@@ -74,6 +83,7 @@ def cmd_stores_add(args: argparse.Namespace) -> int:
         raise catalog.InputError(f"--selectors must be a JSON object ({exc})") from None
     if selectors is not None and not isinstance(selectors, dict):
         raise catalog.InputError("--selectors must be a JSON object like {\"price\": \".price\"}")
+    _check_store_input(args, selectors)
     with _engine().begin() as conn:
         store = catalog.add_store(
             conn, slug=args.slug, name=args.name or args.slug, domains=args.domains,
@@ -132,6 +142,27 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _change_existing_watch(conn, args: argparse.Namespace) -> int | None:
+    """`watch add` on a URL the user already watches (in that list): change only the options
+    given and say what changed; None when there is no such watch yet."""
+    given = {name: value for name, value in (("target_price", args.target_price),
+                                             ("min_drop_percent", args.min_drop_percent),
+                                             ("notify", args.notify)) if value is not None}
+    found = catalog.change_existing_watch(conn, email=args.email, url=args.url, list_name=args.list, **given)
+    if found is None:
+        return None
+    watch, changes, active = found
+
+    def shown(value) -> str:
+        return "none" if value is None else ",".join(value) if isinstance(value, list) else str(value)
+
+    what = "; ".join(f"{name} {shown(old)} -> {shown(new)}" for name, (old, new) in changes.items())
+    print(f"watch {watch.id}: {watch.url} at {watch.store_slug} (listing {watch.listing_id}) already watched: "
+          + (f"changed {what}" if what else "nothing changed")
+          + ("" if active else " (the watch is paused; resume it on the manage page)"))
+    return EXIT_OK
+
+
 def cmd_watch_add(args: argparse.Namespace) -> int:
     # validate everything that needs no database first, so bad input never waits on a server
     catalog.parse_email(args.email)
@@ -139,6 +170,9 @@ def cmd_watch_add(args: argparse.Namespace) -> int:
     catalog.parse_percent(args.min_drop_percent)
     catalog.parse_notify(args.notify, url_watch=True)
     with _engine().begin() as conn:
+        existing = _change_existing_watch(conn, args)
+        if existing is not None:
+            return existing
         watch = catalog.add_watch(
             conn, email=args.email, url=args.url, target_price=args.target_price,
             min_drop_percent=args.min_drop_percent, notify=args.notify, list_name=args.list,
@@ -200,11 +234,24 @@ def cmd_config(args: argparse.Namespace) -> int:
             print(f"| `{var.env}` | {shown} | {var.doc} |")
         return EXIT_OK
     for var in VARIABLES:
-        value = getattr(settings, var.attr)
-        if var.env == "PRICEHOUND_SECRET_KEY" and value:
-            value = "(set)"
-        print(f"{var.env}={'' if value is None else value}")
+        print(f"{var.env}={_shown_setting(var.env, getattr(settings, var.attr))}")
     return EXIT_OK
+
+
+SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD")
+
+
+def _shown_setting(name: str, value) -> str:
+    """A setting as `config` prints it: secrets as (set), passwords in URLs as ***."""
+    from pricehound.config import mask_url
+
+    if value is None or value == ():
+        return ""
+    if name in SECRET_SETTINGS:
+        return "(set)"
+    if isinstance(value, str) and "://" in value:
+        return mask_url(value) or ""
+    return str(value)
 
 
 # -- parser -------------------------------------------------------------------------------------
@@ -300,6 +347,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (systemd, docker stop, a supervisor) ends a command the way Ctrl-C or a normal
+    exit does: finally blocks and exit hooks run, so embedded PostgreSQL and Redis this process
+    started are stopped (or left to the processes still using them) instead of leaking."""
+    import signal
+
+    def _terminate(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _closed_pipe() -> int:
+    """The reader went away (`pricehound config | head`): stop quietly. Python would otherwise
+    complain once more when it flushes stdout at exit, so stdout is pointed at the null device."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return EXIT_OK
+
+
 def refuse_control_characters(argv: Sequence[str]) -> str | None:
     """Why an argument cannot be used (it holds a control character), or None: nothing with one
     is ever written, and it would only show up later as a refusal from PostgreSQL."""
@@ -320,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     parser = build_parser()
     args = parser.parse_args(argv)
+    _exit_cleanly_on_sigterm()
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_BAD_INPUT
@@ -337,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pricehound: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
     except Exception as exc:  # the last line of defence: a readable message, the trace in debug
         from sqlalchemy.exc import OperationalError, ProgrammingError
 

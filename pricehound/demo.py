@@ -79,9 +79,8 @@ class Demo:
     # -- set-up ---------------------------------------------------------------------------------
 
     def start_services(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         from demostore import DemoStoreServer, demo_catalogue
+        from demostore.ses import LocalSES
         from pricehound import embedded
         from pricehound.config import Settings
         from pricehound.db import apply_schema, empty_all_tables, get_engine
@@ -100,7 +99,7 @@ class Demo:
         self.say(f"schema version {version} applied; previous demo data cleared")
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self.ses = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.ses = LocalSES()
         self.ses.start()
         ses_host, ses_port = self.ses.get_host_and_port()
         self.email_dir = self.data_dir / "emails"
@@ -145,7 +144,7 @@ class Demo:
                     min_interval=timedelta(minutes=30), max_interval=timedelta(hours=6),
                 )
                 # each shop keeps a real-looking domain; the crawl connects to the local server
-                catalog.set_resolve(conn, store, [f"{demo_host(slug)}:{self.shop.port(slug)}:127.0.0.1"])
+                catalog.set_resolve(conn, store, [f"{demo_host(slug)}:127.0.0.1:{self.shop.port(slug)}"])
             self.user_ids = {
                 name: catalog.add_user(conn, email=email, name=name.title(), verified=(name != "cat"))
                 for name, email in USERS.items()
@@ -174,7 +173,7 @@ class Demo:
 
     def product_url(self, slug: str, product_id: Any) -> str:
         """A product's URL on its shop's own domain (mapped to the local server, see seed)."""
-        return f"http://{demo_host(slug)}:{self.shop.port(slug)}{self.shop.product_path(slug, product_id)}"
+        return f"http://{demo_host(slug)}{self.shop.product_path(slug, product_id)}"
 
     def start_processes(self) -> None:
         from pricehound import supervisor
@@ -331,6 +330,10 @@ Data is left in place in {self.data_dir}.
           {EXAMPLE_QUERY}
   Emails: {self.email_dir}
   Logs:   {self.log_dir}
+  One crawl from page to alert (while the demo runs):
+          PRICEHOUND_DATA_DIR={self.data_dir} .venv/bin/pricehound crawl {self.shop.store_slugs[0]} --now --wait
+  Why a listing shows what it shows:
+          PRICEHOUND_DATA_DIR={self.data_dir} .venv/bin/pricehound explain LISTING_ID_OR_URL
   Manage Ann's watches (while the demo runs): {self.settings.public_url}/manage?token={token}""",
               file=self.out)
 
@@ -384,7 +387,23 @@ def _subject(path: Path) -> str:
     return str(msg.get("Subject", ""))
 
 
+def external_servers() -> list[str]:
+    """The configured servers the demo would wipe (DATABASE_URL, REDIS_URL), passwords hidden."""
+    from pricehound.config import Settings, mask_url
+
+    settings = Settings.from_env()
+    return [f"{name}={mask_url(url)}" for name, url in (("DATABASE_URL", settings.database_url),
+                                                         ("REDIS_URL", settings.redis_url)) if url]
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    external = external_servers()
+    if external and not args.yes:
+        print("pricehound demo empties every pricehound table and flushes Redis before it plays.\n"
+              f"It would do that to {' and '.join(external)}.\n"
+              "Unset them to use the embedded servers (make demo does), or pass --yes if these are "
+              "throw-away servers.", file=sys.stderr)
+        return 2
     demo = Demo(args)
     ok = False
     try:
@@ -424,4 +443,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exit", dest="keep_running", action="store_false", help="exit after the summary")
     p.add_argument("--round-timeout", type=float, default=90.0, help="longest wait for one crawl round (s)")
     p.add_argument("--json", action="store_true", help="print a last JSON line with the outcome")
+    p.add_argument("--yes", action="store_true",
+                   help="run even though DATABASE_URL or REDIS_URL is set: their pricehound data is wiped")
     p.set_defaults(handler=cmd_demo)

@@ -52,14 +52,41 @@ def postgres_url(data_dir: Path) -> str:
         import pgserver
     with _data_dir_lock(data_dir):
         if _postgres is None:
+            prune_stale_handles(data_dir / "pg")
             log.info("starting embedded PostgreSQL in %s", data_dir / "pg")
             _postgres = pgserver.get_server(data_dir / "pg", cleanup_mode="stop")
+            # runs before pgserver's own exit hook (last registered, first run): a handle left
+            # by a process that was killed must not keep the server up for ever
+            atexit.register(prune_stale_handles, data_dir / "pg")
         exists = _postgres.psql(
             "SELECT 1 FROM pg_database WHERE datname = 'pricehound';"
         )
         if "(1 row)" not in exists:
             _postgres.psql(f"CREATE DATABASE {EMBEDDED_DATABASE};")
     return _postgres.get_uri(EMBEDDED_DATABASE)
+
+
+def prune_stale_handles(pgdata: Path) -> list[int]:
+    """Drop the pids of dead processes from pgserver's list of processes using the server.
+
+    pgserver stops the server when the last process on that list exits; a process that was
+    killed (SIGKILL, a crash) never takes itself off, and then no later process would ever
+    stop it. Returns the pids still alive."""
+    import json
+
+    path = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError, OSError):
+        return []
+    if not isinstance(pids, list):
+        pids = []
+    alive = [p for p in pids if isinstance(p, int) and (p == os.getpid() or _alive(p))]
+    if alive != pids:
+        log.info("embedded PostgreSQL: removed stale handles of dead processes %s",
+                 sorted(set(pids) - set(alive), key=str))
+        path.write_text(json.dumps(alive))
+    return alive
 
 
 def _redis_socket(redis_dir: Path) -> Path:
@@ -129,7 +156,16 @@ def redis_url(data_dir: Path) -> str:
 def redis_if_running(data_dir: Path) -> str | None:
     """The embedded Redis's URL if it is running now (this process then attaches to it), else
     None; never starts it."""
-    if not _redis_answers(_redis_socket(data_dir / "redis")):
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    socket_path = _redis_socket(data_dir / "redis")
+    if not socket_path.exists():
+        return None
+    try:  # one quick try: a stale socket must not cost the client's retries with backoff
+        redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)).ping()
+    except (redis.RedisError, OSError):
         return None
     return redis_url(data_dir)
 

@@ -10,7 +10,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
 TRACKING_PARAMS = ("utm_", "gclid", "fbclid", "mc_cid", "mc_eid", "_ga", "srsltid")
@@ -216,9 +216,87 @@ def check_fetchable(url: str, *, allow_private: bool, resolver: Resolver = syste
     return addresses
 
 
-def canonical_url(url: str) -> str:
-    """The form a listing is stored under: lower-case scheme and host, no default port, no
-    fragment, no tracking parameters, the rest of the query kept in order."""
+# -- one URL, one listing (RFC 3986 section 6) --------------------------------------------------
+# canonical_url() is the form a listing is stored and fetched under; listing_key() is that form
+# without its scheme, the identity of a listing within its store (http and https name the same
+# page). schema.sql's pricehound_url_key() computes the same key in SQL, so the migration that
+# merges existing duplicates agrees with what is stored from now on; a test holds the two equal.
+
+TRAILING_SLASH_RULES = ("strip", "keep", "add")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_KEPT = _UNRESERVED | frozenset("!$&'()*+,;=:@/?")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def normal_percent(part: str, *, plus_is_space: bool) -> str:
+    """Percent-encoding normalised: escapes of unreserved characters decoded, other escapes in
+    upper case, and every character that must be escaped (non-ASCII as UTF-8) escaped."""
+    out: list[str] = []
+    i, n = 0, len(part)
+    while i < n:
+        ch = part[i]
+        if ch == "%" and i + 2 < n and part[i + 1] in _HEX and part[i + 2] in _HEX:
+            code = int(part[i + 1:i + 3], 16)
+            out.append(chr(code) if chr(code) in _UNRESERVED else "%" + part[i + 1:i + 3].upper())
+            i += 3
+            continue
+        if ch == "+" and plus_is_space:
+            out.append("%20")
+        elif ch in _KEPT:
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+        i += 1
+    return "".join(out)
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4 for an absolute path: "/a/./b/../c" is "/a/c"."""
+    segments = path.split("/")[1:]
+    out: list[str] = []
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment in (".", ".."):
+            if segment == ".." and out:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(segment)
+    return "/" + "/".join(out)
+
+
+def _normal_path(path: str, trailing_slash: str) -> str:
+    path = remove_dot_segments("/" + normal_percent(path[1:] if path.startswith("/") else path,
+                                                    plus_is_space=False))
+    if trailing_slash == "strip":
+        path = path.rstrip("/") or "/"
+    elif trailing_slash == "add" and not path.endswith("/"):
+        path += "/"
+    return path
+
+
+def _normal_query(query: str) -> str:
+    pairs: list[tuple[str, str | None]] = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        key = normal_percent(key, plus_is_space=True)
+        if key.lower().startswith(TRACKING_PARAMS):
+            continue
+        pairs.append((key, normal_percent(value, plus_is_space=True) if sep else None))
+    pairs.sort(key=lambda kv: (kv[0], kv[1] or "", kv[1] is not None))
+    return "&".join(k if v is None else f"{k}={v}" for k, v in pairs)
+
+
+def canonical_url(url: str, trailing_slash: str = "strip") -> str:
+    """The form a listing is stored under (RFC 3986 section 6): lower-case scheme and host, the
+    host in IDNA ASCII, no default port, percent-encoding normalised, dot segments removed, the
+    trailing slash as the store's rule says, query parameters sorted and tracking ones dropped,
+    no fragment."""
+    if trailing_slash not in TRAILING_SLASH_RULES:
+        raise ValueError(f"trailing slash rule must be one of {', '.join(TRAILING_SLASH_RULES)}")
     parts = split_http_url(url)
     scheme = parts.scheme.lower()
     host = normal_host(parts.hostname)
@@ -226,9 +304,10 @@ def canonical_url(url: str) -> str:
         host = f"[{host}]"
     port = parts.port
     netloc = host if port is None or (scheme, port) in {("http", 80), ("https", 443)} else f"{host}:{port}"
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith(TRACKING_PARAMS)
-    ]
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, doseq=True), ""))
+    query = _normal_query(parts.query)
+    return f"{scheme}://{netloc}{_normal_path(parts.path, trailing_slash)}" + (f"?{query}" if query else "")
+
+
+def listing_key(url: str, trailing_slash: str = "strip") -> str:
+    """A listing's identity within its store: the canonical URL without its scheme."""
+    return canonical_url(url, trailing_slash).split("://", 1)[1]

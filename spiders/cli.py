@@ -13,17 +13,23 @@ at its --url (or the manifest line's "url"; a "status" and "final_url" there are
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
+import socket
+import ssl
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-USER_AGENT = "pricehound/0.1 (+https://github.com/pricehound/pricehound; price-alert crawler)"
+from pricehound import urls
+
 FETCH_TIMEOUT = 10.0
 MAX_FETCH_BYTES = 8_000_000
+MAX_REDIRECTS = 10
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -41,6 +47,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--manifest", help="a JSONL file of {\"path\": ..., \"url\": ...} lines")
     p.add_argument("--encoding", help="force a character encoding for saved pages")
     p.add_argument("--page-kind", action="store_true", help="also print the chain's notes")
+    p.add_argument("--local", action="store_true",
+                   help="allow a private or loopback address, as for a store added with --local "
+                        "(only while PRICEHOUND_ALLOW_LOCAL_STORES is on)")
     p.set_defaults(handler=run_extract)
     return p
 
@@ -69,22 +78,78 @@ class FetchedPage:
     redirected: bool
 
 
-def fetch(url: str) -> FetchedPage:
-    """One GET, following redirects; an error status (404, 410, 429, 503) still gives its page."""
-    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "text/html,*/*;q=0.5"})
-    try:
-        with urllib.request.urlopen(req, timeout=FETCH_TIMEOUT) as resp:  # noqa: S310 - http(s) only, checked
-            body = resp.read(MAX_FETCH_BYTES)
-            charset = resp.headers.get_content_charset()
-            status, final = resp.status, resp.geturl()
-    except urllib.error.HTTPError as exc:
-        status, final = exc.code, exc.geturl() or url
-        charset = exc.headers.get_content_charset() if exc.headers is not None else None
+class _Pinned:
+    """Connects to the address the guard approved, not to a fresh DNS answer (no rebinding
+    between the check and the connection); TLS still verifies the certificate for the host."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def http(self, host, **kw):
+        conn = http.client.HTTPConnection(host, **kw)
+        conn._create_connection = self._connect  # type: ignore[attr-defined]
+        return conn
+
+    def https(self, host, **kw):
+        conn = http.client.HTTPSConnection(host, context=ssl.create_default_context(), **kw)
+        conn._create_connection = self._connect  # type: ignore[attr-defined]
+        return conn
+
+    def _connect(self, address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None):
+        return socket.create_connection((self.address, address[1]), timeout, source_address)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are followed by fetch() itself, each hop through the guard."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def _one_hop(url: str, address: str, user_agent: str):
+    pinned = _Pinned(address)
+
+    class Http(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(pinned.http, req)
+
+    class Https(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(pinned.https, req)
+
+    opener = urllib.request.build_opener(Http, Https, _NoRedirects)
+    req = urllib.request.Request(url, headers={"User-Agent": user_agent, "Accept": "text/html,*/*;q=0.5"})
+    return opener.open(req, timeout=FETCH_TIMEOUT)
+
+
+def fetch(url: str, *, allow_private: bool = False) -> FetchedPage:
+    """One GET through the crawl's rules, following redirects; an error status (404, 410, 429,
+    503) still gives its page. Every hop must be http(s) and resolve to public addresses (unless
+    ``allow_private``), is connected to the very address checked, and carries the crawl's
+    User-Agent; a refused hop raises ``urls.UnsafeURL``."""
+    from pricehound.config import get_settings
+
+    user_agent = get_settings().crawler_user_agent
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        address = urls.check_fetchable(current, allow_private=allow_private)[0]
         try:
-            body = exc.read(MAX_FETCH_BYTES) if exc.fp is not None else b""
-        except OSError:
-            body = b""
-    return FetchedPage(body=body, charset=charset, status=status, final_url=final, redirected=final != url)
+            resp = _one_hop(current, address, user_agent)
+        except urllib.error.HTTPError as exc:
+            resp = exc
+        with resp:
+            status = resp.status if hasattr(resp, "status") else resp.code
+            location = resp.headers.get("Location") if resp.headers is not None else None
+            if status in (301, 302, 303, 307, 308) and location:
+                current = urllib.parse.urljoin(current, location)
+                continue
+            charset = resp.headers.get_content_charset() if resp.headers is not None else None
+            try:
+                body = resp.read(MAX_FETCH_BYTES) if getattr(resp, "fp", True) is not None else b""
+            except OSError:
+                body = b""
+        return FetchedPage(body=body, charset=charset, status=status, final_url=current, redirected=current != url)
+    raise urls.UnsafeURL(f"more than {MAX_REDIRECTS} redirects")
 
 
 def run_extract(args) -> int:
@@ -100,8 +165,11 @@ def run_extract(args) -> int:
         return 2
     if page.startswith(("http://", "https://")):
         try:
-            got = fetch(page)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+            got = fetch(page, allow_private=_local_allowed(args))
+        except urls.UnsafeURL as exc:
+            print(f"pricehound extract: refusing {page}: {exc}", file=sys.stderr)
+            return 2
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             print(f"pricehound extract: cannot fetch {page}: {exc}", file=sys.stderr)
             return 1
         ex = extract_product(got.body, got.final_url, default_currency=currency,
@@ -112,7 +180,7 @@ def run_extract(args) -> int:
         return 0
     elif page.startswith(("ftp://", "file://", "data:")):
         print(f"pricehound extract: only http(s) URLs are fetched: {page}", file=sys.stderr)
-        return 1
+        return 2
     else:
         try:
             with open(page, "rb") as fh:
@@ -123,6 +191,17 @@ def run_extract(args) -> int:
         ex = extract_product(body, args.url, default_currency=currency, encoding=getattr(args, "encoding", None))
     print(json.dumps(_result(ex, with_kind, url=args.url), ensure_ascii=False))
     return 0
+
+
+def _local_allowed(args) -> bool:
+    """--local lifts the address rules only where local stores are allowed at all."""
+    if not getattr(args, "local", False):
+        return False
+    from pricehound.config import get_settings
+
+    if not get_settings().allow_local_stores:
+        raise urls.UnsafeURL("--local is off here: PRICEHOUND_ALLOW_LOCAL_STORES is false")
+    return True
 
 
 def _run_manifest(manifest: str, currency: str | None, with_kind: bool, encoding: str | None) -> int:

@@ -109,13 +109,6 @@ def link_claims(engine: Engine, settings: Settings, purpose: str, token: str | N
     return claims
 
 
-def peek_login(settings: Settings, redis_client, token: str | None, engine: Engine | None = None) -> int:
-    """The user a sign-in link is for, without using it up (for the confirmation page)."""
-    from pricehound.db import get_engine
-
-    return _user_id(link_claims(engine or get_engine(settings), settings, "login", token))
-
-
 def use_link(conn, claims: dict, purpose: str) -> None:
     """Use up a link in the caller's transaction; LinkRefused if it was used before."""
     expires = claims.get("exp") or (clock.timestamp() + 366 * 86400)

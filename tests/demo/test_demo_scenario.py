@@ -21,7 +21,7 @@ from tests.conftest import REPO_ROOT
 @pytest.mark.slow
 def test_demo_sends_exactly_the_owed_alerts(db, env, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "pricehound.cli", "demo", "--exit", "--json"],
+        [sys.executable, "-m", "pricehound.cli", "demo", "--exit", "--json", "--yes"],
         cwd=REPO_ROOT, env={**env, "PRICEHOUND_DATA_DIR": str(tmp_path)}, capture_output=True, text=True,
         timeout=420,
     )

@@ -36,7 +36,7 @@ def test_missing_file_is_a_clear_error(capsys):
 
 
 def test_unreachable_url_exits_1(capsys):
-    args = _parser().parse_args(["extract", "http://127.0.0.1:9/nothing"])
+    args = _parser().parse_args(["extract", "http://127.0.0.1:9/nothing", "--local"])
     assert args.handler(args) == 1
     assert "cannot fetch" in capsys.readouterr().err
 
@@ -124,7 +124,7 @@ def shop():
     ("/p/closed", "failed", "maintenance"),
 ])
 def test_a_url_prints_what_a_crawl_would_record(shop, capsys, path, observation, reason):
-    args = _parser().parse_args(["extract", shop + path])
+    args = _parser().parse_args(["extract", shop + path, "--local"])
     assert args.handler(args) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["observation"], out["reason"]) == (observation, reason), out

@@ -302,8 +302,12 @@ def test_add_watch_still_accepts_a_public_store_page(db, stub_dns):
 
 @pytest.mark.slow
 def test_cli_watch_add_refuses_private_targets(db, run_cli):
+    # stores add refuses these domains at the door without --local ...
     assert run_cli("stores", "add", "--slug", "shop", "--name", "Shop",
-                   "--domains", "127.0.0.1:8101,localhost:8101").returncode == 0
+                   "--domains", "127.0.0.1:8101,localhost:8101").returncode == 2
+    # ... and a store that has them anyway (added before that check) still crawls nothing private
+    with db.begin() as conn:
+        catalog.add_store(conn, slug="shop", name="Shop", domains=["127.0.0.1:8101", "localhost:8101"])
     assert run_cli("users", "add", "--email", "a@b.example", "--verified").returncode == 0
     for url in ("http://127.0.0.1:8101/p", "http://localhost:8101/p", "http://[::1]:8101/p",
                 "http://x.example@127.0.0.1:8101/p"):

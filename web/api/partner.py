@@ -86,8 +86,7 @@ def create_watch(body: PartnerWatchIn, request: Request,
     with state.engine.begin() as conn:
         try:
             watch = create_inactive_watch(conn, who, body, address)
-        except AlreadyWatched:
-            conn.rollback()
+        except AlreadyWatched:  # leaving the block with the exception rolls everything back
             raise HTTPException(409, "This person already watches this product. Only they can change "
                                      "that watch; nothing was changed.") from None
         conn.execute(sa.text("UPDATE users SET name = coalesce(name, :name) WHERE id = :id"),
