@@ -24,7 +24,6 @@ NOT_YET_SPLIT = {
     "extraction/prices.py:_to_decimal",
     "extraction/dom.py:scan",
     "extraction/jsonld.py:_product",
-    "extraction/shopify.py:_parse",
 }
 
 
