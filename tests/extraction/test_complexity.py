@@ -23,7 +23,6 @@ NOT_YET_SPLIT = {
     "extraction/prices.py:parse_price",
     "extraction/prices.py:_to_decimal",
     "extraction/dom.py:scan",
-    "extraction/jsonld.py:_product",
 }
 
 
