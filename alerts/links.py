@@ -49,3 +49,11 @@ def partner_watch_url(user_id: int, item_id: int, settings: Settings | None = No
     """Confirm one watch a partner site created for this user (it stays inactive until then)."""
     return _link("partner/confirm", "partner_watch", {"u": int(user_id), "w": int(item_id)}, VERIFY_MAX_AGE,
                  settings)
+
+
+DISPUTE_MAX_AGE = 90 * DAY
+
+
+def dispute_url(user_id: int, notification_id: int, settings: Settings | None = None) -> str:
+    """'This is wrong': records a dispute on the alert's event (the page asks to confirm)."""
+    return _link("wrong", "dispute", {"u": int(user_id), "n": int(notification_id)}, DISPUTE_MAX_AGE, settings)

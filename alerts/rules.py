@@ -26,8 +26,16 @@ NEW_LOW_WINDOWS = (30, 90)  # days; a watch picks one
 #  - max jump 20x: no real repricing moves a price twenty-fold; a reading that far off is a
 #    unit or layout error (cents for units, a zero-decimal currency read as two decimals), so it
 #    is taken only when the buyer can see it on the page.
+#  - store sanity: a run of at least 5 listings in which half of them turn gone, sold out,
+#    unreadable, or move price beyond 3x, at once. On a healthy store a crawl sees a few percent
+#    of its listings change stock and almost none vanish; half at once is a store-wide event
+#    (maintenance, a wall, a broken deploy, a currency or layout switch), not news. Under 5
+#    listings a run says too little about the store: each listing's own confirmation guards it.
 DEFAULT_CONFIRM_SHARE = Decimal("0.30")
 DEFAULT_MAX_JUMP = Decimal("20")
+DEFAULT_SANITY_MIN_PAGES = 5
+DEFAULT_SANITY_SHARE = Decimal("0.5")
+DEFAULT_SANITY_FACTOR = Decimal("3")
 
 # Evidence: the extraction rules that found the price where a buyer sees it. A price found only
 # in structured data (JSON-LD, microdata, a platform endpoint) is not one of these.

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.engine import Connection, Engine
 
-from alerts import links, mime, ratelimit, render, ses
+from alerts import evidence, links, mime, ratelimit, render, ses
 from alerts.outbox import ALERT_KINDS, TRANSACTIONAL_KINDS
 from pricehound import clock
 from pricehound.config import Settings, get_settings
@@ -78,7 +78,20 @@ ALERT_CONTEXT_SQL = """
 SELECT n.id, e.kind AS event_kind, e.old_price, e.new_price, e.currency,
        e.old_availability, e.new_availability, e.occurred_at,
        l.url, coalesce(nullif(btrim(l.title), ''), bp.name, l.url) AS title, s.name AS store,
-       w.target_price, lp.lowest_30d, lp.lowest_90d, l.status AS listing_status, n.payload AS alert_payload
+       w.target_price, lp.lowest_30d, lp.lowest_90d, l.status AS listing_status, n.payload AS alert_payload,
+       (SELECT jsonb_build_object('source', o.source, 'rules', o.rules, 'reason', o.reason)
+          FROM listing_observations o
+         WHERE o.listing_id = e.listing_id AND o.observed_at = e.occurred_at LIMIT 1) AS reading,
+       -- a change that waited for a second reading: an earlier reading of the same kind, in a row
+       EXISTS (SELECT 1 FROM listing_observations o
+                WHERE o.listing_id = e.listing_id AND o.observed_at < e.occurred_at
+                  AND o.observed_at > coalesce((SELECT max(h.observed_at) FROM price_history_log h
+                                                 WHERE h.listing_id = e.listing_id AND h.observed_at < e.occurred_at),
+                                                '-infinity')
+                  AND (CASE WHEN e.kind = 'removed' THEN o.kind = 'removed'
+                            ELSE o.kind = 'ok' AND o.price IS NOT DISTINCT FROM e.new_price
+                                 AND (e.kind IN ('price_drop', 'price_rise') OR o.availability = e.new_availability)
+                       END)) AS confirmed
   FROM notifications n
   JOIN price_events e ON e.id = n.event_id
   JOIN store_listings l ON l.id = e.listing_id
@@ -163,8 +176,11 @@ def render_message(message: Message, context: dict[int, dict[str, Any]], setting
         for row in message.rows:
             ctx = context[row["id"]]
             payload = ctx.pop("alert_payload", None) or {}
+            reading, confirmed = ctx.pop("reading", None), bool(ctx.pop("confirmed", False))
             alerts.append({
                 **ctx, "kind": row["kind"],
+                "evidence": evidence.sentence(row["kind"], ctx["url"], reading, confirmed=confirmed),
+                "dispute_url": links.dispute_url(message.user_id, row["id"], settings),
                 "gone": row["kind"] == "removed" or ctx["listing_status"] == "removed",
                 "cheaper_than": payload.get("cheaper_than"),
                 "percent": render.percent_change(ctx["old_price"], ctx["new_price"]),

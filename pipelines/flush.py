@@ -29,10 +29,15 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from alerts.rules import (
+    DEFAULT_CONFIRM_SHARE,
+    DEFAULT_SANITY_FACTOR,
+    DEFAULT_SANITY_MIN_PAGES,
+    DEFAULT_SANITY_SHARE,
+)
 from spiders.items import Observation
 
 DROPPED = "dropped"
-DEFAULT_CONFIRM_SHARE = Decimal("0.30")  # a price move beyond this share of the old price is read twice
 
 
 class Row(NamedTuple):
@@ -86,6 +91,16 @@ def _text(value: str | None, limit: int) -> str | None:
 class FlushResult:
     event_ids: list[int] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    held_run: bool = False  # the run was found suspect: its changes are held
+
+
+@dataclass(frozen=True)
+class Sanity:
+    """When a run is suspect (see alerts/rules.py for why these defaults)."""
+
+    min_pages: int = DEFAULT_SANITY_MIN_PAGES
+    share: Decimal = DEFAULT_SANITY_SHARE
+    factor: Decimal = DEFAULT_SANITY_FACTOR
 
 
 CREATE_INPUT = sa.text(
@@ -139,7 +154,73 @@ RESTORE_JOINS = sa.text("SELECT set_config('enable_hashjoin', :hash, true), set_
 # price (a missing price is no evidence that the price is gone); its availability is recorded.
 FLUSH = sa.text(
     """
-    WITH b AS MATERIALIZED (
+    WITH n AS MATERIALIZED (
+        SELECT u.listing_id, u.kind, u.observed_at, u.availability,
+               CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.price ELSE u.price END AS price,
+               CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.currency ELSE u.currency END AS currency,
+               CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.regular_price
+                    ELSE u.regular_price END AS regular_price,
+               p.listing_id IS NOT NULL AS had_price, p.price AS old_price, p.currency AS old_currency,
+               p.availability AS old_availability, p.observed_at AS old_observed_at,
+               -- the last availability a page stated; "unknown" never replaces it
+               coalesce(p.known_availability, nullif(p.availability, 'unknown')) AS old_known,
+               CASE WHEN u.kind = 'ok' AND u.availability <> 'unknown' THEN u.availability
+                    ELSE coalesce(p.known_availability, nullif(p.availability, 'unknown')) END
+                   AS new_known,
+               s.min_interval, s.max_interval,
+               l.title AS old_title, l.sku AS old_sku, l.gtin AS old_gtin, l.image_url AS old_image_url,
+               l.first_seen_at AS old_first_seen_at, l.status AS old_status,
+               l.consecutive_removed AS old_removed, l.consecutive_failures AS old_failures,
+               l.last_failure_reason AS old_reason, l.suspect_price AS old_suspect_price,
+               l.suspect_currency AS old_suspect_currency,
+               l.pending_price AS old_pending_price, l.pending_currency AS old_pending_currency,
+               l.pending_availability AS old_pending_availability, l.pending_at AS old_pending_at,
+               CASE WHEN u.kind = 'ok' THEN coalesce(u.title, l.title) ELSE l.title END AS new_title,
+               CASE WHEN u.kind = 'ok' THEN coalesce(u.sku, l.sku) ELSE l.sku END AS new_sku,
+               CASE WHEN u.kind = 'ok' THEN coalesce(u.gtin, l.gtin) ELSE l.gtin END AS new_gtin,
+               CASE WHEN u.kind = 'ok' THEN coalesce(u.image_url, l.image_url) ELSE l.image_url END
+                   AS new_image_url,
+               CASE WHEN u.kind = 'ok' THEN coalesce(l.first_seen_at, u.observed_at) ELSE l.first_seen_at END
+                   AS new_first_seen_at,
+               CASE WHEN u.kind IN ('ok', 'removed') THEN 0 ELSE l.consecutive_failures + 1 END AS new_failures,
+               CASE WHEN u.kind IN ('failed', 'dropped') THEN u.reason
+                    WHEN u.kind = 'ok' THEN NULL ELSE l.last_failure_reason END AS new_reason,
+               CASE WHEN u.suspect THEN u.price WHEN u.kind = 'ok' THEN NULL ELSE l.suspect_price END
+                   AS new_suspect_price,
+               CASE WHEN u.suspect THEN u.currency WHEN u.kind = 'ok' THEN NULL ELSE l.suspect_currency END
+                   AS new_suspect_currency,
+           -- a listing that turns gone, sold out or unreadable, or moves its price by more than
+           -- the sanity factor, in this reading: what a store-wide glitch looks like
+           (u.kind = 'removed' AND l.status = 'active' AND l.consecutive_removed = 0)
+           OR (u.kind = 'failed' AND l.consecutive_failures = 0)
+           OR (u.kind = 'ok' AND u.availability = 'out_of_stock'
+               AND coalesce(p.known_availability, nullif(p.availability, 'unknown')) IN ('in_stock', 'preorder'))
+           OR coalesce(u.kind = 'ok' AND u.price > 0 AND p.price > 0 AND u.currency = p.currency
+                       AND (u.price > p.price * :sanity_factor OR u.price * :sanity_factor < p.price), false)
+               AS turned
+          FROM crawl_input u
+          JOIN store_listings l ON l.id = u.listing_id
+          JOIN stores s ON s.id = l.store_id
+          LEFT JOIN store_prices p ON p.listing_id = u.listing_id
+    ), sanity AS (
+        -- Store-level sanity: a run is suspect when, counting this batch, at least
+        -- :sanity_min listings were observed and at least :sanity_share of them turned at once.
+        -- A suspect run's changes are held (nothing confirmed, nothing removed) and read again
+        -- soon; a run that follows a held run of its store is the "next run": what it agrees
+        -- with is applied, what it does not is dropped.
+        SELECT x.*,
+               :sanity AND x.run_id IS NOT NULL AND NOT x.after_held
+               AND (x.already_held OR (x.seen >= :sanity_min AND x.turned >= x.seen * :sanity_share)) AS hold
+          FROM (
+            SELECT r.id AS run_id,
+                   coalesce(r.ok + r.removed + r.failed + r.dropped, 0) + (SELECT count(*) FROM n) AS seen,
+                   coalesce(r.turned, 0) + (SELECT count(*) FILTER (WHERE turned) FROM n) AS turned,
+                   coalesce(r.held_state = 'held', false) AS already_held,
+                   EXISTS (SELECT 1 FROM crawl_runs h WHERE h.store_id = r.store_id AND h.id <> r.id
+                              AND h.held_state = 'held') AS after_held
+              FROM (SELECT 1) one LEFT JOIN crawl_runs r ON r.id = :run_id
+          ) x
+    ), b AS MATERIALIZED (
         SELECT m.*,
                -- a change: the first price row, or a newer read whose price/currency/stock differs
                m.kind = 'ok' AND NOT m.held
@@ -160,7 +241,7 @@ FLUSH = sa.text(
           FROM (
             SELECT c.*,
                    CASE WHEN c.kind = 'ok' THEN CASE WHEN c.held THEN c.old_status ELSE 'active' END
-                        WHEN c.kind = 'removed' AND c.old_removed + 1 >= :removed_after THEN 'removed'
+                        WHEN c.kind = 'removed' AND c.old_removed + 1 >= :removed_after AND NOT c.hold THEN 'removed'
                         ELSE c.old_status END AS new_status,
                    -- "N removed readings" means N crawls in a row: any other reading starts again
                    CASE WHEN c.kind = 'removed' THEN c.old_removed + 1 ELSE 0 END AS new_removed,
@@ -176,56 +257,19 @@ FLUSH = sa.text(
                 SELECT n.*,
                        -- confirmation: a stock flip, a return from removed, or a price move beyond
                        -- the configured share is held until the next reading agrees with it
-                       coalesce(:confirm AND n.kind = 'ok' AND n.had_price AND (
+                       coalesce(n.kind = 'ok' AND n.had_price AND (
                            n.old_status = 'removed'
                            OR (n.old_known IN ('in_stock', 'preorder') AND n.availability = 'out_of_stock')
                            OR (n.old_known = 'out_of_stock' AND n.availability IN ('in_stock', 'preorder'))
                            OR (n.old_price IS NOT NULL AND n.price IS NOT NULL
                                AND (n.old_currency IS DISTINCT FROM n.currency
                                     OR abs(n.price - n.old_price) > n.old_price * :confirm_share)))
-                       AND (n.old_pending_at IS NULL
-                            OR (n.old_pending_price, n.old_pending_currency, n.old_pending_availability)
-                               IS DISTINCT FROM (n.price, n.currency, n.availability)), false) AS held
-                  FROM (
-                    SELECT u.listing_id, u.kind, u.observed_at, u.availability,
-                           CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.price ELSE u.price END AS price,
-                           CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.currency ELSE u.currency END AS currency,
-                           CASE WHEN u.kind = 'ok' AND u.price IS NULL THEN p.regular_price
-                                ELSE u.regular_price END AS regular_price,
-                           p.listing_id IS NOT NULL AS had_price, p.price AS old_price, p.currency AS old_currency,
-                           p.availability AS old_availability, p.observed_at AS old_observed_at,
-                           -- the last availability a page stated; "unknown" never replaces it
-                           coalesce(p.known_availability, nullif(p.availability, 'unknown')) AS old_known,
-                           CASE WHEN u.kind = 'ok' AND u.availability <> 'unknown' THEN u.availability
-                                ELSE coalesce(p.known_availability, nullif(p.availability, 'unknown')) END
-                               AS new_known,
-                           s.min_interval, s.max_interval,
-                           l.title AS old_title, l.sku AS old_sku, l.gtin AS old_gtin, l.image_url AS old_image_url,
-                           l.first_seen_at AS old_first_seen_at, l.status AS old_status,
-                           l.consecutive_removed AS old_removed, l.consecutive_failures AS old_failures,
-                           l.last_failure_reason AS old_reason, l.suspect_price AS old_suspect_price,
-                           l.suspect_currency AS old_suspect_currency,
-                           l.pending_price AS old_pending_price, l.pending_currency AS old_pending_currency,
-                           l.pending_availability AS old_pending_availability, l.pending_at AS old_pending_at,
-                           CASE WHEN u.kind = 'ok' THEN coalesce(u.title, l.title) ELSE l.title END AS new_title,
-                           CASE WHEN u.kind = 'ok' THEN coalesce(u.sku, l.sku) ELSE l.sku END AS new_sku,
-                           CASE WHEN u.kind = 'ok' THEN coalesce(u.gtin, l.gtin) ELSE l.gtin END AS new_gtin,
-                           CASE WHEN u.kind = 'ok' THEN coalesce(u.image_url, l.image_url) ELSE l.image_url END
-                               AS new_image_url,
-                           CASE WHEN u.kind = 'ok' THEN coalesce(l.first_seen_at, u.observed_at) ELSE l.first_seen_at END
-                               AS new_first_seen_at,
-                           CASE WHEN u.kind IN ('ok', 'removed') THEN 0 ELSE l.consecutive_failures + 1 END AS new_failures,
-                           CASE WHEN u.kind IN ('failed', 'dropped') THEN u.reason
-                                WHEN u.kind = 'ok' THEN NULL ELSE l.last_failure_reason END AS new_reason,
-                           CASE WHEN u.suspect THEN u.price WHEN u.kind = 'ok' THEN NULL ELSE l.suspect_price END
-                               AS new_suspect_price,
-                           CASE WHEN u.suspect THEN u.currency WHEN u.kind = 'ok' THEN NULL ELSE l.suspect_currency END
-                               AS new_suspect_currency
-                      FROM crawl_input u
-                      JOIN store_listings l ON l.id = u.listing_id
-                      JOIN stores s ON s.id = l.store_id
-                      LEFT JOIN store_prices p ON p.listing_id = u.listing_id
-                  ) n
+                       AND ((:confirm AND (n.old_pending_at IS NULL
+                                           OR (n.old_pending_price, n.old_pending_currency, n.old_pending_availability)
+                                              IS DISTINCT FROM (n.price, n.currency, n.availability)))
+                            OR sanity.hold), false) AS held,
+                       sanity.hold, sanity.seen AS run_seen, sanity.turned AS run_turned
+                  FROM n CROSS JOIN sanity
               ) c
           ) m
     ), prices AS (
@@ -299,6 +343,7 @@ FLUSH = sa.text(
                next_due_at = pricehound_now() + CASE
                    WHEN b.held AND b.old_pending_at IS NULL THEN interval '0'
                    WHEN b.kind = 'removed' AND b.new_status <> 'removed' AND b.old_removed = 0 THEN interval '0'
+                   WHEN b.hold THEN b.min_interval
                    WHEN b.new_status = 'removed' THEN b.max_interval
                    WHEN b.kind IN ('failed', 'dropped') THEN
                        least(b.max_interval, crawl_interval(f.priority, b.min_interval, b.max_interval)
@@ -314,16 +359,24 @@ FLUSH = sa.text(
                count(*) FILTER (WHERE kind = 'failed') AS failed,
                count(*) FILTER (WHERE kind = 'dropped') AS dropped,
                count(*) FILTER (WHERE confirms_removal) AS confirmed_removed,
-               count(*) FILTER (WHERE held) AS held
+               count(*) FILTER (WHERE held) AS held,
+               count(*) FILTER (WHERE turned) AS turned,
+               bool_or(hold) AS hold, max(run_seen) AS run_seen, max(run_turned) AS run_turned
           FROM b
     ), run AS (
         UPDATE crawl_runs r
            SET ok = r.ok + c.ok, changed = r.changed + c.changed, removed = r.removed + c.removed,
-               failed = r.failed + c.failed, dropped = r.dropped + c.dropped
+               failed = r.failed + c.failed, dropped = r.dropped + c.dropped, turned = r.turned + c.turned,
+               held_state = CASE WHEN c.hold THEN 'held' ELSE r.held_state END,
+               held_reason = CASE WHEN c.hold AND r.held_reason IS NULL
+                                  THEN format('%s of %s listings turned gone, sold out, unreadable or jumped in price at once',
+                                              c.run_turned, c.run_seen)
+                                  ELSE r.held_reason END
           FROM counts c
          WHERE r.id = :run_id
     )
-    SELECT c.*, ARRAY(SELECT id FROM events ORDER BY id) AS event_ids
+    SELECT c.ok, c.changed, c.removed, c.failed, c.dropped, c.confirmed_removed, c.held, coalesce(c.hold, false) AS hold,
+           ARRAY(SELECT id FROM events ORDER BY id) AS event_ids
       FROM counts c
     """
 )
@@ -378,7 +431,8 @@ def ensure_input_table(conn: Connection) -> None:
 
 def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
                removed_after: int = 2, confirm: bool = True,
-               confirm_share: Decimal | float = DEFAULT_CONFIRM_SHARE) -> FlushResult:
+               confirm_share: Decimal | float = DEFAULT_CONFIRM_SHARE,
+               sanity: Sanity | None = None) -> FlushResult:
     """Write one batch inside the caller's transaction; return new event ids and counts."""
     rows = _last_per_listing(rows)
     if not rows:
@@ -388,9 +442,12 @@ def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
         ensure_input_table(conn)
         copy_rows(conn, rows)
         before = conn.execute(PREPARE, {"run_id": run_id}).one()
-        result = conn.execute(FLUSH, {"run_id": run_id, "removed_after": int(removed_after),
-                                      "confirm": bool(confirm), "confirm_share": Decimal(str(confirm_share))}
-                              ).one()._mapping
+        result = conn.execute(FLUSH, {
+            "run_id": run_id, "removed_after": int(removed_after), "confirm": bool(confirm),
+            "confirm_share": Decimal(str(confirm_share)), "sanity": sanity is not None,
+            "sanity_min": (sanity or Sanity()).min_pages, "sanity_share": (sanity or Sanity()).share,
+            "sanity_factor": (sanity or Sanity()).factor,
+        }).one()._mapping
         conn.execute(RESTORE_JOINS, {"hash": before.hash, "merge": before.merge})
         conn.execute(TRUNCATE_INPUT)  # a second flush in the same transaction starts empty
     except BaseException:
@@ -398,4 +455,4 @@ def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
         raise
     counts = {k: int(result[k]) for k in ("ok", "changed", "removed", "failed", "dropped", "confirmed_removed",
                                           "held")}
-    return FlushResult(event_ids=[int(i) for i in result["event_ids"]], counts=counts)
+    return FlushResult(event_ids=[int(i) for i in result["event_ids"]], counts=counts, held_run=bool(result["hold"]))

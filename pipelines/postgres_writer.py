@@ -30,6 +30,7 @@ from pipelines.flush import (
     DEFAULT_CONFIRM_SHARE,
     FlushResult,
     Row,
+    Sanity,
     ensure_input_table,
     flush_rows,
     row_from_dropped,
@@ -55,7 +56,8 @@ def _transient(exc: BaseException) -> bool:
 class PostgresWriterPipeline:
     def __init__(self, crawler: Crawler, run_id: int, *, batch_size: int, interval: float,
                  removed_after: int, alert_task: str, engine: Engine | None = None, handoff: bool = True,
-                 confirm: bool = True, confirm_share: Decimal = DEFAULT_CONFIRM_SHARE):
+                 confirm: bool = True, confirm_share: Decimal = DEFAULT_CONFIRM_SHARE,
+                 sanity: Sanity | None = None):
         self.crawler = crawler
         self.run_id = run_id
         self.batch_size = batch_size
@@ -63,6 +65,7 @@ class PostgresWriterPipeline:
         self.removed_after = removed_after
         self.confirm = confirm
         self.confirm_share = confirm_share
+        self.sanity = sanity if sanity is not None else Sanity()
         self.alert_task = alert_task
         self.handoff = handoff  # off: whoever started the crawl evaluates its events itself
         self._engine = engine
@@ -86,6 +89,9 @@ class PostgresWriterPipeline:
             handoff=s.getbool("PRICEHOUND_HANDOFF", True),
             confirm=s.getbool("PRICEHOUND_CONFIRM", True),
             confirm_share=Decimal(str(s.get("PRICEHOUND_CONFIRM_SHARE") or DEFAULT_CONFIRM_SHARE)),
+            sanity=Sanity(min_pages=s.getint("PRICEHOUND_SANITY_MIN_PAGES", Sanity.min_pages),
+                          share=Decimal(str(s.get("PRICEHOUND_SANITY_SHARE") or Sanity.share)),
+                          factor=Decimal(str(s.get("PRICEHOUND_SANITY_FACTOR") or Sanity.factor))),
         )
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
@@ -195,7 +201,8 @@ class PostgresWriterPipeline:
             try:
                 with self.engine.begin() as conn:
                     result = flush_rows(conn, batch, run_id=self.run_id, removed_after=self.removed_after,
-                                        confirm=self.confirm, confirm_share=self.confirm_share)
+                                        confirm=self.confirm, confirm_share=self.confirm_share,
+                                        sanity=self.sanity)
                     observations.record_quietly(conn, batch, notes, run_id=self.run_id)
             except Exception as exc:  # noqa: BLE001 - logged and counted; the crawl goes on
                 if attempt < WRITE_ATTEMPTS and _transient(exc):

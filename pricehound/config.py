@@ -202,6 +202,12 @@ VARIABLES: tuple[Var, ...] = (
         "A price move larger than this share of the old price waits for a second agreeing reading."),
     Var("PRICEHOUND_MAX_JUMP", "max_jump", _jump, Decimal("20"),
         "A price more than this many times (or under 1/this) of the last is taken only when the visible page shows it."),
+    Var("PRICEHOUND_SANITY_MIN_PAGES", "sanity_min_pages", _positive_int, 5,
+        "A crawl run of at least this many listings is checked for store-wide glitches."),
+    Var("PRICEHOUND_SANITY_SHARE", "sanity_share", _share, Decimal("0.5"),
+        "A run in which this share of its listings turn gone, sold out or unreadable (or jump in price) at once is held."),
+    Var("PRICEHOUND_SANITY_FACTOR", "sanity_factor", _jump, Decimal("3"),
+        "A price moving beyond this factor counts toward the held-run share."),
     Var("PRICEHOUND_EXTRACT_WORKERS", "extract_workers", _extract_workers, None,
         "Processes per crawl that read fetched pages, so the crawl keeps fetching meanwhile (0: read in "
         "the crawl process). Unset or auto: CPUs - 1, from 1 to 4."),
@@ -254,6 +260,9 @@ class Settings:
     confirm: bool = True
     confirm_share: Decimal = Decimal("0.30")
     max_jump: Decimal = Decimal("20")
+    sanity_min_pages: int = 5
+    sanity_share: Decimal = Decimal("0.5")
+    sanity_factor: Decimal = Decimal("3")
     extract_workers: int | None = None
     crawl_time_limit: int = 900
     lease_seconds: int = 1200

@@ -132,6 +132,9 @@ def crawl_settings(run: Any, config: Settings) -> dict[str, Any]:
         "PRICEHOUND_CONFIRM": config.confirm,
         "PRICEHOUND_CONFIRM_SHARE": str(config.confirm_share),
         "PRICEHOUND_MAX_JUMP": str(config.max_jump),
+        "PRICEHOUND_SANITY_MIN_PAGES": config.sanity_min_pages,
+        "PRICEHOUND_SANITY_SHARE": str(config.sanity_share),
+        "PRICEHOUND_SANITY_FACTOR": str(config.sanity_factor),
         "PRICEHOUND_ALERT_TASK": config.alert_task,
         "PRICEHOUND_EXTRACT_WORKERS": config.extract_workers,
     }

@@ -94,11 +94,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """Counts, the schedule per store and the queue depths (the queues may be unreachable while
     the database answers: that is shown, not fatal)."""
+    from alerts import disputes
+    from pipelines import held
     from pricehound import status
 
     with _engine().connect() as conn:
         counts = status.counts(conn)
         stores, now = status.store_schedule(conn)
+        held_runs = held.held_runs(conn)
+        dispute_counts = disputes.per_store(conn)
     depths: dict[str, int] | None = None
     redis_error: str | None = None
     try:
@@ -109,17 +113,76 @@ def cmd_status(args: argparse.Namespace) -> int:
         redis_error = f"{type(exc).__name__}: {exc}"
     if args.json:
         print(json.dumps({**counts.__dict__, "store_schedule": [s.as_json() for s in stores],
-                          "queues": depths, "queues_error": redis_error}))
+                          "queues": depths, "queues_error": redis_error,
+                          "held_runs": [{**r.__dict__, "finished_at": str(r.finished_at)} for r in held_runs],
+                          "disputes": dispute_counts}))
         return EXIT_OK
     print(status.render(counts))
     print()
     print(status.render_schedule(stores, now))
     print()
     print(status.render_queues(depths, redis_error))
+    print()
+    print(held.render(held_runs))
+    print()
+    print(disputes.render(dispute_counts))
+    return EXIT_OK
+
+
+def cmd_runs_held(args: argparse.Namespace) -> int:
+    from pipelines import held
+
+    with _engine().connect() as conn:
+        runs = held.held_runs(conn)
+    if args.json:
+        print(json.dumps([{**r.__dict__, "finished_at": str(r.finished_at)} for r in runs]))
+        return EXIT_OK
+    print(held.render(runs))
+    return EXIT_OK
+
+
+def cmd_runs_release(args: argparse.Namespace) -> int:
+    from pipelines import handoff, held
+
+    with _engine().begin() as conn:
+        try:
+            events = held.release(conn, args.run_id)
+        except held.NotHeld as exc:
+            raise catalog.InputError(str(exc)) from None
+    handoff.publish_events(events, get_settings().alert_task)
+    print(f"crawl run {args.run_id} released: {len(events)} changes applied and handed to the alerts")
+    return EXIT_OK
+
+
+def cmd_runs_discard(args: argparse.Namespace) -> int:
+    from pipelines import held
+
+    with _engine().begin() as conn:
+        try:
+            dropped = held.discard(conn, args.run_id)
+        except held.NotHeld as exc:
+            raise catalog.InputError(str(exc)) from None
+    print(f"crawl run {args.run_id} discarded: the held readings of {dropped} listings dropped")
     return EXIT_OK
 
 
 def register(subparsers) -> None:
+    runs = subparsers.add_parser(
+        "runs", help="crawl runs held as suspect: list them, release or discard one",
+        description="A crawl run in which much of a store turned gone, sold out, unreadable or jumped in "
+                    "price at once is held: nothing it read is confirmed until the store's next run "
+                    "agrees. An operator can decide earlier.")
+    runs_sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    p = runs_sub.add_parser("held", help="list held runs")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_runs_held)
+    p = runs_sub.add_parser("release", help="apply a held run's readings now (and alert them)")
+    p.add_argument("run_id", type=int)
+    p.set_defaults(handler=cmd_runs_release)
+    p = runs_sub.add_parser("discard", help="drop a held run's readings")
+    p.add_argument("run_id", type=int)
+    p.set_defaults(handler=cmd_runs_discard)
+
     p = subparsers.add_parser(
         "crawl", help="crawl a store now: dispatch its due targets (or all with --now) to the workers",
         description="Lease the store's due targets (all watched targets with --now) into one crawl run "

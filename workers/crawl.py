@@ -311,6 +311,13 @@ RELEASE_UNOBSERVED = sa.text(
     """
 )
 
+SETTLE_HELD = sa.text(
+    """
+    UPDATE crawl_runs SET held_state = 'settled'
+     WHERE store_id = :store_id AND held_state = 'held' AND id < :run_id
+    """
+)
+
 # The pause doubles with each failure in a row (failure_streak below is the value before this
 # update): min_interval, 2x, 4x, ... up to max_interval.
 CLOSE_STORE = sa.text(
@@ -362,11 +369,16 @@ def failure_summary(failed: int, seen: int, stats: dict[str, Any]) -> str:
     return f"{failed} of {seen} pages failed{detail}"
 
 
-def is_store_failure(status: str, ok: int, removed: int, failed: int) -> bool:
-    """The spider failed, or most pages it read failed."""
-    if status != "succeeded":
+def is_store_failure(status: str, ok: int, removed: int, failed: int, *, held: bool = False,
+                     min_pages: int = 3) -> bool:
+    """The spider failed, most pages it read failed, the run was held as suspect, or not one of
+    at least ``min_pages`` pages read as a product (every page gone or unreadable: a store that
+    serves nothing is down, however it says so)."""
+    if status != "succeeded" or held:
         return True
-    return failed > 0 and failed > ok + removed
+    if failed > 0 and failed > ok + removed:
+        return True
+    return ok == 0 and removed > 0 and removed + failed >= min_pages
 
 
 def finish(engine: Engine, run_id: int, *, process_error: str | None = None,
@@ -382,17 +394,22 @@ def finish(engine: Engine, run_id: int, *, process_error: str | None = None,
         if process_error:
             conn.execute(RECORD_FAILURE, {"run_id": run_id, "error": process_error})
         run = conn.execute(
-            sa.text("SELECT id, store_id, status, requested, ok, changed, removed, failed, error, stats "
-                    "FROM crawl_runs WHERE id = :run_id"), {"run_id": run_id},
+            sa.text("SELECT id, store_id, status, requested, ok, changed, removed, failed, error, stats, "
+                    "held_state, held_reason FROM crawl_runs WHERE id = :run_id"), {"run_id": run_id},
         ).one_or_none()
         if run is None:
             return None
         status = run.status if run.status in FINISHED else "failed"
         store_failure = (status != "abandoned" and not database_failed
-                         and is_store_failure(status, run.ok, run.removed, run.failed))
+                         and is_store_failure(status, run.ok, run.removed, run.failed,
+                                              held=run.held_state == "held"))
         error = run.error
         if status == "succeeded" and store_failure:
-            error = failure_summary(run.failed, run.ok + run.removed + run.failed, dict(run.stats or {}))
+            error = (f"held: {run.held_reason}" if run.held_state == "held" else
+                     failure_summary(run.failed, run.ok + run.removed + run.failed, dict(run.stats or {})))
+        if not store_failure:
+            # the next run after a held one has spoken: what it agreed with was applied, the rest dropped
+            conn.execute(SETTLE_HELD, {"store_id": run.store_id, "run_id": run_id})
         outcome_name = "failed" if store_failure else status
         released = conn.execute(RELEASE_UNOBSERVED, {"run_ids": [run_id]}).rowcount
         closed = conn.execute(CLOSE_STORE, {

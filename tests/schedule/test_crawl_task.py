@@ -210,7 +210,11 @@ def test_a_run_where_most_pages_failed_is_a_store_failure_and_a_few_failures_are
     assert crawl.is_store_failure("succeeded", ok=0, removed=0, failed=5)
     assert crawl.is_store_failure("succeeded", ok=2, removed=0, failed=3)
     assert not crawl.is_store_failure("succeeded", ok=9, removed=0, failed=1)
-    assert not crawl.is_store_failure("succeeded", ok=0, removed=4, failed=0)
+    assert crawl.is_store_failure("succeeded", ok=0, removed=4, failed=0), "every page gone: the store is down"
+    assert crawl.is_store_failure("succeeded", ok=0, removed=2, failed=2)
+    assert not crawl.is_store_failure("succeeded", ok=0, removed=1, failed=0), "one listing gone says little"
+    assert not crawl.is_store_failure("succeeded", ok=5, removed=4, failed=0)
+    assert crawl.is_store_failure("succeeded", ok=9, removed=0, failed=0, held=True)
     assert crawl.is_store_failure("failed", ok=10, removed=0, failed=0)
 
 
