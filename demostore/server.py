@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import socket
 import threading
 import time
@@ -632,8 +633,13 @@ class DemoStoreServer:
         if status in ("gone404", "gone410"):
             return handler._not_found(404 if status == "gone404" else 410)
         if status == "redirect_home":
-            body = f'<html><body>You are being <a href="{rt.base_url}/">redirected</a>.</body></html>'
-            return handler._html(302, body, [("Location", rt.base_url + "/")])
+            # to the home of the name the client asked for (a shop served under its own domain
+            # through a host mapping redirects within that domain, as the real shop would)
+            asked = handler.headers.get("Host") or ""
+            base = f"http://{asked}" if re.fullmatch(r"[A-Za-z0-9.\-]+(:\d+)?|\[[0-9A-Fa-f:.]+\](:\d+)?", asked) \
+                else rt.base_url
+            body = f'<html><body>You are being <a href="{base}/">redirected</a>.</body></html>'
+            return handler._html(302, body, [("Location", base + "/")])
         if status == "error500":
             t = text(store.locale)
             return handler._html(500, render.message_page(store, rt.nav, rt.base_url,

@@ -63,7 +63,8 @@ def _engine_for(url: str, pid: int) -> Engine:
 
 
 def get_engine(settings: Settings | None = None) -> Engine:
-    """The engine for the configured database, starting the embedded one if none is configured.
+    """The engine for the configured database, starting the embedded one if none is configured
+    (only PostgreSQL: a command that needs no broker does not wait for the embedded Redis).
 
     Keyed by pid as well as URL: a forked worker child must not share its parent's sockets.
     """
@@ -72,7 +73,7 @@ def get_engine(settings: Settings | None = None) -> Engine:
     if url is None:
         from pricehound import embedded
 
-        url = embedded.resolve(settings).database_url
+        url = embedded.postgres_url(settings.data_dir)
     assert url is not None
     return _engine_for(url, os.getpid())
 

@@ -144,7 +144,7 @@ class Demo:
                     min_interval=timedelta(minutes=30), max_interval=timedelta(hours=6),
                 )
                 # each shop keeps a real-looking domain; the crawl connects to the local server
-                catalog.set_resolve(conn, store, [f"{demo_host(slug)}:{self.shop.port(slug)}:127.0.0.1"])
+                catalog.set_resolve(conn, store, [f"{demo_host(slug)}:127.0.0.1:{self.shop.port(slug)}"])
             self.user_ids = {
                 name: catalog.add_user(conn, email=email, name=name.title(), verified=(name != "cat"))
                 for name, email in USERS.items()
@@ -173,7 +173,7 @@ class Demo:
 
     def product_url(self, slug: str, product_id: Any) -> str:
         """A product's URL on its shop's own domain (mapped to the local server, see seed)."""
-        return f"http://{demo_host(slug)}:{self.shop.port(slug)}{self.shop.product_path(slug, product_id)}"
+        return f"http://{demo_host(slug)}{self.shop.product_path(slug, product_id)}"
 
     def start_processes(self) -> None:
         from pricehound import supervisor
@@ -330,6 +330,10 @@ Data is left in place in {self.data_dir}.
           {EXAMPLE_QUERY}
   Emails: {self.email_dir}
   Logs:   {self.log_dir}
+  One crawl from page to alert (while the demo runs):
+          PRICEHOUND_DATA_DIR={self.data_dir} .venv/bin/pricehound crawl {self.shop.store_slugs[0]} --now --wait
+  Why a listing shows what it shows:
+          PRICEHOUND_DATA_DIR={self.data_dir} .venv/bin/pricehound explain LISTING_ID_OR_URL
   Manage Ann's watches (while the demo runs): {self.settings.public_url}/manage?token={token}""",
               file=self.out)
 

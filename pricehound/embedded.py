@@ -156,7 +156,16 @@ def redis_url(data_dir: Path) -> str:
 def redis_if_running(data_dir: Path) -> str | None:
     """The embedded Redis's URL if it is running now (this process then attaches to it), else
     None; never starts it."""
-    if not _redis_answers(_redis_socket(data_dir / "redis")):
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    socket_path = _redis_socket(data_dir / "redis")
+    if not socket_path.exists():
+        return None
+    try:  # one quick try: a stale socket must not cost the client's retries with backoff
+        redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)).ping()
+    except (redis.RedisError, OSError):
         return None
     return redis_url(data_dir)
 

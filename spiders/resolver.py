@@ -176,9 +176,13 @@ class GuardedResolver:
         resolutionReceiver.resolutionBegan(resolution)
         wanted = tuple(addressTypes) if addressTypes else (IPv4Address, IPv6Address)
 
+        # a host mapping may send the connection to another port (HOST:ADDRESS:PORT); the
+        # checks above were made for the port the URL names
+        connect_port = self.host_map.connect_port(hostName, portNumber) if portNumber else portNumber
+
         def deliver(addresses: list[str]) -> None:
             for address in addresses:
-                twisted_address = _twisted_address(address, portNumber)
+                twisted_address = _twisted_address(address, connect_port)
                 if isinstance(twisted_address, wanted):
                     resolutionReceiver.addressResolved(twisted_address)
 

@@ -71,7 +71,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print(follow.dumps(report.as_json()) if as_json else follow.render(report))
         return EXIT_OK if report.run["status"] == "succeeded" else EXIT_FAILED
     schedule.enqueue(runs, expires=settings.lease_seconds)
-    print(f"store {store.slug}: run {run.run_id} queued with {run.requested} targets{paused}")
+    if as_json:
+        print(json.dumps({"run": run.run_id, "store": store.slug, "queued": run.requested,
+                          "pause_overridden": bool(state.paused)}))
+    else:
+        print(f"store {store.slug}: run {run.run_id} queued with {run.requested} targets{paused}")
     return EXIT_OK
 
 
@@ -119,8 +123,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "crawl", help="crawl a store now: dispatch its due targets (or all with --now) to the workers",
         description="Lease the store's due targets (all watched targets with --now) into one crawl run "
-                    "and enqueue it for a worker (`celery -A workers worker`). Overrides the store's "
-                    "failure pause; refuses while another crawl of the store is running.",
+                    "and enqueue it for a worker (`celery -A workers worker`); with --wait, crawl it now "
+                    "(by a worker if one listens on the crawl queue, else in this process) and report each "
+                    "page's observation, the events and the alerts owed. Overrides the store's failure "
+                    "pause; refuses while another crawl of the store is running.",
     )
     p.add_argument("store", help="store slug (`pricehound stores list`)")
     p.add_argument("--now", action="store_true", help="every watched target, due or not")

@@ -56,10 +56,13 @@ EXPLAIN_ROWS = 10
 def running_broker(settings: Settings) -> str | None:
     """The broker's Redis URL if a Redis answers there now; never starts the embedded one."""
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     if settings.redis_url:
         try:
-            redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
+            redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1,
+                                 retry=Retry(NoBackoff(), 0)).ping()
         except (redis.RedisError, OSError):
             return None
         return settings.redis_url
@@ -129,7 +132,8 @@ RUN_ROW = sa.text(
 RUN_LISTINGS = sa.text(
     """
     SELECT l.id AS listing_id, l.url, l.status AS listing_status, o.kind, o.reason, o.price, o.currency,
-           o.availability, o.status_code, o.source, coalesce(o.rules, '{}'::jsonb) AS rules, o.observed_at
+           o.availability, o.status_code, o.source, coalesce(o.rules, '{}'::jsonb) AS rules, o.observed_at,
+           l.pending_at, l.pending_price, l.pending_currency, l.pending_availability
       FROM unnest(CAST(:listing_ids AS bigint[])) WITH ORDINALITY AS u(id, n)
       JOIN store_listings l ON l.id = u.id
       LEFT JOIN LATERAL (SELECT * FROM listing_observations x
@@ -171,18 +175,24 @@ def _rules(rules: dict[str, str] | None) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted((rules or {}).items()))
 
 
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value is not None else ""
+
+
 def _money(price: Any, currency: Any) -> str:
     return f"{price} {currency or ''}".strip() if price is not None else "-"
 
 
-def observation_line(item: dict[str, Any]) -> str:
-    """`#12 ok 19.99 USD in_stock [json-ld] price=... https://...` for one listing."""
+def observation_line(item: dict[str, Any], indent: str = "  ", label: str | None = None) -> str:
+    """One listing's observation: what, price, stock and URL; then how it was read and the rules
+    that decided (a second line)."""
     if item.get("kind") is None:
-        return f"#{item['listing_id']:<6} not observed (the crawl ended before this page)  {item['url']}"
+        return f"{indent}#{item['listing_id']:<6} not observed (the crawl ended before this page)  {item['url']}"
     what = item["kind"] if not item.get("reason") else f"{item['kind']} {item['reason']}"
-    parts = [f"#{item['listing_id']:<6} {what:<28}"]
+    parts = [f"{label or '#' + str(item['listing_id']):<7} {what:<24}"]
     if item["kind"] in ("ok", "dropped"):
         parts.append(f"{_money(item.get('price'), item.get('currency')):<14} {item.get('availability') or '-':<13}")
+    parts.append(item.get("url") or "")
     extra = []
     if item.get("status_code"):
         extra.append(f"HTTP {item['status_code']}")
@@ -191,10 +201,14 @@ def observation_line(item: dict[str, Any]) -> str:
     rules = _rules(item.get("rules"))
     if rules:
         extra.append(f"rules: {rules}")
+    if item.get("pending_at"):
+        extra.append(f"held until a second reading agrees: "
+                     f"{_money(item.get('pending_price'), item.get('pending_currency'))} "
+                     f"{item.get('pending_availability') or ''}".rstrip())
+    line = indent + " ".join(parts).rstrip()
     if extra:
-        parts.append("[" + "; ".join(extra) + "]")
-    parts.append(item["url"])
-    return " ".join(parts)
+        line += "\n" + indent + " " * 8 + "; ".join(extra)
+    return line
 
 
 def event_line(e: dict[str, Any]) -> str:
@@ -222,7 +236,7 @@ def render(rep: RunReport) -> str:
     lines += [f"  note: {n}" for n in rep.notes]
     lines.append("")
     lines.append(f"observations ({len(rep.listings)})")
-    lines += ["  " + observation_line(item) for item in rep.listings]
+    lines += [observation_line(item) for item in rep.listings]
     lines.append("")
     lines.append(f"events written ({len(rep.events)})")
     lines += ["  " + event_line(e) for e in rep.events] or ["  none"]
@@ -238,18 +252,41 @@ def render(rep: RunReport) -> str:
 
 # -- crawl and wait -----------------------------------------------------------------------------
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM while following a crawl: handled like Ctrl-C, so the store is released."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` for the block (main thread only)."""
+
+    def raise_terminated(signum: int, frame: Any) -> None:
+        raise Terminated(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, raise_terminated)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def _no_interrupts() -> Iterator[None]:
     """Let the cleanup that releases the store finish even if Ctrl-C is pressed again."""
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread: nothing to hold off
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def release(engine: Engine, run_id: int, why: str) -> None:
@@ -269,7 +306,8 @@ def crawl_inline(engine: Engine, settings: Settings, run_id: int, *, handoff: bo
     try:
         return crawl.crawl_run(run_id, settings=settings, engine=engine, spider_args=spider_args)
     except BaseException as exc:
-        why = "interrupted by the operator" if isinstance(exc, KeyboardInterrupt) else \
+        why = ("stopped by SIGTERM" if isinstance(exc, Terminated) else "interrupted by the operator") \
+            if isinstance(exc, KeyboardInterrupt) else \
             f"crawl --wait failed: {type(exc).__name__}: {exc}"
         release(engine, run_id, why)
         raise
@@ -323,6 +361,11 @@ def evaluate_run_events(engine: Engine, settings: Settings, event_ids: list[int]
 def crawl_and_wait(engine: Engine, settings: Settings, run_id: int, *,
                    alert_wait: float = ALERT_WAIT_SECONDS) -> RunReport:
     """Crawl a queued run through the worker's path (a worker's, or this process's) and report."""
+    with _terminate_as_interrupt():
+        return _crawl_and_wait(engine, settings, run_id, alert_wait=alert_wait)
+
+
+def _crawl_and_wait(engine: Engine, settings: Settings, run_id: int, *, alert_wait: float) -> RunReport:
     from workers import schedule
 
     started = time.monotonic()
@@ -380,7 +423,8 @@ def _wait_evaluated(engine: Engine, event_ids: list[int], timeout: float) -> Non
 LISTING_ROW = sa.text(
     """
     SELECT l.id AS listing_id, l.url, s.slug AS store, l.status, l.title, l.consecutive_failures,
-           l.consecutive_removed, l.last_failure_reason, sp.price, sp.currency, sp.availability,
+           l.consecutive_removed, l.last_failure_reason, l.pending_at, l.pending_price, l.pending_currency,
+           l.pending_availability, sp.price, sp.currency, sp.availability,
            sp.observed_at, sp.changed_at, f.last_crawled_at, f.next_due_at, f.watchers
       FROM store_listings l
       JOIN stores s ON s.id = l.store_id
@@ -412,7 +456,11 @@ def find_listing(conn: Connection, what: str) -> int:
     from pricehound import catalog, urls
 
     text = what.strip()
+    if not text or any(ord(c) < 32 or ord(c) == 127 for c in text) or len(text) > 4096:
+        raise catalog.InputError("give a listing id or a product page URL")
     if text.isdigit():
+        if int(text) > 2**63 - 1:
+            raise catalog.InputError(f"no listing {text}")
         if conn.execute(sa.text("SELECT 1 FROM store_listings WHERE id = :id"), {"id": int(text)}).first():
             return int(text)
         raise catalog.InputError(f"no listing {text}")
@@ -459,15 +507,18 @@ def render_explain(found: dict[str, Any]) -> str:
              f"  {lst['status']}; now {_money(lst['price'], lst['currency'])} {lst['availability'] or 'never read'}"
              + (f" (read {lst['observed_at']:%Y-%m-%d %H:%M:%S}, changed {lst['changed_at']:%Y-%m-%d %H:%M:%S})"
                 if lst.get("observed_at") else ""),
-             f"  {lst['watchers'] or 0} watcher(s); last crawled {lst['last_crawled_at'] or 'never'}, "
-             f"next due {lst['next_due_at'] or '-'}"]
+             f"  {lst['watchers'] or 0} watcher(s); last crawled {_when(lst['last_crawled_at']) or 'never'}, "
+             f"next due {_when(lst['next_due_at']) or '-'}"]
+    if lst.get("pending_at"):
+        lines.append(f"  held until a second reading agrees: {_money(lst['pending_price'], lst['pending_currency'])} "
+                     f"{lst['pending_availability'] or ''} (read {lst['pending_at']:%Y-%m-%d %H:%M:%S})")
     if lst.get("consecutive_failures"):
         lines.append(f"  {lst['consecutive_failures']} failure(s) in a row, last: {lst['last_failure_reason']}")
     lines.append("")
     lines.append(f"last observations, newest first ({len(found['observations'])})")
     for o in found["observations"]:
-        text = observation_line({**o, "url": ""}).rstrip()
-        lines.append(f"  {o['observed_at']:%Y-%m-%d %H:%M:%S} run {o['crawl_run_id'] or '-'}: {text}")
+        label = f"{o['observed_at']:%Y-%m-%d %H:%M:%S} run {o['crawl_run_id'] or '-'}"
+        lines.append(observation_line({**o, "url": ""}, label=label))
     if not found["observations"]:
         lines.append("  none recorded yet")
     lines.append("")

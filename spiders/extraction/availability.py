@@ -47,57 +47,13 @@ SCHEMA_VALUES = {
 
 _PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?schema\.org/|^schema:|^(?:https?://)?(?:www\.)?purl\.org/goodrelations/v1#", re.I)
 
-# Visible phrases, most specific first.  Each is a regex fragment matched case-insensitively on
-# whitespace-normalised text.
-BACKORDER_PHRASES = [
-    r"back[- ]?order(?:ed)?", r"ship(?:s)? when (?:it'?s|it is|they'?re|available)",
-    r"we'?ll ship (?:it )?when",
-]
-INSTORE_ONLY_PHRASES = [
-    r"(?:available |sold )?in[- ]store(?:s)? only", r"only (?:available )?in (?:our )?stores?",
-    r"not (?:available|sold) online", r"nur im (?:geschäft|markt|laden|handel)",
-    r"uniquement en magasin",
-]
-OUT_OF_STOCK_PHRASES = [
-    r"sold[- ]?out", r"out[- ]of[- ]stock", r"no longer available", r"currently (?:not )?unavailable",
-    r"currently not available", r"temporarily unavailable", r"is unavailable", r"item unavailable",
-    r"product (?:is )?(?:currently )?(?:not available|unavailable)",
-    r"this item is (?:currently )?(?:not available|unavailable|out of stock)",
-    r"discontinued", r"no stock", r"not in stock", r"notify me when (?:it'?s |it is )?(?:back|available)",
-    r"email me when (?:it'?s |it is )?(?:back|available)", r"back in stock soon",
-    r"ausverkauft", r"nicht (?:mehr )?verfügbar", r"nicht (?:mehr )?lieferbar", r"nicht auf lager",
-    r"derzeit nicht (?:verfügbar|lieferbar|vorrätig)", r"nicht vorrätig", r"vergriffen",
-    r"nicht in der gewünschten menge", r"zur zeit nicht", r"rupture de stock", r"épuisé",
-    r"indisponible", r"(?:plus|non|pas) disponible", r"agotado", r"sin (?:stock|existencias)",
-    r"no disponible", r"esgotado", r"indisponível", r"esaurito", r"non disponibile",
-    r"uitverkocht", r"niet (?:meer )?(?:leverbaar|beschikbaar)", r"slutsåld", r"udsolgt",
-    r"utsolgt", r"wyprzedane", r"brak w magazynie", r"нет в наличии", r"stokta yok",
-    r"نفذ", r"نفدت", r"غير متوفر", r"غير متاح", r"نفاد", r"在庫切れ", r"売り切れ", r"品切れ",
-    r"販売終了", r"在庫なし", r"缺货", r"售罄", r"품절",
-]
-PREORDER_PHRASES = [
-    r"pre[- ]?order", r"pre[- ]?sale", r"vorbestell", r"précommande", r"pré-commande",
-    r"pre-?venta", r"preventa", r"reservar ahora", r"^reservar$", r"preordina", r"予約", r"طلب مسبق", r"예약",
-]
-IN_STOCK_PHRASES = [
-    r"in stock", r"instock", r"available now", r"available to ship", r"ready to ship",
-    r"(?:usually |normally )?ships (?:with)?in", r"ships (?:today|tomorrow|free)", r"in stock online",
-    r"auf lager", r"(?:sofort )?lieferbar", r"sofort versand", r"versandfertig", r"vorrätig",
-    r"en stock", r"disponible", r"en existencia", r"disponibilidad inmediata", r"em estoque",
-    r"disponibile", r"op voorraad", r"på lager", r"w magazynie", r"в наличии", r"stokta",
-    r"متوفر", r"متاح", r"في المخزون", r"在庫あり", r"在庫有り", r"有货", r"재고 있음",
-    r"current stock:\s*[1-9]", r"only \d+ left", r"\d+ in stock",
-]
-BUY_PHRASES = [
-    r"add to (?:shopping )?(?:cart|bag|basket|trolley|order)", r"add to my bag", r"buy now", r"buy it now",
-    r"^buy$", r"^order now$", r"^purchase$", r"fast buy", r"in den (?:warenkorb|einkaufswagen)",
-    r"jetzt kaufen", r"in den korb", r"ajouter au panier", r"^acheter", r"añadir al carrito",
-    r"agregar al (?:carrito|carro)", r"añadir a la cesta", r"^comprar", r"aggiungi al carrello",
-    r"^acquista", r"in winkelwagen", r"adicionar ao carrinho", r"lägg i varukorgen",
-    r"カートに入れる", r"カートへ", r"今すぐ購入", r"購入する", r"加入购物车", r"立即购买",
-    r"장바구니", r"اشتري الآن", r"اشتر الآن", r"أضف (?:إلى|الى|ل)ل?سلة", r"أضف للعربة",
-    r"добавить в корзину", r"купить", r"sepete ekle", r"do koszyka",
-]
+# Visible phrases (most specific first) live in vocabulary.py with every other word list.
+BACKORDER_PHRASES = V.BACKORDER_PHRASES
+INSTORE_ONLY_PHRASES = V.INSTORE_ONLY_PHRASES
+OUT_OF_STOCK_PHRASES = V.OUT_OF_STOCK_PHRASES
+PREORDER_PHRASES = V.PREORDER_PHRASES
+IN_STOCK_PHRASES = V.IN_STOCK_PHRASES
+BUY_PHRASES = V.BUY_PHRASES
 
 _BACKORDER_RE = re.compile("|".join(BACKORDER_PHRASES), re.I)
 _INSTORE_RE = re.compile("|".join(INSTORE_ONLY_PHRASES), re.I)

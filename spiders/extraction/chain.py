@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 from pricehound import clock
 
-from . import jsonld, meta, microdata, pagekind, selectors, stock, visible
+from . import jsonld, meta, microdata, pagekind, pricing, scriptstate, selectors, stock, visible
 from . import vocabulary as V
 from .availability import KIND_TO_AVAILABILITY
 from .dom import decode, norm, parse, prune_invisible, scan, text_content
@@ -20,13 +21,14 @@ from .prices import (
     ISO_CODES,
     currency_from_locale,
     currency_from_url,
+    minor_unit,
     number_variants,
     parse_price,
     round_amount,
 )
 from .records import Product, clean_gtin, clean_text
 
-STRUCTURED_ORDER = ("json-ld", "microdata", "rdfa", "meta")
+STRUCTURED_ORDER = ("json-ld", "microdata", "rdfa", "meta", "script")
 STRONG_VISIBLE = 0.0  # a visible candidate scoring at least this stands on its own
 
 
@@ -44,157 +46,217 @@ def extract_product(html, url: str | None = None, *, default_currency: str | Non
         return not_a_product("unrecognised", "unreadable", "kind.unreadable", (f"error: {type(exc).__name__}",))
 
 
-def _extract(html, url, default_currency, hints, encoding) -> Extraction:
-    notes: list[str] = []
+@dataclass
+class Document:
+    """The page as read once: text, tree, the one scan of it, its meta tags and hints."""
+
+    text: str
+    root: object
+    scanned: object
+    pm: object
+    url: str | None
+    locale: str | None
+    default_currency: str | None
+    region_currency: str | None
+    picked: dict
+    h1_texts: dict | None = None  # each heading left after pruning -> its text, once read
+
+
+@dataclass
+class Structured:
+    """What the page's structured data says (JSON-LD, microdata, RDFa, meta, script state)."""
+
+    mains: dict
+    listing: bool
+    several: bool
+    has_meta_offer: bool
+    title_hint: str | None
+    structured_name: str | None
+    currency: str | None
+    prices: list
+    primary: tuple | None
+    amounts: set
+    anchor: object
+
+
+def _read_document(html, url, default_currency, hints, encoding) -> Document | None:
     text = decode(html, encoding)
     if not text or not text.strip():
-        return not_a_product("unrecognised", "unreadable", "kind.empty_body", ("empty",))
+        return None
     root = parse(text)
     scanned = scan(root)  # one pass: structured-data elements, what to prune, the headings
     pm = meta.read_meta(root, scanned)
-    locale_hint = pm.lang
     default_currency = default_currency.upper() if default_currency and default_currency.upper() in ISO_CODES else None
     region_currency = currency_from_locale(pm.lang) or currency_from_url(url or pm.canonical or pm.tags.get("og:url"))
-    hint = default_currency or region_currency
+    return Document(text=text, root=root, scanned=scanned, pm=pm, url=url, locale=pm.lang,
+                    default_currency=default_currency, region_currency=region_currency,
+                    picked=selectors.apply(root, hints))
 
-    # ------------------------------------------------ structured data (on the full tree)
-    blocks = jsonld.load_scripts(root, scanned.scripts)
-    jl, listing = jsonld.extract(blocks, locale_hint=locale_hint, currency_hint=hint)
-    md = microdata.extract_microdata(root, locale_hint=locale_hint, currency_hint=hint, scopes=scanned.items)
-    rd = microdata.extract_rdfa(root, locale_hint=locale_hint, currency_hint=hint, scopes=scanned.typed)
-    mt = meta.extract(pm, locale_hint=locale_hint, currency_hint=hint)
-    picked = selectors.apply(root, hints)
+
+def _read_structured(doc: Document) -> Structured:
+    """Structured data is read on the full tree; the main product of each source is the one named
+    like the page's heading (read after pruning what a buyer cannot see)."""
+    root, scanned, pm, url = doc.root, doc.scanned, doc.pm, doc.url
+    hint = doc.default_currency or doc.region_currency
+    jl, listing = jsonld.extract(jsonld.load_scripts(root, scanned.scripts), locale_hint=doc.locale, currency_hint=hint)
+    md = microdata.extract_microdata(root, locale_hint=doc.locale, currency_hint=hint, scopes=scanned.items)
+    rd = microdata.extract_rdfa(root, locale_hint=doc.locale, currency_hint=hint, scopes=scanned.typed)
+    mt = meta.extract(pm, locale_hint=doc.locale, currency_hint=hint)
     title_hint = pm.tags.get("og:title") or pm.title
-
-    # ------------------------------------------------ the visible page
     prune_invisible(root, scanned.doomed)
-    h1s = scanned.h1s  # the headings left after pruning
-    h1_texts = {h: norm(text_content(h)) for h in h1s}  # read once: the title is looked for thrice
-    h1 = _first_h1(h1s, h1_texts)
+    want = _first_h1(scanned.h1s, doc_h1_texts(doc)) or title_hint
     mains: dict[str, Product] = {}
     for source, items in (("json-ld", jl), ("microdata", md), ("rdfa", rd), ("meta", [mt] if mt else [])):
-        m = _main_product(items, h1 or title_hint, url)
+        m = _main_product(items, want, url)
         if m is not None:
             mains[source] = m
-    structured_name = next((m.name for m in mains.values() if m.name and m.source != "meta"), None)
-    struct_currency = _structured_currency(mains)
-    vis_hint = default_currency or struct_currency or region_currency
-    anchor = None
+    if _wants_script_state(mains):
+        m = _script_product(scriptstate.products(scanned.scripts), want)
+        if m is not None:
+            mains["script"] = m
     md_main = mains.get("microdata") or mains.get("rdfa")
-    if md_main is not None and md_main.element is not None and _attached(md_main.element, root):
-        anchor = md_main.element
+    anchor = md_main.element if md_main is not None and md_main.element is not None and _attached(
+        md_main.element, root) else None
     struct_prices, primary = _structured_prices(mains, url)
-    struct_amounts = {a for a, _, _ in struct_prices}
-    several = _several_products((jl, md, rd), h1 or title_hint, url)
+    return Structured(
+        mains=mains, listing=listing, several=_several_products((jl, md, rd), want, url),
+        has_meta_offer=bool(mt is not None and mt.offers and mt.offers[0].price is not None),
+        title_hint=title_hint,
+        structured_name=next((m.name for m in mains.values() if m.name and m.source not in ("meta", "script")), None),
+        currency=_structured_currency(mains), prices=struct_prices, primary=primary,
+        amounts={a for a, _, _ in struct_prices}, anchor=anchor,
+    )
 
-    if FAST_PATH and primary is not None and not picked and not listing and not several:
-        fast = _fast(root, mains, pm, url, primary, struct_amounts, struct_currency,
-                     structured_name=structured_name, title_hint=title_hint, vis_hint=vis_hint,
-                     locale_hint=locale_hint, anchor=anchor, h1s=h1s, h1_texts=h1_texts)
+
+def doc_h1_texts(doc: Document) -> dict:
+    """Each heading left after pruning -> its text (read once: the title is looked for thrice)."""
+    if doc.h1_texts is None:
+        doc.h1_texts = {h: norm(text_content(h)) for h in doc.scanned.h1s}
+    return doc.h1_texts
+
+
+def _extract(html, url, default_currency, hints, encoding) -> Extraction:
+    doc = _read_document(html, url, default_currency, hints, encoding)
+    if doc is None:
+        return not_a_product("unrecognised", "unreadable", "kind.empty_body", ("empty",))
+    st = _read_structured(doc)
+    vis_hint = doc.default_currency or st.currency or doc.region_currency
+    if FAST_PATH and st.primary is not None and not doc.picked and not st.listing and not st.several:
+        fast = _fast(doc.root, st.mains, doc.pm, url, st.primary, st.amounts, st.currency,
+                     structured_name=st.structured_name, title_hint=st.title_hint, vis_hint=vis_hint,
+                     locale_hint=doc.locale, anchor=st.anchor, h1s=doc.scanned.h1s, h1_texts=doc_h1_texts(doc))
         if fast is not None:
             return fast
-
-    page = visible.analyse(root, structured_name=structured_name, title_hint=title_hint,
-                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor, h1_texts=h1_texts,
-                           url=url)
-    # a page with a structured product is never a challenge: its visible text is not measured
-    if not (mains.get("json-ld") or mains.get("microdata")):
-        visible_chars = len(norm(text_content(root, 60000))) if root is not None else 0
-        got = pagekind.challenge(pm.title, text, visible_chars)
-        if got is not None:
-            return not_a_product(*got, notes=("challenge",))
-
-    usable, best = _rank_candidates(page, struct_amounts)
+    page = visible.analyse(doc.root, structured_name=st.structured_name, title_hint=st.title_hint,
+                           currency_hint=vis_hint, locale_hint=doc.locale, anchor=st.anchor,
+                           h1_texts=doc_h1_texts(doc), url=url)
+    challenge = _challenge(doc, st)
+    if challenge is not None:
+        return challenge
+    usable, best = _rank_candidates(page, st.amounts)
     strong = _strong(best, usable, page)
-
-    # the store's configured selectors
-    sel_price = None
-    if picked.get("price"):
-        sel_price = parse_price(picked["price"], currency_hint=vis_hint, locale_hint=locale_hint)
-
-    price = None
-    currency = None
-    source = None
-    chosen_cand = None
-    price_rule = "price.none"
-    if sel_price is not None:
-        price_rule = "price.store_selector"
-        price, currency = sel_price.amount, sel_price.currency
-        source = "selectors"
-        for a, s, _cur in struct_prices:
-            if a == price:
-                source = s
-                break
-        notes.append("selector price")
-    elif primary is not None:
-        p_amt, p_src, p_cur, p_offer = primary
-        clean_match = _clean_matches(page, p_amt)
-        seen_anywhere = _visible_anywhere(p_amt, page, root)
-        prominent = [c for c in clean_match if _prominent(c)]
-        if any(selected_offer(m, url) is p_offer for m in mains.values()):
-            # the URL selects this variant: its own price, whatever the default variant shows
-            price, source = p_amt, p_src
-            chosen_cand = max(clean_match, key=lambda c: c.score) if clean_match else None
-            price_rule = "price.url_selected_variant"
-        elif best is not None and best.price.amount == p_amt:
-            price, source, chosen_cand = p_amt, p_src, best
-            price_rule = "price.structured_is_best_visible"
-        elif prominent:
-            price_rule = "price.structured_in_buy_box"
-            # the structured price is shown in the buy box: another visible amount never overrides it
-            price, source, chosen_cand = p_amt, p_src, max(prominent, key=lambda c: c.score)
-            notes.append(f"{p_src} price shown in the buy box")
-        elif clean_match and (not strong or clean_match[0].score >= best.score - 4):
-            price, source, chosen_cand = p_amt, p_src, max(clean_match, key=lambda c: c.score)
-            price_rule = "price.structured_shown"
-        elif strong and best.price.amount in struct_amounts:
-            price_rule = "price.structured_alternative_shown"
-            price = best.price.amount
-            source = next(s for a, s, _ in struct_prices if a == price)
-            chosen_cand = best
-            notes.append("structured alternative matches the visible price")
-        elif strong and (not seen_anywhere or not clean_match):
-            price, source, chosen_cand = best.price.amount, "visible", best
-            price_rule = "price.visible_over_structured"
-            notes.append(f"visible {best.price.amount} over {p_src} {p_amt}")
-        elif _stale(p_offer) and not seen_anywhere:
-            notes.append("stale structured offer with no visible counterpart")
-            price_rule = "price.stale_structured_offer"
-        else:
-            price, source = p_amt, p_src
-            price_rule = "price.structured_unseen"
-        if source and source != "visible":
-            currency = p_cur or struct_currency
-    elif strong:
-        price, source, chosen_cand = best.price.amount, "visible", best
-        price_rule = "price.visible_beside_title"
-
-    if chosen_cand is not None and currency is None:
-        currency = chosen_cand.price.currency if chosen_cand.price.currency else None
-        if struct_currency and chosen_cand.price.currency in (None, "USD") and struct_currency != chosen_cand.price.currency:
-            currency = struct_currency if "$" in chosen_cand.text or chosen_cand.price.currency is None else currency
-    if price is not None and currency is None:
-        currency = struct_currency or vis_hint
-    if picked.get("currency"):
-        currency = picked["currency"].strip().upper() if picked["currency"].strip().upper() in ISO_CODES else currency
-    if price is None:
-        currency = None
-
-    # regular (struck / was / list) price
-    regular = _regular_price(page, chosen_cand, price, mains, picked, vis_hint, locale_hint)
-
-    # ------------------------------------------------ availability
-    availability, why = _availability(page, mains, chosen_cand, picked, url)
+    choice, price_rule = pricing.decide(_price_evidence(doc, st, page, best, strong, vis_hint))
+    notes = [choice.note] if choice.note else []
+    currency = _currency(choice, price_rule, st, doc.picked, vis_hint)
+    regular = _regular_price(page, choice.candidate, choice.amount, st.mains, doc.picked, vis_hint, doc.locale)
+    availability, why = _availability(page, st.mains, choice.candidate, doc.picked, url)
     notes.append(why)
+    name = _name(page, st.mains, doc.picked, doc.pm)
+    sold_out = why == "availability.sold_out_wording" and not _states_not_product(doc, page)
+    shows, kind_rule = _kind(doc, st, page, usable, strong, choice.amount is not None, sold_out)
+    if shows != "product" and price_rule == "price.store_selector":
+        shows, kind_rule = "product", "kind.store_selector_price"
+    if shows != "product":
+        return _not_product(doc, shows, name, (*notes, kind_rule))
+    return _result(name=name, price=choice.amount, currency=currency, availability=availability, regular=regular,
+                   source=choice.source, notes=notes,
+                   rules={"price": price_rule, "availability": why, "page_kind": kind_rule},
+                   **_identity(st.mains, doc.picked))
 
-    # ------------------------------------------------ identity
-    name = _name(page, mains, picked, pm)
-    sku = picked.get("sku") or next((m.sku for m in mains.values() if m.sku), None)
-    gtin = clean_gtin(picked.get("gtin")) or next((m.gtin for m in mains.values() if m.gtin), None)
-    image = picked.get("image") or next((m.image for m in mains.values() if m.image), None)
 
-    listing = listing or several
-    has_structured = any(s in mains for s in ("json-ld", "microdata", "rdfa")) and not several
+def _not_product(doc: Document, shows: str, name: str | None, notes: tuple) -> Extraction:
+    """A page that shows no product: gone, or unrecognised, from what the page states."""
+    statements = pagekind.read_statements(doc.root, doc.pm.title, doc.text)
+    kind, reason, rule = pagekind.decide_not_product(
+        pagekind.NotProductEvidence(statements=statements, listing=shows == "listing"))
+    return Extraction(name=name, page_kind=kind, page_reason=reason, rules={"page_kind": rule}, notes=notes)
+
+
+def _challenge(doc: Document, st: Structured) -> Extraction | None:
+    """A bot check or captcha in the page's place (never on a page with a structured product:
+    its visible text is not even measured)."""
+    if st.mains.get("json-ld") or st.mains.get("microdata"):
+        return None
+    visible_chars = len(norm(text_content(doc.root, 60000))) if doc.root is not None else 0
+    got = pagekind.challenge(doc.pm.title, doc.text, visible_chars)
+    return not_a_product(*got, notes=("challenge",)) if got is not None else None
+
+
+def _price_evidence(doc: Document, st: Structured, page, best, strong: bool, vis_hint) -> pricing.PriceEvidence:
+    selector = None
+    if doc.picked.get("price"):
+        selector = parse_price(doc.picked["price"], currency_hint=vis_hint, locale_hint=doc.locale)
+    structured: dict = {}
+    for amount, source, _cur in st.prices:
+        structured.setdefault(amount, source)
+    ev = pricing.PriceEvidence(selector=selector, primary=None, structured=structured, best=best, strong=strong)
+    if st.primary is not None:
+        amount, source, currency, offer = st.primary
+        ev.primary = pricing.StructuredPrice(
+            amount=amount, source=source, currency=currency, offer=offer, stale=_stale(offer),
+            url_selected=any(selected_offer(m, doc.url) is offer for m in st.mains.values()))
+        ev.clean = _clean_matches(page, amount)
+        ev.prominent = [c for c in ev.clean if _prominent(c)]
+        ev.seen_anywhere = _visible_anywhere(amount, page, doc.root)
+    return ev
+
+
+def _currency(choice: pricing.PriceChoice, rule: str, st: Structured, picked: dict, vis_hint) -> str | None:
+    """The currency of the chosen price: the selector's or structured offer's, else what the
+    visible price shows (a bare "$" read as the structured currency), else the page's."""
+    if choice.amount is None:
+        return None
+    if rule == "price.store_selector":
+        currency = choice.currency
+    elif choice.source not in (None, "visible"):
+        currency = ((st.primary[2] if st.primary is not None else None) or st.currency
+                    or _visible_currency(choice.candidate, st.currency))
+    else:
+        currency = _visible_currency(choice.candidate, st.currency)
+    if currency is None:
+        currency = st.currency or vis_hint
+    code = (picked.get("currency") or "").strip().upper()
+    return code if code in ISO_CODES else currency
+
+
+def _visible_currency(cand, struct_currency: str | None) -> str | None:
+    if cand is None:
+        return None
+    shown = cand.price.currency
+    if struct_currency and shown in (None, "USD") and struct_currency != shown and (
+            "$" in cand.text or shown is None):
+        return struct_currency
+    return shown
+
+
+def _states_not_product(doc: Document, page) -> bool:
+    """Does the page's title or the block around its heading say the product is gone or not
+    found, or that the page is something else (maintenance, a region picker, a wall, an error),
+    rather than that the product is sold out?"""
+    around = text_content(page.title.getparent(), GONE_TEXT_CHARS) if page.title is not None and \
+        page.title.getparent() is not None else ""
+    text = f"{doc.pm.title or ''} {around}"
+    return any(rx.search(text) for rx in pagekind.STATEMENTS)
+
+
+GONE_TEXT_CHARS = 2000  # text read around the heading for a "gone" statement
+
+
+def _kind(doc: Document, st: Structured, page, usable, strong: bool, price_found: bool,
+          sold_out: bool = False) -> tuple[str, str]:
+    """What the page shows: a product, a listing, or nothing recognisable (pagekind.decide)."""
+    listing = st.listing or st.several
+    has_structured = any(s in st.mains for s in ("json-ld", "microdata", "rdfa")) and not st.several
     focus, buttons, tiles = True, page.buttons, 0
     if listing or not has_structured:
         cards = visible.grid_cards(page)[1]
@@ -204,26 +266,16 @@ def _extract(html, url, default_currency, hints, encoding) -> Extraction:
         if not focus:
             tiles = sum(1 for c in usable if visible.in_card(c.el, cards, page) or visible.in_tile(c.el, page))
     shows, kind_rule = pagekind.decide(
-        has_structured_product=has_structured or (mt is not None and mt.offers and mt.offers[0].price is not None),
-        listing=listing, og_type=pm.tags.get("og:type"), price_found=price is not None,
+        has_structured_product=has_structured or st.has_meta_offer,
+        listing=listing, og_type=doc.pm.tags.get("og:type"), price_found=price_found,
         buttons=len(buttons), title_found=page.title is not None, candidates=len(page.candidates),
-        strong_visible=strong, focus=focus, tiles=tiles,
+        strong_visible=strong, focus=focus, tiles=tiles, sold_out_beside_title=sold_out,
     )
-    if shows != "product" and sel_price is not None:
-        shows, kind_rule = "product", "kind.store_selector_price"
-    if shows != "product":
-        statements = pagekind.read_statements(root, pm.title, text)
-        kind, reason, rule = pagekind.decide_not_product(
-            pagekind.NotProductEvidence(statements=statements, listing=shows == "listing"))
-        return Extraction(name=name, page_kind=kind, page_reason=reason, rules={"page_kind": rule},
-                          notes=(*notes, kind_rule))
-    return _result(name=name, price=price, currency=currency, availability=availability, regular=regular,
-                   sku=sku, gtin=gtin, image=image, source=source, notes=notes,
-                   rules={"price": price_rule, "availability": why, "page_kind": kind_rule})
+    return shows, kind_rule
 
 
 def _result(*, name, price, currency, availability, regular, sku, gtin, image, source, notes, rules) -> Extraction:
-    price, regular = round_amount(price, currency), round_amount(regular, currency)
+    price, regular = _in_minor_units(price, currency), _in_minor_units(regular, currency)
     if regular is not None and price is not None and regular <= price:
         regular = None
     return Extraction(
@@ -231,6 +283,15 @@ def _result(*, name, price, currency, availability, regular, sku, gtin, image, s
         sku=clean_text(sku, 100), gtin=gtin, image_url=clean_text(image, 2000), source=source,
         page_kind="product", notes=tuple(notes), rules=rules,
     )
+
+
+def _in_minor_units(amount: Decimal | None, currency: str | None) -> Decimal | None:
+    """The amount written with its currency's minor units: 89 USD -> 89.00, 2.5 KWD -> 2.500,
+    1299.00 JPY -> 1299 (rounded half-even where the page wrote more places)."""
+    amount = round_amount(amount, currency)
+    if amount is None or currency is None:
+        return amount
+    return amount.quantize(minor_unit(currency))
 
 
 # ---------------------------------------------------------------- the structured-data fast path
@@ -246,22 +307,45 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
           vis_hint, locale_hint, anchor, h1s=None, h1_texts=None) -> Extraction | None:
     """Structured data gave a price: check it against the buy box alone, not the whole page.
 
-    The buy box is the smallest block around the title (a few levels up) that shows the
-    structured price and holds a buy button or stock wording.  The visible analysis runs on that
-    block only; the structured price stands when it is the best price there, beside the title
-    or the button, and nothing there shows it struck through or as a "was" price.  Otherwise
-    (no title, no such block, any doubt) None: the whole page is analysed.
+    The same reading as the whole page, on less of it: the visible analysis runs on the buy box
+    only; the structured price stands when it is the best price there, beside the title or the
+    button, and nothing there shows it struck through or as a "was" price.  Otherwise (no
+    title, no such block, any doubt) None: the whole page is analysed.
     """
     p_amt, p_src, p_cur, _offer = primary
     currency = p_cur or struct_currency
     if currency is None:
         return None
     title = visible.find_title(root, structured_name, title_hint, anchor, h1s, h1_texts)
+    box = _fast_box(title, p_amt)
+    if box is None:
+        return None
+    page = visible.analyse(box, structured_name=structured_name, title_hint=title_hint,
+                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor, h1_texts=h1_texts)
+    if page.title is not title:
+        return None
+    best = _fast_price(page, p_amt, struct_amounts)
+    if best is None:
+        return None
+    availability, why = _availability(page, mains, best, {}, url)
+    if availability == "unknown" or _structured_availability(mains, url)[0] not in (availability, "unknown"):
+        return None  # the buy box and the structured data disagree (or say nothing): read it all
+    regular = _regular_price(page, best, p_amt, mains, {}, vis_hint, locale_hint)
+    return _result(
+        name=_name(page, mains, {}, pm), price=p_amt, currency=currency, availability=availability,
+        regular=regular, source=p_src, notes=[f"{p_src} price shown in the buy box", why, FAST_NOTE],
+        rules={"price": "price.structured_in_buy_box", "availability": why, "page_kind": "kind.structured_product"},
+        **_identity(mains, {}),
+    )
+
+
+def _fast_box(title, amount: Decimal):
+    """The smallest block a few levels above the title that may show `amount` (its digits,
+    grouping aside: the analysis reads it exactly) and holds a buy button or stock wording."""
     if title is None:
         return None
-    box = None
     x = title
-    whole = str(int(p_amt))  # the price's whole units, as digits
+    whole = str(int(amount))  # the price's whole units, as digits
     for _ in range(BOX_LEVELS):
         x = x.getparent()
         if x is None or not isinstance(x.tag, str) or x.tag in ("body", "html"):
@@ -269,44 +353,38 @@ def _fast(root, mains, pm, url, primary, struct_amounts, struct_currency, *, str
         t = text_content(x, BOX_CHARS)
         if len(t) >= BOX_CHARS:
             return None
-        # a cheap test that the block may show the price (its digits, grouping aside); the
-        # analysis below reads it exactly
         if whole in _GROUPING.sub("", t) and visible.has_buy_or_stock_words(t, x):
-            box = x
-            break
-    if box is None:
-        return None
-    page = visible.analyse(box, structured_name=structured_name, title_hint=title_hint,
-                           currency_hint=vis_hint, locale_hint=locale_hint, anchor=anchor, h1_texts=h1_texts)
-    if page.title is not title:
-        return None
+            return x
+    return None
+
+
+def _fast_price(page, amount: Decimal, struct_amounts):
+    """The buy-box candidate showing the structured price as the price to pay, or None when the
+    box has any doubt about it."""
     usable, best = _rank_candidates(page, struct_amounts)
-    if (best is None or best.price.amount != p_amt or best.struck >= 4 or best.flags & {"region", "net"}
+    if (best is None or best.price.amount != amount or best.struck >= 4 or best.flags & {"region", "net"}
             or not _prominent(best)):
         # another amount scores higher, but the structured price is shown cleanly beside the
         # title or the button: that is what the whole page decides too
-        prominent = [c for c in _clean_matches(page, p_amt) if _prominent(c)]
-        if not prominent:
+        best = max((c for c in _clean_matches(page, amount) if _prominent(c)), key=lambda c: c.score, default=None)
+        if best is None:
             return None
-        best = max(prominent, key=lambda c: c.score)
-    others = any(c.price.amount != p_amt and c.struck < 4 and "was" not in c.flags for c in usable)
+    others = any(c.price.amount != amount and c.struck < 4 and "was" not in c.flags for c in usable)
     for c in page.candidates:
-        if c.price.amount == p_amt and (c.struck >= 4 or ("was" in c.flags and others)):
+        if c.price.amount == amount and (c.struck >= 4 or ("was" in c.flags and others)):
             # shown struck through, or labelled "was" beside another price: a sale the
             # structured data may not know of; let the whole page decide
             return None
-    availability, why = _availability(page, mains, best, {}, url)
-    if availability == "unknown" or _structured_availability(mains, url)[0] not in (availability, "unknown"):
-        return None  # the buy box and the structured data disagree (or say nothing): read it all
-    regular = _regular_price(page, best, p_amt, mains, {}, vis_hint, locale_hint)
-    return _result(
-        name=_name(page, mains, {}, pm), price=p_amt, currency=currency, availability=availability,
-        regular=regular, sku=next((m.sku for m in mains.values() if m.sku), None),
-        gtin=next((m.gtin for m in mains.values() if m.gtin), None),
-        image=next((m.image for m in mains.values() if m.image), None), source=p_src,
-        notes=[f"{p_src} price shown in the buy box", why, FAST_NOTE],
-        rules={"price": "price.structured_in_buy_box", "availability": why, "page_kind": "kind.structured_product"},
-    )
+    return best
+
+
+def _identity(mains: dict, picked: dict) -> dict:
+    """sku, gtin and image: the store's selectors first, then any structured source."""
+    return {
+        "sku": picked.get("sku") or next((m.sku for m in mains.values() if m.sku), None),
+        "gtin": clean_gtin(picked.get("gtin")) or next((m.gtin for m in mains.values() if m.gtin), None),
+        "image": picked.get("image") or next((m.image for m in mains.values() if m.image), None),
+    }
 
 
 def _structured_prices(mains: dict, url: str | None):
@@ -466,6 +544,27 @@ def _ordered_offers(p: Product, url: str | None) -> list:
     return offers
 
 
+def _wants_script_state(mains: dict) -> bool:
+    """Script state is read only where the page's markup does not already give both a price and
+    the stock (it is the largest thing on a page to parse, and says what the markup says)."""
+    for source in ("json-ld", "microdata", "rdfa"):
+        m = mains.get(source)
+        if m is not None and m.prices and (m.availability != "unknown"
+                                           or any(o.availability != "unknown" for o in m.offers)):
+            return False
+    return True
+
+
+def _script_product(items: list, want: str | None) -> Product | None:
+    """The page's own product among the records of its scripts: named like its title (a state
+    blob also holds recommendations, a cart, the recently viewed)."""
+    if not items or not want:
+        return None
+    scored = [(visible._overlap(p.name or "", want), -i, p) for i, p in enumerate(items)]
+    score, _, best = max(scored, key=lambda x: (x[0], x[1]))
+    return best if score >= V.SCRIPT_NAME_OVERLAP else None
+
+
 def _structured_currency(mains: dict) -> str | None:
     for source in STRUCTURED_ORDER:
         m = mains.get(source)
@@ -501,6 +600,8 @@ def _visible_anywhere(amount: Decimal, page, root) -> bool:
 
 
 def _regular_price(page, chosen, price, mains, picked, hint, locale_hint) -> Decimal | None:
+    """The struck, was or list price of the chosen price: the store's selector, a structured
+    offer's, else a struck or "was" amount shown beside the chosen one."""
     if price is None:
         return None
     if picked.get("regular_price"):
@@ -511,20 +612,22 @@ def _regular_price(page, chosen, price, mains, picked, hint, locale_hint) -> Dec
         for o in m.offers:
             if o.regular_price is not None and o.regular_price > price and o.price == price:
                 return o.regular_price
-    if chosen is None:
-        return None
+    return _visible_regular(page, chosen, price) if chosen is not None else None
+
+
+_NOT_REGULAR = frozenset({"unit", "instalment", "shipping", "save", "region"})
+REGULAR_NEAR = 8  # a was-price this close (tree steps) to the chosen price is its regular price
+REGULAR_MAX_RATIO = 20  # a was-price more than this many times the price is something else
+
+
+def _visible_regular(page, chosen, price: Decimal) -> Decimal | None:
     best = None
     for c in page.candidates:
-        if c is chosen or c.price.amount <= price:
-            continue
-        if not (c.struck >= 4 or "was" in c.flags):
-            continue
-        if c.flags & {"unit", "instalment", "shipping", "save", "region"}:
+        if (c is chosen or c.price.amount <= price or not (c.struck >= 4 or "was" in c.flags)
+                or c.flags & _NOT_REGULAR or c.price.amount > price * REGULAR_MAX_RATIO):
             continue
         d = visible.distance(c.el, chosen.el, page)
-        if d is None or d > 8:
-            continue
-        if c.price.amount > price * 20:
+        if d is None or d > REGULAR_NEAR:
             continue
         if best is None or d < best[0]:
             best = (d, c.price.amount)

@@ -42,6 +42,9 @@ CHALLENGE_BODY = _rx(V.CHALLENGE_BODY_MARKERS)
 CAPTCHA = _rx(V.CAPTCHA_MARKERS)
 CAPTCHA_WIDGET = _rx(V.CAPTCHA_WIDGET_MARKERS)
 _NOTICE_CLASS = re.compile(V.NOTICE_CLASS)
+# What a page says when it is not the product (any of these beside the heading: not a sold-out page)
+STATEMENTS = (NOT_FOUND, NO_LONGER_AVAILABLE, MAINTENANCE, QUEUE, GEO_BLOCK, LOGIN_WALL, AGE_GATE, RATE_LIMITED,
+              ERROR_PAGE)
 _APP_ROOT_IDS = frozenset(V.APP_ROOT_IDS)
 
 
@@ -322,7 +325,7 @@ def decide_not_product(ev: NotProductEvidence) -> tuple[str, str, str]:
 
 def decide(*, has_structured_product: bool, listing: bool, og_type: str | None, price_found: bool,
            buttons: int, title_found: bool, candidates: int, strong_visible: bool,
-           focus: bool = True, tiles: int = 0) -> tuple[str, str]:
+           focus: bool = True, tiles: int = 0, sold_out_beside_title: bool = False) -> tuple[str, str]:
     """(product | listing | none, rule name): does the page show one product?
 
     A listing (home, category, search page) is a page of many product tiles with no single
@@ -346,4 +349,8 @@ def decide(*, has_structured_product: bool, listing: bool, og_type: str | None, 
         return "product", "kind.price_beside_title"
     if price_found and title_found and buttons >= 1:
         return "product", "kind.title_price_and_buy_button"
+    # a sold-out product page often hides its price and its button: the title with "sold out"
+    # beside it (not "no longer available", which says the product is gone) is the product
+    if sold_out_beside_title and title_found:
+        return "product", "kind.sold_out_beside_title"
     return "none", "kind.no_product_evidence"

@@ -55,7 +55,7 @@ SYMBOLS: dict[str, str] = {
     "MX$": "MXN", "NT$": "TWD", "CLP$": "CLP", "COL$": "COP", "ARS$": "ARS",
     "€": "EUR", "£": "GBP", "円": "JPY", "₹": "INR", "₩": "KRW", "₺": "TRY", "₽": "RUB",
     "руб": "RUB", "₪": "ILS", "₫": "VND", "฿": "THB", "zł": "PLN", "Kč": "CZK", "Ft": "HUF",
-    "lei": "RON", "₴": "UAH", "₱": "PHP", "₦": "NGN", "Rp": "IDR", "RM": "MYR", "Rs.": "INR",
+    "lei": "RON", "₴": "UAH", "₱": "PHP", "₦": "NGN", "Rp": "IDR", "RM": "MYR", "E£": "EGP", "£E": "EGP",
     "L.E.": "EGP", "L.E": "EGP", "LE": "EGP", "ج.م.": "EGP", "ج.م": "EGP", "جنيه": "EGP",
     "SR": "SAR", "ر.س.": "SAR", "ر.س": "SAR", "ريال": "SAR", "د.إ.": "AED", "د.إ": "AED",
     "درهم": "AED", "Dhs": "AED", "KD": "KWD", "د.ك": "KWD", "QR": "QAR", "ر.ق": "QAR",
@@ -67,7 +67,8 @@ SYMBOLS: dict[str, str] = {
     "BD": "BHD", "RO": "OMR", "JD": "JOD", "₨": "PKR", "Tk": "BDT",
 }
 # Symbols that need a hint to resolve; the value is the fallback.
-AMBIGUOUS = {"$": "USD", "¥": "JPY", "￥": "JPY", "元": "CNY", "kr": "SEK", "kr.": "DKK", "Kr": "SEK"}
+AMBIGUOUS = {"$": "USD", "¥": "JPY", "￥": "JPY", "元": "CNY", "kr": "SEK", "kr.": "DKK", "Kr": "SEK",
+             "Rs.": "INR", "Rs": "INR"}
 AMBIGUOUS_CHOICES = {
     "$": DOLLAR_CURRENCIES,
     "¥": frozenset({"JPY", "CNY"}),
@@ -76,6 +77,8 @@ AMBIGUOUS_CHOICES = {
     "kr": frozenset({"SEK", "NOK", "DKK", "ISK"}),
     "kr.": frozenset({"SEK", "NOK", "DKK", "ISK"}),
     "Kr": frozenset({"SEK", "NOK", "DKK", "ISK"}),
+    "Rs.": frozenset({"INR", "PKR", "LKR", "NPR", "MUR"}),
+    "Rs": frozenset({"INR", "PKR", "LKR", "NPR", "MUR"}),
 }
 
 # Region part of a locale (es-CL, en_CA) or a country-code TLD -> currency.
@@ -90,7 +93,7 @@ REGION_CURRENCY = {
     "ma": "MAD", "za": "ZAR", "ng": "NGN", "ke": "KES", "in": "INR", "pk": "PKR", "jp": "JPY",
     "cn": "CNY", "kr": "KRW", "tw": "TWD", "hk": "HKD", "sg": "SGD", "my": "MYR", "th": "THB",
     "id": "IDR", "ph": "PHP", "vn": "VND", "mx": "MXN", "br": "BRL", "ar": "ARS", "cl": "CLP",
-    "co": "COP", "pe": "PEN", "uy": "UYU",
+    "co": "COP", "pe": "PEN", "uy": "UYU", "lk": "LKR", "np": "NPR", "bd": "BDT", "mu": "MUR",
 }
 # Languages whose locales write a decimal comma ("1.299,00").
 COMMA_DECIMAL_LANGS = frozenset(
@@ -110,10 +113,11 @@ CURRENCY_RE = rf"(?:{_ISO_RE}\s?\$?|{_SYM_RE})"
 NUMBER_RE = (r"\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?(?!\d)"
              r"|\d{1,3}(?:(?:[.,'\u2019]|\s|\u00a0|\u202f)\d{3})+(?:[.,]\d{1,3})?(?!\d)|\d+(?:[.,]\d{1,4})?(?!\d)")
 # A money mention: currency before or after a number ("$1,299.00", "1.299,00 €", "EGP 79").  A
-# number inside a code of digits and letters ("Item #489021A55 $49.00") is no amount before a symbol.
+# number inside a code of digits and letters ("Item #489021A55 $49.00") is no amount before a symbol,
+# and a symbol that leads the next number is not the last one's ("Runner 5 $49.00").
 MONEY_RE = re.compile(
     rf"(?P<pre>{CURRENCY_RE})\s?(?P<num1>{NUMBER_RE})(?:\s?(?:[.,]-|[.,]–))?"
-    rf"|(?<![\d#])(?<![\d#][A-Za-z])(?P<num2>{NUMBER_RE})\s?(?P<post>{CURRENCY_RE})",
+    rf"|(?<![\d#])(?<![\d#][A-Za-z])(?P<num2>{NUMBER_RE})(?:[.,][-–])?\s?(?P<post>{CURRENCY_RE})(?!\s?(?:{NUMBER_RE})(?![\d.,'])(?!\s?(?:{CURRENCY_RE})))",
 )
 _WORDY = re.compile(r"[A-Za-z]{4,}")
 # Characters a buyer never sees (zero-width spaces and joiners, direction marks, soft hyphens,

@@ -848,81 +848,99 @@ _REGION_TAGS = frozenset({"div", "section", "ul", "li", "aside", "table", "tr", 
 
 
 def score_candidates(page: Page) -> None:
-    title = page.title
+    """Give each candidate its features (struck, flags from the words around it, region,
+    distances to the title and the buy button) and a score from them."""
     for c in page.candidates:
-        e = c.el
-        anc = ancestors(e, page)
-        tight = [e]
-        for a in anc[:6]:
-            at = page.short.get(a)
-            if at is None or len(find_money(at)) > 1:
-                break  # a wrapper around several prices says nothing about this one
-            tight.append(a)
-        near = [e] + anc[:2]
-        struck = 0.0
-        for x in tight + list(e.iter()) + list(c.group):
-            if not isinstance(x.tag, str):
-                continue
-            tag = x.tag.lower()
-            if tag in _STRUCK_TAGS or "line-through" in (x.get("style") or "").lower():
-                struck = max(struck, 6.0)
-            else:
-                cls = classes(x)
-                if cls:
-                    struck = max(struck, _struck_class(cls))
-        c.struck = struck
+        anc = ancestors(c.el, page)
+        c.struck = _struck(c, anc, page)
         before = _preceding_text(c, page)
         after = (c.suffix + " " + _following_text(c, page)).strip()
         flags, gross = _text_flags(before, c.prefix, after, c.text)
         c.flags.update(flags)
-        bad_region = False
-        for a in anc:
-            if a in page.title_chain:
-                break
-            tag = a.tag.lower() if isinstance(a.tag, str) else ""
-            if tag in _REGION_BAD_TAGS:
-                bad_region = True
-                break
-            if tag in _REGION_TAGS:
-                cls = classes(a)
-                if cls and "price" not in cls and _region_bad(cls):
-                    bad_region = True
-                    break
-        if bad_region:
+        if _in_region(anc, page):
             c.flags.add("region")
-        s = 0.0
-        marks = [_class_marks(classes(x)) for x in near]
-        if any(m[0] or (x.get("itemprop") or "").lower() == "price" for m, x in zip(marks, near, strict=True)):
-            s += 3.0
-        if any(m[1] for m in marks):
-            s += 1.0
-        if gross:
-            s += 1.0
-        if "current_bid" in c.flags:
-            s += 2.0  # the amount an auction or classified page asks now
-        if c.price.currency is None:
-            s -= 1.0
-        s -= struck
-        for f in c.flags:
-            s -= _PENALTIES.get(f, 0.0)
-        if title is not None:
-            d = distance(e, title, page)
-            c.dist_title = d
-            if d is not None:
-                s -= 0.45 * min(d, 24)
-            if page.order.get(title, 0) > c.order:
-                gap = page.order.get(title, 0) - c.order
-                s -= 1.0 if gap < 60 else 4.0
-        if page.buttons:
-            best = None
-            for b in page.buttons:
-                d = distance(e, b, page)
-                if d is not None and (best is None or d < best):
-                    best = d
-            c.dist_button = best
-            if best is not None:
-                s -= 0.3 * min(best, 24)
-        c.score = s
+        c.dist_title = distance(c.el, page.title, page) if page.title is not None else None
+        c.dist_button = min((d for d in (distance(c.el, b, page) for b in page.buttons) if d is not None),
+                            default=None)
+        c.score = _class_score(c, anc) + _word_score(c, gross) + _place_score(c, page)
+
+
+def _struck(c: Candidate, anc: list, page: Page) -> float:
+    """How surely the amount is shown struck through: a strike tag or style on it or on a
+    wrapper holding no other price (6), or a class that says old/was/compare (up to 5)."""
+    tight = [c.el]
+    for a in anc[:6]:
+        at = page.short.get(a)
+        if at is None or len(find_money(at)) > 1:
+            break  # a wrapper around several prices says nothing about this one
+        tight.append(a)
+    struck = 0.0
+    for x in tight + list(c.el.iter()) + list(c.group):
+        if not isinstance(x.tag, str):
+            continue
+        if x.tag.lower() in _STRUCK_TAGS or "line-through" in (x.get("style") or "").lower():
+            return 6.0
+        cls = classes(x)
+        if cls:
+            struck = max(struck, _struck_class(cls))
+    return struck
+
+
+def _in_region(anc: list, page: Page) -> bool:
+    """Inside navigation, a header, a footer or a recommendation block (below the title's own
+    ancestors, which hold the product too)."""
+    for a in anc:
+        if a in page.title_chain:
+            return False
+        tag = a.tag.lower() if isinstance(a.tag, str) else ""
+        if tag in _REGION_BAD_TAGS:
+            return True
+        if tag in _REGION_TAGS:
+            cls = classes(a)
+            if cls and "price" not in cls and _region_bad(cls):
+                return True
+    return False
+
+
+def _class_score(c: Candidate, anc: list) -> float:
+    """A class or itemprop that says price (+3) or the current price (+1), on it or just above."""
+    near = [c.el] + anc[:2]
+    marks = [_class_marks(classes(x)) for x in near]
+    s = 0.0
+    if any(m[0] or (x.get("itemprop") or "").lower() == "price" for m, x in zip(marks, near, strict=True)):
+        s += 3.0
+    if any(m[1] for m in marks):
+        s += 1.0
+    return s
+
+
+def _word_score(c: Candidate, gross: bool) -> float:
+    """The words around it: tax included (+1), a current bid (+2), no currency (-1), struck and
+    every flag that says it is some other amount (penalties)."""
+    s = (1.0 if gross else 0.0) + (2.0 if "current_bid" in c.flags else 0.0)
+    if c.price.currency is None:
+        s -= 1.0
+    return s - c.struck - sum(_PENALTIES.get(f, 0.0) for f in c.flags)
+
+
+def _place_score(c: Candidate, page: Page) -> float:
+    """Where it is: close to the title (and not far before it), close to the buy button."""
+    s = 0.0
+    if c.dist_title is not None:
+        s -= TITLE_DISTANCE_WEIGHT * min(c.dist_title, DISTANCE_CAP)
+    title_order = page.order.get(page.title, 0) if page.title is not None else 0
+    if page.title is not None and title_order > c.order:
+        s -= BEFORE_TITLE_NEAR if title_order - c.order < BEFORE_TITLE_GAP else BEFORE_TITLE_FAR
+    if c.dist_button is not None:
+        s -= BUTTON_DISTANCE_WEIGHT * min(c.dist_button, DISTANCE_CAP)
+    return s
+
+
+TITLE_DISTANCE_WEIGHT = 0.45  # score lost per tree step from the title
+BUTTON_DISTANCE_WEIGHT = 0.3  # score lost per tree step from the buy button
+DISTANCE_CAP = 24  # steps beyond this cost no more
+BEFORE_TITLE_GAP = 60  # elements: an amount this close before the title is a header price or a badge
+BEFORE_TITLE_NEAR, BEFORE_TITLE_FAR = 1.0, 4.0  # lost by an amount shown before the title
 
 
 # ---------------------------------------------------------------- availability from the page

@@ -286,3 +286,92 @@ VARIANT_PARAMS = frozenset({
     "pid", "vid", "item", "itemid", "article", "model", "groesse", "größe", "farbe", "taille", "couleur", "talla",
     "taglia", "colore", "maat", "kleur", "tamanho", "cor",
 })
+
+# ---------------------------------------------------------------- script state (scriptstate.py)
+STATE_NAME_KEYS = ("name", "title", "productName", "product_name", "item_name", "displayName", "productTitle")
+STATE_PRICE_KEYS = ("price", "salePrice", "sale_price", "finalPrice", "final_price", "currentPrice", "current_price",
+                    "sellingPrice", "selling_price", "offerPrice", "specialPrice", "special_price", "priceValue",
+                    "price_amount", "priceAmount", "activePrice", "unitPrice")
+STATE_REGULAR_KEYS = ("compare_at_price", "compareAtPrice", "listPrice", "list_price", "originalPrice",
+                      "original_price", "regularPrice", "regular_price", "oldPrice", "old_price", "wasPrice", "msrp")
+STATE_AMOUNT_KEYS = ("amount", "value", "current", "raw", "final", "price", "centAmount")
+STATE_CURRENCY_KEYS = ("currency", "currencyCode", "currency_code", "priceCurrency", "currencyIso", "currencyISO")
+STATE_AVAILABILITY_KEYS = ("availability", "availabilityStatus", "stockStatus", "stock_status", "inventoryStatus",
+                           "inventory_status", "stockState", "stockLevelStatus", "status")
+STATE_IN_STOCK_FLAGS = ("inStock", "in_stock", "isInStock", "is_in_stock", "available", "isAvailable", "is_available",
+                        "purchasable", "isPurchasable", "buyable", "orderable")
+STATE_OUT_FLAGS = ("soldOut", "sold_out", "isSoldOut", "is_sold_out", "outOfStock", "out_of_stock", "isOutOfStock")
+SCRIPT_NAME_OVERLAP = 0.6  # a script record is the page's product when named this much like its title
+
+# ---------------------------------------------------------------- stock and buy wording (availability.py)
+# Visible phrases, most specific first.  Each is a regex fragment matched case-insensitively on
+# whitespace-normalised text.
+BACKORDER_PHRASES = [
+    r"back[- ]?order(?:ed)?", r"ship(?:s)? when (?:it'?s|it is|they'?re|available)",
+    r"we'?ll ship (?:it )?when",
+]
+INSTORE_ONLY_PHRASES = [
+    r"(?:available |sold )?in[- ]store(?:s)? only", r"only (?:available )?in (?:our )?stores?",
+    r"not (?:available|sold) online", r"nur im (?:geschäft|markt|laden|handel)",
+    r"uniquement en magasin",
+]
+OUT_OF_STOCK_PHRASES = [
+    r"sold[- ]?out", r"out[- ]of[- ]stock", r"no longer available", r"currently (?:not )?unavailable",
+    r"currently not available", r"temporarily unavailable", r"is unavailable", r"item unavailable",
+    r"product (?:is )?(?:currently )?(?:not available|unavailable)",
+    r"this item is (?:currently )?(?:not available|unavailable|out of stock)",
+    r"discontinued", r"no stock", r"not in stock", r"notify me when (?:it'?s |it is )?(?:back|available)",
+    r"email me when (?:it'?s |it is )?(?:back|available)", r"back in stock soon",
+    r"ausverkauft", r"nicht (?:mehr )?verfügbar", r"nicht (?:mehr )?lieferbar", r"nicht auf lager",
+    r"derzeit nicht (?:verfügbar|lieferbar|vorrätig)", r"nicht vorrätig", r"vergriffen",
+    r"nicht in der gewünschten menge", r"zur zeit nicht", r"rupture de stock", r"épuisé",
+    r"indisponible", r"(?:plus|non|pas) disponible", r"agotado", r"sin (?:stock|existencias)",
+    r"no disponible", r"esgotado", r"indisponível", r"esaurito", r"non disponibile",
+    r"uitverkocht", r"niet (?:meer )?(?:leverbaar|beschikbaar)", r"slutsåld", r"udsolgt",
+    r"utsolgt", r"wyprzedane", r"brak w magazynie", r"нет в наличии", r"stokta yok",
+    r"نفذ", r"نفدت", r"غير متوفر", r"غير متاح", r"نفاد", r"在庫切れ", r"売り切れ", r"品切れ",
+    r"販売終了", r"在庫なし", r"缺货", r"售罄", r"품절",
+    r"hors stock", r"plus en stock", r"en rupture", r"fuera de stock", r"sin unidades", r"fora de estoque",
+    r"sem estoque", r"não disponível", r"non (?:è )?più disponibile", r"niet op voorraad", r"tijdelijk uitverkocht",
+    r"niedostępny", r"produkt niedostępny", r"chwilowo niedostępny", r"brak towaru", r"vyprodáno", r"není skladem",
+    r"nedostupné", r"slut i lager", r"tillfälligt slut", r"slutsåld", r"ikke på lager", r"midlertidigt udsolgt",
+    r"ikke tilgjengelig", r"loppuunmyyty", r"ei varastossa", r"tilapäisesti loppu", r"nincs készleten", r"elfogyott",
+    r"stoc epuizat", r"indisponibil", r"nu este (?:in|în) stoc", r"εξαντλήθηκε", r"μη διαθέσιμο", r"εκτός αποθέματος",
+    r"tükendi", r"распродано", r"нет на складе", r"закончился", r"немає в наявності", r"відсутній", r"אזל מהמלאי",
+    r"לא במלאי", r"אזל", r"已售完", r"无货", r"無貨", r"暂时缺货", r"售完", r"已售罄", r"缺貨", r"일시품절", r"재고 없음",
+    r"สินค้าหมด", r"hết hàng", r"tạm hết", r"stok habis", r"stok kosong", r"kehabisan stok", r"tidak tersedia",
+    r"habis terjual",
+]
+PREORDER_PHRASES = [
+    r"pre[- ]?order", r"pre[- ]?sale", r"vorbestell", r"précommande", r"pré-commande",
+    r"pre-?venta", r"preventa", r"reservar ahora", r"^reservar$", r"preordina", r"予約", r"طلب مسبق", r"예약",
+]
+IN_STOCK_PHRASES = [
+    r"in stock", r"instock", r"available now", r"available to ship", r"ready to ship",
+    r"(?:usually |normally )?ships (?:with)?in", r"ships (?:today|tomorrow|free)", r"in stock online",
+    r"auf lager", r"(?:sofort )?lieferbar", r"sofort versand", r"versandfertig", r"vorrätig",
+    r"en stock", r"disponible", r"en existencia", r"disponibilidad inmediata", r"em estoque",
+    r"disponibile", r"op voorraad", r"på lager", r"w magazynie", r"в наличии", r"stokta",
+    r"متوفر", r"متاح", r"في المخزون", r"在庫あり", r"在庫有り", r"有货", r"재고 있음",
+    r"current stock:\s*[1-9]", r"only \d+ left", r"\d+ in stock",
+    r"op voorraad", r"^(?:produkt )?dostępny$", r"dostępny od ręki", r"skladem", r"i lager", r"varastossa", r"raktáron",
+    r"(?:în|in) stoc\b", r"^διαθέσιμο$", r"σε απόθεμα", r"в наявності", r"במלאי", r"còn hàng", r"stok tersedia",
+    r"^tersedia$", r"มีสินค้า",
+    r"现货", r"有現貨", r"有貨", r"stokta var",
+]
+BUY_PHRASES = [
+    r"add to (?:shopping )?(?:cart|bag|basket|trolley|order)", r"add to my bag", r"buy now", r"buy it now",
+    r"^buy$", r"^order now$", r"^purchase$", r"fast buy", r"in den (?:warenkorb|einkaufswagen)",
+    r"jetzt kaufen", r"in den korb", r"ajouter au panier", r"^acheter", r"añadir al carrito",
+    r"agregar al (?:carrito|carro)", r"añadir a la cesta", r"^comprar", r"aggiungi al carrello",
+    r"^acquista", r"in winkelwagen", r"adicionar ao carrinho", r"lägg i varukorgen",
+    r"カートに入れる", r"カートへ", r"今すぐ購入", r"購入する", r"加入购物车", r"立即购买",
+    r"장바구니", r"اشتري الآن", r"اشتر الآن", r"أضف (?:إلى|الى|ل)ل?سلة", r"أضف للعربة",
+    r"добавить в корзину", r"купить", r"sepete ekle", r"do koszyka",
+    r"do košíku", r"koupit", r"læg i (?:indkøbs)?kurv", r"tilføj til kurv", r"legg i (?:handle)?kurv", r"lisää ostoskoriin",
+    r"kosárba", r"adaugă (?:în|in) co[sș]", r"προσθήκη στο καλάθι", r"додати (?:в|до) кошик", r"купити", r"הוסף לסל",
+    r"הוספה לסל", r"thêm vào giỏ", r"mua ngay", r"tambah(?:kan)? ke (?:keranjang|troli)", r"beli sekarang",
+    r"หยิบใส่ตะกร้า", r"ใส่ตะกร้า", r"toevoegen aan (?:winkelwagen|winkelmand)", r"^bestellen$", r"^kaufen$",
+    r"^köp$", r"^kjøp$", r"^osta$", r"^comprar ahora$", r"^acheter maintenant$", r"^compra ora$", r"adicionar à sacola",
+]
+

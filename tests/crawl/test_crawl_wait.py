@@ -10,6 +10,7 @@ import sys
 import time
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from pricehound import catalog
@@ -48,15 +49,20 @@ def test_crawl_wait_reports_each_page_the_events_and_who_is_owed_what(db, shops,
     ok = by_listing[t.listing_for("1004")]
     assert ok["kind"] == "ok" and ok["availability"] == "in_stock" and Decimal(ok["price"]) > 0
     assert ok["source"] and ok["status_code"] == 200
+    assert ok["rules"]["price"].startswith("price.") and ok["rules"]["observation"] == "observe.product"
     failed = by_listing[t.listing_for("1003")]
     assert (failed["kind"], failed["reason"]) == ("failed", "http_500")
     assert report["events"] == [] and report["owed"] == []  # a first reading is history, not news
     assert store_is_free(db, t.store_id)
 
     admin_set(shops, "northwind", "1004", price="14.99")
+    halved = (shops.product("northwind", "1001").price / 2).quantize(Decimal("0.01"))
+    admin_set(shops, "northwind", "1001", price=str(halved))  # a move this large waits for a second reading
     second = run_cli("crawl", "northwind", "--now", "--wait", "--json", extra_env=FAST_ENV)
     assert second.returncode == 0, second.stderr
     report = json.loads(second.stdout)
+    held_back = {item["listing_id"]: item for item in report["listings"]}[t.listing_for("1001")]
+    assert held_back["pending_at"] and Decimal(held_back["pending_price"]) == halved
     [event] = report["events"]
     assert (event["kind"], event["listing_id"], event["new_price"]) == ("price_drop", t.listing_for("1004"), "14.99")
     assert event["evaluated_at"] is not None
@@ -71,7 +77,7 @@ def test_crawl_wait_reports_each_page_the_events_and_who_is_owed_what(db, shops,
     text = run_cli("explain", str(t.listing_for("1004")))
     assert text.returncode == 0, text.stderr
     assert "price_drop" in text.stdout and "target_reached" in text.stdout and "ann@example.com" in text.stdout
-    assert "address not verified" in text.stdout
+    assert "address not verified" in text.stdout and "rules: " in text.stdout and "observation=observe.product" in text.stdout
     explained = json.loads(run_cli("explain", url, "--json").stdout)
     assert [o["price"] for o in explained["observations"]][:2] == ["14.99", ok["price"]]  # newest first
     assert [e["kind"] for e in explained["events"]] == ["price_drop"]
@@ -86,7 +92,8 @@ def test_crawl_wait_prints_a_readable_report(db, shops, targets, run_cli):
     assert "events written (0)" in out.stdout and "alerts owed (0)" in out.stdout
 
 
-def test_ctrl_c_during_crawl_wait_finishes_the_run_and_releases_the_store(db, shops, targets, env):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_crawl_wait_finishes_the_run_and_releases_the_store(db, shops, targets, env, sig):
     t = targets("northwind", ["1003"])
     admin_set(shops, "northwind", "1003", status="timeout")  # the page holds the connection
     proc = subprocess.Popen(
@@ -101,7 +108,7 @@ def test_ctrl_c_during_crawl_wait_finishes_the_run_and_releases_the_store(db, sh
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the crawl never started"
             time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -113,3 +120,9 @@ def test_ctrl_c_during_crawl_wait_finishes_the_run_and_releases_the_store(db, sh
     # the spider was stopped with the command: nobody is left crawling
     with db.connect() as conn:
         assert conn.execute(sa.text("SELECT crawl_leased_by FROM stores WHERE id = :s"), {"s": t.store_id}).scalar() is None
+
+
+def test_explain_refuses_an_unknown_listing_with_one_line(db, run_cli):
+    for what in ("999", "https://shop.example/p/nothing", "9" * 30, "https://shop.example/p/\x01", " "):
+        out = run_cli("explain", what)
+        assert out.returncode == 2 and out.stderr.count("\n") == 1, (what, out.stderr)

@@ -24,6 +24,15 @@ def test_entries_read_like_curl_resolve():
     assert m.lookup(lambda host: ["203.0.113.9"], 443)("www.acme.com") == ["203.0.113.9"]
 
 
+def test_a_staging_copy_on_another_port_is_written_host_address_port():
+    m = hostmap.HostMap.parse(["shop.acme.com:127.0.0.1:8081", "www.acme.com:[::1]:9000"])
+    assert m.as_list() == ["shop.acme.com:127.0.0.1:8081", "www.acme.com:[::1]:9000"]
+    assert hostmap.HostMap.parse(m.as_list()) == m
+    assert m.addresses("shop.acme.com", 443) == ["127.0.0.1"] and m.connect_port("shop.acme.com", 443) == 8081
+    assert m.addresses("www.acme.com", 80) == ["::1"] and m.connect_port("www.acme.com", 80) == 9000
+    assert m.connect_port("other.acme.com", 443) == 443
+
+
 @pytest.mark.parametrize("entry", ["shop.acme.com", "shop.acme.com:443", "shop.acme.com:http:1.2.3.4",
                                    "shop.acme.com:443:not-an-ip", "10.0.0.1:443:127.0.0.1", ":443:1.2.3.4"])
 def test_malformed_entries_are_refused_with_the_expected_form(entry):
@@ -82,6 +91,23 @@ def test_a_mapped_store_is_crawled_at_the_mapped_address_under_its_real_domain(d
     off = crawl(t, None, NO_DNS, extra_env={"PRICEHOUND_ALLOW_LOCAL_STORES": "false"})
     assert {r["kind"] for r in rows(db, "SELECT kind FROM listing_observations WHERE crawl_run_id = :r",
                                     r=off.run_id)} == {"failed"}
+
+
+def test_a_shop_watched_without_a_port_is_crawled_at_the_mapped_address_and_port(db, shops, targets, crawl):
+    t = targets("northwind", ["1001", "1004"], is_local=True, host=DOMAIN)
+    port = shops.port("northwind")
+    with db.begin() as conn:  # the real shop's URLs: no port (http, 80)
+        conn.execute(sa.text("UPDATE store_listings SET url = replace(url, :a, :b)"),
+                     {"a": f"{DOMAIN}:{port}", "b": DOMAIN})
+        conn.execute(sa.text("UPDATE stores SET allowed_domains = :d"), {"d": [DOMAIN]})
+        store = catalog.get_store(conn, "northwind")
+        catalog.set_resolve(conn, store, [f"{DOMAIN}:127.0.0.1:{port}"])
+    mapped = crawl(t, None, NO_DNS)
+    assert mapped.returncode == 0, mapped.stderr
+    seen = rows(db, "SELECT o.kind, o.price, l.url FROM listing_observations o JOIN store_listings l "
+                    "ON l.id = o.listing_id WHERE o.crawl_run_id = :r", r=mapped.run_id)
+    assert [s["kind"] for s in seen] == ["ok", "ok"] and all(s["price"] for s in seen)
+    assert all(s["url"].startswith(f"http://{DOMAIN}/") for s in seen)
 
 
 def test_a_watch_on_a_mapped_domain_is_accepted_without_dns(db, monkeypatch):

@@ -29,13 +29,19 @@ def read(html: bytes, url: str = URL):
     ('<p class="price">BD 12.750</p>' + ADD, "en", URL, "12.750", "BHD"),
     ('<p class="price">OMR 1.250</p>' + ADD, "ar-OM", URL, "1.250", "OMR"),
     ('<p class="price">KD 1,234.500</p>' + ADD, "en", URL, "1234.500", "KWD"),
-    ('<p class="price">₹2,43,300</p>' + ADD, "en-IN", URL, "243300", "INR"),
-    ('<p class="price">Rs. 2,433</p>' + ADD, "en-IN", URL, "2433", "INR"),
+    ('<p class="price">₹2,43,300</p>' + ADD, "en-IN", URL, "243300.00", "INR"),
+    ('<p class="price">Rs. 2,433</p>' + ADD, "en-IN", URL, "2433.00", "INR"),
     ('<p class="price">₹1,00,000.50</p>' + ADD, "hi-IN", URL, "100000.50", "INR"),
     ("<p class=\"price\">CHF 1'299.00</p><button>In den Warenkorb</button>", "de-CH", URL, "1299.00", "CHF"),
     ('<p class="price">1\u202f299,00\u00a0€</p><button>Ajouter au panier</button>', "fr", URL, "1299.00", "EUR"),
     ('<p class="price"><span class="sym">$</span><span class="whole">19</span><sup class="cents">99</sup></p>' + ADD,
      "en", URL, "19.99", "USD"),
+    ('<p class="price">1.299,- €</p><button>In den Warenkorb</button>', "de-DE", URL, "1299.00", "EUR"),
+    ('<p class="price">Rs. 1,299</p>' + ADD, "en-PK", URL, "1299.00", "PKR"),
+    ('<p class="price">E£ 1,299</p>' + ADD, "ar-EG", URL, "1299.00", "EGP"),
+    ('<p class="price">Rp 1.299.000</p>' + ADD, "id-ID", URL, "1299000", "IDR"),
+    ('<p class="price">$ 12.990</p>' + ADD, "es-CO", URL, "12990", "COP"),
+    ('<p class="price">NT$1,299</p>' + ADD, "zh-TW", URL, "1299", "TWD"),
 ])
 def test_money_is_read_as_the_country_writes_it(body, lang, url, price, currency):
     ex = read(page(body, lang=lang), url)
@@ -53,8 +59,9 @@ def test_structured_money_agrees_with_the_visible_price(amount, currency, shown,
     assert (str(ex.price), ex.currency) == (want, currency)
 
 
-def test_a_number_in_the_product_name_is_not_its_price():
-    ex = read(page('<p class="price">$799.00</p>' + ADD, title="Phone 15 Pro 256 GB"))
+@pytest.mark.parametrize("title", ["Phone 15 Pro 256 GB", "Trail Runner 5", "Air Max 90", "EOS 5", "Modell 3 €"])
+def test_a_number_in_the_product_name_is_not_its_price(title):
+    ex = read(page('<p class="price">$799.00</p>' + ADD, title=title))
     assert ex.price == Decimal("799.00")
 
 
@@ -249,3 +256,107 @@ def test_a_product_group_variant_is_matched_by_its_url(param, price, availabilit
     ]}
     ex = read(page('<p class="price">$49.00</p>' + ADD, jsonld=group), f"https://s.example/p?{param}")
     assert (str(ex.price), ex.availability) == (price, availability)
+
+
+# ---------------------------------------------------------------- script state
+
+NEXT = ('<script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{"product":{"name":"Trail Runner Pro",'
+        '"price":{"amount":"89.00","currency":"USD"},"inStock":%s},"related":[{"name":"Road Runner","price":{"amount":"49.00"},'
+        '"inStock":true}]}}}</script>')
+STATES = {
+    "next.js": (NEXT % "false", "out_of_stock"),
+    "next.js in stock": (NEXT % "true", "in_stock"),
+    "initial state": ('<script>window.__INITIAL_STATE__ = {"product":{"title":"Trail Runner Pro","price":89,"currency":"USD",'
+                      '"availability":"OutOfStock"}};</script>', "out_of_stock"),
+    "preloaded state": ('<script>window.__PRELOADED_STATE__ = {"pdp":{"product":{"name":"Trail Runner Pro",'
+                        '"salePrice":89.0,"stockStatus":"IN_STOCK"}}}</script>', "in_stock"),
+    "nuxt": ('<script>window.__NUXT__={"data":[{"product":{"name":"Trail Runner Pro","price":89,"currency":"USD",'
+             '"available":false}}]}</script>', "out_of_stock"),
+    "shopify any variant": ('<script type="application/json" data-product-json>{"title":"Trail Runner Pro","handle":"trail",'
+                            '"variants":[{"id":1,"price":8900,"available":false},{"id":2,"price":8900,"available":true}]}'
+                            '</script>', "in_stock"),
+    "shopify all sold out": ('<script type="application/json" data-product-json>{"title":"Trail Runner Pro","handle":"trail",'
+                             '"variants":[{"id":1,"price":8900,"available":false},{"id":2,"price":8900,"available":false}]}'
+                             '</script>', "out_of_stock"),
+    "magento": ('<script type="text/x-magento-init">{"[data-role=priceBox]":{"priceBox":{"priceConfig":{"product":'
+                '{"name":"Trail Runner Pro","finalPrice":{"amount":89},"is_salable":true,"stock_status":"OUT_OF_STOCK"}}}}}'
+                '</script>', "out_of_stock"),
+    "datalayer literal": ("<script>dataLayer.push({event: 'view_item', ecommerce: {currency: 'USD', items: [{item_name: "
+                          "'Trail Runner Pro', price: '89.00', availability: 'out of stock'}]}});</script>", "out_of_stock"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATES))
+def test_script_state_is_a_structured_source(name):
+    script, availability = STATES[name]
+    ex = read(page('<p class="price">$89.00</p>', script=script))
+    assert (ex.price, ex.availability) == (Decimal("89.00"), availability)
+    assert ex.rules["availability"].startswith("availability.structured_")
+
+
+def test_script_state_of_another_product_is_not_this_ones():
+    script = ('<script>window.__INITIAL_STATE__ = {"recentlyViewed":[{"name":"Road Runner","price":49,'
+              '"availability":"OutOfStock"}]};</script>')
+    ex = read(page('<p class="price">$89.00</p>' + ADD, script=script))
+    assert (ex.price, ex.availability) == (Decimal("89.00"), "in_stock")
+
+
+def test_script_state_stock_against_the_visible_buy_box():
+    script = STATES["next.js"][0]  # says out of stock
+    ex = read(page('<p class="price">$89.00</p>' + ADD, script=script))
+    assert ex.availability == "in_stock"  # an enabled buy button beside the product
+    script = STATES["next.js in stock"][0]
+    ex = read(page('<p class="price">$89.00</p><p class="stock">Sold out</p>', script=script))
+    assert ex.availability == "out_of_stock"
+
+
+@pytest.mark.parametrize(("lang", "out", "buy"), [
+    ("pl", "Produkt niedostępny", "Dodaj do koszyka"), ("cs", "Vyprodáno", "Přidat do košíku"),
+    ("sv", "Tillfälligt slut", "Lägg i varukorgen"), ("da", "Midlertidigt udsolgt", "Læg i kurv"),
+    ("fi", "Loppuunmyyty", "Lisää ostoskoriin"), ("hu", "Nincs készleten", "Kosárba"),
+    ("ro", "Stoc epuizat", "Adaugă în coș"), ("el", "Εξαντλήθηκε", "Προσθήκη στο καλάθι"),
+    ("uk", "Немає в наявності", "Додати в кошик"), ("he", "אזל מהמלאי", "הוסף לסל"),
+    ("vi", "Hết hàng", "Thêm vào giỏ"), ("id", "Stok habis", "Tambah ke keranjang"), ("zh", "暂时缺货", "加入购物车"),
+])
+def test_stock_is_read_in_the_page_language(lang, out, buy):
+    sold = read(page(f'<p class="price">$20.00</p><p class="stock">{out}</p>', lang=lang))
+    assert sold.availability == "out_of_stock"
+    buyable = read(page(f'<p class="price">$20.00</p><button class="btn">{buy}</button>', lang=lang))
+    assert buyable.availability == "in_stock"
+
+
+@pytest.mark.parametrize("state", [
+    '<script>window.__INITIAL_STATE__ = {"product":{"name":"Trail Runner Pro","price":-5,"variants":[{"price":-1}]}};</script>',
+    '<script type="application/json" data-product-json>{"title":"Trail Runner Pro","handle":"t","variants":'
+    '[{"price":99999999999999999999,"available":true}]}</script>',
+    '<script>window.__NUXT__=(function(a,b){return {data:[{product:{name:a,price:b}}]}}("Trail Runner Pro",89));</script>',
+    "<script>dataLayer.push({ecommerce: {items: [{item_name: 'Trail Runner Pro', price: 'abc'}]}});</script>",
+    '<script>window.__PRELOADED_STATE__ = {"product": {"name": "Trail Runner Pro", "price": {"amount": {"x": 1}}}}</script>',
+])
+def test_odd_script_state_never_breaks_the_reading(state):
+    ex = read(page('<p class="price">$89.00</p>' + ADD, script=state))
+    assert (ex.price, ex.availability) == (Decimal("89.00"), "in_stock")
+
+
+# ---------------------------------------------------------------- a sold-out page that hides its price and button
+
+@pytest.mark.parametrize(("body", "lang"), [
+    ('<p class="stock">Sold out</p>', "en"),
+    ('<p class="stock">Out of stock</p><p class="was">$60.00</p>', "en"),
+    ('<p class="stock">Ausverkauft</p>', "de"),
+    ('<p class="stock">Épuisé</p>', "fr"),
+    ('<p class="stock">Agotado</p>', "es"),
+])
+def test_a_sold_out_page_without_price_or_button_is_the_product_sold_out(body, lang):
+    ex = extract_product(page(body, lang=lang), URL)
+    assert (ex.page_kind, ex.availability, ex.rules["page_kind"]) == (
+        "product", "out_of_stock", "kind.sold_out_beside_title")
+
+
+@pytest.mark.parametrize(("body", "kind"), [
+    ("<p>This product is no longer available.</p>", "gone"),
+    ("<p>Dieser Artikel ist leider nicht mehr verfügbar.</p>", "gone"),
+    ("<p>Sorry, this store is not available in your country.</p>", "unrecognised"),
+])
+def test_a_page_saying_the_product_is_gone_is_not_a_sold_out_product(body, kind):
+    assert extract_product(page(body), URL).page_kind == kind

@@ -109,3 +109,24 @@ def test_a_symbol_right_before_a_number_belongs_to_that_number():
     assert [p for _s, _e, p in got] == [Price(Decimal("49.00"), "USD")]
     assert [p for _s, _e, p in find_money("1.299,00 € 47,29 €", locale_hint="de")] == [
         Price(Decimal("1299.00"), "EUR"), Price(Decimal("47.29"), "EUR")]
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("Trail Runner 5 $49.00", [Decimal("49.00")]),
+    ("Air Max 90 £120.00", [Decimal("120.00")]),
+    ("1.299,00 € 47,29 €", [Decimal("1299.00"), Decimal("47.29")]),
+])
+def test_a_symbol_leading_the_next_number_is_not_the_last_ones(text, want):
+    from spiders.extraction.prices import find_money
+
+    assert [p.amount for _s, _e, p in find_money(text, locale_hint="de" if "€" in text else None)] == want
+
+
+@pytest.mark.parametrize(("text", "hint", "want"), [
+    ("KWD 2.500", None, Decimal("2.500")), ("2.500 KD", None, Decimal("2.500")), ("BD 1,250.750", None, Decimal("1250.750")),
+    ("₹2,43,300", None, Decimal("243300")), ("₹1,00,000.50", None, Decimal("100000.50")), ("$229.990", "CLP", Decimal("229990")),
+])
+def test_three_decimal_currencies_and_indian_grouping(text, hint, want):
+    from spiders.extraction.prices import parse_price
+
+    assert parse_price(text, currency_hint=hint).amount == want

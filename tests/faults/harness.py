@@ -567,11 +567,11 @@ class Pipeline:
                                           currency=products[0].currency, delay=0, concurrency=concurrency,
                                           min_interval=timedelta(seconds=min_interval),
                                           max_interval=timedelta(seconds=max_interval))
-                catalog.set_resolve(conn, store, [f"{host}:{port}:127.0.0.1"])
+                catalog.set_resolve(conn, store, [f"{host}:127.0.0.1:{port}"])
                 for product in products[:per_store]:
                     address = f"{slug}.{product.id}@faults.pricehound.test".lower()
                     user_id = catalog.add_user(conn, email=address, name="Shopper", verified=True)
-                    url = f"http://{host}:{port}{self.shop.product_path(slug, product.id)}"
+                    url = f"http://{host}{self.shop.product_path(slug, product.id)}"
                     watch = catalog.add_watch(conn, email=address, url=url)
                     self.watched.append(Watched(slug, product.id, watch.listing_id, watch.id, user_id, address))
         return self.watched

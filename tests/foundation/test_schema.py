@@ -201,6 +201,7 @@ MONEY_COLUMNS = {
     ("price_history_log", "price"), ("price_history_log", "regular_price"),
     ("price_events", "old_price"), ("price_events", "new_price"),
     ("store_listings", "suspect_price"), ("shopping_list_items", "target_price"),
+    ("store_listings", "pending_price"), ("alert_state", "last_price"), ("listing_observations", "price"),
 }
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from pricehound import clock
 from tests.schedule.conftest import watch_many
 from workers import crawl, schedule
 
@@ -67,14 +69,15 @@ def test_status_shows_each_stores_schedule_breaker_and_the_queue_depths(db, stor
     with db.begin() as conn:
         watch_many(conn, busy, ["/a", "/b", "/c"])
         watch_many(conn, broken, ["/x", "/y"])
+    with clock.shifted(timedelta(minutes=-2)), db.begin() as conn:  # its last crawl failed 2 minutes ago
         conn.execute(sa.text(
-            "UPDATE stores SET failure_streak = 3, paused_until = pricehound_now() + interval '20 minutes', "
-            "last_outcome = 'failed', last_crawl_at = pricehound_now() - interval '2 minutes', "
+            "UPDATE stores SET failure_streak = 3, paused_until = pricehound_now() + interval '22 minutes', "
+            "last_outcome = 'failed', last_crawl_at = pricehound_now(), "
             "last_error = '2 of 2 pages failed (HTTP 500 x6)' WHERE slug = 'broken'"))
     run_id = schedule.dispatch(db, test_settings).runs[0].run_id  # only 'busy' is free and due
     crawl.claim(db, run_id, me="worker-7:4242", settings=test_settings)
-    with db.begin() as conn:
-        conn.execute(sa.text("UPDATE crawl_runs SET status = 'running', started_at = pricehound_now() - interval '10 minutes'"))
+    with clock.shifted(timedelta(minutes=-10)), db.begin() as conn:  # the crawl started 10 minutes ago
+        conn.execute(sa.text("UPDATE crawl_runs SET status = 'running', started_at = pricehound_now()"))
 
     text = run_cli("status")
     data = run_cli("status", "--json")
@@ -102,3 +105,15 @@ def test_status_reports_an_unreachable_redis_without_failing(db, run_cli):
     result = run_cli("status", extra_env={"REDIS_URL": "redis://127.0.0.1:1/0"})
     assert result.returncode == 0, result.stderr
     assert "queues: Redis unreachable (ConnectionError" in result.stdout
+
+
+def test_crawl_json_without_wait_says_which_run_was_queued(db, stores, run_cli):
+    acme = stores("acme")
+    with db.begin() as conn:
+        watch_many(conn, acme, ["/a", "/b"])
+    result = run_cli("crawl", "acme", "--now", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["store"], document["queued"], document["pause_overridden"]) == ("acme", 2, False)
+    busy = run_cli("crawl", "acme", "--now", "--json")
+    assert busy.returncode == 1 and json.loads(busy.stdout)["busy"] is True

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from pricehound import clock
 from tests.schedule.conftest import REPO_ROOT, wait_for, watch_many
 from workers import crawl, schedule
 
@@ -111,11 +112,9 @@ def test_a_store_never_has_two_crawls_at_once(db, stores, test_settings):
 
 def test_a_run_queued_longer_than_its_lease_is_abandoned_and_frees_the_store(db, queued_run, test_settings):
     store, run_id, ids = queued_run
-    with db.begin() as conn:
-        conn.execute(sa.text("UPDATE crawl_runs SET queued_at = pricehound_now() - interval '1 hour' WHERE id = :id"), {"id": run_id})
-        conn.execute(sa.text("UPDATE user_crawler_priorities SET updated_at = pricehound_now() - interval '2 hours'"))
 
-    decision, outcome = crawl.crawl_run(run_id, settings=test_settings, engine=db)
+    with clock.shifted(timedelta(hours=1)):  # an hour later, and the run never started
+        decision, outcome = crawl.crawl_run(run_id, settings=test_settings, engine=db)
 
     assert decision.action == "stale"
     run = run_row(db, run_id)
@@ -129,16 +128,14 @@ def test_a_running_run_nobody_holds_was_lost_and_its_targets_are_released(db, qu
     store, run_id, ids = queued_run
     crawl.claim(db, run_id, me="w1:1", settings=test_settings)
     spider_reports(db, run_id, status="running", ok=1, observed=ids[:1])
-    with db.begin() as conn:  # w1 died: its store lease ran out
-        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = pricehound_now() - interval '1 second'"))
-
-    decision, _ = crawl.crawl_run(run_id, settings=test_settings, engine=db)
+    with clock.shifted(timedelta(seconds=crawl.store_lease_ttl(test_settings) + 1)):  # w1 died: its lease ran out
+        decision, _ = crawl.crawl_run(run_id, settings=test_settings, engine=db)
+        with db.connect() as conn:
+            frontier = {r.listing_id: r for r in conn.execute(sa.text(
+                "SELECT listing_id, next_due_at - pricehound_now() AS due_in FROM user_crawler_priorities"))}
 
     assert decision.action == "lost"
     assert run_row(db, run_id).status == "abandoned"
-    with db.connect() as conn:
-        frontier = {r.listing_id: r for r in conn.execute(sa.text(
-            "SELECT listing_id, next_due_at - pricehound_now() AS due_in FROM user_crawler_priorities"))}
     assert frontier[ids[0]].due_in > timedelta(minutes=50)       # observed: the spider's date
     assert all(timedelta(minutes=1) < frontier[i].due_in <= timedelta(minutes=2) for i in ids[1:])
     assert store_row(db, store.id).failure_streak == 0           # our loss, not the store's fault

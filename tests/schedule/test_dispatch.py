@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from pricehound import clock
 from tests.schedule.conftest import watch_many
 from workers import schedule
 
@@ -134,16 +135,15 @@ def test_a_store_paused_by_its_breaker_or_busy_is_skipped(db, stores, test_setti
     with db.begin() as conn:
         for store in (paused, busy, free):
             watch_many(conn, store, ["/a"])
-        conn.execute(sa.text("UPDATE stores SET paused_until = pricehound_now() + interval '1 hour' WHERE id = :id"), {"id": paused.id})
+        conn.execute(sa.text("UPDATE stores SET paused_until = pricehound_now() + interval '1 minute' WHERE id = :id"), {"id": paused.id})
         conn.execute(sa.text("UPDATE stores SET crawl_lease_until = pricehound_now() + interval '1 minute', "
                              "crawl_leased_by = 'elsewhere:1' WHERE id = :id"), {"id": busy.id})
 
     assert [r.store_slug for r in schedule.dispatch(db, test_settings).runs] == ["free"]
 
-    with db.begin() as conn:  # the pause ends and the other crawl finishes: both come round
-        conn.execute(sa.text("UPDATE stores SET paused_until = pricehound_now() - interval '1 second', "
-                             "crawl_lease_until = NULL WHERE id IN (:a, :b)"), {"a": paused.id, "b": busy.id})
-    assert sorted(r.store_slug for r in schedule.dispatch(db, test_settings).runs) == ["busy", "paused"]
+    # a minute later the pause ends and the other crawl's lease lapses ('free' is still held by its run)
+    with clock.shifted(timedelta(minutes=1, seconds=1)):
+        assert sorted(r.store_slug for r in schedule.dispatch(db, test_settings).runs) == ["busy", "paused"]
 
 
 def test_rows_whose_lease_expired_without_a_result_are_due_again(db, stores, test_settings):
@@ -151,10 +151,9 @@ def test_rows_whose_lease_expired_without_a_result_are_due_again(db, stores, tes
     with db.begin() as conn:
         ids = watch_many(conn, acme, ["/a", "/b"])
     first = schedule.dispatch(db, test_settings).runs[0]
-    with db.begin() as conn:  # the worker died: the store lease runs out
-        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = pricehound_now() - interval '1 second'"))
 
-    second = schedule.dispatch(db, test_settings).runs
+    with clock.shifted(timedelta(seconds=test_settings.lease_seconds + 1)):  # nobody ran it: the lease ran out
+        second = schedule.dispatch(db, test_settings).runs
 
     assert len(second) == 1 and second[0].run_id != first.run_id
     with db.connect() as conn:

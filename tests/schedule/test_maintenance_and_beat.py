@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from pricehound import clock
 from pricehound.config import get_settings
 from tests.schedule.conftest import watch_many
 from workers import app, crawl, maintenance, schedule
@@ -105,10 +106,14 @@ def test_runs_nobody_holds_are_reaped_and_live_ones_are_left_alone(db, stores, t
         crawl.claim(db, run_id, me="w:1", settings=test_settings)
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE crawl_runs SET status = 'running', started_at = pricehound_now()"))
-        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = pricehound_now() - interval '1 second' WHERE slug = 'dead'"))
 
-    assert maintenance.reap_abandoned_runs(db) == 1
-    assert maintenance.reap_abandoned_runs(db) == 0
+    with clock.shifted(timedelta(seconds=crawl.store_lease_ttl(test_settings) + 1)):
+        # the live worker renewed its store lease meanwhile; the dead one's ran out
+        with db.begin() as conn:
+            assert conn.execute(crawl.RENEW_STORE, {"ttl": crawl.store_lease_ttl(test_settings), "me": "w:1",
+                                                    "store_id": live_store.id, "run_id": runs["live"]}).rowcount == 1
+        assert maintenance.reap_abandoned_runs(db) == 1
+        assert maintenance.reap_abandoned_runs(db) == 0
 
     with db.connect() as conn:
         status = dict(conn.execute(sa.text("SELECT id, status FROM crawl_runs")).all())

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from alerts import links
-from pricehound import tokens
+from pricehound import clock, tokens
 from tests.web.conftest import make_user
 
 
@@ -148,12 +149,10 @@ def test_expired_and_signed_out_sessions_are_refused(client, db, settings, user_
 
     token = sign_in(client, db, settings, user_id)
     assert client.get("/v1/me").status_code == 200
-    with db.begin() as conn:
-        conn.execute(sa.text("UPDATE web_sessions SET created_at = pricehound_now() - interval '30 days', "
-                             "expires_at = pricehound_now() - interval '1 second'"))
-    r = client.get("/v1/me")
-    assert r.status_code == 401 and r.json()["error"] == "unauthorized"
-    assert client.get("/manage").headers["location"] == "/signin?next=/manage"
+    with clock.shifted(timedelta(days=30)):  # a session lives 14 days
+        r = client.get("/v1/me")
+        assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+        assert client.get("/manage").headers["location"] == "/signin?next=/manage"
     assert token
 
 
