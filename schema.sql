@@ -981,6 +981,9 @@ BEGIN
     ELSIF trailing_slash = 'add' AND right(path, 1) <> '/' THEN
         path := path || '/';
     END IF;
+    IF coalesce(m[4], '?') = '?' THEN  -- no query: nothing to sort (most product URLs)
+        RETURN authority || path;
+    END IF;
     SELECT string_agg(CASE WHEN v IS NULL THEN key ELSE key || '=' || v END, '&'
                       ORDER BY key COLLATE "C", coalesce(v, '') COLLATE "C", v IS NOT NULL)
       INTO query
