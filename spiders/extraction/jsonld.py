@@ -132,23 +132,30 @@ def _product(node: dict, claimed: set, locale_hint, currency_hint) -> Product:
         img = img.get("url") or img.get("contentUrl")
     p.image = clean_text(img, 2000)
     p.url = clean_text(node.get("url"), 2000)
-    p.offers = _offers(node, locale_hint, currency_hint)
+    p.offers = _offers(node, locale_hint, currency_hint) + _variant_offers(node, claimed, locale_hint, currency_hint)
     if node.get("availability"):
         p.availability = map_availability(node.get("availability"))
+    return p
+
+
+def _variant_offers(node: dict, claimed: set, locale_hint, currency_hint) -> list[Offer]:
+    """The offers of a ProductGroup's variants (hasVariant), each with its variant's sku and URL."""
     variants = node.get("hasVariant")
     if isinstance(variants, dict):
         variants = [variants]
-    if isinstance(variants, list):
-        for v in variants[:500]:
-            if not isinstance(v, dict):
-                continue
-            claimed.add(id(v))
-            for o in _offers(v, locale_hint, currency_hint):
-                o.sku = o.sku or clean_text(v.get("sku"), 100)
-                o.url = o.url or clean_text(v.get("url"), 2000)
-                o.low = True
-                p.offers.append(o)
-    return p
+    if not isinstance(variants, list):
+        return []
+    out = []
+    for v in variants[:500]:
+        if not isinstance(v, dict):
+            continue
+        claimed.add(id(v))
+        for o in _offers(v, locale_hint, currency_hint):
+            o.sku = o.sku or clean_text(v.get("sku"), 100)
+            o.url = o.url or clean_text(v.get("url"), 2000)
+            o.low = True
+            out.append(o)
+    return out
 
 
 def _offers(node: dict, locale_hint, currency_hint) -> list[Offer]:

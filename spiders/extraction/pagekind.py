@@ -126,55 +126,73 @@ def read_statements(root, title: str | None, markup: str) -> PageStatements:
     """`root`: the pruned tree; `title`: the page's <title>; `markup`: the page's text as served."""
     body = root.find(".//body") if root is not None else None
     scope = body if body is not None else root
-    h1s: list[str] = []
-    headings: list[str] = []
-    notices: list[str] = []
-    texts: list[str] = []
-    total = 0
-    app_root = False
-    password = False
-    stack = [scope] if scope is not None else []
-    while stack:
-        el = stack.pop()
-        if isinstance(el, str):
-            texts.append(el)
-            total += len(el)
-            continue
-        tag = el.tag
-        if not isinstance(tag, str):
-            continue
-        tag = tag.lower()
-        if el is not scope and _chrome(el):
+    reader = _StatementReader(scope)
+    reader.walk()
+    main = norm(" ".join(reader.texts))
+    return PageStatements(
+        title=norm(title or "")[:300], main_headings=tuple(reader.h1s), headings=tuple(reader.headings),
+        notices=tuple(reader.notices), lead=main[:V.LEAD_CHARS] if len(main) < V.SHORT_PAGE_TEXT else "",
+        visible_chars=len(main), markup_head=markup[:V.CHALLENGE_HEAD_CHARS], app_root=reader.app_root,
+        password_input=reader.password,
+    )
+
+
+class _StatementReader:
+    """One walk of the visible tree outside the store's frame: its text, headings, notices, an
+    empty app root and a password field."""
+
+    def __init__(self, scope):
+        self.scope = scope
+        self.h1s: list[str] = []
+        self.headings: list[str] = []
+        self.notices: list[str] = []
+        self.texts: list[str] = []
+        self.total = 0
+        self.app_root = False
+        self.password = False
+
+    def walk(self) -> None:
+        stack = [self.scope] if self.scope is not None else []
+        while stack:
+            el = stack.pop()
+            if isinstance(el, str):
+                self.texts.append(el)
+                self.total += len(el)
+            elif isinstance(el.tag, str):
+                self._element(el, stack)
+
+    def _element(self, el, stack: list) -> None:
+        if el is not self.scope and _chrome(el):
             if el.tail and el.tail.strip():
                 stack.append(el.tail)
-            continue
-        if tag in ("h1", "h2", "h3") and len(h1s) + len(headings) < V.HEADINGS_READ:
-            t = norm(text_content(el, 300))
-            if t:
-                (h1s if tag == "h1" else headings).append(t)
-        elif tag == "input" and (el.get("type") or "").lower() == "password":
-            password = True
-        elif tag == "div" and (el.get("id") or "").lower() in _APP_ROOT_IDS and not norm(text_content(el, 50)):
-            app_root = True
-        if len(notices) < V.NOTICES_READ:
-            cls = classes(el) + " " + (el.get("role") or "")
-            if cls.strip() and _NOTICE_CLASS.search(cls):
-                t = norm(text_content(el, V.NOTICE_MAX_TEXT + 1))
-                if t and len(t) <= V.NOTICE_MAX_TEXT:
-                    notices.append(t)
-        if el is not scope and el.tail and el.tail.strip():
+            return
+        self._marks(el, el.tag.lower())
+        self._notice(el)
+        if el is not self.scope and el.tail and el.tail.strip():
             stack.append(el.tail)
-        if total < V.MAIN_TEXT_READ:
+        if self.total < V.MAIN_TEXT_READ:
             stack.extend(reversed(el))
             if el.text and el.text.strip():
                 stack.append(el.text)
-    main = norm(" ".join(texts))
-    return PageStatements(
-        title=norm(title or "")[:300], main_headings=tuple(h1s), headings=tuple(headings), notices=tuple(notices),
-        lead=main[:V.LEAD_CHARS] if len(main) < V.SHORT_PAGE_TEXT else "",
-        visible_chars=len(main), markup_head=markup[:V.CHALLENGE_HEAD_CHARS], app_root=app_root,
-        password_input=password,
-    )
+
+    def _marks(self, el, tag: str) -> None:
+        if tag in ("h1", "h2", "h3") and len(self.h1s) + len(self.headings) < V.HEADINGS_READ:
+            t = norm(text_content(el, 300))
+            if t:
+                (self.h1s if tag == "h1" else self.headings).append(t)
+        elif tag == "input" and (el.get("type") or "").lower() == "password":
+            self.password = True
+        elif tag == "div" and (el.get("id") or "").lower() in _APP_ROOT_IDS and not norm(text_content(el, 50)):
+            self.app_root = True
+
+    def _notice(self, el) -> None:
+        if len(self.notices) >= V.NOTICES_READ:
+            return
+        cls = classes(el) + " " + (el.get("role") or "")
+        if cls.strip() and _NOTICE_CLASS.search(cls):
+            t = norm(text_content(el, V.NOTICE_MAX_TEXT + 1))
+            if t and len(t) <= V.NOTICE_MAX_TEXT:
+                self.notices.append(t)
 
 
 # ---------------------------------------------------------------- challenges

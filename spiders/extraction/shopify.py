@@ -49,69 +49,82 @@ def parse_shopify_product_js(body, variant_id: str | None = None, currency: str 
         return _UNREADABLE
 
 
-def _parse(body, variant_id, currency) -> Extraction:
+def _load(body) -> tuple[dict, bool] | None:
+    """The product object and whether its money is in minor units (.js) or decimals (.json)."""
     try:
         if isinstance(body, (bytes, bytearray)):
             body = bytes(body).decode("utf-8", errors="replace")
         data = json.loads(body)
     except (ValueError, TypeError, RecursionError):
-        return _UNREADABLE
+        return None
     if not isinstance(data, dict):
-        return _UNREADABLE
-    minor = True
+        return None
     if isinstance(data.get("product"), dict):  # the .json shape
-        data = data["product"]
-        minor = False
+        return data["product"], False
+    return data, True
+
+
+def _chosen_variant(variants: list, variant_id) -> dict | None:
+    """The variant the URL selects, else the first a buyer can pick (what the product page
+    selects by default), else the first."""
+    if variant_id is not None:
+        for v in variants:
+            if str(v.get("id")) == str(variant_id):
+                return v
+    if not variants:
+        return None
+    return next((v for v in variants if v.get("available") is True), variants[0])
+
+
+_AVAILABLE = {True: "in_stock", False: "out_of_stock"}
+
+
+def _image(data: dict) -> str | None:
+    image = data.get("featured_image")
+    if not image and isinstance(data.get("image"), dict):
+        image = data["image"].get("src")
+    if isinstance(image, str) and image.startswith("//"):
+        image = "https:" + image
+    return clean_text(image, 2000) if isinstance(image, str) else None
+
+
+def _parse(body, variant_id, currency) -> Extraction:
+    loaded = _load(body)
+    if loaded is None:
+        return _UNREADABLE
+    data, minor = loaded
     raw_variants = data.get("variants")
     variants = [v for v in raw_variants if isinstance(v, dict)] if isinstance(raw_variants, list) else []
     if not variants and data.get("price") is None:
         return _UNREADABLE
-    chosen = None
-    if variant_id is not None:
-        for v in variants:
-            if str(v.get("id")) == str(variant_id):
-                chosen = v
-                break
-    if chosen is None and variants:
-        # the first available variant is what the product page selects by default
-        chosen = next((v for v in variants if v.get("available") is True), variants[0])
+    chosen = _chosen_variant(variants, variant_id)
     conv = _minor if minor else _decimal
-    if chosen is not None:
-        price = conv(chosen.get("price"))
-        regular = conv(chosen.get("compare_at_price"))
-        avail_raw = chosen.get("available")
-        sku = clean_text(chosen.get("sku"), 100)
-        gtin = clean_gtin(chosen.get("barcode"))
-    else:
-        price = conv(data.get("price"))
-        regular = conv(data.get("compare_at_price"))
-        avail_raw = data.get("available")
-        sku = gtin = None
+    src = chosen if chosen is not None else data
     cur = currency.upper() if currency and currency.upper() in ISO_CODES else None
-    price, regular = round_amount(price, cur), round_amount(regular, cur)
+    price, regular = round_amount(conv(src.get("price")), cur), round_amount(conv(src.get("compare_at_price")), cur)
     if regular is not None and price is not None and regular <= price:
         regular = None
-    if avail_raw is True:
-        availability = "in_stock"
-    elif avail_raw is False:
-        availability = "out_of_stock"
-    else:
-        availability = "unknown"
-    image = data.get("featured_image") or (data.get("image") or {}).get("src") if isinstance(data.get("image"), dict) else data.get("featured_image")
-    if isinstance(image, str) and image.startswith("//"):
-        image = "https:" + image
+    availability = _availability(src.get("available"))
     return Extraction(
         name=clean_text(data.get("title")),
         price=price if price is not None and price > 0 else None,
         currency=cur,
         availability=availability,
         regular_price=regular,
-        sku=sku,
-        gtin=gtin,
-        image_url=clean_text(image, 2000),
+        sku=clean_text((chosen or {}).get("sku"), 100),
+        gtin=clean_gtin((chosen or {}).get("barcode")),
+        image_url=_image(data),
         source="shopify" if price is not None else None,
         page_kind="product",
-        rules={"price": "price.endpoint_variant" if price is not None else "price.none",
-               "availability": "availability.endpoint_variant" if availability != "unknown" else "availability.no_signal",
-               "page_kind": "kind.endpoint_product"},
+        rules=_rules(price, availability),
     )
+
+
+def _availability(value) -> str:
+    return _AVAILABLE.get(value, "unknown") if isinstance(value, bool) else "unknown"
+
+
+def _rules(price, availability: str) -> dict[str, str]:
+    return {"price": "price.endpoint_variant" if price is not None else "price.none",
+            "availability": "availability.endpoint_variant" if availability != "unknown" else "availability.no_signal",
+            "page_kind": "kind.endpoint_product"}

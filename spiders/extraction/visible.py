@@ -792,48 +792,98 @@ def _text_flags(before: str, prefix: str, after: str, text: str) -> tuple[frozen
     A pure function of the texts, kept for the texts seen again: a store's template repeats
     its labels ("Sale price", "Regular price", "inkl. MwSt.") on every product page.
     """
-    flags: set = set()
-    label = (before + " " + prefix).strip()
-    label = _CURRENCY_AT_END.sub("", label).strip()
-    if _MINUS_AT_END.search(label):
-        flags.add("save")  # a negative amount is a discount
+    label = _CURRENCY_AT_END.sub("", (before + " " + prefix).strip()).strip()
+    negative = bool(_MINUS_AT_END.search(label))
+    if negative:
         label = label.rstrip("-− ")
-    if _PLUS_AT_END.search(label) or _PLUS_OPEN.search(prefix):
-        flags.add("shipping")  # an amount added on top: shipping, tax, handling
-    if _SUM_BEFORE.search(label[-30:]):
-        flags.add("save")  # a sum of several items
-    if _WAS_BEFORE.search(label) or _WAS_IN_TEXT.match(text):
-        flags.add("was")
-    if _NET.search(label[-30:]) or _NET.search(after[:24]) or _NET.search(text):
-        if not (_GROSS.search(label[-30:]) or _GROSS.search(text)):
-            flags.add("net")
-    if _UNIT_AFTER.search(after) or _UNIT_BEFORE.search(label) or _UNIT_IN_TEXT.search(text):
-        flags.add("unit")
-    if _INSTALMENT.search(label) or _INSTALMENT_AFTER.search(after) or _INSTALMENT_AFTER.search(text[-12:]):
-        flags.add("instalment")
-    if _SHIPPING.search(label) or _SHIPPING_AFTER.search(after) or _PLUS_START.match(text):
-        flags.add("shipping")
-    if _SAVE.search(label) or _SAVE_AFTER.search(after):
-        flags.add("save")
-    if _CONTEXT_NOISE.search(label[-40:]) or _CONTEXT_NOISE.search(text):
-        flags.add("noise")
     # the amount's own label: the words in its element before it, else the few words just before
     # (not a column heading further back, which labels the cells under it)
     own = _CURRENCY_AT_END.sub("", prefix).strip()
-    near_label = own if _WORDY_LABEL.search(own) else label[-V.OWN_LABEL_CHARS:]
-    near_after = after[:V.OWN_LABEL_CHARS]
-    if _OTHER_OFFER.search(near_label) or _OTHER_OFFER_AFTER.match(near_after):
-        flags.add("other_offer")
-    if _MEMBER.search(near_label) or _MEMBER_AFTER.match(near_after):
-        flags.add("member")
-    if _ADDON.search(near_label) or _ADDON_AFTER.match(near_after):
-        flags.add("addon")
-    if _ESTIMATE.search(near_label):
-        flags.add("estimate")
-    if _CURRENT_BID.search(near_label):
-        flags.add("current_bid")
+    w = _Words(label=label, prefix=prefix, after=after, text=text,
+               near_label=own if _WORDY_LABEL.search(own) else label[-V.OWN_LABEL_CHARS:],
+               near_after=after[:V.OWN_LABEL_CHARS])
+    flags = {flag for flag, says in _FLAG_RULES if says(w)}
+    if negative:
+        flags.add("save")  # a negative amount is a discount
     gross = bool(_GROSS.search(label[-30:]) or _GROSS.search(after[:20]))
     return frozenset(flags), gross
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The words around one amount: its label (before it), its own element's prefix, what
+    follows, its own text, and the amount's own short label and what follows it closely."""
+
+    label: str
+    prefix: str
+    after: str
+    text: str
+    near_label: str
+    near_after: str
+
+
+def _says_added_on_top(w: _Words) -> bool:
+    """ "+ $4.95", "(+ $2)": shipping, tax or handling added on top."""
+    return bool(_PLUS_AT_END.search(w.label) or _PLUS_OPEN.search(w.prefix) or _PLUS_START.match(w.text)
+                or _SHIPPING.search(w.label) or _SHIPPING_AFTER.search(w.after))
+
+
+def _says_saving(w: _Words) -> bool:
+    """"Save $20", "$5 off", "Total for both": a saving or a sum, not a price."""
+    return bool(_SUM_BEFORE.search(w.label[-30:]) or _SAVE.search(w.label) or _SAVE_AFTER.search(w.after))
+
+
+def _says_was(w: _Words) -> bool:
+    return bool(_WAS_BEFORE.search(w.label) or _WAS_IN_TEXT.match(w.text))
+
+
+def _says_net(w: _Words) -> bool:
+    """Net of tax ("zzgl. MwSt.", "excl. VAT") and not also tax-inclusive."""
+    net = _NET.search(w.label[-30:]) or _NET.search(w.after[:24]) or _NET.search(w.text)
+    return bool(net) and not (_GROSS.search(w.label[-30:]) or _GROSS.search(w.text))
+
+
+def _says_unit(w: _Words) -> bool:
+    return bool(_UNIT_AFTER.search(w.after) or _UNIT_BEFORE.search(w.label) or _UNIT_IN_TEXT.search(w.text))
+
+
+def _says_instalment(w: _Words) -> bool:
+    return bool(_INSTALMENT.search(w.label) or _INSTALMENT_AFTER.search(w.after)
+                or _INSTALMENT_AFTER.search(w.text[-12:]))
+
+
+def _says_noise(w: _Words) -> bool:
+    """Free-shipping thresholds, coupons, points, gift cards: amounts of a promotion."""
+    return bool(_CONTEXT_NOISE.search(w.label[-40:]) or _CONTEXT_NOISE.search(w.text))
+
+
+def _says_other_offer(w: _Words) -> bool:
+    return bool(_OTHER_OFFER.search(w.near_label) or _OTHER_OFFER_AFTER.match(w.near_after))
+
+
+def _says_member(w: _Words) -> bool:
+    return bool(_MEMBER.search(w.near_label) or _MEMBER_AFTER.match(w.near_after))
+
+
+def _says_addon(w: _Words) -> bool:
+    return bool(_ADDON.search(w.near_label) or _ADDON_AFTER.match(w.near_after))
+
+
+# flag -> what says it (visible.score_candidates penalises each flag; chain drops some outright)
+_FLAG_RULES = (
+    ("shipping", _says_added_on_top),
+    ("save", _says_saving),
+    ("was", _says_was),
+    ("net", _says_net),
+    ("unit", _says_unit),
+    ("instalment", _says_instalment),
+    ("noise", _says_noise),
+    ("other_offer", _says_other_offer),
+    ("member", _says_member),
+    ("addon", _says_addon),
+    ("estimate", lambda w: bool(_ESTIMATE.search(w.near_label))),
+    ("current_bid", lambda w: bool(_CURRENT_BID.search(w.near_label))),
+)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -14,19 +14,15 @@ SPIDERS = Path(__file__).resolve().parents[2] / "spiders"
 # and none may join it.
 NOT_YET_SPLIT = {
     "extraction/meta.py:read_meta",
-    "extraction/visible.py:_text_flags",
     "extraction/visible.py:_find_buttons",
     "extraction/visible.py:_candidates",
     "extraction/visible.py:_find_title",
     "extraction/microdata.py:_read_item",
     "extraction/microdata.py:extract_rdfa",
     "extraction/microdata.py:_read_offer",
-    "extraction/pagekind.py:read_statements",
     "extraction/prices.py:parse_price",
     "extraction/prices.py:_to_decimal",
     "extraction/dom.py:scan",
-    "extraction/jsonld.py:_product",
-    "extraction/shopify.py:_parse",
 }
 
 
