@@ -68,6 +68,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--send-rate", type=float, default=100.0, help="PRICEHOUND_SES_MAX_SEND_RATE")
     p.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-confirm", action="store_true",
+                   help="PRICEHOUND_CONFIRM=false: tell changes on their first reading (the baseline "
+                        "bench/confirm_latency.py compares against)")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory (logs) afterwards")
     return p.parse_args()
 
@@ -233,7 +236,7 @@ def main() -> int:
             PRICEHOUND_SES_MAX_SEND_RATE=str(args.send_rate), PRICEHOUND_ALERT_BATCH_WINDOW="0",
             PRICEHOUND_DOWNLOAD_DELAY="0", PRICEHOUND_BEAT_INTERVAL="1", PRICEHOUND_LOG_LEVEL="WARNING",
             AWS_ACCESS_KEY_ID="load", AWS_SECRET_ACCESS_KEY="load", AWS_DEFAULT_REGION="us-east-1",
-            PYTHONPATH=str(REPO_ROOT),
+            PYTHONPATH=str(REPO_ROOT), PRICEHOUND_CONFIRM="false" if args.no_confirm else "true",
         )
         log_dir = root / "logs"
         specs = {
