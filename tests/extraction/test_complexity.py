@@ -22,7 +22,6 @@ NOT_YET_SPLIT = {
     "extraction/microdata.py:_read_offer",
     "extraction/prices.py:parse_price",
     "extraction/prices.py:_to_decimal",
-    "extraction/dom.py:scan",
 }
 
 
