@@ -243,51 +243,63 @@ def decimal_comma(locale_hint: str | None, currency: str | None = None) -> bool:
     return False
 
 
+def _compact_number(num: str) -> str | None:
+    """The number without spaces, apostrophes and grouping spaces ("1 299" -> "1299"), or None
+    when anything but digits, '.' and ',' is left."""
+    s = num.strip().replace("\u00a0", " ").replace("\u202f", " ").replace("'", "").replace("\u2019", "")
+    s = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", s)  # "1 299" -> "1299"
+    s = s.replace(" ", "")
+    if not s or not re.fullmatch(r"[\d.,]+", s) or not re.search(r"\d", s):
+        return None
+    return s
+
+
+def _lone_separator_role(s: str, sep: str, three_decimal: bool) -> str | None:
+    """`sep` when the only kind of separator in `s` is a decimal point, None when it groups."""
+    if s.count(sep) > 1:
+        return None  # "1.299.000" -> grouping
+    head, _, tail = s.rpartition(sep)
+    if len(tail) == 3 and three_decimal:
+        return sep  # "2.500" KWD: two dinars and 500 fils
+    if len(tail) == 3 and head and len(head) <= 3 and head != "0":
+        # "229.990", "1,299": grouping (a consumer price never has three decimals)
+        return None
+    return sep  # "12.99", "0.990", "69.990000000000"
+
+
+def _decimal_separator(s: str, three_decimal: bool) -> str | None:
+    """Which of '.' and ',' is the decimal point in `s`; None when there is none."""
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        return "." if s.rfind(".") > s.rfind(",") else ","
+    if dots or commas:
+        return _lone_separator_role(s, "." if dots else ",", three_decimal)
+    return None
+
+
+def _plain_digits(s: str, dec_sep: str | None) -> str:
+    """`s` written the way Decimal reads it: grouping dropped, '.' as the decimal point."""
+    if dec_sep is None:
+        return s.replace(".", "").replace(",", "")
+    other = "," if dec_sep == "." else "."
+    intpart, _, frac = s.replace(other, "").rpartition(dec_sep)
+    return (intpart or "0") + "." + frac
+
+
 def _to_decimal(num: str, *, comma_decimal: bool = False, zero_decimal: bool = False,
                 three_decimal: bool = False) -> Decimal | None:
     """A number as written on a page -> Decimal, deciding what '.' and ',' mean.
 
     "2.500" is 2500 in most currencies and 2.5 in a three-decimal one (KWD, BHD, OMR: the
     caller says so with `three_decimal`)."""
-    s = num.strip().replace("\u00a0", " ").replace("\u202f", " ").replace("'", "").replace("\u2019", "")
-    s = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", s)  # "1 299" -> "1299"
-    s = s.replace(" ", "")
-    if not s or not re.fullmatch(r"[\d.,]+", s) or not re.search(r"\d", s):
+    s = _compact_number(num)
+    if s is None:
         return None
-    dots, commas = s.count("."), s.count(",")
-    if dots and commas:
-        dec_sep = "." if s.rfind(".") > s.rfind(",") else ","
-    elif dots or commas:
-        sep = "." if dots else ","
-        head, _, tail = s.rpartition(sep)
-        count = dots or commas
-        if count > 1:
-            dec_sep = None  # "1.299.000" -> grouping
-        elif len(tail) == 3 and three_decimal:
-            dec_sep = sep  # "2.500" KWD: two dinars and 500 fils
-        elif len(tail) == 3 and head and len(head.replace(sep, "")) <= 3 and head != "0":
-            # "229.990", "1,299": grouping unless the locale writes that separator as decimal
-            dec_sep = None  # a consumer price never has three decimals
-        elif len(tail) > 3 and head:
-            dec_sep = sep  # "69.990000000000"
-        else:
-            dec_sep = sep
-    else:
-        dec_sep = None
-    if dec_sep is None:
-        digits = s.replace(".", "").replace(",", "")
-    else:
-        other = "," if dec_sep == "." else "."
-        body = s.replace(other, "")
-        intpart, _, frac = body.rpartition(dec_sep)
-        digits = (intpart or "0") + "." + frac
     try:
-        value = Decimal(digits)
+        value = Decimal(_plain_digits(s, _decimal_separator(s, three_decimal)))
     except InvalidOperation:
         return None
-    if not value.is_finite():
-        return None
-    return value
+    return value if value.is_finite() else None
 
 
 class PageText(str):
