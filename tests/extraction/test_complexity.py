@@ -16,9 +16,6 @@ NOT_YET_SPLIT = {
     "extraction/visible.py:_find_buttons",
     "extraction/visible.py:_candidates",
     "extraction/visible.py:_find_title",
-    "extraction/microdata.py:_read_item",
-    "extraction/microdata.py:extract_rdfa",
-    "extraction/microdata.py:_read_offer",
     "extraction/prices.py:parse_price",
 }
 
