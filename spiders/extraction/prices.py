@@ -353,6 +353,52 @@ def _check(amount: Decimal | None, currency: str | None) -> Decimal | None:
     return amount
 
 
+def _price_from_number(value, currency_hint: str | None) -> Price | None:
+    """A price given as a number: the amount as it is, in the hinted currency."""
+    code = normalize_code(currency_hint)
+    amount = amount_from_value(value, currency=code)
+    return Price(round_amount(amount, code), code) if amount is not None else None
+
+
+def _price_text_or_none(text) -> str | None:
+    """The text with whitespace collapsed, or None when it cannot be a price (no digit, too
+    long, an exponent, a minus after the symbol)."""
+    s = " ".join(strip_invisible(str(text)).split())
+    if not s or len(s) > 200 or not re.search(r"\d", s):
+        return None
+    if _EXPONENT.search(s) or _MINUS_AFTER_SYMBOL.search(s):
+        return None
+    return s
+
+
+def _symbol_amount(s: str, m, hint: str | None) -> tuple[str, str | None] | None:
+    """Number and currency of a money mention with its symbol; None when it is negative."""
+    before = s[: m.start()]
+    if re.search(r"[-−–]\s*$", before) and not re.search(r"\d\s*[-−–]\s*$", before):
+        return None
+    if m.group("num2") and re.search(r"[-−]\s*$", s[: m.start("num2")]):
+        return None
+    num = m.group("num1") or m.group("num2")
+    return num, currency_from_symbol(m.group("pre") or m.group("post"), hint)
+
+
+def _bare_amount(s: str, hint: str | None) -> tuple[str, str | None] | None:
+    """Number and currency of a short text without a known money pattern; None when it is
+    negative, has no number, or is words around a number ("Call for price 555")."""
+    if re.search(r"(?:^|\s)[-−]\s*\d", s):
+        return None
+    pp = _PPrice.fromstring(s)
+    if pp.amount_text is None:
+        return None
+    num = pp.amount_text
+    rest = s.replace(num, " ")
+    if pp.currency:
+        rest = rest.replace(pp.currency, " ")
+    if _WORDY.search(rest) and not re.search(r"price|preis|prix|precio", rest, re.I):
+        return None
+    return num, currency_from_symbol(pp.currency, hint) if pp.currency else hint
+
+
 def parse_price(text, *, currency_hint: str | None = None, locale_hint: str | None = None) -> Price | None:
     """Parse a price as a buyer reads it: "$229.990" (es-CL) -> 229990 CLP, "1.299,00 €" -> 1299.00 EUR.
 
@@ -361,43 +407,17 @@ def parse_price(text, *, currency_hint: str | None = None, locale_hint: str | No
     if text is None or isinstance(text, bool):
         return None
     if isinstance(text, (int, float, Decimal)):
-        code = normalize_code(currency_hint)
-        amount = amount_from_value(text, currency=code)
-        return Price(round_amount(amount, code), code) if amount is not None else None
-    s = " ".join(strip_invisible(str(text)).split())
-    if not s or len(s) > 200 or not re.search(r"\d", s):
+        return _price_from_number(text, currency_hint)
+    s = _price_text_or_none(text)
+    if s is None:
         return None
-    if _EXPONENT.search(s) or _MINUS_AFTER_SYMBOL.search(s):
-        return None
-    hint = normalize_code(currency_hint)
-    if hint is None:
-        hint = currency_from_locale(locale_hint)
+    hint = normalize_code(currency_hint) or currency_from_locale(locale_hint)
     m = MONEY_RE.search(s)
-    if m:
-        start = m.start()
-        if re.search(r"[-−–]\s*$", s[:start]) and not re.search(r"\d\s*[-−–]\s*$", s[:start]):
-            return None
-        num = m.group("num1") or m.group("num2")
-        sym = m.group("pre") or m.group("post")
-        if m.group("num2") and re.search(r"[-−]\s*$", s[: m.start("num2")]):
-            return None
-        currency = currency_from_symbol(sym, hint)
-    else:
-        if re.search(r"(?:^|\s)[-−]\s*\d", s):
-            return None
-        pp = _PPrice.fromstring(s)
-        if pp.amount_text is None:
-            return None
-        num = pp.amount_text
-        currency = currency_from_symbol(pp.currency, hint) if pp.currency else hint
-        # a stray word in a short string ("Call for price 555") is not a price
-        rest = s.replace(num, " ")
-        if pp.currency:
-            rest = rest.replace(pp.currency, " ")
-        if _WORDY.search(rest) and not re.search(r"price|preis|prix|precio", rest, re.I):
-            return None
-    if currency is None:
-        currency = hint
+    found = _symbol_amount(s, m, hint) if m else _bare_amount(s, hint)
+    if found is None:
+        return None
+    num, currency = found
+    currency = currency or hint
     amount = _to_decimal(num, comma_decimal=decimal_comma(locale_hint, currency),
                          zero_decimal=currency in ZERO_DECIMAL, three_decimal=currency in THREE_DECIMAL)
     amount = _check(amount, currency)

@@ -16,7 +16,6 @@ NOT_YET_SPLIT = {
     "extraction/visible.py:_find_buttons",
     "extraction/visible.py:_candidates",
     "extraction/visible.py:_find_title",
-    "extraction/prices.py:parse_price",
 }
 
 
