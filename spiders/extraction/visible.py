@@ -596,6 +596,65 @@ def _find_buttons(page: Page, clickables) -> list:
 
 # ---------------------------------------------------------------- candidates
 
+_NO_PRICE_TAGS = ("script", "style", "option", "select", "title")
+_RANGE_JOINER = re.compile(r"\s*(?:-|–|—|to|bis|à|a|~)\s*")
+_BARE_AMOUNT = re.compile(r"\s*(\d{1,3}(?:[.,]\d{3})*[.,]\d{2}|\d+[.,]\d{2})\s*")
+
+
+def _may_hold_price(e, t: str | None) -> bool:
+    """Short text with a digit, in an element a price can be shown in."""
+    return bool(t) and bool(_DIGIT.search(t)) and e.tag.lower() not in _NO_PRICE_TAGS
+
+
+def _range_start(t: str, mentions: list) -> tuple[list, bool]:
+    """Two amounts joined as a range ("$10 - $20") count as the first; True when it was one."""
+    if len(mentions) == 2 and _RANGE_JOINER.fullmatch(t[mentions[0][1]:mentions[1][0]]):
+        return mentions[:1], True
+    return mentions, False
+
+
+def _children_hold_money(e, short: dict, currency_hint, locale_hint) -> bool:
+    """Whether a child element's own short text already holds an amount."""
+    return any(find_money(short.get(c) or "", currency_hint=currency_hint, locale_hint=locale_hint)
+               for c in e if isinstance(c.tag, str))
+
+
+def _bare_classy_candidate(e, t: str, page: Page, currency_hint, locale_hint) -> Candidate | None:
+    """A bare number ("79.99") in an element whose class says price."""
+    if not _classy_price(e, page):
+        return None
+    bare = _BARE_AMOUNT.fullmatch(t)
+    if not bare:
+        return None
+    p = parse_price(bare.group(1), currency_hint=currency_hint, locale_hint=locale_hint)
+    return Candidate(e, p, t, page.order[e]) if p else None
+
+
+def _single_candidate(e, t: str, mention, page: Page, range_: bool) -> Candidate | None:
+    """One amount with little text around it, above zero."""
+    start, end, price = mention
+    if len((t[:start] + " " + t[end:]).strip()) > 36 or price.amount <= 0:
+        return None
+    return Candidate(e, price, t, page.order[e], range_=range_, prefix=t[:start], suffix=t[end:])
+
+
+def _inside_another(e, found: dict, page: Page) -> bool:
+    """Whether one of the four elements above `e` is a candidate too."""
+    p = page.parent.get(e)
+    for _ in range(4):
+        if p is None:
+            return False
+        if p in found:
+            return True
+        p = page.parent.get(p)
+    return False
+
+
+def _outermost(found: dict, page: Page) -> list:
+    """Of nested candidates, the outermost: the most complete text of one price."""
+    return [c for e, c in found.items() if not _inside_another(e, found, page)]
+
+
 def _candidates(page: Page, digit_owners, currency_hint, locale_hint) -> list:
     """Price candidates: the elements whose short text holds a digit (found from the text pieces
     that hold one, walking up while the text stays short), each read as one amount."""
@@ -603,54 +662,23 @@ def _candidates(page: Page, digit_owners, currency_hint, locale_hint) -> list:
     short = page.short
     for e in _with_ancestors(page, digit_owners):
         t = short.get(e)
-        if not t or not _DIGIT.search(t):
+        if not _may_hold_price(e, t):
             continue
-        tag = e.tag.lower()
-        if tag in ("script", "style", "option", "select", "title"):
-            continue
-        mentions = find_money(t, currency_hint=currency_hint, locale_hint=locale_hint)
-        range_ = False
-        if len(mentions) == 2:
-            between = t[mentions[0][1]:mentions[1][0]]
-            if re.fullmatch(r"\s*(?:-|–|—|to|bis|à|a|~)\s*", between):
-                range_ = True
-                mentions = mentions[:1]
-        if len(mentions) >= 2 and len(mentions) <= 4 and not any(
-                find_money(short.get(c) or "", currency_hint=currency_hint, locale_hint=locale_hint)
-                for c in e if isinstance(c.tag, str)):
+        mentions, range_ = _range_start(t, find_money(t, currency_hint=currency_hint, locale_hint=locale_hint))
+        if 2 <= len(mentions) <= 4 and not _children_hold_money(e, short, currency_hint, locale_hint):
             for piece in _split_pieces(e, short, currency_hint, locale_hint):
                 found[piece.el] = piece
                 piece.order = page.order[piece.el]
             continue
-        if len(mentions) != 1:
-            if not mentions and _classy_price(e, page):
-                bare = re.fullmatch(r"\s*(\d{1,3}(?:[.,]\d{3})*[.,]\d{2}|\d+[.,]\d{2})\s*", t)
-                if bare:
-                    p = parse_price(bare.group(1), currency_hint=currency_hint, locale_hint=locale_hint)
-                    if p:
-                        found[e] = Candidate(e, p, t, page.order[e])
-            continue
-        start, end, price = mentions[0]
-        rest = (t[:start] + " " + t[end:]).strip()
-        if len(rest) > 36:
-            continue
-        if price.amount <= 0:
-            continue
-        found[e] = Candidate(e, price, t, page.order[e], range_=range_, prefix=t[:start], suffix=t[end:])
-    # keep the outermost of nested candidates (the most complete text of one price)
-    out = []
-    for e, c in found.items():
-        p = page.parent.get(e)
-        hop = 0
-        nested = False
-        while p is not None and hop < 4:
-            if p in found:
-                nested = True
-                break
-            p = page.parent.get(p)
-            hop += 1
-        if not nested:
-            out.append(c)
+        if not mentions:
+            c = _bare_classy_candidate(e, t, page, currency_hint, locale_hint)
+        elif len(mentions) == 1:
+            c = _single_candidate(e, t, mentions[0], page, range_)
+        else:
+            c = None
+        if c is not None:
+            found[e] = c
+    out = _outermost(found, page)
     out.sort(key=lambda c: c.order)
     return out[:400]
 
