@@ -914,7 +914,8 @@ BEGIN
         ch := substr(part, i, 1);
         IF ch = '%' AND substr(part, i + 1, 2) ~ '^[0-9A-Fa-f]{2}$' THEN
             code := ('x' || lpad(substr(part, i + 1, 2), 8, '0'))::bit(32)::integer;
-            IF code < 128 AND chr(code) ~ '^[A-Za-z0-9._~-]$' THEN
+            -- chr(0) is an error in PostgreSQL, and %00 is no unreserved character anyway
+            IF code BETWEEN 1 AND 127 AND chr(code) ~ '^[A-Za-z0-9._~-]$' THEN
                 out := out || chr(code);
             ELSE
                 out := out || '%' || upper(substr(part, i + 1, 2));

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pricehound import catalog, urls
@@ -82,6 +82,7 @@ _segment = st.lists(st.sampled_from(list("aZ09-._~%+!$'()*,;=:@é/") + ["%6b", "
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@example(path='a', query=[('a', '%00')], rule='strip', https=False)  # chr(0) is an error in SQL
 @given(path=st.lists(_segment, max_size=5).map("/".join), query=st.lists(
     st.tuples(st.sampled_from(["a", "B", "utm_x", "q", "%7e", "c+d"]), st.text("xy+%20é=", max_size=4)),
     max_size=4).map(lambda pairs: [(k, v.replace("%20", " ").replace(" ", "%20")) for k, v in pairs]), rule=st.sampled_from(urls.TRAILING_SLASH_RULES), https=st.booleans())
