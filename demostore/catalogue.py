@@ -29,6 +29,7 @@ STATUSES = (
     "malformed",
     "challenge",
     "no_availability",
+    "maintenance",
 )
 
 #: Statuses that answer at once (no sleeping, no huge bodies): the default fault mix.

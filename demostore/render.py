@@ -661,6 +661,13 @@ def message_page(store: Store, all_products: list[Product], base_url: str, *, ti
     return page(store, all_products, base_url, title=title, main=main, body_class=body_class)
 
 
+def maintenance_page(store: Store) -> str:
+    """What a shop shows everywhere while it is down for maintenance (answered with 200)."""
+    return (f"<!DOCTYPE html><html><head><title>{esc(store.name)} - We'll be back soon</title></head><body>"
+            f"<h1>Down for maintenance</h1><p>{esc(store.name)} is currently undergoing scheduled maintenance. "
+            "We'll be back shortly. Thank you for your patience.</p></body></html>")
+
+
 def challenge_page(host: str, ray: str) -> str:
     return f"""<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>
 <meta http-equiv="Content-Type" content="text/html; charset=UTF-8">

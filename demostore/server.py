@@ -27,7 +27,7 @@ from .locale import text
 STATUS_CODES = {
     "ok": 200, "slow": 200, "oversize": 200, "malformed": 200, "no_availability": 200,
     "gone404": 404, "gone410": 410, "redirect_home": 302, "error500": 500, "throttle429": 429,
-    "challenge": 503, "timeout": None,
+    "challenge": 503, "timeout": None, "maintenance": 200,
 }
 
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 400: "Bad Request", 403: "Forbidden",
@@ -600,7 +600,7 @@ class DemoStoreServer:
             code = STATUS_CODES[product.status]
             if code == 503:
                 code = self.challenge_code
-            shows = code == 200
+            shows = code == 200 and product.status != "maintenance"
             if shows:
                 no_signal = (product.status == "no_availability" or product.availability == "unknown"
                              or kind == "json")
@@ -657,6 +657,9 @@ class DemoStoreServer:
             return handler._send(entry["status_code"], body, "text/html; charset=UTF-8", [
                 ("Server", "cloudflare"), ("cf-mitigated", "challenge"), ("CF-RAY", f"{ray}-FRA"),
                 ("Cache-Control", "private, max-age=0, no-store, no-cache, must-revalidate")])
+        if status == "maintenance":
+            # the whole shop's page while it is down for maintenance, served with 200
+            return handler._html(200, render.maintenance_page(store))
         show = status != "no_availability"
         if kind in ("js", "json"):
             pad = render.padding(self.oversize_bytes) if status == "oversize" else ""

@@ -92,6 +92,30 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float, interval: float 
 
 # -- private servers ------------------------------------------------------------------------------
 
+
+def owed_in_one_cooldown(rows: list[tuple]) -> Counter[str]:
+    """The alerts a watch with default settings (every kind, no target, min_drop 0) is owed for a
+    history of (price, availability) states that all fall inside one cool-down (alerts/model.py):
+    a stock change once per kind (unknown skipped over); a drop of an item one can buy, unless
+    the same change brought it back, and again for each price below the last one told."""
+    owed: Counter[str] = Counter()
+    known = rows[0][1] if rows and rows[0][1] != "unknown" else None
+    told = None
+    for (p0, _a0), (p1, a1) in zip(rows, rows[1:], strict=False):
+        before = known
+        if a1 != "unknown":
+            known = a1
+        if before in ("in_stock", "preorder") and a1 == "out_of_stock":
+            owed["sold_out"] = 1
+        returned = before == "out_of_stock" and a1 in ("in_stock", "preorder")
+        if returned:
+            owed["back_in_stock"] = 1
+        if (p0 is not None and p1 is not None and p1 < p0 and not returned
+                and known != "out_of_stock" and (told is None or p1 < told)):
+            owed["price_drop"] += 1
+            told = p1
+    return owed
+
 class PrivatePostgres:
     """A PostgreSQL cluster of our own on 127.0.0.1:<port>, restartable (same port, same data)."""
 
@@ -718,16 +742,8 @@ class Pipeline:
                 i += 1
             if states and (not rows or rows[-1] != states[-1]):
                 verdict.add(f"history of {name} ends at {rows[-1] if rows else None}, the store last served {states[-1]}")
-            kinds = set()
-            for (p0, a0), (p1, a1) in zip(rows, rows[1:], strict=False):
-                if p1 < p0:
-                    kinds.add("price_drop")
-                if a0 in ("in_stock", "preorder") and a1 == "out_of_stock":
-                    kinds.add("sold_out")
-                if a0 == "out_of_stock" and a1 in ("in_stock", "preorder"):
-                    kinds.add("back_in_stock")
-            for kind in kinds:  # one per (watch, kind) inside the cool-down
-                owed[(w.item_id, kind)] += 1
+            for kind, count in owed_in_one_cooldown(rows).items():
+                owed[(w.item_id, kind)] = count
         verdict.owed_alerts = len(owed)
 
         for e in events:
@@ -742,8 +758,8 @@ class Pipeline:
         for key, count in got.items():
             if key not in owed:
                 verdict.add(f"notification {key[1]} for watch {key[0]} was not owed")
-            elif count > 1:
-                verdict.add(f"notification {key[1]} for watch {key[0]} created {count} times")
+            elif count != owed[key]:
+                verdict.add(f"notification {key[1]} for watch {key[0]} created {count} times, owed {owed[key]}")
         for key in owed:
             if key not in got:
                 verdict.add(f"notification {key[1]} owed to watch {key[0]} was never created")
