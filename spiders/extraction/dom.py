@@ -237,6 +237,60 @@ class DocScan:
 _COLLECTED = frozenset({"meta", "title", "link", "script", "h1"})
 
 
+def _collect(ds: DocScan, el, tag: str, root) -> None:
+    """Keep the element if it is one of the tags structured data is read from."""
+    if tag == "meta":
+        ds.metas.append(el)
+    elif tag == "script":
+        ds.scripts.append(el)
+    elif tag == "link":
+        ds.links.append(el)
+    elif tag == "title":
+        if ds.title is None and el is not root:
+            ds.title = el
+
+
+def _collect_typed(ds: DocScan, el, keys: list) -> None:
+    """Keep microdata items (itemscope with itemtype) and RDFa nodes (typeof)."""
+    if "itemscope" in keys and "itemtype" in keys:
+        ds.items.append(el)
+    if "typeof" in keys:
+        ds.typed.append(el)
+
+
+def _hidden_by_attributes(el, low: str, keys: list) -> bool:
+    """What `is_hidden` says of an element with attributes, in a few attribute reads."""
+    if "hidden" in keys:
+        return True
+    if "style" in keys and _STYLE_HIDDEN.search(el.get("style")):
+        return True
+    if "class" in keys and _hidden_class_memo(el.get("class")):
+        return True
+    if low in _ARIA_HIDDEN_TAGS:
+        return el.get("aria-hidden") == "true"
+    if low == "input":
+        return (el.get("type") or "").lower() == "hidden"
+    return False
+
+
+def _scan_hidden(el, tag: str, keys: list) -> bool:
+    """Whether a buyer cannot see this element (pruned tags, then its own attributes)."""
+    low = tag.lower()
+    if low in _PRUNE_TAGS:
+        return True
+    if not keys or low == "html" or low == "body":
+        return False
+    return _hidden_by_attributes(el, low, keys)
+
+
+def _last_descendant(el):
+    """The last element of `el`'s subtree in document order (`el` itself when it is a leaf)."""
+    last = el
+    while len(last):
+        last = last[-1]
+    return last
+
+
 def scan(root) -> DocScan:
     """One pass in document order: the page's structured-data elements and what to prune.
 
@@ -246,9 +300,7 @@ def scan(root) -> DocScan:
     """
     ds = DocScan()
     doomed = ds.doomed
-    items, typed = ds.items, ds.typed
     skip_until = None  # while inside a doomed subtree, its last descendant
-    hidden_memo = _HIDDEN_CLASS_MEMO
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):  # a comment, processing instruction or entity
@@ -258,50 +310,17 @@ def scan(root) -> DocScan:
                 skip_until = None
             continue
         if tag in _COLLECTED:
-            if tag == "meta":
-                ds.metas.append(el)
-            elif tag == "script":
-                ds.scripts.append(el)
-            elif tag == "link":
-                ds.links.append(el)
-            elif tag == "title":
-                if ds.title is None and el is not root:
-                    ds.title = el
+            _collect(ds, el, tag, root)
         keys = el.keys()  # attribute names: one call, then cheap list lookups
         if keys:
-            if "itemscope" in keys and "itemtype" in keys:
-                items.append(el)
-            if "typeof" in keys:
-                typed.append(el)
+            _collect_typed(ds, el, keys)
         if skip_until is not None:
             if el is skip_until:
                 skip_until = None
-            continue
-        low = tag.lower()
-        hidden = low in _PRUNE_TAGS
-        if not hidden and keys and low != "html" and low != "body":
-            if "hidden" in keys:
-                hidden = True
-            elif "style" in keys and _STYLE_HIDDEN.search(el.get("style")):
-                hidden = True
-            else:
-                if "class" in keys:
-                    cls = el.get("class")
-                    hidden = hidden_memo.get(cls)
-                    if hidden is None:
-                        hidden = _hidden_class_memo(cls)
-                if not hidden:
-                    if low in _ARIA_HIDDEN_TAGS:
-                        hidden = el.get("aria-hidden") == "true"
-                    elif low == "input":
-                        hidden = (el.get("type") or "").lower() == "hidden"
-        if hidden:
+        elif _scan_hidden(el, tag, keys):
             doomed.append(el)
             if len(el):
-                last = el
-                while len(last):
-                    last = last[-1]
-                skip_until = last
+                skip_until = _last_descendant(el)
         elif tag == "h1":
             ds.h1s.append(el)
     return ds

@@ -19,29 +19,49 @@ class PageMeta:
     canonical: str | None = None
 
 
+def _meta_tags(metas) -> dict:
+    """Lower-cased property/name/itemprop -> the first non-missing content, stripped."""
+    tags: dict = {}
+    for el in metas:
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        content = el.get("content")
+        if key and content is not None:
+            tags.setdefault(key, content.strip())
+    return tags
+
+
+def _page_title(title_el) -> str | None:
+    """The <title> text, whitespace-normalised and capped."""
+    if title_el is None:
+        return None
+    return norm(text_content(title_el))[:500] or None
+
+
+def _page_lang(root, tags: dict) -> str | None:
+    """The <html> lang attribute, else what the meta tags say about the locale."""
+    html = root if root.tag == "html" else root.find(".//html")
+    lang = (html.get("lang") or html.get("xml:lang")) if html is not None else None
+    return lang or tags.get("og:locale") or tags.get("content-language")
+
+
+def _canonical(links) -> str | None:
+    """The first <link rel="canonical"> with an address."""
+    for el in links:
+        if (el.get("rel") or "").lower() == "canonical" and el.get("href"):
+            return el.get("href").strip()
+    return None
+
+
 def read_meta(root, scanned=None) -> PageMeta:
     """The page facts; `scanned` (a dom.DocScan of this tree) saves walking it again."""
-    pm = PageMeta()
-    for el in (scanned.metas if scanned is not None else root.iter("meta")):
-        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
-        if not key:
-            continue
-        content = el.get("content")
-        if content is None:
-            continue
-        pm.tags.setdefault(key, content.strip())
-    t = scanned.title if scanned is not None else root.find(".//title")
-    if t is not None:
-        pm.title = norm(text_content(t))[:500] or None
-    html = root if root.tag == "html" else root.find(".//html")
-    if html is not None:
-        pm.lang = html.get("lang") or html.get("xml:lang")
-    pm.lang = pm.lang or pm.tags.get("og:locale") or pm.tags.get("content-language")
-    for el in (scanned.links if scanned is not None else root.iter("link")):
-        if (el.get("rel") or "").lower() == "canonical" and el.get("href"):
-            pm.canonical = el.get("href").strip()
-            break
-    return pm
+    if scanned is not None:
+        metas, title_el, links = scanned.metas, scanned.title, scanned.links
+    else:
+        metas, title_el, links = root.iter("meta"), root.find(".//title"), root.iter("link")
+    tags = _meta_tags(metas)
+    return PageMeta(
+        tags=tags, title=_page_title(title_el), lang=_page_lang(root, tags), canonical=_canonical(links)
+    )
 
 
 def extract(pm: PageMeta, *, locale_hint=None, currency_hint=None) -> Product | None:

@@ -123,47 +123,76 @@ def extract_microdata(root, *, locale_hint=None, currency_hint=None, scopes: lis
     return products
 
 
+# Product properties read as plain text: property -> (Product attribute, length cap)
+_ITEM_TEXT_FIELDS = {
+    "name": ("name", 500),
+    "sku": ("sku", 100),
+    "productid": ("sku", 100),
+    "image": ("image", 2000),
+    "url": ("url", 2000),
+}
+
+
+def _set_item_field(p: Product, n: str, el) -> bool:
+    """Name, sku, gtin, image or url from one property (the first one wins); True if `n` is one."""
+    if n in _ITEM_TEXT_FIELDS:
+        attr, limit = _ITEM_TEXT_FIELDS[n]
+        if getattr(p, attr) is None:
+            setattr(p, attr, clean_text(_prop_value(el), limit))
+        return True
+    if n.startswith("gtin") or n in ("ean", "upc"):
+        p.gtin = p.gtin or clean_gtin(_prop_value(el))
+        return True
+    return False
+
+
+def _item_offers(el, locale_hint, currency_hint) -> list[Offer]:
+    """The offers of one nested `offers` item (an AggregateOffer gives its head and its offers)."""
+    if el.get("itemscope") is None:
+        return []
+    offer_props = _props(el)
+    if "aggregateoffer" in _type_names(el.get("itemtype")):
+        return _read_aggregate(el, offer_props, locale_hint, currency_hint)
+    return [_read_offer(el, offer_props, locale_hint, currency_hint)]
+
+
+def _first_known_availability(raws) -> str | None:
+    """The first availability value that maps to something other than unknown."""
+    for raw in raws:
+        a = map_availability(raw)
+        if a != "unknown":
+            return a
+    return None
+
+
+def _loose_offers(raws, currency, locale_hint, currency_hint) -> list[Offer]:
+    """Prices written directly on the Product (common in old templates), one offer each."""
+    offers = []
+    for raw in raws:
+        amount = amount_from_value(raw, locale_hint=locale_hint, currency=currency)
+        if amount is not None:
+            offers.append(Offer(price=amount, currency=currency or _currency_in(raw, currency_hint)))
+    return offers
+
+
 def _read_item(scope, source, locale_hint, currency_hint) -> Product:
-    props = _props(scope)
     p = Product(source=source, element=scope)
     loose_prices, loose_avail, loose_currency = [], [], None
-    for name, el in props:
+    for name, el in _props(scope):
         n = name.lower()
-        if n == "name" and p.name is None:
-            p.name = clean_text(_prop_value(el))
-        elif n in ("sku", "productid") and p.sku is None:
-            p.sku = clean_text(_prop_value(el), 100)
-        elif n.startswith("gtin") or n in ("ean", "upc"):
-            p.gtin = p.gtin or clean_gtin(_prop_value(el))
-        elif n == "image" and p.image is None:
-            p.image = clean_text(_prop_value(el), 2000)
-        elif n == "url" and p.url is None:
-            p.url = clean_text(_prop_value(el), 2000)
-        elif n == "offers":
-            if el.get("itemscope") is not None:
-                types = _type_names(el.get("itemtype"))
-                offer_props = _props(el)
-                if "aggregateoffer" in types:
-                    p.offers.extend(_read_aggregate(el, offer_props, locale_hint, currency_hint))
-                else:
-                    p.offers.append(_read_offer(el, offer_props, locale_hint, currency_hint))
+        if _set_item_field(p, n, el):
+            continue
+        if n == "offers":
+            p.offers.extend(_item_offers(el, locale_hint, currency_hint))
         elif n == "price":
             loose_prices.append(_prop_value(el))
         elif n == "availability":
             loose_avail.append(_prop_value(el))
         elif n == "pricecurrency":
             loose_currency = loose_currency or normalize_currency(_prop_value(el), currency_hint)
-    # price / availability written directly on the Product (common in old templates)
-    if loose_prices and not any(o.price is not None for o in p.offers):
-        for raw in loose_prices:
-            amount = amount_from_value(raw, locale_hint=locale_hint, currency=loose_currency)
-            if amount is not None:
-                p.offers.append(Offer(price=amount, currency=loose_currency or _currency_in(raw, currency_hint)))
-    for raw in loose_avail:
-        a = map_availability(raw)
-        if a != "unknown":
-            p.availability = a
-            break
+    if not any(o.price is not None for o in p.offers):
+        p.offers.extend(_loose_offers(loose_prices, loose_currency, locale_hint, currency_hint))
+    p.availability = _first_known_availability(loose_avail) or p.availability
     return p
 
 
@@ -174,16 +203,44 @@ def _currency_in(raw, hint):
     return got.currency if got else None
 
 
+def _read_price_specification(e, prices: list, currency, currency_hint):
+    """Prices of a nested PriceSpecification appended to `prices`; the offer's currency back."""
+    for sn, se in _props(e):
+        if sn.lower() == "price":
+            prices.append(_prop_value(se))
+        elif sn.lower() == "pricecurrency":
+            currency = currency or normalize_currency(_prop_value(se), currency_hint)
+    return currency
+
+
+def _set_offer_amounts(o: Offer, prices: list, currency, locale_hint, currency_hint) -> None:
+    """The offer's price from its price texts read in the currency the offer states; several
+    prices make the rest alternatives."""
+    amounts = []
+    for raw in prices:
+        a = amount_from_value(raw, locale_hint=locale_hint, currency=currency)
+        if a is not None:
+            amounts.append(a)
+            if o.currency is None:
+                o.currency = _currency_in(raw, currency_hint)
+    if not amounts:
+        return
+    o.price = amounts[0]
+    if len(amounts) > 1:
+        o.low = True
+        # several prices in one offer: the rest are alternatives the chain may match
+        o.regular_price = max(amounts) if max(amounts) != amounts[0] else None
+        o.alternatives = amounts
+
+
 def _read_offer(el, props, locale_hint, currency_hint) -> Offer:
     o = Offer()
-    prices, avail, currency, _regular = [], [], None, None
+    prices, avail, currency = [], [], None
     for name, e in props:
         n = name.lower()
-        if n == "price":
+        if n in ("price", "lowprice"):
             prices.append(_prop_value(e))
-        elif n in ("lowprice",):
-            prices.append(_prop_value(e))
-            o.low = True
+            o.low = o.low or n == "lowprice"
         elif n == "pricecurrency":
             currency = currency or normalize_currency(_prop_value(e), currency_hint)
         elif n == "availability":
@@ -193,31 +250,10 @@ def _read_offer(el, props, locale_hint, currency_hint) -> Offer:
         elif n == "sku":
             o.sku = clean_text(_prop_value(e), 100)
         elif n == "pricespecification" and e.get("itemscope") is not None:
-            for sn, se in _props(e):
-                if sn.lower() == "price":
-                    prices.append(_prop_value(se))
-                elif sn.lower() == "pricecurrency":
-                    currency = currency or normalize_currency(_prop_value(se), currency_hint)
+            currency = _read_price_specification(e, prices, currency, currency_hint)
     o.currency = currency
-    amounts = []
-    for raw in prices:
-        a = amount_from_value(raw, locale_hint=locale_hint, currency=currency)
-        if a is not None:
-            amounts.append(a)
-            if o.currency is None:
-                o.currency = _currency_in(raw, currency_hint)
-    if amounts:
-        o.price = amounts[0]
-        if len(amounts) > 1:
-            o.low = True
-            # several prices in one offer: the rest are alternatives the chain may match
-            o.regular_price = max(amounts) if max(amounts) != amounts[0] else None
-            o.alternatives = amounts
-    for raw in avail:
-        a = map_availability(raw)
-        if a != "unknown":
-            o.availability = a
-            break
+    _set_offer_amounts(o, prices, currency, locale_hint, currency_hint)
+    o.availability = _first_known_availability(avail) or o.availability
     return o
 
 
@@ -246,46 +282,68 @@ def _read_aggregate(el, props, locale_hint, currency_hint) -> list[Offer]:
 
 # ---------------------------------------------------------------- RDFa (schema.org vocabulary)
 
+def _rdfa_value(el):
+    """What an RDFa property says: its content, else its link, else its text."""
+    if el.get("content") is not None:
+        return el.get("content")
+    return el.get("href") or el.get("resource") or _price_text(el)
+
+
+def _rdfa_names(el) -> list[str]:
+    """The local names of an element's RDFa properties ("schema:price" -> "price")."""
+    prop = el.get("property") if isinstance(el.tag, str) else None
+    if not prop:
+        return []
+    return [name.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower() for name in prop.split()]
+
+
+def _set_rdfa_product_field(p: Product, n: str, v) -> None:
+    """Name, sku, gtin or image from one RDFa property (the first one wins)."""
+    if n == "name" and p.name is None:
+        p.name = clean_text(v)
+    elif n == "sku":
+        p.sku = p.sku or clean_text(v, 100)
+    elif n.startswith("gtin"):
+        p.gtin = p.gtin or clean_gtin(v)
+    elif n == "image":
+        p.image = p.image or clean_text(v, 2000)
+
+
+def _set_rdfa_offer_field(offer: Offer, n: str, v, locale_hint, currency_hint) -> None:
+    """Currency, price or availability from one RDFa property (the first one wins)."""
+    if n == "pricecurrency":
+        offer.currency = offer.currency or normalize_currency(v, currency_hint)
+    elif n in ("price", "lowprice") and offer.price is None:
+        offer.price = amount_from_value(v, locale_hint=locale_hint)
+    elif n == "availability":
+        offer.availability = _first_known_availability([v]) or offer.availability
+
+
+def _read_rdfa_product(scope, locale_hint, currency_hint) -> Product:
+    """One RDFa Product and, when it says a price or a stock state, its one offer."""
+    p = Product(source="rdfa", element=scope)
+    offer = Offer()
+    for el in scope.iter():
+        if el is scope:
+            continue
+        for n in _rdfa_names(el):
+            v = _rdfa_value(el)
+            _set_rdfa_product_field(p, n, v)
+            _set_rdfa_offer_field(offer, n, v, locale_hint, currency_hint)
+    if offer.price is not None or offer.availability != "unknown":
+        p.offers.append(offer)
+    return p
+
+
 def extract_rdfa(root, *, locale_hint=None, currency_hint=None, scopes: list | None = None) -> list[Product]:
     """Product items (`scopes`: the elements with typeof, when already known)."""
-    products = []
     if scopes is None:
         scopes = root.xpath("//*[@typeof]")
-    for scope in scopes[:MAX_ITEMS]:
-        if not _is_product_type(scope.get("typeof")):
-            continue
-        p = Product(source="rdfa", element=scope)
-        offer = Offer()
-        for el in scope.iter():
-            if el is scope or not isinstance(el.tag, str):
-                continue
-            prop = el.get("property")
-            if not prop:
-                continue
-            for name in prop.split():
-                n = name.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
-                v = el.get("content") if el.get("content") is not None else (
-                    el.get("href") or el.get("resource") or _price_text(el))
-                if n == "name" and p.name is None:
-                    p.name = clean_text(v)
-                elif n == "sku":
-                    p.sku = p.sku or clean_text(v, 100)
-                elif n.startswith("gtin"):
-                    p.gtin = p.gtin or clean_gtin(v)
-                elif n == "image":
-                    p.image = p.image or clean_text(v, 2000)
-                elif n == "pricecurrency":
-                    offer.currency = offer.currency or normalize_currency(v, currency_hint)
-                elif n in ("price", "lowprice") and offer.price is None:
-                    offer.price = amount_from_value(v, locale_hint=locale_hint)
-                elif n == "availability":
-                    a = map_availability(v)
-                    if a != "unknown":
-                        offer.availability = a
-        if offer.price is not None or offer.availability != "unknown":
-            p.offers.append(offer)
-        products.append(p)
-    return products
+    return [
+        _read_rdfa_product(scope, locale_hint, currency_hint)
+        for scope in scopes[:MAX_ITEMS]
+        if _is_product_type(scope.get("typeof"))
+    ]
 
 
 def nearest_scope_text(el) -> str:

@@ -243,51 +243,63 @@ def decimal_comma(locale_hint: str | None, currency: str | None = None) -> bool:
     return False
 
 
+def _compact_number(num: str) -> str | None:
+    """The number without spaces, apostrophes and grouping spaces ("1 299" -> "1299"), or None
+    when anything but digits, '.' and ',' is left."""
+    s = num.strip().replace("\u00a0", " ").replace("\u202f", " ").replace("'", "").replace("\u2019", "")
+    s = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", s)  # "1 299" -> "1299"
+    s = s.replace(" ", "")
+    if not s or not re.fullmatch(r"[\d.,]+", s) or not re.search(r"\d", s):
+        return None
+    return s
+
+
+def _lone_separator_role(s: str, sep: str, three_decimal: bool) -> str | None:
+    """`sep` when the only kind of separator in `s` is a decimal point, None when it groups."""
+    if s.count(sep) > 1:
+        return None  # "1.299.000" -> grouping
+    head, _, tail = s.rpartition(sep)
+    if len(tail) == 3 and three_decimal:
+        return sep  # "2.500" KWD: two dinars and 500 fils
+    if len(tail) == 3 and head and len(head) <= 3 and head != "0":
+        # "229.990", "1,299": grouping (a consumer price never has three decimals)
+        return None
+    return sep  # "12.99", "0.990", "69.990000000000"
+
+
+def _decimal_separator(s: str, three_decimal: bool) -> str | None:
+    """Which of '.' and ',' is the decimal point in `s`; None when there is none."""
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        return "." if s.rfind(".") > s.rfind(",") else ","
+    if dots or commas:
+        return _lone_separator_role(s, "." if dots else ",", three_decimal)
+    return None
+
+
+def _plain_digits(s: str, dec_sep: str | None) -> str:
+    """`s` written the way Decimal reads it: grouping dropped, '.' as the decimal point."""
+    if dec_sep is None:
+        return s.replace(".", "").replace(",", "")
+    other = "," if dec_sep == "." else "."
+    intpart, _, frac = s.replace(other, "").rpartition(dec_sep)
+    return (intpart or "0") + "." + frac
+
+
 def _to_decimal(num: str, *, comma_decimal: bool = False, zero_decimal: bool = False,
                 three_decimal: bool = False) -> Decimal | None:
     """A number as written on a page -> Decimal, deciding what '.' and ',' mean.
 
     "2.500" is 2500 in most currencies and 2.5 in a three-decimal one (KWD, BHD, OMR: the
     caller says so with `three_decimal`)."""
-    s = num.strip().replace("\u00a0", " ").replace("\u202f", " ").replace("'", "").replace("\u2019", "")
-    s = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", s)  # "1 299" -> "1299"
-    s = s.replace(" ", "")
-    if not s or not re.fullmatch(r"[\d.,]+", s) or not re.search(r"\d", s):
+    s = _compact_number(num)
+    if s is None:
         return None
-    dots, commas = s.count("."), s.count(",")
-    if dots and commas:
-        dec_sep = "." if s.rfind(".") > s.rfind(",") else ","
-    elif dots or commas:
-        sep = "." if dots else ","
-        head, _, tail = s.rpartition(sep)
-        count = dots or commas
-        if count > 1:
-            dec_sep = None  # "1.299.000" -> grouping
-        elif len(tail) == 3 and three_decimal:
-            dec_sep = sep  # "2.500" KWD: two dinars and 500 fils
-        elif len(tail) == 3 and head and len(head.replace(sep, "")) <= 3 and head != "0":
-            # "229.990", "1,299": grouping unless the locale writes that separator as decimal
-            dec_sep = None  # a consumer price never has three decimals
-        elif len(tail) > 3 and head:
-            dec_sep = sep  # "69.990000000000"
-        else:
-            dec_sep = sep
-    else:
-        dec_sep = None
-    if dec_sep is None:
-        digits = s.replace(".", "").replace(",", "")
-    else:
-        other = "," if dec_sep == "." else "."
-        body = s.replace(other, "")
-        intpart, _, frac = body.rpartition(dec_sep)
-        digits = (intpart or "0") + "." + frac
     try:
-        value = Decimal(digits)
+        value = Decimal(_plain_digits(s, _decimal_separator(s, three_decimal)))
     except InvalidOperation:
         return None
-    if not value.is_finite():
-        return None
-    return value
+    return value if value.is_finite() else None
 
 
 class PageText(str):
@@ -341,6 +353,52 @@ def _check(amount: Decimal | None, currency: str | None) -> Decimal | None:
     return amount
 
 
+def _price_from_number(value, currency_hint: str | None) -> Price | None:
+    """A price given as a number: the amount as it is, in the hinted currency."""
+    code = normalize_code(currency_hint)
+    amount = amount_from_value(value, currency=code)
+    return Price(round_amount(amount, code), code) if amount is not None else None
+
+
+def _price_text_or_none(text) -> str | None:
+    """The text with whitespace collapsed, or None when it cannot be a price (no digit, too
+    long, an exponent, a minus after the symbol)."""
+    s = " ".join(strip_invisible(str(text)).split())
+    if not s or len(s) > 200 or not re.search(r"\d", s):
+        return None
+    if _EXPONENT.search(s) or _MINUS_AFTER_SYMBOL.search(s):
+        return None
+    return s
+
+
+def _symbol_amount(s: str, m, hint: str | None) -> tuple[str, str | None] | None:
+    """Number and currency of a money mention with its symbol; None when it is negative."""
+    before = s[: m.start()]
+    if re.search(r"[-−–]\s*$", before) and not re.search(r"\d\s*[-−–]\s*$", before):
+        return None
+    if m.group("num2") and re.search(r"[-−]\s*$", s[: m.start("num2")]):
+        return None
+    num = m.group("num1") or m.group("num2")
+    return num, currency_from_symbol(m.group("pre") or m.group("post"), hint)
+
+
+def _bare_amount(s: str, hint: str | None) -> tuple[str, str | None] | None:
+    """Number and currency of a short text without a known money pattern; None when it is
+    negative, has no number, or is words around a number ("Call for price 555")."""
+    if re.search(r"(?:^|\s)[-−]\s*\d", s):
+        return None
+    pp = _PPrice.fromstring(s)
+    if pp.amount_text is None:
+        return None
+    num = pp.amount_text
+    rest = s.replace(num, " ")
+    if pp.currency:
+        rest = rest.replace(pp.currency, " ")
+    if _WORDY.search(rest) and not re.search(r"price|preis|prix|precio", rest, re.I):
+        return None
+    return num, currency_from_symbol(pp.currency, hint) if pp.currency else hint
+
+
 def parse_price(text, *, currency_hint: str | None = None, locale_hint: str | None = None) -> Price | None:
     """Parse a price as a buyer reads it: "$229.990" (es-CL) -> 229990 CLP, "1.299,00 €" -> 1299.00 EUR.
 
@@ -349,43 +407,17 @@ def parse_price(text, *, currency_hint: str | None = None, locale_hint: str | No
     if text is None or isinstance(text, bool):
         return None
     if isinstance(text, (int, float, Decimal)):
-        code = normalize_code(currency_hint)
-        amount = amount_from_value(text, currency=code)
-        return Price(round_amount(amount, code), code) if amount is not None else None
-    s = " ".join(strip_invisible(str(text)).split())
-    if not s or len(s) > 200 or not re.search(r"\d", s):
+        return _price_from_number(text, currency_hint)
+    s = _price_text_or_none(text)
+    if s is None:
         return None
-    if _EXPONENT.search(s) or _MINUS_AFTER_SYMBOL.search(s):
-        return None
-    hint = normalize_code(currency_hint)
-    if hint is None:
-        hint = currency_from_locale(locale_hint)
+    hint = normalize_code(currency_hint) or currency_from_locale(locale_hint)
     m = MONEY_RE.search(s)
-    if m:
-        start = m.start()
-        if re.search(r"[-−–]\s*$", s[:start]) and not re.search(r"\d\s*[-−–]\s*$", s[:start]):
-            return None
-        num = m.group("num1") or m.group("num2")
-        sym = m.group("pre") or m.group("post")
-        if m.group("num2") and re.search(r"[-−]\s*$", s[: m.start("num2")]):
-            return None
-        currency = currency_from_symbol(sym, hint)
-    else:
-        if re.search(r"(?:^|\s)[-−]\s*\d", s):
-            return None
-        pp = _PPrice.fromstring(s)
-        if pp.amount_text is None:
-            return None
-        num = pp.amount_text
-        currency = currency_from_symbol(pp.currency, hint) if pp.currency else hint
-        # a stray word in a short string ("Call for price 555") is not a price
-        rest = s.replace(num, " ")
-        if pp.currency:
-            rest = rest.replace(pp.currency, " ")
-        if _WORDY.search(rest) and not re.search(r"price|preis|prix|precio", rest, re.I):
-            return None
-    if currency is None:
-        currency = hint
+    found = _symbol_amount(s, m, hint) if m else _bare_amount(s, hint)
+    if found is None:
+        return None
+    num, currency = found
+    currency = currency or hint
     amount = _to_decimal(num, comma_decimal=decimal_comma(locale_hint, currency),
                          zero_decimal=currency in ZERO_DECIMAL, three_decimal=currency in THREE_DECIMAL)
     amount = _check(amount, currency)

@@ -437,37 +437,68 @@ def _short_of(e0, memo: dict) -> None:
         memo[el] = _finish_short("".join(parts))
 
 
-def _find_title(root, structured_name, title_hint, anchor, h1_els=None, h1_texts=None):
+_TITLE_CLASS = re.compile(r"product[-_]?(?:title|name)|productname|producttitle")
+
+
+def _title_sized(t: str) -> bool:
+    """Long enough to name something, short enough to be a heading."""
+    return 2 <= len(t) <= 400
+
+
+def _h1_choices(root, h1_els, h1_texts) -> list:
+    """The page's h1 headings that could be a product's name, with their text."""
     h1s = []
     for h in (h1_els if h1_els is not None else root.iter("h1")):
         t = h1_texts.get(h) if h1_texts is not None else None
         if t is None:
             t = norm(text_content(h))
-        if 2 <= len(t) <= 400:
+        if _title_sized(t):
             h1s.append((h, t))
-    want = structured_name or title_hint
-    if h1s:
-        if want and len(h1s) > 1:
-            return max(h1s, key=lambda ht: _overlap(ht[1], want))[0]
-        if want and len(h1s) == 1 and _overlap(h1s[0][1], want) == 0 and anchor is not None:
-            return anchor
-        return h1s[0][0]
+    return h1s
+
+
+def _pick_h1(h1s: list, want, anchor):
+    """Of several h1s, the one sharing most words with the name structured data gives; a lone h1
+    sharing none gives way to the anchor."""
+    if want and len(h1s) > 1:
+        return max(h1s, key=lambda ht: _overlap(ht[1], want))[0]
+    if want and len(h1s) == 1 and _overlap(h1s[0][1], want) == 0 and anchor is not None:
+        return anchor
+    return h1s[0][0]
+
+
+def _named_product_element(root):
+    """The first element marked as the product's name (itemprop=name, a product-title class)."""
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        c = classes(el)
-        if el.get("itemprop") == "name" or re.search(r"product[-_]?(?:title|name)|productname|producttitle", c):
-            t = norm(text_content(el))
-            if 2 <= len(t) <= 400:
+        if el.get("itemprop") == "name" or _TITLE_CLASS.search(classes(el)):
+            if _title_sized(norm(text_content(el))):
                 return el
+    return None
+
+
+def _h2_matching(root, want):
+    """An h2 that mostly says the wanted name."""
+    if not want:
+        return None
+    for h in root.iter("h2"):
+        if _overlap(norm(text_content(h)), want) > 0.5:
+            return h
+    return None
+
+
+def _find_title(root, structured_name, title_hint, anchor, h1_els=None, h1_texts=None):
+    want = structured_name or title_hint
+    h1s = _h1_choices(root, h1_els, h1_texts)
+    if h1s:
+        return _pick_h1(h1s, want, anchor)
+    named = _named_product_element(root)
+    if named is not None:
+        return named
     if anchor is not None:
         return anchor
-    for tag in ("h2",):
-        for h in root.iter(tag):
-            t = norm(text_content(h))
-            if want and _overlap(t, want) > 0.5:
-                return h
-    return None
+    return _h2_matching(root, want)
 
 
 def _tokens(s: str) -> set:
@@ -491,56 +522,138 @@ _BUY_WORDS = required_words(_av.BUY_PHRASES)
 _BUTTON_ATTR_WORDS = required_words(_BUTTON_ATTR.pattern)
 
 
+def _button_attributes(e) -> str:
+    """class, id, name, aria-label, title and alt of an element, in one string."""
+    return " ".join(filter(None, [e.get("class"), e.get("id"), e.get("name"), e.get("aria-label"),
+                                  e.get("title"), e.get("alt")]))
+
+
+def _attributes_may_say_buy(e) -> bool:
+    """Cheap pre-check: an input, or attributes holding a word every add-to-cart pattern needs."""
+    if e.tag == "input":
+        return True
+    attr = _button_attributes(e)
+    if not attr:
+        return False
+    low = attr.lower()
+    return _BUTTON_ATTR_WORDS is None or any(w in low for w in _BUTTON_ATTR_WORDS)
+
+
+def _button_pool(page: Page, clickables) -> set:
+    """Elements worth judging: those around text holding a buy word, and clickables whose
+    attributes may say add-to-cart."""
+    starts = [page.index.owners[i] for i in page.index.segments_with(_BUY_WORDS)]
+    pool = set(_with_ancestors(page, starts))
+    pool.update(e for e in clickables if _attributes_may_say_buy(e))
+    return pool
+
+
+def _button_label(e, tag: str, short: dict) -> str | None:
+    """What the control says: an input's value (or alt/title), else its short text; None for
+    an input that is not a button, or an element with no short text."""
+    if tag != "input":
+        return short.get(e)
+    if (e.get("type") or "").lower() not in ("submit", "button", "image"):
+        return None
+    return e.get("value") or e.get("alt") or e.get("title") or ""
+
+
+def _says_buy(e, tag: str, label: str) -> bool:
+    """Buy wording on the label, or a button / input / link whose attributes say add-to-cart
+    (and whose label is not a wish-list or compare action)."""
+    if label and BUY_RE.search(label):
+        return True
+    if tag not in ("button", "input", "a"):
+        return False
+    attr = _button_attributes(e)
+    return bool(attr and _BUTTON_ATTR.search(attr) and not _LIST_WORDS.search(label))
+
+
+def _wraps_real_button(e, tag: str) -> bool:
+    """A span, div or li holding a button, input or link: the real button is inside."""
+    return tag in ("span", "div", "li") and any(
+        isinstance(c.tag, str) and c.tag.lower() in ("button", "input", "a") for c in e.iterdescendants())
+
+
 def _find_buttons(page: Page, clickables) -> list:
     """The buy buttons: a short label in buy wording, or a button / input / link whose class, id,
     name or label says add-to-cart.  Only elements whose text holds a buy word, and the
     clickable elements, are looked at."""
-    index = page.index
-    starts = [index.owners[i] for i in index.segments_with(_BUY_WORDS)]
-    pool = set(_with_ancestors(page, starts))
-    for e in clickables:
-        if e.tag == "input":
-            pool.add(e)
-            continue
-        attr = " ".join(filter(None, [e.get("class"), e.get("id"), e.get("name"), e.get("aria-label"),
-                                        e.get("title"), e.get("alt")]))
-        if attr:
-            low = attr.lower()
-            if _BUTTON_ATTR_WORDS is None or any(w in low for w in _BUTTON_ATTR_WORDS):
-                pool.add(e)
-    short = page.short
     order = page.order
     out = []
-    for e in sorted(pool, key=lambda x: order.get(x, -1)):
+    for e in sorted(_button_pool(page, clickables), key=lambda x: order.get(x, -1)):
         tag = e.tag.lower()
         if tag not in _BUTTON_TAGS:
             continue
-        if tag == "input":
-            if (e.get("type") or "").lower() not in ("submit", "button", "image"):
-                continue
-            label = e.get("value") or e.get("alt") or e.get("title") or ""
-        else:
-            label = short.get(e)
+        label = _button_label(e, tag, page.short)
         if label is None or len(label) > 40:
             continue
         label = label.strip()
-        hit = False
-        if label and BUY_RE.search(label):
-            hit = True
-        elif tag in ("button", "input", "a"):
-            attr = " ".join(filter(None, [e.get("class"), e.get("id"), e.get("name"), e.get("aria-label"),
-                                            e.get("title"), e.get("alt")]))
-            if attr and _BUTTON_ATTR.search(attr) and not _LIST_WORDS.search(label):
-                hit = True
-        if hit:
-            if tag in ("span", "div", "li") and any(
-                    isinstance(c.tag, str) and c.tag.lower() in ("button", "input", "a") for c in e.iterdescendants()):
-                continue  # the real button is inside
+        if _says_buy(e, tag, label) and not _wraps_real_button(e, tag):
             out.append(e)
     return out
 
 
 # ---------------------------------------------------------------- candidates
+
+_NO_PRICE_TAGS = ("script", "style", "option", "select", "title")
+_RANGE_JOINER = re.compile(r"\s*(?:-|–|—|to|bis|à|a|~)\s*")
+_BARE_AMOUNT = re.compile(r"\s*(\d{1,3}(?:[.,]\d{3})*[.,]\d{2}|\d+[.,]\d{2})\s*")
+
+
+def _may_hold_price(e, t: str | None) -> bool:
+    """Short text with a digit, in an element a price can be shown in."""
+    return bool(t) and bool(_DIGIT.search(t)) and e.tag.lower() not in _NO_PRICE_TAGS
+
+
+def _range_start(t: str, mentions: list) -> tuple[list, bool]:
+    """Two amounts joined as a range ("$10 - $20") count as the first; True when it was one."""
+    if len(mentions) == 2 and _RANGE_JOINER.fullmatch(t[mentions[0][1]:mentions[1][0]]):
+        return mentions[:1], True
+    return mentions, False
+
+
+def _children_hold_money(e, short: dict, currency_hint, locale_hint) -> bool:
+    """Whether a child element's own short text already holds an amount."""
+    return any(find_money(short.get(c) or "", currency_hint=currency_hint, locale_hint=locale_hint)
+               for c in e if isinstance(c.tag, str))
+
+
+def _bare_classy_candidate(e, t: str, page: Page, currency_hint, locale_hint) -> Candidate | None:
+    """A bare number ("79.99") in an element whose class says price."""
+    if not _classy_price(e, page):
+        return None
+    bare = _BARE_AMOUNT.fullmatch(t)
+    if not bare:
+        return None
+    p = parse_price(bare.group(1), currency_hint=currency_hint, locale_hint=locale_hint)
+    return Candidate(e, p, t, page.order[e]) if p else None
+
+
+def _single_candidate(e, t: str, mention, page: Page, range_: bool) -> Candidate | None:
+    """One amount with little text around it, above zero."""
+    start, end, price = mention
+    if len((t[:start] + " " + t[end:]).strip()) > 36 or price.amount <= 0:
+        return None
+    return Candidate(e, price, t, page.order[e], range_=range_, prefix=t[:start], suffix=t[end:])
+
+
+def _inside_another(e, found: dict, page: Page) -> bool:
+    """Whether one of the four elements above `e` is a candidate too."""
+    p = page.parent.get(e)
+    for _ in range(4):
+        if p is None:
+            return False
+        if p in found:
+            return True
+        p = page.parent.get(p)
+    return False
+
+
+def _outermost(found: dict, page: Page) -> list:
+    """Of nested candidates, the outermost: the most complete text of one price."""
+    return [c for e, c in found.items() if not _inside_another(e, found, page)]
+
 
 def _candidates(page: Page, digit_owners, currency_hint, locale_hint) -> list:
     """Price candidates: the elements whose short text holds a digit (found from the text pieces
@@ -549,54 +662,23 @@ def _candidates(page: Page, digit_owners, currency_hint, locale_hint) -> list:
     short = page.short
     for e in _with_ancestors(page, digit_owners):
         t = short.get(e)
-        if not t or not _DIGIT.search(t):
+        if not _may_hold_price(e, t):
             continue
-        tag = e.tag.lower()
-        if tag in ("script", "style", "option", "select", "title"):
-            continue
-        mentions = find_money(t, currency_hint=currency_hint, locale_hint=locale_hint)
-        range_ = False
-        if len(mentions) == 2:
-            between = t[mentions[0][1]:mentions[1][0]]
-            if re.fullmatch(r"\s*(?:-|–|—|to|bis|à|a|~)\s*", between):
-                range_ = True
-                mentions = mentions[:1]
-        if len(mentions) >= 2 and len(mentions) <= 4 and not any(
-                find_money(short.get(c) or "", currency_hint=currency_hint, locale_hint=locale_hint)
-                for c in e if isinstance(c.tag, str)):
+        mentions, range_ = _range_start(t, find_money(t, currency_hint=currency_hint, locale_hint=locale_hint))
+        if 2 <= len(mentions) <= 4 and not _children_hold_money(e, short, currency_hint, locale_hint):
             for piece in _split_pieces(e, short, currency_hint, locale_hint):
                 found[piece.el] = piece
                 piece.order = page.order[piece.el]
             continue
-        if len(mentions) != 1:
-            if not mentions and _classy_price(e, page):
-                bare = re.fullmatch(r"\s*(\d{1,3}(?:[.,]\d{3})*[.,]\d{2}|\d+[.,]\d{2})\s*", t)
-                if bare:
-                    p = parse_price(bare.group(1), currency_hint=currency_hint, locale_hint=locale_hint)
-                    if p:
-                        found[e] = Candidate(e, p, t, page.order[e])
-            continue
-        start, end, price = mentions[0]
-        rest = (t[:start] + " " + t[end:]).strip()
-        if len(rest) > 36:
-            continue
-        if price.amount <= 0:
-            continue
-        found[e] = Candidate(e, price, t, page.order[e], range_=range_, prefix=t[:start], suffix=t[end:])
-    # keep the outermost of nested candidates (the most complete text of one price)
-    out = []
-    for e, c in found.items():
-        p = page.parent.get(e)
-        hop = 0
-        nested = False
-        while p is not None and hop < 4:
-            if p in found:
-                nested = True
-                break
-            p = page.parent.get(p)
-            hop += 1
-        if not nested:
-            out.append(c)
+        if not mentions:
+            c = _bare_classy_candidate(e, t, page, currency_hint, locale_hint)
+        elif len(mentions) == 1:
+            c = _single_candidate(e, t, mentions[0], page, range_)
+        else:
+            c = None
+        if c is not None:
+            found[e] = c
+    out = _outermost(found, page)
     out.sort(key=lambda c: c.order)
     return out[:400]
 

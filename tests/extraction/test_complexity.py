@@ -1,6 +1,5 @@
 """Every decision in spiders/ reads as a short named rule: no function ranks D or worse in
-cyclomatic complexity (radon cc -n D spiders/), except the ones still listed here, which may only
-leave the list."""
+cyclomatic complexity (radon cc -n D spiders/)."""
 
 from __future__ import annotations
 
@@ -9,21 +8,6 @@ from pathlib import Path
 from radon.complexity import cc_rank, cc_visit
 
 SPIDERS = Path(__file__).resolve().parents[2] / "spiders"
-
-# Still to be split into evidence and rules. A function that drops below D must leave this list,
-# and none may join it.
-NOT_YET_SPLIT = {
-    "extraction/meta.py:read_meta",
-    "extraction/visible.py:_find_buttons",
-    "extraction/visible.py:_candidates",
-    "extraction/visible.py:_find_title",
-    "extraction/microdata.py:_read_item",
-    "extraction/microdata.py:extract_rdfa",
-    "extraction/microdata.py:_read_offer",
-    "extraction/prices.py:parse_price",
-    "extraction/prices.py:_to_decimal",
-    "extraction/dom.py:scan",
-}
 
 
 def _ranked_d_or_worse() -> set[str]:
@@ -35,10 +19,5 @@ def _ranked_d_or_worse() -> set[str]:
     return found
 
 
-def test_no_function_in_spiders_ranks_d_or_worse_beyond_the_list():
-    found = _ranked_d_or_worse()
-    assert found <= NOT_YET_SPLIT, sorted(found - NOT_YET_SPLIT)
-
-
-def test_a_function_split_below_d_leaves_the_list():
-    assert NOT_YET_SPLIT <= _ranked_d_or_worse(), sorted(NOT_YET_SPLIT - _ranked_d_or_worse())
+def test_no_function_in_spiders_ranks_d_or_worse():
+    assert not _ranked_d_or_worse(), sorted(_ranked_d_or_worse())
