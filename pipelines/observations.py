@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pipelines.flush import Row
+from spiders.items import Observation
 
 log = logging.getLogger("pricehound.writer")
 
@@ -37,14 +38,9 @@ class Note:
     status_code: int | None = None
 
 
-def note_for(item: object) -> Note:
-    """The note of a spider's Observation (``rules`` once the spider provides them)."""
-    rules = getattr(item, "rules", None) or {}
-    if not isinstance(rules, Mapping):
-        rules = {}
-    status = getattr(item, "status_code", None)
-    return Note(rules={str(k): str(v) for k, v in rules.items()}, source=getattr(item, "source", None),
-                status_code=int(status) if isinstance(status, int) else None)
+def note_for(item: Observation) -> Note:
+    """The note of a spider's Observation: its rules, source and HTTP status."""
+    return Note(rules=dict(item.rules), source=item.source, status_code=item.status_code)
 
 
 # Each listing's next slot follows the slot of its newest observation (by seq); a listing seen for

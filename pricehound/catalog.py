@@ -456,6 +456,14 @@ class Watch:
     url: str
 
 
+def _require_http_url(url: str) -> None:
+    """InputError unless the URL is one the crawl could fetch (http(s), a host, no credentials)."""
+    try:
+        urls.split_http_url(url)
+    except urls.UnsafeURL as exc:
+        raise InputError(f"refusing {url!r}: {exc}") from None
+
+
 def add_watch(
     conn: Connection,
     *,
@@ -471,10 +479,7 @@ def add_watch(
     target = parse_money(target_price, "target price")
     drop = parse_percent(min_drop_percent)
     kinds = parse_notify(notify, url_watch=True)
-    try:
-        urls.split_http_url(url)
-    except urls.UnsafeURL as exc:
-        raise InputError(f"refusing {url!r}: {exc}") from None
+    _require_http_url(url)
     user_id = user_id_for_email(conn, email)
     store = store_for_url(conn, url)
     listing_id = ensure_listing(conn, store, url)
@@ -516,10 +521,7 @@ def change_existing_watch(
         wanted["min_drop_percent"] = parse_percent(min_drop_percent)
     if notify is not UNCHANGED_ARG:
         wanted["notify_kinds"] = parse_notify(notify, url_watch=True)
-    try:
-        urls.split_http_url(url)
-    except urls.UnsafeURL as exc:
-        raise InputError(f"refusing {url!r}: {exc}") from None
+    _require_http_url(url)
     user_id = user_id_for_email(conn, email)
     store = store_for_url(conn, url)
     canonical = urls.canonical_url(url, store.trailing_slash)

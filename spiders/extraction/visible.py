@@ -1195,40 +1195,37 @@ def _holds_button(e, page: Page, text: str) -> bool:
     return False
 
 
-def _in_bad_region(e, page: Page, stop) -> bool:
+_VARIANT_TAGS = frozenset({"option", "select", "label"})
+
+
+def _up_to(e, page: Page, stop, is_region) -> bool:
+    """Whether `e` or an ancestor below `stop` (at most 40 levels) is a region `is_region(tag,
+    classes)` accepts. The title's own ancestors end the walk: what holds the title is the product."""
     x = e
     hops = 0
     while x is not None and x is not stop and hops < 40:
         if x in page.title_chain:
             return False
-        if isinstance(x.tag, str):
-            tag = x.tag.lower()
-            if tag in _REGION_BAD_TAGS or tag in ("option", "select", "label"):
-                return True
-            cls = classes(x)
-            if cls and (_region_bad(cls) or _variant_context(cls)):
-                return True
+        if isinstance(x.tag, str) and is_region(x.tag.lower(), classes(x)):
+            return True
         x = page.parent.get(x)
         hops += 1
     return False
+
+
+def _variant_here(tag: str, cls) -> bool:
+    return tag in _VARIANT_TAGS or bool(cls and _variant_context(cls))
+
+
+def _in_bad_region(e, page: Page, stop) -> bool:
+    """Inside navigation, header, footer, a recommendation region or a variant picker below `stop`."""
+    return _up_to(e, page, stop, lambda tag, cls: (tag in _REGION_BAD_TAGS or _variant_here(tag, cls)
+                                                    or bool(cls and _region_bad(cls))))
 
 
 def variant_region(e, page: Page, stop) -> bool:
     """Inside a variant picker (sizes, swatches, options) below `stop`."""
-    x = e
-    hops = 0
-    while x is not None and x is not stop and hops < 40:
-        if x in page.title_chain:
-            return False
-        if isinstance(x.tag, str):
-            if x.tag.lower() in ("option", "select", "label"):
-                return True
-            cls = classes(x)
-            if cls and _variant_context(cls):
-                return True
-        x = page.parent.get(x)
-        hops += 1
-    return False
+    return _up_to(e, page, stop, _variant_here)
 
 
 def in_bad_region(e, page: Page) -> bool:

@@ -3,12 +3,12 @@ import http.server
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from spiders import cli
+from tests.localhttp import base_url, http_server
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -107,14 +107,8 @@ class _Shop(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def shop():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Shop)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(_Shop) as server:
+        yield base_url(server)
 
 
 @pytest.mark.parametrize(("path", "observation", "reason"), [

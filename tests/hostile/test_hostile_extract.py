@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from pricehound.cli import main
 from pricehound.config import get_settings
+from tests.localhttp import base_url, http_server
 
 PAGE = (b'<html><head><script type="application/ld+json">{"@context":"https://schema.org","@type":"Product",'
         b'"name":"Kettle","offers":{"@type":"Offer","price":"19.99","priceCurrency":"EUR",'
@@ -46,14 +46,8 @@ class _Shop(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def shop() -> Iterator[str]:
     _Shop.seen = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Shop)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(_Shop) as server:
+        yield base_url(server)
 
 
 @pytest.mark.parametrize("target", ["{shop}/p/1", "http://10.0.0.7/p", "http://[::1]/p", "http://localhost:1/p",

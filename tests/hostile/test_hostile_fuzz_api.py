@@ -8,8 +8,6 @@ raises it for a longer run)."""
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from tests.localhttp import uvicorn_server
 from tests.web.conftest import make_user, product_url
 
 EXAMPLES = int(os.environ.get("PRICEHOUND_FUZZ_EXAMPLES", "25"))
@@ -28,8 +27,6 @@ EXAMPLES = int(os.environ.get("PRICEHOUND_FUZZ_EXAMPLES", "25"))
 @pytest.fixture(scope="module")
 def fuzz_target(settings, engine, redis_url) -> Iterator[dict]:  # noqa: F811 - the session settings
     """The app under uvicorn on 127.0.0.1 (port 0), a signed-in user, a partner key and a store."""
-    import uvicorn
-
     from pricehound import catalog
     from pricehound.db import empty_all_tables
     from web import apikeys, security
@@ -44,30 +41,21 @@ def fuzz_target(settings, engine, redis_url) -> Iterator[dict]:  # noqa: F811 - 
         cookie = security.open_session(conn, user_id)
         catalog.add_watch(conn, email="fuzz@example.com", url=product_url(1))
     app = create_app(settings, enqueue_send=lambda ids: None)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    session = requests.Session()
-    session.cookies.set(security.session_cookie_name(settings), cookie)
-    session.headers["authorization"] = f"Bearer {key}"
+    with uvicorn_server(app) as base:
+        session = requests.Session()
+        session.cookies.set(security.session_cookie_name(settings), cookie)
+        session.headers["authorization"] = f"Bearer {key}"
 
-    def sign_in_again() -> None:
-        """The fuzzer may sign out (DELETE /v1/session): open a fresh session, so it keeps
-        reaching the handlers behind the sign-in check."""
-        with engine.begin() as conn:
-            fresh = security.open_session(conn, user_id)
-        session.cookies.clear()
-        session.cookies.set(security.session_cookie_name(settings), fresh)
+        def sign_in_again() -> None:
+            """The fuzzer may sign out (DELETE /v1/session): open a fresh session, so it keeps
+            reaching the handlers behind the sign-in check."""
+            with engine.begin() as conn:
+                fresh = security.open_session(conn, user_id)
+            session.cookies.clear()
+            session.cookies.set(security.session_cookie_name(settings), fresh)
 
-    yield {"base": base, "session": session, "sign_in_again": sign_in_again}
-    session.close()
-    server.should_exit = True
-    thread.join(timeout=10)
+        yield {"base": base, "session": session, "sign_in_again": sign_in_again}
+        session.close()
     with engine.begin() as conn:
         empty_all_tables(conn)
         conn.execute(sa.text("DELETE FROM api_keys"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from alerts import evaluate
 from tests.conftest import REPO_ROOT
 from tests.crawl.conftest import FAST
+from tests.localhttp import http_server
 from tests.pipelines.helpers import add_listings, add_run, add_store, rows, scalar
 from workers import crawl
 
@@ -67,12 +67,8 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def shop():
-    server = Shop(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with http_server(Handler, Shop) as server:
+        yield server
 
 
 def crawl_once(db, env, store_id, listing_ids):

@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
+from tests.localhttp import uvicorn_server
 from tests.web.conftest import add_priced_watch, make_user
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,19 +40,8 @@ def browser_binaries() -> tuple[str, str]:
 @pytest.fixture()
 def live_server(app) -> Iterator[str]:
     """The app under a real uvicorn on 127.0.0.1, port chosen by the OS, in a thread."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_server(app) as base:
+        yield base
 
 
 @pytest.fixture()
