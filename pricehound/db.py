@@ -31,12 +31,20 @@ def schema_path() -> Path:
     raise FileNotFoundError("schema.sql not found beside the pricehound package")
 
 
+def migration_paths() -> list[Path]:
+    """Numbered migrations (``pricehound/migrations/NNNN_name.sql``) applied after schema.sql, in
+    the order of their numbers. Each records its own ``schema_version`` row."""
+    folder = Path(__file__).resolve().parent / "migrations"
+    return sorted(folder.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
 def schema_version() -> int:
-    """The newest version schema.sql records."""
+    """The newest version schema.sql and the migrations record."""
     import re
 
-    versions = re.findall(r"VALUES \((\d+), '", schema_path().read_text())
-    return max(int(v) for v in versions)
+    texts = [schema_path().read_text()] + [p.read_text() for p in migration_paths()]
+    versions = [int(v) for t in texts for v in re.findall(r"VALUES \((\d+), '", t)]
+    return max(versions)
 
 
 def normalise_url(url: str) -> str:
@@ -86,16 +94,17 @@ def transaction(engine: Engine | None = None) -> Iterator[Connection]:
 
 
 def apply_schema(engine: Engine) -> int:
-    """Apply schema.sql in one transaction under an advisory lock; return the schema version.
+    """Apply schema.sql and the numbered migrations in one transaction under an advisory lock; return the schema version.
 
     Idempotent: running it again on an up-to-date database changes nothing.
     """
-    sql = schema_path().read_text()
+    scripts = [schema_path().read_text()] + [p.read_text() for p in migration_paths()]
     raw = engine.raw_connection()
     try:
         with raw.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
-            cur.execute(sql)
+            for sql in scripts:
+                cur.execute(sql)
             cur.execute("SELECT max(version) FROM schema_version")
             version = cur.fetchone()[0]
         raw.commit()

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, IntegrityError
 
-from pricehound.db import apply_schema, schema_path, schema_version
+from pricehound.db import apply_schema, migration_paths, schema_path, schema_version
 
 EXPECTED_TABLES = {
     "schema_version", "stores", "branded_products", "store_listings", "store_prices",
@@ -28,12 +28,23 @@ def test_schema_applies_twice_and_records_its_version(db):
         views = set(conn.execute(sa.text(
             "SELECT viewname FROM pg_views WHERE schemaname = 'public'")).scalars())
         matviews = set(conn.execute(sa.text("SELECT matviewname FROM pg_matviews")).scalars())
-    # every version schema.sql records, whether or not each number in between is used
-    assert versions == {int(v) for v in re.findall(r"VALUES \((\d+), '", schema_path().read_text())}
+    # every version schema.sql and the migrations record, whether or not each number is used
+    texts = [schema_path().read_text()] + [p.read_text() for p in migration_paths()]
+    assert versions == {int(v) for t in texts for v in re.findall(r"VALUES \((\d+), '", t)}
     assert max(versions) == schema_version()
     assert EXPECTED_TABLES <= tables | {"price_history_log"}
     assert {"price_daily_stats", "listing_lowest_prices"} <= views
     assert "price_comparison" in matviews
+
+
+def test_each_migration_is_numbered_by_the_schema_version_it_records():
+    for path in migration_paths():
+        number = int(path.name[:4])
+        recorded = {int(v) for v in re.findall(r"VALUES \((\d+), '", path.read_text())}
+        assert recorded == {number}, path.name
+    numbers = [int(p.name[:4]) for p in migration_paths()]
+    assert numbers == sorted(set(numbers))
+    assert all(n > 7 for n in numbers), "schema.sql holds versions 1-7"
 
 
 def test_a_database_of_an_earlier_version_loses_its_old_columns_and_gets_the_frontier_room(db):
