@@ -436,11 +436,13 @@ def _set(products: list[Product], index: int, **changes) -> None:
     products[index] = products[index].changed(**changes)
 
 
-def demo_catalogue(faults: bool = True) -> list[Store]:
+def demo_catalogue(faults: bool = True, overlap: bool = False) -> list[Store]:
     """The bundled demo: six stores, one per shape, 160 products.
 
     Includes a German store in EUR (``1.299,00 €``), a French store served in windows-1252 and,
     unless ``faults=False``, a few products that are gone, redirect, fail or are challenged.
+    ``overlap=True`` adds, after them, products several shops sell under different titles and
+    their near-identical decoys (demostore/overlap.py).
     """
     rng = random.Random(20240611)
     spec = [
@@ -496,4 +498,8 @@ def demo_catalogue(faults: bool = True) -> list[Store]:
             for k, status in enumerate(statuses):
                 _set(products, len(products) - 1 - k, status=status)
     del rng
+    if overlap:
+        from .overlap import with_overlap
+
+        with_overlap(stores)
     return stores

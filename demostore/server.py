@@ -39,6 +39,29 @@ EDITABLE = ("price", "regular_price", "availability", "status", "name")
 GARBAGE = b"\x00\xff\xfe\x81\x8d\xc3(\x9d\xa0\xa1"
 
 
+#: search pages as the platforms lay them out (path -> query parameter); every shop answers all of
+#: them, and each shape's own one is in demostore/overlap.py
+SEARCH_ROUTES = {"/search": "q", "/": "s", "/catalogsearch/result": "q", "/catalogsearch/result/": "q",
+                 "/suche": "q"}
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def search_hits(products: list[Product], q: str) -> list[Product]:
+    """A shop's relevance search: products holding at least half of the query's words (a word
+    matches a title word it begins), most words first, then catalogue order."""
+    words = [w.lower() for w in _WORD.findall(q or "")]
+    if not words:
+        return []
+    scored = []
+    for n, p in enumerate(products):
+        title = [w.lower() for w in _WORD.findall(p.name)]
+        held = sum(1 for w in words if any(t.startswith(w) for t in title))
+        if held * 2 >= len(words):
+            scored.append((-held, n, p))
+    scored.sort(key=lambda x: (x[0], x[1]))
+    return [p for _, _, p in scored]
+
+
 def _now_iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
 
@@ -218,20 +241,20 @@ class _Handler(BaseHTTPRequestHandler):
             body = render.sitemap_xml(rt.store, rt.current(), rt.base_url).encode()
             return self._send(200, body, "application/xml; charset=utf-8")
         query = parse_qs(url.query)
+        search_param = SEARCH_ROUTES.get(path)
+        if search_param and (path != "/" or search_param in query):
+            q = (query.get(search_param) or [""])[0]
+            hits = search_hits(rt.current(), q)[:24]
+            t = text(rt.store.locale)
+            return self._html(200, render.listing_page(
+                rt.store, hits, rt.nav, rt.base_url, title=t["search"],
+                heading=t["results"].format(q=q), path=f"{path}?{search_param}={q}"))
         if path == "/":
             products = rt.current()
             t = text(rt.store.locale)
             return self._html(200, render.listing_page(
                 rt.store, products[:24], rt.nav, rt.base_url, title=rt.store.name,
                 heading=t["featured"], path="/"))
-        if path == "/search":
-            q = (query.get("q") or [""])[0]
-            products = rt.current()
-            hits = [p for p in products if q.strip() and q.strip().lower() in p.name.lower()][:24]
-            t = text(rt.store.locale)
-            return self._html(200, render.listing_page(
-                rt.store, hits, rt.nav, rt.base_url, title=t["search"],
-                heading=t["results"].format(q=q), path=f"/search?q={q}"))
         if path.startswith("/category/"):
             return self._category(path[len("/category/"):].strip("/"))
         if path.startswith("/private/"):

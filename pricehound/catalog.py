@@ -612,3 +612,60 @@ def remove_watch(conn: Connection, *, user_id: int, item_id: int) -> tuple[bool,
     if row is None:
         return False, None
     return True, row.listing_id
+
+
+# -- how a store is searched (search-driven discovery) ------------------------------------------
+
+SEARCH_PLACEHOLDER = "{query}"
+
+
+def _store_page_url(store: Store, url: str, what: str) -> str:
+    """A URL a crawl of this store could fetch: http(s), on the store's domains, through the
+    same address rules as every crawl request (private addresses only for a local store)."""
+    _require_http_url(url)
+    canonical = urls.canonical_url(url, store.trailing_slash)
+    host, port = urls.host_and_port(canonical)
+    if not urls.domain_matches(host, port, store.allowed_domains):
+        raise InputError(f"{what} {url!r}: {host} is not one of store {store.slug!r}'s domains "
+                         f"({', '.join(store.allowed_domains)})")
+    try:
+        urls.check_fetchable(canonical, allow_private=store.is_local, resolver=_store_lookup(store, port))
+    except urls.UnsafeURL as exc:
+        raise InputError(f"{what} {url!r}: {exc}") from None
+    return canonical
+
+
+def parse_search_url(store: Store, template: str) -> str:
+    """A search URL template: http(s), on the store's domains, with ``{query}`` once, where the
+    URL-encoded search words go (``https://acme.com/search?q={query}``)."""
+    template = (template or "").strip()
+    check_text(template, "a search URL")
+    if template.count(SEARCH_PLACEHOLDER) != 1:
+        raise InputError(f"search URL {template!r} must contain {SEARCH_PLACEHOLDER} exactly once, where the "
+                         "search words go, e.g. https://acme.com/search?q={query}")
+    if len(template) > urls.MAX_URL_LENGTH:
+        raise InputError(f"search URL is longer than {urls.MAX_URL_LENGTH} characters")
+    # the address rules are checked on the URL with sample words in place of {query}
+    _store_page_url(store, template.replace(SEARCH_PLACEHOLDER, "kettle"), "search URL")
+    head, tail = template.split(SEARCH_PLACEHOLDER)
+    if "#" in head:
+        raise InputError(f"search URL {template!r}: {SEARCH_PLACEHOLDER} must not be in the fragment (after #)")
+    return template
+
+
+def set_search(conn: Connection, store: Store, *, search_url: str | None = None, sitemap_url: str | None = None,
+               clear_search: bool = False, clear_sitemap: bool = False) -> tuple[str | None, str | None]:
+    """Set (or clear) how the store is searched; returns (search_url, sitemap_url) now in effect."""
+    new_search = None if clear_search or search_url is None else parse_search_url(store, search_url)
+    new_sitemap = (None if clear_sitemap or sitemap_url is None
+                   else _store_page_url(store, sitemap_url.strip(), "sitemap URL"))
+    conn.execute(sa.text(
+        """
+        UPDATE stores
+           SET search_url = CASE WHEN :clear_search THEN NULL ELSE coalesce(CAST(:search_url AS text), search_url) END,
+               sitemap_url = CASE WHEN :clear_sitemap THEN NULL ELSE coalesce(CAST(:sitemap_url AS text), sitemap_url) END
+         WHERE id = :id
+        """), {"id": store.id, "clear_search": clear_search, "clear_sitemap": clear_sitemap,
+               "search_url": new_search, "sitemap_url": new_sitemap})
+    row = conn.execute(sa.text("SELECT search_url, sitemap_url FROM stores WHERE id = :id"), {"id": store.id}).one()
+    return row.search_url, row.sitemap_url

@@ -93,21 +93,42 @@ def cmd_stores_add(args: argparse.Namespace) -> int:
         )
         if args.resolve:
             store = catalog.set_resolve(conn, store, args.resolve)
+        search, sitemap = catalog.set_search(conn, store, search_url=args.search_url, sitemap_url=args.sitemap_url)
     print(f"store {store.slug} (id {store.id}) on {', '.join(store.allowed_domains)}, spider {store.spider}"
-          + (f"; resolves {', '.join(store.resolve)}" if store.resolve else ""))
+          + (f"; resolves {', '.join(store.resolve)}" if store.resolve else "")
+          + (f"; searched at {search}" if search else f"; searched through {sitemap or 'its sitemap'}"))
     return EXIT_OK
 
 
 def cmd_stores_edit(args: argparse.Namespace) -> int:
-    """Change a store's host mapping (the one setting `stores add` does not replace)."""
-    if args.resolve is None and not args.no_resolve:
-        raise catalog.InputError("nothing to change: give --resolve HOST:PORT:ADDRESS or --no-resolve")
+    """Change a store's host mapping or how it is searched (settings `stores add` does not replace)."""
+    searching = (args.search_url is not None or args.sitemap_url is not None
+                 or args.no_search_url or args.no_sitemap_url)
+    if args.resolve is None and not args.no_resolve and not searching:
+        raise catalog.InputError("nothing to change: give --resolve HOST:PORT:ADDRESS, --no-resolve, "
+                                 "--search-url URL or --sitemap-url URL")
     with _engine().begin() as conn:
-        store = catalog.set_resolve(conn, catalog.get_store(conn, args.slug),
-                                    [] if args.no_resolve else args.resolve)
-    shown = ", ".join(store.resolve) if store.resolve else "DNS (no mapping)"
-    print(f"store {store.slug}: {shown}")
+        store = catalog.get_store(conn, args.slug)
+        if args.resolve is not None or args.no_resolve:
+            store = catalog.set_resolve(conn, store, [] if args.no_resolve else args.resolve)
+            shown = ", ".join(store.resolve) if store.resolve else "DNS (no mapping)"
+            print(f"store {store.slug}: {shown}")
+        if searching:
+            search, sitemap = catalog.set_search(conn, store, search_url=args.search_url,
+                                                 sitemap_url=args.sitemap_url, clear_search=args.no_search_url,
+                                                 clear_sitemap=args.no_sitemap_url)
+            print(f"store {store.slug}: searched at {search}" if search
+                  else f"store {store.slug}: searched through {sitemap or 'its sitemap (robots.txt, /sitemap.xml)'}")
     return EXIT_OK
+
+
+def _search_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--search-url", metavar="URL",
+                   help="how to search the store for a watched product: a URL on its domains with {query} "
+                        "where the words go, e.g. 'https://acme.com/search?q={query}'")
+    p.add_argument("--sitemap-url", metavar="URL",
+                   help="the store's sitemap, searched when it has no search URL (default: robots.txt's "
+                        "Sitemap lines, else /sitemap.xml)")
 
 
 def cmd_stores_list(args: argparse.Namespace) -> int:
@@ -292,13 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
                    help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS instead of what "
                         "DNS says; repeatable; local stores only")
+    _search_options(p)
     p.set_defaults(handler=cmd_stores_add)
-    p = stores_sub.add_parser("edit", help="change a store's host mapping (--resolve)")
+    p = stores_sub.add_parser("edit", help="change a store's host mapping (--resolve) or how it is searched (--search-url)")
     p.add_argument("slug", help="the store (`pricehound stores list`)")
     p.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
                    help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS; repeatable; "
                         "replaces the store's mapping; local stores only")
     p.add_argument("--no-resolve", action="store_true", help="drop the mapping: crawl by DNS again")
+    _search_options(p)
+    p.add_argument("--no-search-url", action="store_true", help="forget the search URL (search the sitemap)")
+    p.add_argument("--no-sitemap-url", action="store_true",
+                   help="forget the sitemap URL (use robots.txt's Sitemap lines, else /sitemap.xml)")
     p.set_defaults(handler=cmd_stores_edit)
     p = stores_sub.add_parser("list", help="list stores")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

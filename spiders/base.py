@@ -30,9 +30,13 @@ from scrapy.utils.misc import load_object
 from twisted.internet import defer, error
 from twisted.python.failure import Failure
 
+from spiders import discovery
+from spiders import search as S
+from spiders.discovery import SearchTarget
 from spiders.extract_pool import EXTRACTION_CRASHED, ExtractionCrashed, ExtractionPool, pool_size
 from spiders.extraction import Extraction, extract_product
 from spiders.extraction.model import not_a_product
+from spiders.extraction.tiles import read_tiles
 from spiders.items import FAILED, OK, REMOVED, Observation
 from spiders.middlewares import BlockedURL, connect_refusal, is_challenge_response
 from spiders.observe import decide
@@ -123,6 +127,8 @@ class ProductSpider(scrapy.Spider):
         for target in self.run.targets:
             for request in self.requests_for(target):
                 yield request
+        for search in self.run.searches:
+            yield self.search_request(search)
 
     def requests_for(self, target: Target) -> Iterable[scrapy.Request]:
         """The first request for a target; platform spiders override this."""
@@ -175,6 +181,117 @@ class ProductSpider(scrapy.Spider):
             kind=FAILED, reason=reason, status_code=response.status if response is not None else None,
             final_url=request.url,
         )
+
+    # -- searches (spiders/discovery.py) --------------------------------------------------
+
+    def search_request(self, search: SearchTarget) -> scrapy.Request:
+        """The store's search page for the product; without one, its sitemap (named on the
+        store, else listed in robots.txt, else /sitemap.xml)."""
+        meta = {"search_id": search.id, "search": search, "handle_httpstatus_list": list(GONE_STATUSES)}
+        if self.store.search_url:
+            return scrapy.Request(S.search_url(self.store.search_url, search.query), callback=self.parse_search,
+                                  errback=self.on_search_error, dont_filter=True, meta=meta)
+        if self.store.sitemap_url:
+            return self._sitemap_request(self.store.sitemap_url, search, pending=[])
+        origin = self.store.origin or f"https://{self.store.allowed_domains[0]}"
+        return scrapy.Request(f"{origin}/robots.txt", callback=self.parse_robots, errback=self.on_search_error,
+                              dont_filter=True, meta=meta)
+
+    def _sitemap_request(self, url: str, search: SearchTarget, pending: list[str],
+                         found: list[tuple[str, str]] | None = None) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_search_error, dont_filter=True,
+                              meta={"search_id": search.id, "search": search, "pending": pending,
+                                    "found": found if found is not None else [],
+                                    "handle_httpstatus_list": list(GONE_STATUSES)})
+
+    def parse_robots(self, response: Response) -> Iterable[scrapy.Request]:
+        search: SearchTarget = response.meta["search"]
+        text = response.text if isinstance(response, TextResponse) and response.status == 200 else ""
+        listed = [u for u in S.sitemaps_in_robots(text) if discovery.on_store(u, self.store.allowed_domains)]
+        origin = self.store.origin or f"https://{self.store.allowed_domains[0]}"
+        queue = S.order_sitemaps(listed) or [f"{origin}/sitemap.xml"]
+        yield self._sitemap_request(queue[0], search, pending=queue[1:])
+
+    def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
+        """Read one sitemap; follow an index's product sitemaps; then match URL slugs to the query."""
+        search: SearchTarget = response.meta["search"]
+        pending: list[str] = list(response.meta.get("pending") or [])
+        found: list[tuple[str, str]] = list(response.meta.get("found") or [])
+        pages, children = S.read_sitemap(response.body) if response.status == 200 else ([], [])
+        if children:
+            pending = S.order_sitemaps([u for u in children if discovery.on_store(u, self.store.allowed_domains)]
+                                       + pending)
+        found.extend((u, S.slug_title(u)) for u in pages if discovery.on_store(u, self.store.allowed_domains))
+        if pending:
+            yield self._sitemap_request(pending[0], search, pending=pending[1:], found=found)
+            return
+        if not found and response.status != 200:
+            self._search_ended(search, "failed", S.RULE_SEARCH_FAILED)
+            return
+        candidates = S.best(search.query, found)
+        if not candidates:
+            self._search_ended(search, "not_found", S.RULE_SITEMAP_NO_MATCH)
+            return
+        yield from self._crawl_candidates(search, candidates, "sitemap")
+
+    def parse_search(self, response: Response) -> Iterable[scrapy.Request]:
+        """A search page: its result tiles, the best few against the query, their product pages."""
+        search: SearchTarget = response.meta["search"]
+        if response.status in GONE_STATUSES or not isinstance(response, TextResponse):
+            self._search_ended(search, "failed", S.RULE_SEARCH_FAILED)
+            return
+        found = read_tiles(response.body, response.url, encoding=response.encoding,
+                           currency_hint=self.store.default_currency)
+        self.crawler.stats.inc_value("pricehound/search/tiles", len(found))
+        if not found:
+            self._search_ended(search, "not_found", S.RULE_NO_RESULTS)
+            return
+        candidates = S.best(search.query, [(t.url, t.name) for t in found])
+        if not candidates:
+            self._search_ended(search, "not_found", S.RULE_NO_MATCH)
+            return
+        yield from self._crawl_candidates(search, candidates, "search_page")
+
+    def _crawl_candidates(self, search: SearchTarget, candidates: list, source: str) -> Iterable[scrapy.Request]:
+        with self._engine().begin() as conn:
+            listings = discovery.add_candidates(
+                conn, store_id=self.store.id, allowed_domains=self.store.allowed_domains,
+                trailing_slash=self.store.trailing_slash, search_id=search.id, run_id=self.run.id,
+                source=source, candidates=candidates)
+        if not listings:
+            self._search_ended(search, "not_found", S.RULE_NO_MATCH)
+            return
+        self.crawler.stats.inc_value("pricehound/search/candidates", len(listings))
+        for listing_id, url in listings:
+            request = self.page_request(Target(listing_id=listing_id, url=url))
+            request.meta["search_id"] = search.id
+            yield request
+
+    def on_search_error(self, failure: Failure) -> None:
+        """A search page, robots.txt or sitemap that failed: the search is tried again later."""
+        search = failure.request.meta.get("search")
+        reason = failure_reason(failure)
+        self.crawler.stats.inc_value(f"pricehound/search/failed/{reason}")
+        if search is not None:
+            self._search_ended(search, "failed", S.RULE_SEARCH_FAILED)
+
+    def _search_ended(self, search: SearchTarget, status: str, rule: str) -> None:
+        self.crawler.stats.inc_value(f"pricehound/search/{status}")
+        log.info("search %s for %r at %s: %s (%s)", search.id, search.query, self.store.slug, status, rule)
+        try:
+            with self._engine().begin() as conn:
+                discovery.record_outcome(conn, [search.id], status, rule)
+        except Exception:  # noqa: BLE001 - the search stays due and is tried again
+            log.exception("search %s: could not record its outcome", search.id)
+
+    def _engine(self):
+        engine = self.__dict__.get("_db")
+        if engine is None:
+            from pricehound.config import get_settings
+            from pricehound.db import get_engine
+
+            engine = self.__dict__["_db"] = get_engine(get_settings())
+        return engine
 
     # -- building observations ------------------------------------------------------------
 

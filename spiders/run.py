@@ -130,6 +130,22 @@ def outcome(stats: dict[str, Any]) -> tuple[str, str | None]:
     return "succeeded", None
 
 
+def settle_searches(engine, run: CrawlRun) -> None:
+    """Link the candidates the run's searches crawled and say what each search found. If the
+    database fails here, the searches stay due and are simply searched again."""
+    from spiders.discovery import settle
+
+    try:
+        with engine.begin() as conn:
+            settled = settle(conn, run.id)
+    except sa.exc.SQLAlchemyError as exc:
+        log.error("crawl run %s: could not settle its searches (%s)", run.id, str(exc).splitlines()[0])
+        return
+    for s in settled:
+        log.info("crawl run %s: search %s %s%s", run.id, s.search_id, s.status,
+                 f" (listing {s.listing_id})" if s.listing_id else "")
+
+
 def _run_id(raw: str) -> int:
     """A crawl_runs id: positive and within bigint (argparse answers exit 2 otherwise)."""
     from pricehound.catalog import InputError, parse_id
@@ -170,14 +186,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("crawl run %s could not start: the database did not answer (%s)", args.run_id,
                   str(exc).splitlines()[0])
         return EXIT_DATABASE
-    log.info("crawl run %s: store %s, spider %s, %d listings", run.id, run.store.slug, run.store.spider,
-             len(run.targets))
+    log.info("crawl run %s: store %s, spider %s, %d listings, %d searches", run.id, run.store.slug,
+             run.store.spider, len(run.targets), len(run.searches))
     try:
         stats = crawl(run, overrides)
         status, error = outcome(stats)
     except Exception as exc:  # noqa: BLE001 - whatever stopped the crawl goes on the run row
         log.exception("crawl run %s could not run", run.id)
         stats, status, error = {}, "failed", f"{type(exc).__name__}: {exc}"[:2000]
+    if run.searches:
+        settle_searches(engine, run)
     try:
         with engine.begin() as conn:
             conn.execute(MARK_FINISHED, {"run_id": run.id, "status": status, "error": error,

@@ -15,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from spiders.discovery import SearchTarget, load_searches
+
 log = logging.getLogger("pricehound.crawl")
 
 
@@ -36,6 +38,10 @@ class StoreConfig:
     extraction_hints: dict[str, Any] = field(default_factory=dict)
     is_local: bool = False
     resolve: tuple[str, ...] = ()  # host mapping, HOST:PORT:ADDRESS (pricehound/hostmap.py)
+    search_url: str | None = None  # search page template with {query}
+    sitemap_url: str | None = None
+    trailing_slash: str = "strip"
+    origin: str | None = None  # scheme://host of the store's pages (its newest listing), for robots.txt
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class CrawlRun:
     status: str
     store: StoreConfig
     targets: tuple[Target, ...]
+    searches: tuple[SearchTarget, ...] = ()  # products to search for at the store (spiders/discovery.py)
 
     def target(self, listing_id: int) -> Target | None:
         return self._by_id().get(listing_id)
@@ -74,7 +81,9 @@ RUN_SQL = sa.text(
     """
     SELECT r.id, r.status, r.listing_ids, s.id AS store_id, s.slug, s.spider, s.allowed_domains,
            s.default_currency, s.download_delay, s.concurrency, s.extraction_hints, s.is_local,
-           s.resolve
+           s.resolve, r.search_ids, s.search_url, s.sitemap_url, s.url_trailing_slash,
+           (SELECT split_part(l.url, '/', 1) || '//' || split_part(l.url, '/', 3)
+              FROM store_listings l WHERE l.store_id = s.id ORDER BY l.id DESC LIMIT 1) AS origin
       FROM crawl_runs r JOIN stores s ON s.id = r.store_id
      WHERE r.id = :run_id
     """
@@ -102,6 +111,8 @@ def load_run(conn: Connection, run_id: int) -> CrawlRun:
         default_currency=row.default_currency.strip(), download_delay=float(row.download_delay),
         concurrency=int(row.concurrency), extraction_hints=dict(row.extraction_hints or {}),
         is_local=bool(row.is_local), resolve=tuple(row.resolve or ()),
+        search_url=row.search_url, sitemap_url=row.sitemap_url,
+        trailing_slash=row.url_trailing_slash or "strip", origin=row.origin,
     )
     wanted = sorted(set(row.listing_ids or ()))
     targets = tuple(
@@ -115,4 +126,5 @@ def load_run(conn: Connection, run_id: int) -> CrawlRun:
     if missing:
         log.warning("crawl run %s: %d of %d listings are gone or belong to another store; skipped",
                     run_id, missing, len(wanted))
-    return CrawlRun(id=int(row.id), status=row.status, store=store, targets=targets)
+    searches = load_searches(conn, sorted(set(row.search_ids or ())), store.id)
+    return CrawlRun(id=int(row.id), status=row.status, store=store, targets=targets, searches=searches)

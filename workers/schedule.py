@@ -54,6 +54,8 @@ RUN_TARGET_SECONDS = 60.0
 MAX_BATCH = 500
 #: a download delay below this counts as this when sizing runs (a page takes some time anyway)
 MIN_PAGE_SECONDS = 0.1
+#: searches one run makes (each is a search page and up to three product pages)
+MAX_SEARCHES_PER_RUN = 3
 #: listings re-scored per statement by the periodic priority refresh
 REFRESH_CHUNK = 5000
 
@@ -95,13 +97,20 @@ LEASE_SQL = sa.text(
          WHERE :everything OR EXISTS (
                 SELECT 1 FROM user_crawler_priorities q
                  WHERE q.store_id = s.id AND q.watchers > 0 AND q.next_due_at <= pricehound_now())
+            OR EXISTS (
+                SELECT 1 FROM search_targets t
+                 WHERE t.store_id = s.id AND t.watchers > 0 AND t.status <> 'found'
+                   AND t.next_due_at <= pricehound_now()
+                   AND NOT EXISTS (SELECT 1 FROM store_listings l
+                                    WHERE l.product_id = t.product_id AND l.store_id = t.store_id
+                                      AND l.status = 'active'))
     ), batches AS (
         -- each store's rows, highest priority first (at most one run's worth), read without row
         -- locks: the store's lock above already keeps every other dispatcher off them, and
         -- nothing is written to them (the run's listing_ids are the lease). Locking them too
         -- would write a lock into every row, half of a tick's time, to guard against nothing:
         -- a late flush or a priority refresh writing a row meanwhile at worst adds one crawl
-        SELECT s.run_id, s.id AS store_id, d.listing_ids
+        SELECT s.run_id, s.id AS store_id, coalesce(d.listing_ids, '{}') AS listing_ids, sr.search_ids
           FROM free_stores s
          CROSS JOIN LATERAL (
                 SELECT array_agg(x.listing_id ORDER BY x.priority DESC, x.next_due_at) AS listing_ids
@@ -113,12 +122,27 @@ LEASE_SQL = sa.text(
                          ORDER BY q.priority DESC, q.next_due_at
                          LIMIT s.batch_limit) x
                ) d
-         WHERE d.listing_ids IS NOT NULL
+         -- search targets: a product watched at the store with no linked listing there. They
+         -- ride with the store's run (the same lease, delay and address rules); a few per run,
+         -- as each one costs a search page and up to CANDIDATES_PER_SEARCH product pages
+         CROSS JOIN LATERAL (
+                SELECT array_agg(x.id ORDER BY x.priority DESC, x.next_due_at) AS search_ids
+                  FROM (SELECT t.id, t.priority, t.next_due_at
+                          FROM search_targets t
+                         WHERE t.store_id = s.id AND t.watchers > 0 AND t.status <> 'found'
+                           AND (:everything OR t.next_due_at <= pricehound_now())
+                           AND NOT EXISTS (SELECT 1 FROM store_listings l
+                                            WHERE l.product_id = t.product_id AND l.store_id = t.store_id
+                                              AND l.status = 'active')
+                         ORDER BY t.priority DESC, t.next_due_at
+                         LIMIT :max_searches) x
+               ) sr
+         WHERE d.listing_ids IS NOT NULL OR sr.search_ids IS NOT NULL
     ), runs AS (
-        INSERT INTO crawl_runs (id, store_id, status, listing_ids, requested)
-        SELECT run_id, store_id, 'queued', listing_ids, cardinality(listing_ids)
+        INSERT INTO crawl_runs (id, store_id, status, listing_ids, search_ids, requested)
+        SELECT run_id, store_id, 'queued', listing_ids, search_ids, cardinality(listing_ids)
           FROM batches
-        RETURNING id, store_id, requested
+        RETURNING id, store_id, requested, coalesce(cardinality(search_ids), 0) AS searches
     ), reserved AS (
         -- the store lease covers the run from queued to finished; the crawl task takes it over
         UPDATE stores s
@@ -129,7 +153,7 @@ LEASE_SQL = sa.text(
          WHERE s.id = r.store_id
         RETURNING s.id
     )
-    SELECT r.id AS run_id, r.store_id, f.slug, r.requested,
+    SELECT r.id AS run_id, r.store_id, f.slug, r.requested, r.searches,
            (SELECT count(*) FROM reserved) AS reserved_stores
       FROM runs r JOIN free_stores f ON f.id = r.store_id
      ORDER BY r.id
@@ -146,6 +170,7 @@ class DispatchedRun:
     store_id: int
     store_slug: str
     requested: int
+    searches: int = 0
 
 
 @dataclass
@@ -185,10 +210,11 @@ def lease_due(
             "reserved_by": f"{RESERVED_PREFIX}{who}", "store_id": store_id,
             "everything": everything, "ignore_pause": ignore_pause,
             "run_target": float(run_target_seconds), "max_batch": max_batch,
-            "min_page": MIN_PAGE_SECONDS,
+            "min_page": MIN_PAGE_SECONDS, "max_searches": MAX_SEARCHES_PER_RUN,
         },
     ).all()
-    return [DispatchedRun(run_id=r.run_id, store_id=r.store_id, store_slug=r.slug, requested=r.requested)
+    return [DispatchedRun(run_id=r.run_id, store_id=r.store_id, store_slug=r.slug, requested=r.requested,
+                          searches=r.searches)
             for r in rows]
 
 
@@ -239,7 +265,8 @@ def describe(tick: Tick) -> str:
     """One line for the ops log."""
     if not tick.runs:
         return f"dispatch: nothing due ({tick.seconds * 1000:.0f} ms)"
-    stores = ", ".join(f"{r.store_slug}={r.requested} (run {r.run_id})" for r in tick.runs[:8])
+    stores = ", ".join(f"{r.store_slug}={r.requested}{f'+{r.searches} searches' if r.searches else ''} "
+                       f"(run {r.run_id})" for r in tick.runs[:8])
     more = f", +{len(tick.runs) - 8} more stores" if len(tick.runs) > 8 else ""
     return (f"dispatch: leased {tick.leased} targets in {len(tick.runs)} runs, enqueued {tick.enqueued} "
             f"in {tick.seconds * 1000:.0f} ms: {stores}{more}")
