@@ -41,7 +41,7 @@ class StoreConfig:
     search_url: str | None = None  # search page template with {query}
     sitemap_url: str | None = None
     trailing_slash: str = "strip"
-    origin: str | None = None  # scheme://host of the store's pages (its newest listing), for robots.txt
+    origin: str | None = None  # scheme://host of the store's pages (search URL, sitemap, newest listing)
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,11 @@ RUN_SQL = sa.text(
     SELECT r.id, r.status, r.listing_ids, s.id AS store_id, s.slug, s.spider, s.allowed_domains,
            s.default_currency, s.download_delay, s.concurrency, s.extraction_hints, s.is_local,
            s.resolve, r.search_ids, s.search_url, s.sitemap_url, s.url_trailing_slash,
-           (SELECT split_part(l.url, '/', 1) || '//' || split_part(l.url, '/', 3)
-              FROM store_listings l WHERE l.store_id = s.id ORDER BY l.id DESC LIMIT 1) AS origin
+           (SELECT split_part(u, '/', 1) || '//' || split_part(u, '/', 3)
+              FROM (SELECT s.search_url AS u, 0 AS o UNION ALL SELECT s.sitemap_url, 1
+                    UNION ALL (SELECT l.url, 2 FROM store_listings l WHERE l.store_id = s.id
+                                ORDER BY l.id DESC LIMIT 1)) known
+             WHERE u IS NOT NULL ORDER BY o LIMIT 1) AS origin
       FROM crawl_runs r JOIN stores s ON s.id = r.store_id
      WHERE r.id = :run_id
     """
