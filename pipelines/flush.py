@@ -35,6 +35,7 @@ from alerts.rules import (
     DEFAULT_SANITY_MIN_PAGES,
     DEFAULT_SANITY_SHARE,
 )
+from pricehound import identity
 from spiders.items import Observation
 
 DROPPED = "dropped"
@@ -56,6 +57,9 @@ class Row(NamedTuple):
     image_url: str | None
     observed_at: datetime
     suspect: bool
+    # what identifies the product (pricehound/identity.py); not loaded into crawl_input
+    brand: str | None = None
+    mpn: str | None = None
 
 
 def row_from_observation(obs: Observation) -> Row:
@@ -67,6 +71,7 @@ def row_from_observation(obs: Observation) -> Row:
         _text(obs.title, 500) if ok else None, _text(obs.sku, 100) if ok else None,
         obs.gtin if ok else None, _text(obs.image_url, 2048) if ok else None,
         obs.observed_at, False,
+        _text(obs.brand, 200) if ok else None, _text(obs.mpn, 100) if ok else None,
     )
 
 
@@ -405,7 +410,7 @@ def _text_field(value: str | None) -> str:
 def _copy_line(row: Row) -> str:
     """One row in COPY's text format; ids, kinds, amounts and times never need escaping."""
     (listing_id, kind, reason, price, currency, regular_price, availability, title, sku, gtin,
-     image_url, observed_at, suspect) = row
+     image_url, observed_at, suspect) = row[:13]
     return "\t".join((
         str(listing_id), kind, _text_field(reason), NULL if price is None else str(price),
         _text_field(currency), NULL if regular_price is None else str(regular_price), availability,
@@ -453,6 +458,7 @@ def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
     except BaseException:
         info.pop("pricehound_crawl_input", None)  # a rollback takes a table created in it along
         raise
+    identity.observe_rows(conn, [r for r in rows if r.kind == "ok"])
     counts = {k: int(result[k]) for k in ("ok", "changed", "removed", "failed", "dropped", "confirmed_removed",
                                           "held")}
     return FlushResult(event_ids=[int(i) for i in result["event_ids"]], counts=counts, held_run=bool(result["hold"]))

@@ -315,6 +315,7 @@ class ProductSpider(scrapy.Spider):
             listing_id=response.meta["listing_id"], url=response.meta.get("target_url", response.url),
             kind=OK, price=ex.price, currency=ex.currency, regular_price=ex.regular_price,
             availability=ex.availability, title=ex.name, sku=ex.sku, gtin=ex.gtin,
+            brand=ex.brand, mpn=ex.mpn,
             image_url=ex.image_url, source=ex.source, status_code=response.status,
             final_url=response.url, rules=dict(rules if rules is not None else ex.rules),
         )

@@ -37,6 +37,8 @@ class Observation:
     title: str | None = None
     sku: str | None = None
     gtin: str | None = None
+    brand: str | None = None
+    mpn: str | None = None
     image_url: str | None = None
     source: str | None = None
     status_code: int | None = None

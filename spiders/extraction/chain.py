@@ -274,13 +274,15 @@ def _kind(doc: Document, st: Structured, page, usable, strong: bool, price_found
     return shows, kind_rule
 
 
-def _result(*, name, price, currency, availability, regular, sku, gtin, image, source, notes, rules) -> Extraction:
+def _result(*, name, price, currency, availability, regular, sku, gtin, image, source, notes, rules,
+            brand=None, mpn=None) -> Extraction:
     price, regular = _in_minor_units(price, currency), _in_minor_units(regular, currency)
     if regular is not None and price is not None and regular <= price:
         regular = None
     return Extraction(
         name=name, price=price, currency=currency, availability=availability, regular_price=regular,
-        sku=clean_text(sku, 100), gtin=gtin, image_url=clean_text(image, 2000), source=source,
+        sku=clean_text(sku, 100), gtin=gtin, brand=clean_text(brand, 200), mpn=clean_text(mpn, 100),
+        image_url=clean_text(image, 2000), source=source,
         page_kind="product", notes=tuple(notes), rules=rules,
     )
 
@@ -379,8 +381,11 @@ def _fast_price(page, amount: Decimal, struct_amounts):
 
 
 def _identity(mains: dict, picked: dict) -> dict:
-    """sku, gtin and image: the store's selectors first, then any structured source."""
+    """sku, gtin, image, brand and part number: the store's selectors first, then any structured
+    source (what identifies the product: pricehound/identity.py)."""
     return {
+        "brand": next((m.brand for m in mains.values() if getattr(m, "brand", None)), None),
+        "mpn": next((m.mpn for m in mains.values() if getattr(m, "mpn", None)), None),
         "sku": picked.get("sku") or next((m.sku for m in mains.values() if m.sku), None),
         "gtin": clean_gtin(picked.get("gtin")) or next((m.gtin for m in mains.values() if m.gtin), None),
         "image": picked.get("image") or next((m.image for m in mains.values() if m.image), None),

@@ -125,6 +125,8 @@ def _product(node: dict, claimed: set, locale_hint, currency_hint) -> Product:
     p.sku = clean_text(node.get("sku") or node.get("productID") or node.get("mpn"), 100)
     p.gtin = clean_gtin(node.get("gtin13") or node.get("gtin") or node.get("gtin12")
                         or node.get("gtin14") or node.get("gtin8") or node.get("ean") or node.get("upc"))
+    p.brand = clean_text(node.get("brand") or node.get("manufacturer"), 200)
+    p.mpn = clean_text(node.get("mpn"), 100)
     img = node.get("image")
     if isinstance(img, list):
         img = img[0] if img else None

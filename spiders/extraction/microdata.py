@@ -130,6 +130,8 @@ _ITEM_TEXT_FIELDS = {
     "productid": ("sku", 100),
     "image": ("image", 2000),
     "url": ("url", 2000),
+    "brand": ("brand", 200),
+    "mpn": ("mpn", 100),
 }
 
 
@@ -307,6 +309,8 @@ def _set_rdfa_product_field(p: Product, n: str, v) -> None:
         p.gtin = p.gtin or clean_gtin(v)
     elif n == "image":
         p.image = p.image or clean_text(v, 2000)
+    elif n in ("brand", "mpn"):
+        setattr(p, n, getattr(p, n) or clean_text(v, 200 if n == "brand" else 100))
 
 
 def _set_rdfa_offer_field(offer: Offer, n: str, v, locale_hint, currency_hint) -> None:

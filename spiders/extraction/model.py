@@ -51,6 +51,8 @@ class Extraction:
     regular_price: Decimal | None = None
     sku: str | None = None
     gtin: str | None = None
+    brand: str | None = None
+    mpn: str | None = None
     image_url: str | None = None
     source: str | None = None
     page_kind: str = "unrecognised"
@@ -77,6 +79,8 @@ class Extraction:
             "regular_price": _dec(self.regular_price),
             "sku": self.sku,
             "gtin": self.gtin,
+            "brand": self.brand,
+            "mpn": self.mpn,
             "source": self.source,
             "page_kind": self.page_kind,
             "page_reason": self.page_reason,

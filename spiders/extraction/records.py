@@ -27,6 +27,8 @@ class Product:
     offers: list[Offer] = field(default_factory=list)
     sku: str | None = None
     gtin: str | None = None
+    brand: str | None = None  # schema.org Product.brand (a Brand's or an Organization's name)
+    mpn: str | None = None  # the manufacturer's part number, which no shop assigns itself
     image: str | None = None
     url: str | None = None
     availability: str = "unknown"  # a product-level availability outside any offer

@@ -113,6 +113,7 @@ def _parse(body, variant_id, currency) -> Extraction:
         regular_price=regular,
         sku=clean_text((chosen or {}).get("sku"), 100),
         gtin=clean_gtin((chosen or {}).get("barcode")),
+        brand=clean_text(data.get("vendor"), 200),
         image_url=_image(data),
         source="shopify" if price is not None else None,
         page_kind="product",

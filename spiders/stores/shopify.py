@@ -112,6 +112,7 @@ class ShopifySpider(ProductSpider):
             listing_id=meta["listing_id"], url=meta.get("target_url", failure.request.url), kind=OK,
             price=ex.price, currency=ex.currency, regular_price=ex.regular_price,
             availability=ex.availability, title=ex.name, sku=ex.sku, gtin=ex.gtin, image_url=ex.image_url,
+            brand=ex.brand, mpn=ex.mpn,
             source=ex.source, status_code=meta.get("endpoint_status"), final_url=meta.get("endpoint_url"),
         )
 

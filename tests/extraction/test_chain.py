@@ -125,12 +125,26 @@ def test_store_selectors_are_used_when_nothing_else_answers():
 def test_to_json_shape():
     ex = extract_product("<html><body><h1>Mug</h1><span class='price'>$8.00</span><button>Add to cart</button></body></html>")
     data = ex.to_json()
-    assert set(data) == {"name", "price", "currency", "availability", "regular_price", "sku", "gtin", "source",
-                         "page_kind", "page_reason", "rules"}
+    assert set(data) == {"name", "price", "currency", "availability", "regular_price", "sku", "gtin", "brand",
+                         "mpn", "source", "page_kind", "page_reason", "rules"}
     assert data["price"] == "8.00" and data["regular_price"] is None
     assert (data["page_kind"], data["page_reason"]) == ("product", None)
     assert set(data["rules"]) >= {"price", "availability", "page_kind"}
     json.dumps(data)
+
+
+def test_brand_and_part_number_are_read_from_structured_data():
+    jsonld = ('<script type="application/ld+json">{"@type": "Product", "name": "Kettle", "sku": "S-1", '
+              '"mpn": "KW-1700", "brand": {"@type": "Brand", "name": "Acme"}, "gtin13": "4006381333931", '
+              '"offers": {"@type": "Offer", "price": "49.00", "priceCurrency": "EUR"}}</script>')
+    ex = extract_product(f"<html><head>{jsonld}</head><body><h1>Kettle</h1></body></html>")
+    assert (ex.brand, ex.mpn, ex.sku, ex.gtin) == ("Acme", "KW-1700", "S-1", "4006381333931")
+    micro = ('<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Kettle</h1>'
+             '<span itemprop="brand">Acme</span><meta itemprop="mpn" content="KW-1700">'
+             '<div itemprop="offers" itemscope itemtype="https://schema.org/Offer">'
+             '<span itemprop="price" content="49.00">49,00</span><meta itemprop="priceCurrency" content="EUR"></div></div>')
+    ex = extract_product(f"<html><body>{micro}</body></html>")
+    assert (ex.brand, ex.mpn) == ("Acme", "KW-1700")
 
 
 def test_hostile_input_never_raises():
