@@ -200,7 +200,53 @@ def settle(conn: Connection, run_id: int) -> list[Settled]:
     found = [r.found_listing_id for r in rows if r.found_listing_id is not None]
     if found:
         conn.execute(sa.text("SELECT refresh_crawl_priorities(CAST(:ids AS bigint[]), true)"), {"ids": found})
-    return [Settled(r.id, r.status, r.found_listing_id) for r in rows]
+    proposed = propose_title_matches(conn, run_id, [r.id for r in rows if r.status != "found"])
+    return [Settled(r.id, "candidate" if r.id in proposed else r.status,
+                    proposed.get(r.id, r.found_listing_id)) for r in rows]
+
+
+CANDIDATE_EVIDENCE_SQL = sa.text(
+    """
+    SELECT c.search_id, l.id AS listing_id, l.title, l.gtin, l.brand, l.mpn,
+           p.name AS product_name, p.brand AS product_brand, p.mpn AS product_mpn,
+           ARRAY(SELECT g.gtin FROM product_gtins g WHERE g.product_id = p.id) AS product_gtins
+      FROM search_candidates c
+      JOIN search_targets t ON t.id = c.search_id
+      JOIN branded_products p ON p.id = t.product_id
+      JOIN store_listings l ON l.id = c.listing_id
+     WHERE c.run_id = :run_id AND c.search_id = ANY (:ids) AND l.product_id IS NULL AND l.title IS NOT NULL
+     ORDER BY c.search_id, c.score DESC, l.id
+    """
+)
+
+
+def propose_title_matches(conn: Connection, run_id: int, search_ids: Sequence[int]) -> dict[int, int]:
+    """Searches whose best unlinked candidate the identity rules would link on its title once a
+    person confirms it: those say ``candidate`` (search id -> listing id), the others stay
+    ``not_found``. The rules are pricehound.identity's own (decide_link)."""
+    if not search_ids:
+        return {}
+    try:
+        from pricehound import identity
+    except ImportError:
+        return {}
+    proposed: dict[int, int] = {}
+    for r in conn.execute(CANDIDATE_EVIDENCE_SQL, {"run_id": run_id, "ids": list(search_ids)}):
+        if r.search_id in proposed:
+            continue
+        listing = identity.IdentityEvidence.from_listing(r.title, gtin=r.gtin, brand=r.brand, mpn=r.mpn)
+        product = identity.product_evidence(r.product_name, brand=r.product_brand, mpn=r.product_mpn,
+                                            gtins=r.product_gtins or ())
+        if identity.decide_link(listing, product).rule == "title_match_unconfirmed":
+            proposed[r.search_id] = int(r.listing_id)
+    if proposed:
+        conn.execute(sa.text(
+            """
+            UPDATE search_targets t SET status = 'candidate', status_rule = :rule, found_listing_id = p.listing_id
+              FROM unnest(CAST(:ids AS bigint[]), CAST(:listings AS bigint[])) AS p(search_id, listing_id)
+             WHERE t.id = p.search_id
+            """), {"rule": S.RULE_CANDIDATE, "ids": list(proposed), "listings": list(proposed.values())})
+    return proposed
 
 
 __all__ = ["SearchTarget", "Settled", "add_candidates", "link_candidates", "load_searches", "on_store",
