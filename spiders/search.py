@@ -181,10 +181,14 @@ def read_sitemap(body: bytes) -> tuple[list[str], list[str]]:
     return pages, children
 
 
+_PRODUCT_SITEMAP = re.compile(r"(?<![a-z])(?:products?|items?|artikel|produits?)(?![a-z])", re.I)
+
+
 def order_sitemaps(urls: Sequence[str]) -> list[str]:
     """Product sitemaps first (their names say so on every platform: products, product, item)."""
     def key(u: str) -> int:
-        return 0 if re.search(r"product|item|artikel|produit", u, re.I) else 1
+        name = urlsplit(u).path.rsplit("/", 1)[-1]
+        return 0 if _PRODUCT_SITEMAP.search(name) else 1
     return sorted(urls, key=key)[:MAX_SITEMAPS]
 
 
