@@ -111,7 +111,9 @@ def with_overlap(stores: list[Store], seed: int = 17) -> list[Store]:
     by_slug = {s.slug: s for s in stores}
     next_id = {s.slug: max((int(p.id) for p in s.products if p.id.isdigit()), default=0) + 500 for s in stores}
     for shared in SHARED:
-        gtin = ean13(rng, "0")
+        # GS1 company prefixes 07x: ordinary trade items (02x and 04x are for in-store use only,
+        # and the identity rules rightly refuse to link on them)
+        gtin = ean13(rng, "07")
         for offer in shared.offers:
             store = by_slug.get(offer.store)
             if store is None:
@@ -121,7 +123,7 @@ def with_overlap(stores: list[Store], seed: int = 17) -> list[Store]:
         for slug, title, price in shared.decoys:
             store = by_slug.get(slug)
             if store is not None:
-                store.products.append(_product(store, next_id, title, price, ean13(rng, "0"), shared))
+                store.products.append(_product(store, next_id, title, price, ean13(rng, "07"), shared))
     return stores
 
 
