@@ -294,6 +294,26 @@ def refresh_all_priorities(engine: Engine, *, chunk: int = REFRESH_CHUNK) -> int
         after = ids[-1]
 
 
+def refresh_all_search_targets(engine: Engine, *, chunk: int = REFRESH_CHUNK) -> int:
+    """Re-count the demand behind every search target (a new store for an "any store" watch,
+    a watcher who went premium or left), ``chunk`` products per transaction."""
+    seen = 0
+    after = 0
+    while True:
+        with engine.begin() as conn:
+            ids = conn.execute(
+                sa.text("SELECT DISTINCT product_id FROM shopping_list_items WHERE product_id > :after "
+                        "UNION SELECT DISTINCT product_id FROM search_targets WHERE product_id > :after "
+                        "ORDER BY 1 LIMIT :chunk"),
+                {"after": after, "chunk": chunk},
+            ).scalars().all()
+            if not ids:
+                return seen
+            conn.execute(sa.text("SELECT refresh_search_targets(CAST(:ids AS bigint[]), false)"), {"ids": list(ids)})
+        seen += len(ids)
+        after = ids[-1]
+
+
 # -- tasks --------------------------------------------------------------------------------------
 
 _settings = get_settings()
@@ -326,11 +346,13 @@ def refresh_priorities() -> int:
     changing, and a listing that got hotter comes due sooner."""
     started = time.perf_counter()
     seen = refresh_all_priorities(get_engine())
+    refresh_all_search_targets(get_engine())
     log.info("refresh priorities: %d listings re-scored in %.1f s", seen, time.perf_counter() - started)
     return seen
 
 
 __all__ = [
     "MAX_BATCH", "RUN_TARGET_SECONDS", "DispatchedRun", "Tick", "describe", "dispatch", "dispatch_due",
-    "enqueue", "lease_due", "refresh_all_priorities", "refresh_priorities", "worker_identity",
+    "enqueue", "lease_due", "refresh_all_priorities", "refresh_all_search_targets", "refresh_priorities",
+    "worker_identity",
 ]
