@@ -435,7 +435,7 @@ def cmd_share(args) -> int:
             print(f"list {list_id}: " + (f"no longer shared with {other}" if unshare(conn, list_id, other)
                                          else f"was not shared with {other}"))
         if args.link:
-            token = share_token(conn, list_id, settings.secret_key, days=args.days)
+            token = share_token(conn, list_id, settings.signing_secret, days=args.days)
             print(share_url(settings.public_url, token))
     return 0
 

@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, *, rate_limits: RateLimits | No
     errors.install(app)
     for router in (health.router, auth.router, watches.router, lists.router, partner.router,
                    links.router, manage.router, unsubscribe.router, sns.router, partner_pages.router,
-                   disputes.router):
+                   disputes.router, lists.shared_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.lower().startswith("https://"))
