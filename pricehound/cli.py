@@ -33,6 +33,7 @@ STAGE_COMMANDS = (
     "pricehound.demo",
     "pricehound.run",
     "pricehound.lists",
+    "pricehound.products_cli",
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -185,7 +186,40 @@ def _change_existing_watch(conn, args: argparse.Namespace) -> int | None:
     return EXIT_OK
 
 
+def cmd_watch_add_product(args: argparse.Namespace) -> int:
+    """A product watch: the product by name, "#ID" or GTIN, at the given stores or any store."""
+    from pricehound import products
+
+    catalog.parse_email(args.email)
+    catalog.parse_money(args.target_price, "target price")
+    catalog.parse_percent(args.min_drop_percent)
+    catalog.parse_notify(args.notify)
+    with _engine().begin() as conn:
+        watch = products.add_product_watch(
+            conn, email=args.email, product=args.product, gtin=args.gtin, stores=args.stores,
+            target_price=args.target_price, min_drop_percent=args.min_drop_percent, notify=args.notify,
+            list_name=args.list)
+        stores = products.watch_stores(conn, watch.id)
+    where = ",".join(watch.store_slugs) if watch.store_slugs else "any store"
+    print(f"watch {watch.id}: product #{watch.product_id} {watch.product_name} at {where}"
+          + (" (a new product: pricehound looks for it at the stores)" if watch.created_product else ""))
+    for s in stores:
+        price = f" {s.price} {s.currency}, {s.availability}" if s.price is not None else ""
+        print(f"  {s.store}: {s.status}{price}")
+    return EXIT_OK
+
+
 def cmd_watch_add(args: argparse.Namespace) -> int:
+    given = [name for name, value in (("--url", args.url), ("--product", args.product), ("--gtin", args.gtin))
+             if value is not None]
+    if not given:
+        raise catalog.InputError("say what to watch: --url URL, --product 'name' (or '#ID'), or --gtin CODE")
+    if args.url is not None and len(given) > 1:
+        raise catalog.InputError("--url watches one page; --product and --gtin watch a product: give one of them")
+    if args.url is None:
+        return cmd_watch_add_product(args)
+    if args.stores is not None:
+        raise catalog.InputError("--stores goes with --product or --gtin (a URL is at one store already)")
     # validate everything that needs no database first, so bad input never waits on a server
     catalog.parse_email(args.email)
     catalog.parse_money(args.target_price, "target price")
@@ -342,13 +376,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     watch = sub.add_parser("watch", help="watch a product page for a user")
     watch_sub = watch.add_subparsers(dest="watch_command", metavar="ACTION", required=True)
-    p = watch_sub.add_parser("add", help="watch a URL: creates the listing and bumps its crawl priority")
+    p = watch_sub.add_parser("add", help="watch a URL, or a product at several stores (--product/--gtin)",
+                             description="Watch one product page (--url), or a product wherever it is sold: "
+                                         "--product 'Acme Kettle 1.7 l' (or '#ID') or --gtin CODE, at --stores "
+                                         "a,b (default: any store). A product watch follows every listing "
+                                         "linked to the product at those stores.")
     p.add_argument("--email", required=True, help="the watcher (must exist: `pricehound users add`)")
-    p.add_argument("--url", required=True, help="product page URL on one of a store's allowed domains")
+    p.add_argument("--url", help="product page URL on one of a store's allowed domains")
+    p.add_argument("--product", help="a product by name or '#ID' (a name no product has makes a new one)")
+    p.add_argument("--gtin", help="a product by GTIN/EAN/UPC/ISBN")
+    p.add_argument("--stores", help="comma-separated store slugs for a product watch (default: any store)")
     p.add_argument("--target-price", help="alert when the price reaches this or lower")
     p.add_argument("--min-drop-percent", help="alert on drops of at least this percent (default: any drop)")
     p.add_argument("--notify", help=f"comma-separated alert kinds (default: {','.join(catalog.DEFAULT_NOTIFY)}; "
-                                    f"also: price_rise,new_low; cheapest_store needs a product watch)")
+                                    f"also: price_rise,new_low; cheapest_store needs a product watch, "
+                                    f"where it is on by default)")
     p.add_argument("--list", default=catalog.DEFAULT_LIST_NAME, help="shopping list name (default: Watching)")
     p.set_defaults(handler=cmd_watch_add)
 

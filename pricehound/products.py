@@ -257,3 +257,149 @@ def listings_of(conn: Connection, product_id: int | str) -> list[dict[str, Any]]
 
 def confidence_text(value: Decimal | None) -> str:
     return "-" if value is None else format(value, "f")
+
+
+# -- watching a product ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """One store of a product watch: its listing and price, or that none is known yet."""
+
+    store: str
+    store_id: int
+    listing_id: int | None
+    price: Decimal | None
+    currency: str | None
+    availability: str | None
+    url: str | None
+    status: str  # found | not found at <store> yet | gone at <store> | found at <store>, not read yet
+
+
+@dataclass(frozen=True)
+class ProductWatch:
+    id: int
+    user_id: int
+    product_id: int
+    product_name: str
+    store_slugs: tuple[str, ...] | None  # None: any store
+    created_product: bool = False
+
+
+def parse_store_slugs(conn: Connection, raw: str | Sequence[str] | None) -> list[int] | None:
+    """Store slugs (comma-separated) -> ids; None or empty means any store."""
+    if raw is None:
+        return None
+    slugs = [s.strip() for s in (raw.split(",") if isinstance(raw, str) else raw) if s and s.strip()]
+    if not slugs:
+        return None
+    found = dict(conn.execute(sa.text("SELECT slug, id FROM stores WHERE slug = ANY (:s)"), {"s": slugs}).all())
+    missing = [s for s in slugs if s not in found]
+    if missing:
+        raise InputError(f"no store {', '.join(missing)}; `pricehound stores list` shows the slugs")
+    return sorted({int(found[s]) for s in slugs})
+
+
+def resolve_product(conn: Connection, *, product: str | None = None, gtin: str | None = None,
+                    create: bool = True) -> tuple[int, bool]:
+    """The product a watch means: "#ID", a GTIN, or a name. A name that fits no product makes a
+    new one (discovery then looks for it); one that fits several is refused with the candidates.
+    Returns (product id, whether it was made now)."""
+    if gtin is not None:
+        codes = parse_gtins([gtin])
+        pid = conn.execute(sa.text("""
+            SELECT product_id FROM product_gtins WHERE gtin = :g
+            UNION ALL
+            SELECT l.product_id FROM listing_identity i JOIN store_listings l ON l.id = i.listing_id
+             WHERE i.gtin = :g AND l.product_id IS NOT NULL
+             LIMIT 1"""), {"g": codes[0]}).scalar()
+        if pid is not None:
+            return int(pid), False
+        if not create:
+            raise InputError(f"no product has GTIN {codes[0]}")
+        name = (check_text(product, "product name") or "").strip() or f"GTIN {codes[0]}"
+        return create_product(conn, name=name, gtins=codes), True
+    text = (check_text(product, "product") or "").strip()
+    if not text:
+        raise InputError("say which product: --product 'name' (or '#ID'), or --gtin CODE")
+    if text.startswith("#") and text[1:].isdigit():
+        return _require_product(conn, text[1:]), False
+    if normalise_gtin(text):
+        return resolve_product(conn, gtin=text, create=create)
+    matches = search(conn, text, limit=6)
+    exact = [p for p in matches if p.name.casefold() == text.casefold()]
+    if len(exact) == 1 or len(matches) == 1:
+        return (exact or matches)[0].id, False
+    if matches:
+        shown = "; ".join(f"#{p.id} {p.name}" for p in matches[:5])
+        raise InputError(f"several products match {text!r}: {shown}. Name one as --product '#ID'")
+    if not create:
+        raise InputError(f"no product matches {text!r}")
+    return create_product(conn, name=text), True
+
+
+def add_product_watch(conn: Connection, *, email: str | None = None, user_id: int | None = None,
+                      product: str | None = None, gtin: str | None = None,
+                      stores: str | Sequence[str] | None = None, target_price: str | Decimal | None = None,
+                      min_drop_percent: str | Decimal | None = None, notify: str | Iterable[str] | None = None,
+                      list_name: str | None = None) -> ProductWatch:
+    """Watch a product at the given stores (None: any store). The watch follows every listing
+    linked to the product at those stores, now and as they are found (the frontier trigger on
+    shopping_list_items brings the linked listings in; the linker brings later ones)."""
+    from pricehound import catalog
+
+    target = catalog.parse_money(target_price, "target price")
+    drop = catalog.parse_percent(min_drop_percent)
+    kinds = catalog.parse_notify(notify if notify is not None else [*catalog.DEFAULT_NOTIFY, "cheapest_store"])
+    if user_id is None:
+        user_id = catalog.user_id_for_email(conn, email or "")
+    store_ids = parse_store_slugs(conn, stores)
+    pid, made = resolve_product(conn, product=product, gtin=gtin)
+    list_id = catalog.ensure_list(conn, user_id, list_name or catalog.DEFAULT_LIST_NAME)
+    item_id = conn.execute(sa.text("""
+        INSERT INTO shopping_list_items (list_id, product_id, preferred_store_ids, target_price, min_drop_percent,
+                                         notify_kinds)
+        VALUES (:list_id, :pid, :stores, :target, :drop, :kinds)
+        ON CONFLICT (list_id, product_id) WHERE product_id IS NOT NULL DO UPDATE
+           SET preferred_store_ids = excluded.preferred_store_ids, target_price = excluded.target_price,
+               min_drop_percent = excluded.min_drop_percent, notify_kinds = excluded.notify_kinds,
+               active = true, updated_at = pricehound_now()
+        RETURNING id"""),
+        {"list_id": list_id, "pid": pid, "stores": store_ids, "target": target, "drop": drop, "kinds": kinds},
+    ).scalar_one()
+    name = conn.execute(sa.text("SELECT name FROM branded_products WHERE id = :p"), {"p": pid}).scalar_one()
+    slugs = None
+    if store_ids is not None:
+        slugs = tuple(conn.execute(sa.text("SELECT slug FROM stores WHERE id = ANY (:i) ORDER BY slug"),
+                                   {"i": store_ids}).scalars())
+    return ProductWatch(id=int(item_id), user_id=int(user_id), product_id=pid, product_name=name,
+                        store_slugs=slugs, created_product=made)
+
+
+_WATCH_STORES = sa.text("""
+    SELECT s.slug AS store, s.id AS store_id, l.id AS listing_id, sp.price, sp.currency, sp.availability, l.url,
+           CASE WHEN l.id IS NULL THEN 'not found at ' || s.slug || ' yet'
+                WHEN l.status <> 'active' THEN 'gone at ' || s.slug
+                WHEN sp.listing_id IS NULL THEN 'found at ' || s.slug || ', not read yet'
+                ELSE 'found' END AS status
+      FROM shopping_list_items i
+      JOIN stores s ON (i.preferred_store_ids IS NULL AND s.active) OR s.id = ANY (i.preferred_store_ids)
+      LEFT JOIN LATERAL (
+            -- the store's best listing of the product: an active one, the cheapest in stock first
+            SELECT l.* FROM store_listings l LEFT JOIN store_prices p ON p.listing_id = l.id
+             WHERE l.product_id = i.product_id AND l.store_id = s.id
+             ORDER BY l.status = 'active' DESC, p.availability IN ('in_stock', 'preorder') DESC, p.price NULLS LAST, l.id
+             LIMIT 1) l ON true
+      LEFT JOIN store_prices sp ON sp.listing_id = l.id
+     WHERE i.id = :item AND i.product_id IS NOT NULL
+       -- "any store": the stores that have the product, or all when none has it yet
+       AND (i.preferred_store_ids IS NOT NULL OR l.id IS NOT NULL
+            OR NOT EXISTS (SELECT 1 FROM store_listings x WHERE x.product_id = i.product_id))
+     ORDER BY s.slug
+""")
+
+
+def watch_stores(conn: Connection, item_id: int) -> list[StoreStatus]:
+    """Each store of a product watch with its listing and price, or "not found at <store> yet":
+    a store where the product is not known yet is a status, never an error."""
+    return [StoreStatus(**dict(r._mapping)) for r in conn.execute(_WATCH_STORES, {"item": int(item_id)})]
