@@ -77,3 +77,27 @@ def test_a_share_link_shows_the_list_until_revoked_and_forged_or_expired_links_a
     assert client.delete(f"/v1/lists/{list_id}/link").status_code == 204
     client.cookies.clear()
     assert client.get("/v1/shared-lists", params={"token": token}).status_code == 404
+
+
+def test_a_product_watch_says_where_it_was_found_and_where_not_yet(user_client, db, user_id, store):
+    with db.begin() as conn:
+        other = conn.execute(sa.text("INSERT INTO stores (slug, name, allowed_domains) VALUES ('acme', 'Acme', "
+                                     "'{acme.example}') RETURNING id")).scalar_one()
+        product = conn.execute(sa.text("INSERT INTO branded_products (name) VALUES ('Kettle') RETURNING id")).scalar_one()
+        listing = conn.execute(sa.text("INSERT INTO store_listings (store_id, url, product_id) VALUES (:s, "
+                                       "'http://shop.test/p/1', :p) RETURNING id"),
+                               {"s": store.id, "p": product}).scalar_one()
+        conn.execute(sa.text("INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, "
+                             "changed_at) VALUES (:l, 12.50, 'EUR', 'in_stock', now(), now())"), {"l": listing})
+        list_id = conn.execute(sa.text("INSERT INTO shopping_lists (user_id, name) VALUES (:u, 'W') RETURNING id"),
+                               {"u": user_id}).scalar_one()
+        item = conn.execute(sa.text("INSERT INTO shopping_list_items (list_id, product_id, preferred_store_ids) "
+                                    "VALUES (:l, :p, :s) RETURNING id"),
+                            {"l": list_id, "p": product, "s": [store.id, other]}).scalar_one()
+        conn.execute(sa.text("UPDATE search_targets SET status = 'not_found', status_rule = 'discovery.no_results' "
+                             "WHERE store_id = :s"), {"s": other})
+    body = user_client.get(f"/v1/watches/{item}/stores").json()
+    assert [(s["store"], s["state"], s["message"]) for s in body] == [
+        ("acme", "not_found", "not found at acme yet"), ("local", "found", "found at local")]
+    assert body[1]["price"] == "12.50" and body[0]["next_search_at"] is not None
+    assert user_client.get("/v1/watches/999999/stores").status_code == 404
