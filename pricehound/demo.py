@@ -60,6 +60,10 @@ SCRIPT = (
     Scripted("unverified", "cat", "northwind", 5, None, "Cat never confirmed her address"),
 )
 EXAMPLE_QUERY = "e.g. -c 'TABLE price_history_log ORDER BY observed_at DESC LIMIT 20'"
+#: Ann's product watch: a product several shops sell under their own titles (demostore/overlap.py)
+PRODUCT_WATCH = ("Kestrel Electric Gooseneck Kettle 1 L", "Kestrel")
+PRODUCT_WATCH_SHOPS = ("copperpot", "gadgetdepot", "northwind")
+OVERLAP_SKU = "X-"
 USERS = {"ann": "ann@demo.pricehound.test", "bob": "bob@demo.pricehound.test",
          "cat": "cat@demo.pricehound.test", "shopper": "shopper@demo.pricehound.test"}
 
@@ -107,7 +111,8 @@ class Demo:
         for old in self.email_dir.glob("*.eml"):
             old.unlink()
 
-        self.shop = DemoStoreServer(demo_catalogue(faults=False), slow_delay=1.0, timeout_hold=6.0)
+        # overlap: products several shops sell under their own titles, for the product watch
+        self.shop = DemoStoreServer(demo_catalogue(faults=False, overlap=True), slow_delay=1.0, timeout_hold=6.0)
         self.web_port = _free_port()
         self.env = {
             **os.environ,
@@ -144,7 +149,13 @@ class Demo:
                     min_interval=timedelta(minutes=30), max_interval=timedelta(hours=6),
                 )
                 # each shop keeps a real-looking domain; the crawl connects to the local server
-                catalog.set_resolve(conn, store, [f"{demo_host(slug)}:127.0.0.1:{self.shop.port(slug)}"])
+                store = catalog.set_resolve(conn, store, [f"{demo_host(slug)}:127.0.0.1:{self.shop.port(slug)}"])
+                # shops whose platform has a search page are searched there, the others by sitemap
+                from demostore.overlap import SEARCH_PATHS
+
+                shape = next(s.shape for s in self.shop.catalogue() if s.slug == slug)
+                if shape in SEARCH_PATHS:
+                    catalog.set_search(conn, store, search_url=f"http://{demo_host(slug)}{SEARCH_PATHS[shape]}")
             self.user_ids = {
                 name: catalog.add_user(conn, email=email, name=name.title(), verified=(name != "cat"))
                 for name, email in USERS.items()
@@ -163,13 +174,51 @@ class Demo:
             background = 0
             for slug in self.shop.store_slugs:
                 for product in self.shop.products(slug):
-                    if (slug, product.id) in scripted_products:
+                    if (slug, product.id) in scripted_products or product.sku.startswith(OVERLAP_SKU):
                         continue
                     catalog.add_watch(conn, email=USERS["shopper"], url=self.product_url(slug, product.id),
                                       notify=["sale", "sold_out", "back_in_stock", "removed"])
                     background += 1
         self.say(f"seeded {len(USERS)} users ({USERS['cat']} unverified), {len(SCRIPT)} scripted watches "
                  f"and {background} background watches")
+        self.seed_product_watch()
+
+    def seed_product_watch(self) -> None:
+        """Ann watches a product by its name at three shops: nobody has crawled it there yet, so
+        each shop is searched (its search page), the best results' pages are crawled, and the
+        identity rules link the ones that are the product (by GTIN, however each shop titles it)."""
+        from pricehound import products
+
+        gtin = next(p.gtin for p in self.shop.products("copperpot") if p.name == PRODUCT_WATCH[0])
+        with self.engine.begin() as conn:
+            # the catalogue knows the product (a maker's feed, say: name, brand, GTIN), not where it is sold
+            products.create_product(conn, name=PRODUCT_WATCH[0], brand=PRODUCT_WATCH[1], gtins=[gtin])
+            self.product_watch = products.add_product_watch(
+                conn, email=USERS["ann"], product=PRODUCT_WATCH[0], stores=",".join(PRODUCT_WATCH_SHOPS),
+                notify=["cheapest_store"])
+        self.say(f"Ann watches \"{PRODUCT_WATCH[0]}\" by name at {', '.join(PRODUCT_WATCH_SHOPS)} "
+                 "(alert: cheapest_store); pricehound searches those shops for it")
+
+    def show_product_watch(self) -> str | None:
+        """Each shop of Ann's product watch: found at what price, or what searching said; returns
+        the cheapest shop."""
+        from pricehound.comparison import compare
+        from spiders.search import state_words
+
+        with self.engine.connect() as conn:
+            states = conn.execute(sa.text(
+                "SELECT store, state FROM product_watch_stores WHERE item_id = :i ORDER BY store"),
+                {"i": self.product_watch.id}).all()
+            cmp = compare(conn, self.product_watch.product_id)
+        offers = {o.store: o for o in cmp.offers}
+        self.say(f"\"{PRODUCT_WATCH[0]}\" across the shops:")
+        for r in states:
+            o = offers.get(r.store)
+            title = f"\"{o.title}\" " if o is not None and o.title else ""
+            price = f"{o.price} {o.currency}, {o.availability}" if o is not None and o.price is not None else ""
+            mark = "  <- cheapest" if cmp.cheapest is not None and cmp.cheapest.store == r.store else ""
+            self.say(f"    {r.store:<12} {state_words(r.state, r.store):<28} {title}{price}{mark}")
+        return cmp.cheapest.store if cmp.cheapest is not None else None
 
     def product_url(self, slug: str, product_id: Any) -> str:
         """A product's URL on its shop's own domain (mapped to the local server, see seed)."""
@@ -205,7 +254,8 @@ class Demo:
             if line != last:
                 self.say(line)
                 last = line
-            if p["remaining"] == 0 and p["open_runs"] == 0 and p["unsent"] == 0 and p["unevaluated"] == 0:
+            if (p["remaining"] == 0 and p["open_runs"] == 0 and p["unsent"] == 0 and p["unevaluated"] == 0
+                    and p["searching"] == 0):
                 return
             if time.monotonic() > deadline:
                 self.say(f"{name}: still waiting after {timeout:.0f}s ({p}); moving on")
@@ -231,6 +281,7 @@ class Demo:
                   (SELECT count(*) FROM notifications WHERE status = 'sent') AS sent,
                   (SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')) AS unsent,
                   (SELECT count(*) FROM stores WHERE paused_until > pricehound_now()) AS paused,
+                  (SELECT count(*) FROM search_targets WHERE watchers > 0 AND last_searched_at IS NULL) AS searching,
                   (SELECT count(*) FROM user_crawler_priorities p JOIN stores s ON s.id = p.store_id
                     WHERE p.watchers > 0
                       AND (p.last_crawled_at IS NULL OR p.last_crawled_at < to_timestamp(:s))
@@ -246,6 +297,7 @@ class Demo:
         round_timeout = self.args.round_timeout
         since = self.make_due()
         self.wait_round("first crawl", since, round_timeout)
+        cheapest = self.show_product_watch()
 
         self.say("the shops change: a sale across Ann's target, a 20% drop, a sell-out, a restock, "
                  "a page gone, a 5% drop, a storm of 500s and timeouts, a page with no stock signal")
@@ -259,9 +311,20 @@ class Demo:
         self.change("storm", status="error500")
         self.change("storm2", status="timeout")
         self.change("blip", status="no_availability")
+        # the kettle gets cheaper at a shop that was not the cheapest: Ann's product watch is told
+        from demostore.overlap import truth as overlap_truth
+
+        self.cheaper_at = next(slug for slug in PRODUCT_WATCH_SHOPS if slug != cheapest)
+        titles = overlap_truth()["kettle"]
+        kettles = {slug: next(p for p in self.shop.products(slug) if p.name == titles[slug])
+                   for slug in PRODUCT_WATCH_SHOPS}
+        self.shop.set_product(self.cheaper_at, kettles[self.cheaper_at].id,
+                              price=str(min(p.price for p in kettles.values()) - Decimal("5.00")))
+        self.say(f"the kettle drops below every other shop's price at {self.cheaper_at}")
         since = self.make_due()
         self.wait_round("second crawl", since, round_timeout)
 
+        self.show_product_watch()
         self.say("the stock signal is back; the gone page is still gone; the storm goes on")
         self.change("blip", status="ok")
         since = self.make_due()
@@ -307,7 +370,15 @@ class Demo:
             ok &= mark == "✓"
             extra = "" if not got else f"  (but got: {', '.join(r.kind for r in got)})"
             print(f"  {mark:2} {spec.user:<5} {spec.store:<15} {'—':<15} {'':<8} {spec.why}{extra}", file=self.out)
-        scripted_items = {item["watch"].id for item in self.scripted.values()}
+        got = by_item.get(self.product_watch.id, [])
+        sent = [r for r in got if r.kind == "cheapest_store" and r.status == "sent"]
+        mark = "✓" if len(sent) == 1 and len(got) == 1 else "✗"
+        ok &= mark == "✓"
+        print(f"\nProduct watch (by name, found by searching {', '.join(PRODUCT_WATCH_SHOPS)})", file=self.out)
+        print(f"  {mark:2} {'ann':<5} {getattr(self, 'cheaper_at', '?'):<15} {'cheapest_store':<15} "
+              f"{sent[0].status if sent else (got[0].status if got else 'missing'):<8} "
+              "the kettle became strictly the cheapest in stock there", file=self.out)
+        scripted_items = {item["watch"].id for item in self.scripted.values()} | {self.product_watch.id}
         stray = [r for r in rows if r.item_id not in scripted_items]
         if stray:
             ok = False

@@ -18,6 +18,7 @@ from web.api import auth, health, lists, partner, sns, watch_stores, watches
 from web.deps import AppState
 from web.mailer import Enqueue, LinkMailer
 from web.pages import disputes, links, manage, unsubscribe
+from web.pages import lists as list_pages
 from web.pages import partner as partner_pages
 from web.ratelimit import RateLimiter, RateLimits
 from web.security import SecurityHeadersMiddleware
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, *, rate_limits: RateLimits | No
     errors.install(app)
     for router in (health.router, auth.router, watches.router, lists.router, partner.router,
                    links.router, manage.router, unsubscribe.router, sns.router, partner_pages.router,
-                   disputes.router, lists.shared_router, watch_stores.router):
+                   disputes.router, lists.shared_router, watch_stores.router, list_pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.lower().startswith("https://"))

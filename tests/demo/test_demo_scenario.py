@@ -1,7 +1,8 @@
 """The demo scenario end to end: real worker, beat, web, demo store and SES stand-in.
 
 It asserts exactly the expected alerts: one each for the sale across a target, the 20% drop,
-the sell-out, the restock and the confirmed removal; none for the storm of 500s and timeouts,
+the sell-out, the restock, the confirmed removal and the product watch found by search that
+became cheapest at another shop (cheapest_store); none for the storm of 500s and timeouts,
 the page that briefly showed no stock, the drop below a threshold, or the unverified user;
 and no duplicates.
 """
@@ -38,7 +39,8 @@ def test_demo_sends_exactly_the_owed_alerts(db, env, tmp_path):
         history_dupes = conn.execute(sa.text(
             "SELECT count(*) FROM (SELECT listing_id, observed_at FROM price_history_log "
             "GROUP BY listing_id, observed_at HAVING count(*) > 1) d")).scalar_one()
-    assert dict(kinds) == {"back_in_stock": 1, "price_drop": 1, "removed": 1, "sold_out": 1, "target_reached": 1}
+    assert dict(kinds) == {"back_in_stock": 1, "cheapest_store": 1, "price_drop": 1, "removed": 1, "sold_out": 1,
+                           "target_reached": 1}
     assert duplicates == 0 and history_dupes == 0
     emails = list((tmp_path / "emails").glob("*.eml"))
     assert emails, "the demo writes every email it sends as an .eml file"

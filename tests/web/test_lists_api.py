@@ -101,3 +101,22 @@ def test_a_product_watch_says_where_it_was_found_and_where_not_yet(user_client, 
         ("acme", "not_found", "not found at acme yet"), ("local", "found", "found at local")]
     assert body[1]["price"] == "12.50" and body[0]["next_search_at"] is not None
     assert user_client.get("/v1/watches/999999/stores").status_code == 404
+
+
+def test_the_lists_page_ticks_items_off_and_shares_with_csrf_protected_forms(user_client, db, store):
+    import re
+
+    watch = add_priced_watch(db, "ann@example.com", 1, prices=[(3, "10.00")], title="Gooseneck kettle")
+    list_id = _list_id(db)
+    page = user_client.get("/manage/lists")
+    assert page.status_code == 200 and "Gooseneck kettle" in page.text and "10.00 EUR" in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    base = f"/manage/lists/{list_id}"
+    assert user_client.post(f"{base}/items/{watch.watch_id}", data={"csrf_token": csrf, "quantity": "2"}).status_code == 303
+    assert "20.00 EUR" in user_client.get("/manage/lists").text
+    user_client.post(f"{base}/items/{watch.watch_id}", data={"csrf_token": csrf, "bought": "yes"})
+    assert "Nothing on this list is priced in stock yet" in user_client.get("/manage/lists").text
+    link = user_client.post(f"{base}/link", data={"csrf_token": csrf})
+    assert "/lists/shared?token=" in link.text
+    refused = user_client.post(f"{base}/items/{watch.watch_id}", data={"csrf_token": "forged", "quantity": "3"})
+    assert refused.status_code in (400, 403)
