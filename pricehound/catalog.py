@@ -52,6 +52,8 @@ class Store:
     extraction_hints: dict[str, Any]
     resolve: tuple[str, ...] = ()  # host mapping (pricehound/hostmap.py), local stores only
     trailing_slash: str = "strip"
+    search_url: str | None = None  # search page template with {query}; None: search the sitemap
+    sitemap_url: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Store:
@@ -63,6 +65,7 @@ class Store:
             extraction_hints=dict(m["extraction_hints"] or {}),
             resolve=tuple(m.get("resolve") or ()),
             trailing_slash=m.get("url_trailing_slash") or "strip",
+            search_url=m.get("search_url"), sitemap_url=m.get("sitemap_url"),
         )
 
 
