@@ -4,7 +4,8 @@ Starts the demo store with its overlapping products (demostore/overlap.py: each 
 sold at three or four shops under the shop's own title, beside near-identical decoys: another
 size, colour, a multipack, a refurbished one). For every (shared product, shop that carries it)
 the shop is searched the way a crawl searches it: its search page when its shape has one
-(demostore/overlap.py SEARCH_PATHS), else its sitemap (named in robots.txt). Then, in the same
+(demostore/overlap.py SEARCH_PATHS) and robots.txt allows it, else its sitemap (named in
+robots.txt). Then, in the same
 run and on the same pages:
 
   baseline   exact title match: a result whose title, lower-cased and with spaces collapsed,
@@ -32,6 +33,7 @@ import statistics
 import sys
 import time
 import urllib.request
+import urllib.robotparser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -53,10 +55,14 @@ def results_at(shops: DemoStoreServer, store, query: str) -> list[tuple[str, str
     """(url, title) results as the crawl's search of this shop sees them."""
     base = shops.base_url(store.slug)
     path = SEARCH_PATHS.get(store.shape)
-    if path:
-        url = base + S.search_url(path, query)
+    robots_txt = fetch(base + "/robots.txt").decode()
+    robots = urllib.robotparser.RobotFileParser()
+    robots.parse(robots_txt.splitlines())
+    url = base + S.search_url(path, query) if path else None
+    if url and robots.can_fetch("pricehound", url):
         return [(t.url, t.name) for t in read_tiles(fetch(url), url, currency_hint=store.currency)]
-    listed = S.sitemaps_in_robots(fetch(base + "/robots.txt").decode()) or [base + "/sitemap.xml"]
+    # no search page, or robots.txt keeps crawlers off it: the sitemap, as the crawl does
+    listed = S.sitemaps_in_robots(robots_txt) or [base + "/sitemap.xml"]
     pages: list[str] = []
     for sitemap in S.order_sitemaps(listed):
         found, _children = S.read_sitemap(fetch(sitemap))

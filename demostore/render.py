@@ -689,9 +689,12 @@ def challenge_page(host: str, ray: str) -> str:
 """
 
 
-def robots_txt(base_url: str) -> str:
+def robots_txt(base_url: str, shape: str = "") -> str:
+    # Shopify's default robots.txt keeps crawlers off its search pages: such a shop is searched
+    # through its sitemap
+    search = "Disallow: /search\n" if shape == "shopify" else ""
     return ("# robots.txt\nUser-agent: *\nDisallow: /private/\nDisallow: /_admin/\nDisallow: /cart\n"
-            "Disallow: /checkout\nDisallow: /account\nAllow: /\n\n"
+            f"Disallow: /checkout\nDisallow: /account\n{search}Allow: /\n\n"
             f"Sitemap: {base_url}/sitemap.xml\n")
 
 

@@ -236,7 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
         if hit is not None:
             return demo._serve_product(self, rt, hit[0], hit[1], path)
         if path == "/robots.txt":
-            return self._send(200, render.robots_txt(rt.base_url).encode(), "text/plain; charset=utf-8")
+            return self._send(200, render.robots_txt(rt.base_url, rt.store.shape).encode(), "text/plain; charset=utf-8")
         if path == "/sitemap.xml":
             body = render.sitemap_xml(rt.store, rt.current(), rt.base_url).encode()
             return self._send(200, body, "application/xml; charset=utf-8")

@@ -191,11 +191,16 @@ class ProductSpider(scrapy.Spider):
         if self.store.search_url:
             return scrapy.Request(S.search_url(self.store.search_url, search.query), callback=self.parse_search,
                                   errback=self.on_search_error, dont_filter=True, meta=meta)
+        return self.sitemap_search_request(search)
+
+    def sitemap_search_request(self, search: SearchTarget) -> scrapy.Request:
+        """The store's sitemap: named on the store, else found through robots.txt."""
         if self.store.sitemap_url:
             return self._sitemap_request(self.store.sitemap_url, search, pending=[])
         origin = self.store.origin or f"https://{self.store.allowed_domains[0]}"
         return scrapy.Request(f"{origin}/robots.txt", callback=self.parse_robots, errback=self.on_search_error,
-                              dont_filter=True, meta=meta)
+                              dont_filter=True, meta={"search_id": search.id, "search": search,
+                                                      "handle_httpstatus_list": list(GONE_STATUSES)})
 
     def _sitemap_request(self, url: str, search: SearchTarget, pending: list[str],
                          found: list[tuple[str, str]] | None = None) -> scrapy.Request:
@@ -267,13 +272,19 @@ class ProductSpider(scrapy.Spider):
             request.meta["search_id"] = search.id
             yield request
 
-    def on_search_error(self, failure: Failure) -> None:
-        """A search page, robots.txt or sitemap that failed: the search is tried again later."""
+    def on_search_error(self, failure: Failure) -> Iterable[scrapy.Request]:
+        """A search page, robots.txt or sitemap that failed: the search is tried again later. A
+        search page the store's robots.txt keeps crawlers off (Shopify's default does) is not a
+        failure: the store is searched through its sitemap instead."""
         search = failure.request.meta.get("search")
         reason = failure_reason(failure)
         self.crawler.stats.inc_value(f"pricehound/search/failed/{reason}")
-        if search is not None:
-            self._search_ended(search, "failed", S.RULE_SEARCH_FAILED)
+        if search is None:
+            return
+        if reason == "robots_disallowed" and failure.request.callback == self.parse_search:
+            yield self.sitemap_search_request(search)
+            return
+        self._search_ended(search, "failed", S.RULE_SEARCH_FAILED)
 
     def _search_ended(self, search: SearchTarget, status: str, rule: str) -> None:
         self.crawler.stats.inc_value(f"pricehound/search/{status}")
