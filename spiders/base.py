@@ -249,7 +249,13 @@ class ProductSpider(scrapy.Spider):
                            currency_hint=self.store.default_currency)
         self.crawler.stats.inc_value("pricehound/search/tiles", len(found))
         if not found:
-            self._search_ended(search, "not_found", S.RULE_NO_RESULTS)
+            # a page with no results is an answer only when it is the search page: a challenge,
+            # a queue, maintenance or a wall served in its place says nothing about the product
+            page = _page(response)
+            if page.page_kind == "challenge" or page.page_reason in S.NOT_AN_ANSWER:
+                self._search_ended(search, "failed", S.RULE_SEARCH_FAILED)
+            else:
+                self._search_ended(search, "not_found", S.RULE_NO_RESULTS)
             return
         candidates = S.best(search.query, [(t.url, t.name) for t in found])
         if not candidates:

@@ -27,6 +27,11 @@ MAX_SITEMAPS = 4
 #: URLs read from one sitemap
 MAX_SITEMAP_URLS = 50_000
 
+#: page reasons (spiders/extraction/pagekind.py) of a page served instead of the search page: the
+#: search did not happen, so it is tried again rather than taken as "not found"
+NOT_AN_ANSWER = frozenset({"captcha", "bot_check", "maintenance", "queue", "geo_block", "login_wall", "age_gate",
+                           "rate_limited", "error_page", "app_shell", "consent_wall"})
+
 # -- rule names (search_targets.status_rule) --------------------------------------------------------
 
 RULE_LINKED = "discovery.linked"                       # a candidate is the product (identity rules)

@@ -171,3 +171,14 @@ def test_stores_add_and_edit_take_a_search_url_and_refuse_a_bad_one_with_exit_2(
     with db.connect() as conn:
         kept = conn.execute(sa.text("SELECT search_url FROM stores WHERE slug = 'shop'")).scalar_one()
     assert kept == "http://127.0.0.1:8102/search?q={query}"
+
+
+def test_an_empty_search_page_is_an_answer_and_a_maintenance_page_is_not():
+    from spiders.extraction import extract_product
+
+    empty = extract_product(NO_RESULTS.encode(), PAGE)
+    maintenance = extract_product(b"<html><head><title>We'll be back soon</title></head><body><h1>Down for "
+                                  b"maintenance</h1><p>The shop is undergoing scheduled maintenance.</p></body></html>",
+                                  PAGE)
+    assert empty.page_reason not in S.NOT_AN_ANSWER
+    assert maintenance.page_reason in S.NOT_AN_ANSWER
