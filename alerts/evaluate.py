@@ -61,9 +61,53 @@ WITH ev AS (
       FROM fresh f JOIN shopping_list_items w ON w.product_id = f.product_id AND w.active
      WHERE f.product_id IS NOT NULL
        AND (w.preferred_store_ids IS NULL OR f.store_id = ANY (w.preferred_store_ids))
+), cheap_offers AS (
+    -- cheapest_store (alerts/model.py, cheapest_store_change): the strictly cheapest store that
+    -- sells the product now (active, last stated stock in stock or preorder) among the watch's
+    -- stores, in the event's currency, after the event and before it (the event's listing as the
+    -- event left it and as it was: its new and old price and stock; gone before it reappeared,
+    -- there before it was removed; the other listings as they are now)
+    SELECT p.id AS event_id, p.item_id, o.store_id, o.id AS listing_id,
+           CASE WHEN o.id = p.listing_id THEN coalesce(p.new_price, sp.price) ELSE sp.price END AS after_price,
+           CASE WHEN o.id = p.listing_id THEN p.kind <> 'removed' AND p.new_availability IN ('in_stock', 'preorder')
+                ELSE o.status = 'active' AND coalesce(sp.known_availability, nullif(sp.availability, 'unknown'))
+                                             IN ('in_stock', 'preorder') END AS after_ok,
+           CASE WHEN o.id = p.listing_id THEN p.old_price ELSE sp.price END AS before_price,
+           CASE WHEN o.id = p.listing_id THEN p.kind <> 'reappeared' AND p.old_availability IN ('in_stock', 'preorder')
+                ELSE o.status = 'active' AND coalesce(sp.known_availability, nullif(sp.availability, 'unknown'))
+                                             IN ('in_stock', 'preorder') END AS before_ok
+      FROM pairs p
+      JOIN store_listings o ON o.product_id = p.watch_product_id
+      JOIN store_prices sp ON sp.listing_id = o.id
+     WHERE p.watch_product_id IS NOT NULL AND 'cheapest_store' = ANY (p.notify_kinds)
+       AND sp.currency = p.currency AND sp.price IS NOT NULL
+       AND (p.preferred_store_ids IS NULL OR o.store_id = ANY (p.preferred_store_ids))
+), cheap_stores AS (
+    SELECT event_id, item_id, store_id,
+           min(after_price) FILTER (WHERE after_ok) AS after_price,
+           min(before_price) FILTER (WHERE before_ok AND before_price IS NOT NULL) AS before_price,
+           (array_agg(listing_id ORDER BY after_price, listing_id) FILTER (WHERE after_ok))[1] AS after_listing
+      FROM cheap_offers GROUP BY event_id, item_id, store_id
+), cheap_ranked AS (
+    SELECT event_id, item_id,
+           (array_agg(after_price ORDER BY after_price) FILTER (WHERE after_price IS NOT NULL))[1:2] AS a,
+           (array_agg(store_id ORDER BY after_price) FILTER (WHERE after_price IS NOT NULL))[1] AS a_store,
+           (array_agg(after_listing ORDER BY after_price) FILTER (WHERE after_price IS NOT NULL))[1] AS a_listing,
+           (array_agg(before_price ORDER BY before_price) FILTER (WHERE before_price IS NOT NULL))[1:2] AS b,
+           (array_agg(store_id ORDER BY before_price) FILTER (WHERE before_price IS NOT NULL))[1] AS b_store
+      FROM cheap_stores GROUP BY event_id, item_id
+), cheap AS (
+    -- a tie for the lowest price is no strictly cheapest store
+    SELECT event_id, item_id,
+           CASE WHEN coalesce(a[2] > a[1], true) THEN a_store END AS after_store,
+           CASE WHEN coalesce(a[2] > a[1], true) THEN a_listing END AS after_listing,
+           CASE WHEN coalesce(a[2] > a[1], true) THEN a[1] END AS after_price,
+           CASE WHEN coalesce(b[2] > b[1], true) THEN b_store END AS before_store
+      FROM cheap_ranked
 ), judged AS (
     SELECT p.id AS event_id, p.item_id, p.occurred_at, sl.user_id, p.new_price, p.min_drop_percent,
-           p.listing_id, p.currency,
+           p.listing_id, p.currency, c.after_price AS cheapest_price, c.after_listing AS cheapest_listing,
+           c.before_store AS was_cheapest_store,
            -- the rules, one CASE: the first matching kind wins, so a pair yields one row.
            -- Sale news (target, drop, new low, cheapest) needs an item one can buy, and is left
            -- to the back-in-stock email when the same reading brought the item back.
@@ -92,20 +136,9 @@ WITH ev AS (
                             ORDER BY h.observed_at DESC LIMIT 1)) x
                        WHERE x.currency = p.currency)
                THEN 'new_low'
-             WHEN p.kind IN ('price_drop', 'back_in_stock', 'reappeared') AND 'cheapest_store' = ANY (p.notify_kinds)
-                  AND p.watch_product_id IS NOT NULL AND coalesce(p.new_availability, 'in_stock') IN ('in_stock', 'preorder')
-                  AND p.new_price IS NOT NULL
-                  AND p.new_price < (SELECT min(sp.price) FROM store_listings o
-                                       JOIN store_prices sp ON sp.listing_id = o.id
-                                      WHERE o.product_id = p.watch_product_id AND o.id <> p.listing_id
-                                        AND o.status = 'active' AND sp.currency = p.currency
-                                        AND sp.availability IN ('in_stock', 'preorder')
-                                        AND (p.preferred_store_ids IS NULL OR o.store_id = ANY (p.preferred_store_ids)))
-                  AND (p.kind <> 'price_drop' OR p.old_price >= (
-                         SELECT min(sp.price) FROM store_listings o JOIN store_prices sp ON sp.listing_id = o.id
-                          WHERE o.product_id = p.watch_product_id AND o.id <> p.listing_id
-                            AND o.status = 'active' AND sp.currency = p.currency AND sp.availability IN ('in_stock', 'preorder')
-                            AND (p.preferred_store_ids IS NULL OR o.store_id = ANY (p.preferred_store_ids))))
+             -- the strictly cheapest store among the watch's stores changed, and is one to buy at
+             WHEN 'cheapest_store' = ANY (p.notify_kinds) AND c.after_store IS NOT NULL
+                  AND c.after_store IS DISTINCT FROM c.before_store
                THEN 'cheapest_store'
              WHEN p.kind = 'price_rise' AND 'price_rise' = ANY (p.notify_kinds) THEN 'price_rise'
              WHEN p.kind = 'sold_out' AND 'sold_out' = ANY (p.notify_kinds)
@@ -118,6 +151,7 @@ WITH ev AS (
              WHEN p.kind = 'removed' AND 'removed' = ANY (p.notify_kinds) THEN 'removed'
            END AS alert_kind
       FROM pairs p
+      LEFT JOIN cheap c ON c.event_id = p.id AND c.item_id = p.item_id
       JOIN shopping_lists sl ON sl.id = p.list_id
       JOIN users u ON u.id = sl.user_id
      WHERE u.verified_at IS NOT NULL AND u.status = 'active'
@@ -133,8 +167,10 @@ WITH ev AS (
     -- already told stays quiet
     INSERT INTO alert_state AS s (item_id, kind, last_alerted_at, last_event_id, last_price, rearm_price)
     SELECT item_id, alert_kind, occurred_at, event_id,
-           CASE WHEN alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store') THEN new_price END,
-           CASE WHEN alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')
+           CASE WHEN alert_kind = 'cheapest_store' THEN cheapest_price
+                WHEN alert_kind IN ('target_reached', 'price_drop', 'new_low') THEN new_price END,
+           CASE WHEN alert_kind = 'cheapest_store' THEN cheapest_price * (100 - min_drop_percent) / 100
+                WHEN alert_kind IN ('target_reached', 'price_drop', 'new_low')
                 THEN new_price * (100 - min_drop_percent) / 100 END
       FROM latest
     ON CONFLICT (item_id, kind) DO UPDATE
@@ -150,7 +186,12 @@ WITH ev AS (
            pricehound_now() + CAST(:window AS interval),
            -- back in stock cheaper than when it was last in stock: the email says so
            CASE WHEN l.alert_kind = 'back_in_stock' AND l.new_price < was.price
-                THEN jsonb_build_object('cheaper_than', was.price) ELSE '{}'::jsonb END
+                THEN jsonb_build_object('cheaper_than', was.price)
+                -- which store is cheapest now (it may be another listing than the event's)
+                WHEN l.alert_kind = 'cheapest_store'
+                THEN jsonb_build_object('cheapest_listing_id', l.cheapest_listing, 'cheapest_price', l.cheapest_price,
+                                        'was_cheapest_store_id', l.was_cheapest_store)
+                ELSE '{}'::jsonb END
       FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
       LEFT JOIN LATERAL (
             SELECT h.price FROM price_history_log h

@@ -35,7 +35,15 @@ The rules, in order:
      else price_drop when at least min_drop_percent, else new_low when below every price in
      force in the watch's window (30 or 90 days), counting the price already in force when
      the window opened;
-   - price_rise on a rise, for watches that asked.
+   - price_rise on a rise, for watches that asked;
+   - cheapest_store, for a product watch that asked (``cheapest_store_change``): a change of any
+     listing of the product that changes which store is the strictly cheapest one selling it now
+     (active, last stated stock in stock or preorder) among the watch's stores, in the change's
+     currency, to a store. No store is cheapest while it cannot be bought; a tie for the lowest
+     price is no cheapest store, so ties are no change; a store becoming the cheapest because the
+     cheaper one sold out or went is news. Sale news of the listing itself (target, drop, new
+     low) comes first; cheapest_store comes before the listing's own price_rise, stock and
+     removed news.
 6. Cool-down. A kind is told to a watch once per cool-down, except that a sale kind telling a
    price at least min_drop_percent below the last one told (and below it) is told again.
    Flapping back to a told price stays quiet.
@@ -245,3 +253,46 @@ class Listing:
         rearm = price * (100 - self.watch.min_drop_percent) / 100 if price is not None else None
         self.told[alert.kind] = _Told(at, price, rearm)
         return True
+
+
+# -- cheapest_store: one product at several stores ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One listing of a product as the cheapest_store rule sees it."""
+
+    store: int
+    price: Decimal | None
+    currency: str | None
+    known: str | None  # the last availability a page stated
+    active: bool = True
+
+    @property
+    def buyable(self) -> bool:
+        return self.active and self.known in AVAILABLE and self.price is not None
+
+
+def strictly_cheapest(offers: list[Offer], currency: str) -> tuple[int, Decimal] | None:
+    """(store, price) of the one store selling cheapest now in this currency, or None (no store
+    can be bought, or two stores tie for the lowest price)."""
+    best: dict[int, Decimal] = {}
+    for o in offers:
+        if o.buyable and o.currency == currency:
+            best[o.store] = min(best.get(o.store, o.price), o.price)
+    if not best:
+        return None
+    ranked = sorted(best.items(), key=lambda kv: kv[1])
+    if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
+        return None
+    return ranked[0]
+
+
+def cheapest_store_change(before: list[Offer], after: list[Offer], currency: str) -> tuple[int, Decimal] | None:
+    """The cheapest_store news one change owes: the new strictly cheapest (store, price) when it
+    is a store and another than before, else None."""
+    now = strictly_cheapest(after, currency)
+    was = strictly_cheapest(before, currency)
+    if now is None or (was is not None and was[0] == now[0]):
+        return None
+    return now

@@ -20,6 +20,7 @@ from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,11 @@ SELECT n.id, e.kind AS event_kind, e.old_price, e.new_price, e.currency,
        e.old_availability, e.new_availability, e.occurred_at,
        l.url, coalesce(nullif(btrim(l.title), ''), bp.name, l.url) AS title, s.name AS store,
        w.target_price, lp.lowest_30d, lp.lowest_90d, l.status AS listing_status, n.payload AS alert_payload,
+       -- cheapest_store names the store that is cheapest now, which may be another listing
+       cl.id AS cheapest_listing_id, cl.url AS cheapest_url, cs.name AS cheapest_store,
+       coalesce(nullif(btrim(cl.title), ''), bp.name, cl.url) AS cheapest_title,
+       coalesce(csp.known_availability, csp.availability) AS cheapest_availability,
+       clp.lowest_30d AS cheapest_lowest_30d, clp.lowest_90d AS cheapest_lowest_90d,
        (SELECT jsonb_build_object('source', o.source, 'rules', o.rules, 'reason', o.reason)
           FROM listing_observations o
          WHERE o.listing_id = e.listing_id AND o.observed_at = e.occurred_at LIMIT 1) AS reading,
@@ -99,6 +105,10 @@ SELECT n.id, e.kind AS event_kind, e.old_price, e.new_price, e.currency,
   LEFT JOIN branded_products bp ON bp.id = l.product_id
   LEFT JOIN shopping_list_items w ON w.id = n.item_id
   LEFT JOIN listing_lowest_prices lp ON lp.listing_id = l.id AND lp.currency = e.currency
+  LEFT JOIN store_listings cl ON n.kind = 'cheapest_store' AND cl.id = CAST(n.payload->>'cheapest_listing_id' AS bigint)
+  LEFT JOIN stores cs ON cs.id = cl.store_id
+  LEFT JOIN store_prices csp ON csp.listing_id = cl.id
+  LEFT JOIN listing_lowest_prices clp ON clp.listing_id = cl.id AND clp.currency = e.currency
  WHERE n.id = ANY (CAST(:ids AS bigint[]))
 """
 
@@ -161,6 +171,24 @@ def alert_context(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]
     return {int(r["id"]): dict(r) for r in conn.execute(sa.text(ALERT_CONTEXT_SQL), {"ids": ids}).mappings()}
 
 
+def _cheapest_store_context(kind: str, ctx: dict[str, Any], payload: dict[str, Any]) -> bool:
+    """A cheapest_store alert tells the store that is cheapest now, at its price; when that is
+    another listing than the one that changed (the cheaper one sold out, went or rose), the
+    changed listing's old price says nothing about it."""
+    cheapest = {k: ctx.pop(k, None) for k in ("cheapest_listing_id", "cheapest_url", "cheapest_store", "cheapest_title",
+                                              "cheapest_availability", "cheapest_lowest_30d", "cheapest_lowest_90d")}
+    if kind != "cheapest_store" or cheapest["cheapest_listing_id"] is None:
+        return False
+    other = cheapest["cheapest_url"] != ctx["url"]
+    if other:
+        ctx.update(old_price=None, old_availability=None, new_availability=cheapest["cheapest_availability"],
+                   lowest_30d=cheapest["cheapest_lowest_30d"], lowest_90d=cheapest["cheapest_lowest_90d"])
+    ctx.update(url=cheapest["cheapest_url"], store=cheapest["cheapest_store"], title=cheapest["cheapest_title"])
+    if payload.get("cheapest_price") is not None:
+        ctx["new_price"] = Decimal(str(payload["cheapest_price"]))
+    return other
+
+
 def render_message(message: Message, context: dict[int, dict[str, Any]], settings: Settings) -> mime.Envelope:
     """Render a message to an envelope; KeyError when an alert's event is gone."""
     common = {"user_name": message.name, "public_url": settings.public_url}
@@ -177,6 +205,8 @@ def render_message(message: Message, context: dict[int, dict[str, Any]], setting
             ctx = context[row["id"]]
             payload = ctx.pop("alert_payload", None) or {}
             reading, confirmed = ctx.pop("reading", None), bool(ctx.pop("confirmed", False))
+            if _cheapest_store_context(row["kind"], ctx, payload):
+                reading = None  # what was read was another store's page
             alerts.append({
                 **ctx, "kind": row["kind"],
                 "evidence": evidence.sentence(row["kind"], ctx["url"], reading, confirmed=confirmed),
