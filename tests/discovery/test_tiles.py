@@ -161,16 +161,15 @@ def test_stores_edit_sets_and_clears_the_search_url(db, acme):
             None, "http://127.0.0.1:8099/sitemap.xml")
 
 
-def test_stores_add_and_edit_take_a_search_url_and_refuse_a_bad_one_with_exit_2(db, run_cli):
-    ok = run_cli("stores", "add", "--slug", "shop", "--domains", "127.0.0.1:8102", "--local",
-                 "--search-url", "http://127.0.0.1:8102/search?q={query}")
-    assert ok.returncode == 0, ok.stderr
-    assert "searched at http://127.0.0.1:8102/search?q={query}" in ok.stdout
-    bad = run_cli("stores", "edit", "shop", "--search-url", "http://127.0.0.1:8102/search?q=kettle")
+def test_stores_edit_refuses_a_bad_search_url_with_exit_2_and_keeps_the_old_one(db, acme, run_cli):
+    good = "http://127.0.0.1:8099/search?q={query}"
+    with db.begin() as conn:
+        catalog.set_search(conn, acme, search_url=good)
+    bad = run_cli("stores", "edit", "acme", "--search-url", "http://127.0.0.1:8099/search?q=kettle")
     assert bad.returncode == 2 and "{query} exactly once" in bad.stderr
     with db.connect() as conn:
-        kept = conn.execute(sa.text("SELECT search_url FROM stores WHERE slug = 'shop'")).scalar_one()
-    assert kept == "http://127.0.0.1:8102/search?q={query}"
+        kept = conn.execute(sa.text("SELECT search_url FROM stores WHERE slug = 'acme'")).scalar_one()
+    assert kept == good
 
 
 def test_an_empty_search_page_is_an_answer_and_a_maintenance_page_is_not():
