@@ -384,49 +384,51 @@ def refresh_evidence(conn: Connection, listing_ids: Sequence[int], *, force: boo
 # the batch that agree with it join it in the same statement.
 LINK_BATCH = sa.text("""
     WITH cand AS MATERIALIZED (
-        SELECT l.id, l.product_id, l.title, l.image_url, l.brand AS brand_raw, l.mpn AS mpn_raw,
-               i.gtin, i.brand, i.mpn, i.size, i.colour, i.capacity, i.kind
-          FROM store_listings l
+        -- each listing of the batch with its evidence and the product that has its GTIN, if any
+        SELECT l.id, l.title, l.image_url, l.brand AS brand_raw, l.mpn AS mpn_raw,
+               i.gtin, i.brand, i.mpn, i.size, i.colour, i.capacity, i.kind, g.product_id AS gtin_product
+          FROM unnest(CAST(:ids AS bigint[])) AS b(id)
+          JOIN store_listings l ON l.id = b.id
           JOIN listing_identity i ON i.listing_id = l.id
-         WHERE l.id = ANY (CAST(:ids AS bigint[]))
-           AND l.link_source IS DISTINCT FROM 'operator'
+          LEFT JOIN product_gtins g ON g.gtin = i.gtin
+         WHERE l.link_source IS DISTINCT FROM 'operator'
            AND (i.gtin IS NOT NULL OR (i.brand IS NOT NULL AND i.mpn IS NOT NULL))
+    ), by_mpn AS MATERIALIZED (
+        -- products with the listing's brand + part number, and whether the rules allow the link
+        SELECT c.id AS listing_id, p.id AS product_id,
+               c.kind = p.id_kind
+               AND (c.size IS NULL OR p.id_size IS NULL OR c.size = p.id_size)
+               AND (c.colour IS NULL OR p.id_colour IS NULL OR c.colour = p.id_colour)
+               AND (c.capacity IS NULL OR p.id_capacity IS NULL OR c.capacity = p.id_capacity)
+               -- block.gtin_differs: both carry GTINs and share none
+               AND NOT (c.gtin IS NOT NULL AND c.gtin_product IS DISTINCT FROM p.id
+                        AND EXISTS (SELECT 1 FROM product_gtins x WHERE x.product_id = p.id)) AS allowed
+          FROM cand c
+          JOIN branded_products p ON p.id_brand = c.brand AND p.id_mpn = c.mpn
     ), found AS (
         SELECT c.id AS listing_id, p.id AS product_id, 1 AS rank
           FROM cand c
-          JOIN product_gtins g ON g.gtin = c.gtin
-          JOIN branded_products p ON p.id = g.product_id
+          JOIN branded_products p ON p.id = c.gtin_product
          WHERE c.kind = p.id_kind
            AND (c.size IS NULL OR p.id_size IS NULL OR c.size = p.id_size)
            AND (c.colour IS NULL OR p.id_colour IS NULL OR c.colour = p.id_colour)
            AND (c.capacity IS NULL OR p.id_capacity IS NULL OR c.capacity = p.id_capacity)
         UNION ALL
-        SELECT c.id, p.id, 2
-          FROM cand c
-          JOIN branded_products p ON p.id_brand = c.brand AND p.id_mpn = c.mpn
-         WHERE c.kind = p.id_kind
-           AND (c.size IS NULL OR p.id_size IS NULL OR c.size = p.id_size)
-           AND (c.colour IS NULL OR p.id_colour IS NULL OR c.colour = p.id_colour)
-           AND (c.capacity IS NULL OR p.id_capacity IS NULL OR c.capacity = p.id_capacity)
-           -- block.gtin_differs: both carry GTINs and share none
-           AND NOT (c.gtin IS NOT NULL AND EXISTS (SELECT 1 FROM product_gtins g WHERE g.product_id = p.id)
-                    AND NOT EXISTS (SELECT 1 FROM product_gtins g WHERE g.product_id = p.id AND g.gtin = c.gtin))
+        SELECT listing_id, product_id, 2 FROM by_mpn WHERE allowed
     ), best AS (
         SELECT DISTINCT ON (listing_id) listing_id, rank, product_id,
                count(*) OVER (PARTITION BY listing_id, rank) AS choices
           FROM found ORDER BY listing_id, rank, product_id
-    ), known AS (
-        -- a listing whose GTIN or brand + part number some product already has (linked or
-        -- blocked): it makes no new product
-        SELECT c.id FROM cand c WHERE EXISTS (SELECT 1 FROM product_gtins g WHERE g.gtin = c.gtin)
-           OR EXISTS (SELECT 1 FROM branded_products p WHERE p.id_brand = c.brand AND p.id_mpn = c.mpn)
-           OR EXISTS (SELECT 1 FROM best b WHERE b.listing_id = c.id)
+    ), fresh AS MATERIALIZED (
+        -- no product has the listing's GTIN or brand + part number (linked or blocked alike)
+        SELECT c.* FROM cand c
+         WHERE CAST(:create AS boolean) AND c.gtin_product IS NULL
+           AND NOT EXISTS (SELECT 1 FROM by_mpn m WHERE m.listing_id = c.id)
     ), seeds AS (
-        SELECT DISTINCT ON (coalesce(c.gtin, c.brand || '/' || c.mpn)) c.*
-          FROM cand c
-         WHERE CAST(:create AS boolean) AND NOT EXISTS (SELECT 1 FROM known k WHERE k.id = c.id)
+        SELECT DISTINCT ON (coalesce(f.gtin, f.brand || '/' || f.mpn)) f.*
+          FROM fresh f
          -- a plain offer (one new item alone) makes the product rather than a bundle or a used one
-         ORDER BY coalesce(c.gtin, c.brand || '/' || c.mpn), c.kind <> '', c.id
+         ORDER BY coalesce(f.gtin, f.brand || '/' || f.mpn), f.kind <> '', f.id
     ), made AS (
         INSERT INTO branded_products (name, brand, mpn, gtin, image_url, id_brand, id_mpn, id_size, id_colour,
                                       id_capacity, id_kind, created_from_listing_id)
@@ -434,23 +436,22 @@ LINK_BATCH = sa.text("""
                s.mpn_raw, s.gtin, s.image_url, s.brand, s.mpn, s.size, s.colour, s.capacity, s.kind, s.id
           FROM seeds s
         ON CONFLICT DO NOTHING
-        RETURNING id, gtin, id_brand, id_mpn, id_size, id_colour, id_capacity, id_kind, created_from_listing_id
+        RETURNING id, gtin, id_brand, id_mpn, id_size, id_colour, id_capacity, id_kind
     ), made_gtins AS (
         INSERT INTO product_gtins (gtin, product_id)
         SELECT m.gtin, m.id FROM made m WHERE m.gtin IS NOT NULL
         ON CONFLICT DO NOTHING
     ), joined AS (
-        -- the batch's other listings that agree with a product made here
-        SELECT c.id AS listing_id, m.id AS product_id,
-               CASE WHEN c.gtin = m.gtin THEN 1 ELSE 2 END AS rank
-          FROM cand c
-          JOIN made m ON (c.gtin = m.gtin OR (c.brand = m.id_brand AND c.mpn = m.id_mpn
-                                              AND (c.gtin IS NULL OR m.gtin IS NULL)))
-         WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.id = c.id)
-           AND c.kind = m.id_kind
-           AND (c.size IS NULL OR m.id_size IS NULL OR c.size = m.id_size)
-           AND (c.colour IS NULL OR m.id_colour IS NULL OR c.colour = m.id_colour)
-           AND (c.capacity IS NULL OR m.id_capacity IS NULL OR c.capacity = m.id_capacity)
+        -- the batch's listings that agree with a product made here (its seed among them)
+        SELECT f.id AS listing_id, m.id AS product_id,
+               CASE WHEN f.gtin = m.gtin THEN 1 ELSE 2 END AS rank
+          FROM fresh f
+          JOIN made m ON coalesce(f.gtin, f.brand || '/' || f.mpn) = coalesce(m.gtin, m.id_brand || '/' || m.id_mpn)
+                         OR (f.gtin IS NULL AND m.gtin IS NOT NULL AND f.brand = m.id_brand AND f.mpn = m.id_mpn)
+         WHERE f.kind = m.id_kind
+           AND (f.size IS NULL OR m.id_size IS NULL OR f.size = m.id_size)
+           AND (f.colour IS NULL OR m.id_colour IS NULL OR f.colour = m.id_colour)
+           AND (f.capacity IS NULL OR m.id_capacity IS NULL OR f.capacity = m.id_capacity)
     ), decided AS (
         SELECT listing_id, product_id, rank FROM best WHERE choices = 1
         UNION ALL
@@ -474,7 +475,8 @@ LINK_BATCH = sa.text("""
         UPDATE store_listings l
            SET product_id = NULL, link_method = NULL, link_rule = NULL, link_confidence = NULL,
                link_source = NULL, linked_at = pricehound_now()
-         WHERE l.id = ANY (CAST(:ids AS bigint[])) AND l.link_source = 'linker'
+          FROM unnest(CAST(:ids AS bigint[])) AS b(id)
+         WHERE l.id = b.id AND l.link_source = 'linker'
            AND NOT EXISTS (SELECT 1 FROM decided d WHERE d.listing_id = l.id)
            AND NOT EXISTS (SELECT 1 FROM found f WHERE f.listing_id = l.id AND f.product_id = l.product_id)
         RETURNING l.id
@@ -491,9 +493,8 @@ LINK_BATCH = sa.text("""
 # so linking a million unwatched listings adds no frontier rows.
 _REFRESH_DEMAND = sa.text("""
     SELECT refresh_crawl_priorities(array(
-        SELECT l.id FROM store_listings l
-         WHERE l.id = ANY (CAST(:ids AS bigint[]))
-           AND (EXISTS (SELECT 1 FROM user_crawler_priorities f WHERE f.listing_id = l.id)
+        SELECT l.id FROM unnest(CAST(:ids AS bigint[])) AS b(id) JOIN store_listings l ON l.id = b.id
+         WHERE (EXISTS (SELECT 1 FROM user_crawler_priorities f WHERE f.listing_id = l.id)
                 OR EXISTS (SELECT 1 FROM shopping_list_items w WHERE w.product_id = l.product_id AND w.active))),
         true)
 """)

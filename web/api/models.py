@@ -7,7 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from pricehound.catalog import control_character
 from web.watchdata import HistoryPoint, ListRow, WatchRow
@@ -60,12 +67,28 @@ class UserOut(BaseModel):
     name: str | None
 
 
+Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=63), Text]
+Gtin = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), Text]
+StoreSlugs = Annotated[list[Slug], Field(max_length=50)]  # named here: WatchIn has a field called "list"
+
+
 class WatchIn(Strict):
-    url: Url
+    url: Url | None = Field(None, description="a product page to watch; or watch a product by product or gtin")
+    product: Name | None = Field(None, description="a product by name or '#ID' (a name no product has makes one)")
+    gtin: Gtin | None = Field(None, description="a product by GTIN/EAN/UPC/ISBN")
+    stores: StoreSlugs | None = Field(None, description="store slugs for a product watch; omitted: any store")
     target_price: Money | None = None
     min_drop_percent: Percent | None = None
     notify: NotifyKinds | None = None
     list: ListName | None = Field(None, description="shopping list name (default: Watching)")
+
+    @model_validator(mode="after")
+    def _one_thing_to_watch(self) -> WatchIn:
+        if self.url is None and not self.product and not self.gtin:
+            raise ValueError("say what to watch: url, or product / gtin (with stores)")
+        if self.url is not None and (self.product or self.gtin or self.stores is not None):
+            raise ValueError("url watches one page; product, gtin and stores watch a product: send one of them")
+        return self
 
 
 class WatchPatch(Strict):
@@ -73,6 +96,51 @@ class WatchPatch(Strict):
     min_drop_percent: Percent | None = None
     notify: NotifyKinds | None = None
     active: bool | None = Field(None, description="false pauses the watch's emails, true resumes them")
+
+
+class StoreStatusOut(BaseModel):
+    store: str
+    listing_id: int | None
+    price: Decimal | None
+    currency: str | None
+    availability: str | None
+    go_url: str | None = Field(description="/go/{listing}: opens the store's page")
+    status: str = Field(description="found, or 'not found at <store> yet' while discovery looks for it")
+
+
+class ProductOut(BaseModel):
+    id: int
+    name: str
+    brand: str | None
+    category: str | None
+    mpn: str | None
+    image_url: str | None
+    gtins: list[str]
+    listings: int
+
+
+class OfferOut(BaseModel):
+    listing_id: int
+    store: str
+    store_name: str
+    go_url: str
+    title: str | None
+    price: Decimal | None
+    currency: str | None
+    availability: str
+    lowest_90d: Decimal | None
+    observed_at: datetime | None
+    converted_price: Decimal | None = Field(description="the price in the comparison's currency")
+    cheapest: bool
+    link_method: str | None
+    link_confidence: float | None
+
+
+class ProductDetailOut(ProductOut):
+    currency: str | None = Field(description="the currency prices are compared in")
+    note: str | None = Field(description="what could not be compared and why (e.g. no exchange rate loaded)")
+    cheapest: OfferOut | None = Field(description="the strictly cheapest offer one can buy now; null on a tie")
+    offers: list[OfferOut]
 
 
 class WatchOut(BaseModel):
@@ -96,10 +164,14 @@ class WatchOut(BaseModel):
     listing_status: str | None
     created_at: datetime
     updated_at: datetime
+    product_id: int | None = Field(None, description="the product a product watch follows")
+    stores: list[StoreStatusOut] | None = Field(
+        None, description="a product watch's stores side by side (its price is the best in-stock offer)")
 
     @classmethod
-    def of(cls, row: WatchRow) -> WatchOut:
-        return cls.model_construct(**{name: getattr(row, name) for name in cls.model_fields})
+    def of(cls, row: WatchRow, stores: list[StoreStatusOut] | None = None) -> WatchOut:
+        return cls.model_construct(**{name: getattr(row, name) for name in cls.model_fields if name != "stores"},
+                                   stores=stores)
 
 
 class WatchPage(BaseModel):
@@ -142,6 +214,7 @@ class ListOut(BaseModel):
 
 
 class PartnerWatchIn(WatchIn):
+    url: Url  # partners watch product pages
     email: Email
     name: Name | None = None
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-from pricehound import catalog
+from pricehound import catalog, products
 from web import activity
 from web.api.models import HistoryOut, HistoryPointOut, WatchIn, WatchOut, WatchPage, WatchPatch
 from web.deps import MAX_ID, CurrentUser, WatchId, app_state
+from web.productdata import best_offer, store_statuses
 from web.watchdata import MAX_PAGE, get_watch, list_watches, price_history
 
 router = APIRouter(prefix="/v1/watches", tags=["watches"])
@@ -29,12 +30,38 @@ def list_(request: Request, user: CurrentUser,
     return Response(page.model_dump_json(), media_type="application/json")
 
 
+def _out(conn, row) -> WatchOut:
+    """A watch; a product watch with its stores side by side, priced at its best in-stock offer."""
+    if row.product_id is None:
+        return WatchOut.of(row)
+    stores = store_statuses(conn, row.id)
+    out = WatchOut.of(row, stores)
+    best = best_offer(stores)
+    if best is not None:
+        out.price, out.currency, out.availability, out.store = best.price, best.currency, best.availability, best.store
+    return out
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WatchOut,
-             summary="Watch a product page",
-             responses={422: {"description": "the URL is on no known store, or fails the safety rules"}})
+             summary="Watch a product page, or a product at several stores",
+             responses={422: {"description": "the URL is on no known store, or fails the safety rules; an "
+                                             "unknown store or a bad GTIN"}})
 def create(body: WatchIn, request: Request, user: CurrentUser) -> WatchOut:
-    """Adding a URL you already watch in that list updates it instead."""
+    """`{"url": ...}` watches one page; `{"product": "name" | "#ID", "gtin": ..., "stores": [...]}`
+    watches a product at those stores (omitted: any store), following every listing linked to it.
+    A store that has no listing of the product yet shows "not found at <store> yet". Adding what
+    you already watch in that list updates it instead."""
     state = app_state(request)
+    if body.url is None:
+        with state.engine.begin() as conn:
+            pw = products.add_product_watch(
+                conn, user_id=user.user_id, product=body.product, gtin=body.gtin, stores=body.stores,
+                target_price=body.target_price, min_drop_percent=body.min_drop_percent, notify=body.notify,
+                list_name=body.list)
+            activity.record(conn, user.user_id, "add", [s.listing_id for s in store_statuses(conn, pw.id)])
+            row = get_watch(conn, user.user_id, pw.id)
+            assert row is not None
+            return _out(conn, row)
     with state.engine.begin() as conn:
         watch = catalog.add_watch(conn, email=user.email, url=body.url, target_price=body.target_price,
                                   min_drop_percent=body.min_drop_percent, notify=body.notify,
@@ -53,7 +80,7 @@ def read(watch_id: WatchId, request: Request, user: CurrentUser) -> WatchOut:
         if row is None:
             raise HTTPException(404, NOT_FOUND)
         activity.record(conn, user.user_id, "view", [row.listing_id], once_per=activity.VIEW_WINDOW)
-    return WatchOut.of(row)
+        return _out(conn, row)
 
 
 @router.patch("/{watch_id}", response_model=WatchOut, summary="Change a watch",
