@@ -249,7 +249,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("PRICEHOUND_RENDER_TIMEOUT", "render_timeout", _positive_int, 15,
         "Seconds a page may take to show its product data in the browser before it is failed(render_timeout)."),
     Var("PRICEHOUND_RENDER_MEMORY_MB", "render_memory_mb", _positive_int, 1024,
-        "Ceiling on the browser's resident memory per crawl (MiB): over it, contexts are recycled and fewer kept."),
+        "Ceiling on the memory of the browser's processes per crawl (MiB, PSS: shared pages counted once): over it, contexts are recycled and fewer kept."),
     Var("PRICEHOUND_RENDER_BLOCK", "render_block", _resource_types, ("image", "font", "media"),
         "Resource types the browser never fetches while rendering (hosts off the store's domains are always refused)."),
 )

@@ -78,6 +78,10 @@ NO_NAME_RESOLUTION = "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 # Chromium sends requests for loopback hosts directly unless told otherwise: "<-loopback>"
 # removes that exception, so a page cannot reach 127.0.0.1 around the proxy.
 PROXY_BYPASS = "<-loopback>"
+# The browser's own proxy: nothing listens there (port 9, discard, is one Chromium will not even
+# try). Only the contexts a crawl opens, each with its crawl's guarded proxy, reach anything; the
+# browser's own background calls go nowhere.
+DEAD_PROXY = "http://127.0.0.1:9"
 
 # Counts DOM changes from the first moment of every document (an init script).
 MUTATIONS_SCRIPT = """(() => {
@@ -87,8 +91,8 @@ MUTATIONS_SCRIPT = """(() => {
     .observe(document, {subtree: true, childList: true, characterData: true});
 })();"""
 # Resolves [count, changed]: as soon as the DOM has changed since `seen` and then been quiet for
-# `gap` ms, or after `window` ms with [count, false] when nothing changed.
-SETTLE_SCRIPT = """([seen, gap, window]) => new Promise(resolve => {
+# `gap` ms, or after `quiet` ms with [count, false] when nothing changed.
+SETTLE_SCRIPT = """([seen, gap, quiet]) => new Promise(resolve => {
   const start = performance.now();
   let last = window.__pricehoundMutations === undefined ? 0 : window.__pricehoundMutations;
   let changedAt = seen !== null && last !== seen ? start : null;
@@ -97,7 +101,7 @@ SETTLE_SCRIPT = """([seen, gap, window]) => new Promise(resolve => {
     const count = window.__pricehoundMutations || 0;
     if (count !== last) { last = count; changedAt = now; }
     if (changedAt !== null && now - changedAt >= gap) { return resolve([last, true]); }
-    if (now - start >= window) { return resolve([last, changedAt !== null]); }
+    if (now - start >= quiet) { return resolve([last, changedAt !== null]); }
     setTimeout(tick, 25);
   };
   tick();
@@ -115,7 +119,7 @@ def shared_browser_command(chromium_path: str, user_data_dir: str, port: int = 0
     DevTools on 127.0.0.1, and no proxy but a dead one, so that only the contexts a crawl opens
     (each with its crawl's guarded proxy) can fetch anything at all."""
     return [chromium_path, *CHROMIUM_FLAGS, f"--host-resolver-rules={NO_NAME_RESOLUTION}",
-            "--proxy-server=http://127.0.0.1:9", f"--proxy-bypass-list={PROXY_BYPASS}",
+            f"--proxy-server={DEAD_PROXY}", f"--proxy-bypass-list={PROXY_BYPASS}",
             f"--user-data-dir={user_data_dir}", "--remote-debugging-address=127.0.0.1",
             f"--remote-debugging-port={port}", "about:blank"]
 
@@ -230,7 +234,7 @@ class BrowserPool:
                 self._browser = await self._pw.chromium.launch(
                     executable_path=self.chromium_path, headless=True,
                     args=[*CHROMIUM_FLAGS, f"--host-resolver-rules={NO_NAME_RESOLUTION}",
-                          f"--proxy-server={self.proxy.url}", f"--proxy-bypass-list={PROXY_BYPASS}"],
+                          f"--proxy-server={DEAD_PROXY}", f"--proxy-bypass-list={PROXY_BYPASS}"],
                     # a fresh profile for each browser: nothing carried over between crawls
                     env={**os.environ, "HOME": self._user_data.name})
                 self._inc("launches")
@@ -387,7 +391,7 @@ class BrowserPool:
             return result
         except asyncio.TimeoutError:
             raise RenderFailed("render_timeout", f"no product data within {self.timeout:.0f} s") from None
-        except RenderFailed:
+        except IgnoreRequest:  # RenderFailed, or BlockedURL when the guard refused the page
             raise
         except Exception as exc:  # noqa: BLE001 - whatever Playwright raises is sorted into a reason
             raise self._failure(slot, url, exc) from None
@@ -411,6 +415,8 @@ class BrowserPool:
         refused = self.proxy.refusals.get(f"{host}:{port}")
         if refused is not None or "ERR_TUNNEL_CONNECTION_FAILED" in text:
             return BlockedURL(refused or "the guard refused the browser's connection")
+        if "ERR_BLOCKED_BY_CLIENT" in text:  # a document is never blocked by type: it left the domains
+            return BlockedURL("the page sent the browser off the store's domains")
         if "ERR_TIMED_OUT" in text or "Timeout" in type(exc).__name__:
             return RenderFailed("render_timeout", text.splitlines()[0])
         return RenderFailed("connection_error", text.splitlines()[0] if text else type(exc).__name__)
