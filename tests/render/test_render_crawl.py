@@ -3,8 +3,6 @@ renders, and is flagged with the advice to render when it does not."""
 
 from __future__ import annotations
 
-import pytest
-
 from pricehound import catalog
 from tests.crawl.test_crawl_run import listing_state, run_row
 
@@ -66,14 +64,24 @@ def test_the_same_shop_not_rendered_is_a_failure_with_the_advice_to_render(db, s
     assert "--render js" in explain.stdout, explain.stdout
 
 
-@pytest.mark.parametrize("mode", ["js"])
-def test_a_rendering_store_gets_no_advice_for_a_page_that_stays_a_shell(db, shops, targets, render_crawl, mode):
-    """A static page of another shop renders once and settles: the browser adds nothing, the
-    observation is what the page is (here: a product read from its markup)."""
-    t = targets("dailybasket", ["6001"])
-    _render(db, t.store_id, mode)
-    proc = render_crawl(t)
+def test_a_page_that_never_comes_is_a_render_timeout_and_memory_over_the_ceiling_recycles(
+        db, shops, targets, render_crawl):
+    """A page the browser cannot get within the time limit is failed(render_timeout), never gone;
+    over the memory ceiling (1 MiB here: always) the pool closes contexts and keeps fewer, and
+    the pages are still read right."""
+    t = targets("lumenlabs", ["7001", "7005", "7006"])
+    _render(db, t.store_id)
+    shops.set_product("lumenlabs", "7005", status="timeout")
+    try:
+        proc = render_crawl(t, None, extra_env={"PRICEHOUND_RENDER_TIMEOUT": "2", "PRICEHOUND_RENDER_MEMORY_MB": "1"})
+    finally:
+        shops.set_product("lumenlabs", "7005", status="ok")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    state = listing_state(db, t.listing_ids[0])
-    assert state["price"] == shops.product("dailybasket", "6001").price
-    assert run_row(db, proc.run_id)["render_advice"] is None
+    held = listing_state(db, t.listing_for("7005"))
+    assert (held["last_failure_reason"], held["consecutive_removed"], held["status"]) == ("render_timeout", 0, "active")
+    for pid in ("7001", "7006"):
+        assert listing_state(db, t.listing_for(pid))["price"] == shops.product("lumenlabs", pid).price
+    stats = run_row(db, proc.run_id)["stats"]
+    assert stats["pricehound/failed/render_timeout"] == 1
+    assert stats["pricehound/render/recycled"] >= 1
+    assert stats["pricehound/render/peak_pss_bytes"] > 2**20
