@@ -8,8 +8,9 @@ page requests (robots.txt, platform endpoints) are downloaded as usual.
 
 - **A bounded pool of browser contexts per crawl** (``PRICEHOUND_RENDER_CONTEXTS``, never more
   than the store's concurrency), each with one page reused from render to render.
-- **Blocked by default**: images, fonts and media (``PRICEHOUND_RENDER_BLOCK``) and every host
-  off the store's domains. Service workers are blocked too.
+- **Blocked by default**: images, fonts and media (``PRICEHOUND_RENDER_BLOCK``: they fail in the
+  browser before they are sent) and every host off the store's domains (refused by the proxy).
+  Service workers are blocked too.
 - **The address guard holds inside the browser**: Chromium resolves no name itself
   (``--host-resolver-rules``) and sends every request, loopback included, through the crawl's
   guarded proxy (spiders/guardproxy.py), which applies the crawl's domain and address rules and
@@ -27,7 +28,7 @@ page requests (robots.txt, platform endpoints) are downloaded as usual.
   (its renderer's memory goes with it) and the pool keeps one context fewer.
 
 Stats (on the crawl_runs row): ``pricehound/render/pages``, ``.../rule/<rule>``,
-``.../blocked/<type>``, ``.../blocked/third_party``, ``.../refused`` (by the proxy),
+``.../blocked/<type>``, ``.../refused`` (by the proxy: foreign hosts, private addresses),
 ``.../recycled``, ``.../peak_rss_bytes`` and ``.../peak_pss_bytes`` (see process_memory),
 ``.../browser_cpu_seconds``.
 """
@@ -69,9 +70,11 @@ CHROMIUM_FLAGS = (
     "--disable-default-apps", "--disable-extensions", "--disable-breakpad", "--mute-audio",
     "--disable-domain-reliability", "--metrics-recording-only", "--no-pings",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-    # the browser's own calls home (form autofill hints, translation, optimisation hints, casting)
+    # the browser's own calls home (form autofill hints, translation, optimisation hints, casting),
+    # and the spare renderer it keeps starting for the next site (measured: ~15% of the CPU of a
+    # rendered page; a crawl navigates one page within one site)
     "--disable-features=AutofillServerCommunication,Translate,OptimizationHints,MediaRouter,"
-    "InterestFeedContentSuggestions,CertificateTransparencyComponentUpdater",
+    "InterestFeedContentSuggestions,CertificateTransparencyComponentUpdater,SpareRendererForSitePerProcess",
 )
 # The browser resolves no host name at all: the proxy (an address) does it for the crawl.
 NO_NAME_RESOLUTION = "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
@@ -112,6 +115,9 @@ READ_SCRIPT = """() => [window.__pricehoundMutations || 0,
 CHANGE_GAP_MS = 100  # a DOM that changed is read again once it has been quiet this long
 SETTLE_WINDOW_MS = 500  # no change and no request in flight this long: the page has settled
 MEMORY_CHECK_SECONDS = 1.0
+# Playwright's (and PRICEHOUND_RENDER_BLOCK's) resource type names -> DevTools' names
+CDP_RESOURCE_TYPES = {"xhr": "XHR", "eventsource": "EventSource", "websocket": "WebSocket",
+                      "texttrack": "TextTrack", "cspviolationreport": "CSPViolationReport"}
 
 
 def shared_browser_command(chromium_path: str, user_data_dir: str, port: int = 0) -> list[str]:
@@ -296,9 +302,9 @@ class BrowserPool:
             user_agent=self.user_agent, service_workers="block", accept_downloads=False,
             viewport={"width": 1280, "height": 900}, java_script_enabled=True)
         await context.add_init_script(MUTATIONS_SCRIPT)
-        await context.route("**/*", self._route)
         page = await context.new_page()
         slot = _Slot(context=context, page=page)
+        await self._block_types(context, page)
 
         def started(_request: Any) -> None:
             slot.inflight += 1
@@ -316,25 +322,24 @@ class BrowserPool:
         self._inc("contexts_opened")
         return slot
 
-    async def _route(self, route: Any) -> None:
-        """Every request of every page: blocked resource types and foreign hosts never leave."""
-        request = route.request
-        if request.resource_type in self.block:
-            self._inc(f"blocked/{request.resource_type}")
-            await route.abort("blockedbyclient")
+    async def _block_types(self, context: Any, page: Any) -> None:
+        """Requests of the blocked types fail in the browser before they are sent. Only those
+        requests stop for the crawl to answer (DevTools' Fetch domain with resource-type
+        patterns); every other request goes straight to the proxy, which refuses hosts off the
+        store's domains."""
+        if not self.block:
             return
-        url = request.url
-        if url.startswith(("http:", "https:")):
-            try:
-                host, port = urls.host_and_port(url)
-                ours = urls.domain_matches(host, port, self.allowed_domains)
-            except urls.UnsafeURL:
-                ours = False
-            if not ours:
-                self._inc("blocked/third_party")
-                await route.abort("blockedbyclient")
-                return
-        await route.continue_()
+        cdp = await context.new_cdp_session(page)
+
+        async def refuse(event: dict) -> None:
+            self._inc(f"blocked/{str(event.get('resourceType') or 'other').lower()}")
+            with contextlib.suppress(Exception):
+                await cdp.send("Fetch.failRequest", {"requestId": event["requestId"], "errorReason": "BlockedByClient"})
+
+        cdp.on("Fetch.requestPaused", lambda event: asyncio.ensure_future(refuse(event)))
+        await cdp.send("Fetch.enable", {"patterns": [
+            {"urlPattern": "*", "resourceType": CDP_RESOURCE_TYPES.get(kind, kind.title()), "requestStage": "Request"}
+            for kind in sorted(self.block)]})
 
     async def acquire(self) -> _Slot:
         await self.start()
@@ -371,7 +376,7 @@ class BrowserPool:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(slot.context.close(), 5)
             async with self._cond:
-                self._open -= 1
+                self._open = max(0, self._open - 1)  # a relaunch may have reset the count already
                 self._cond.notify()
             return
         async with self._cond:
