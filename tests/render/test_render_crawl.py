@@ -75,3 +75,63 @@ def test_the_same_shop_not_rendered_is_a_failure_with_the_advice_to_render(db, s
     assert "advice: " in (out := capsys.readouterr().out) and "pricehound stores edit lumenlabs --render js" in out
     assert cli.main(["explain", str(t.listing_for("7001"))]) == 0
     assert "--render js" in (out := capsys.readouterr().out), out
+
+
+def test_a_crashed_page_is_a_browser_crash_and_the_pool_goes_on(shops, browser_url):
+    """The renderer of a page dies (DevTools' Page.crash): that render is failed(browser_crash),
+    the context is closed, and the next page renders in a fresh one."""
+    import asyncio
+    import contextlib
+
+    from spiders.extraction import extract_product
+    from spiders.guardproxy import GuardProxy
+    from spiders.rendering import BrowserPool, RenderFailed
+
+    port = shops.port("lumenlabs")
+    url = shops.product_url("lumenlabs", "7001")
+    slow = shops.product_url("lumenlabs", "7002")
+
+    async def read(html: str, page_url: str):
+        return extract_product(html.encode(), page_url, encoding="utf-8")
+
+    async def scenario() -> tuple[str, object]:
+        proxy = await GuardProxy([f"127.0.0.1:{port}"], allow_private=True).start()
+        pool = BrowserPool(proxy=proxy, reader=read, browser_url=browser_url, contexts=1, timeout=8,
+                           allowed_domains=(f"127.0.0.1:{port}",))
+        acquired = []
+        acquire = pool.acquire
+
+        async def recording():
+            slot = await acquire()
+            acquired.append(slot)
+            return slot
+
+        pool.acquire = recording
+        try:
+            # the shell and then its product call each take 1.5 s: crash the page once the shell is
+            # there, while the page waits for its product
+            rendering = asyncio.ensure_future(pool.render(slow))
+            while not acquired or acquired[0].page.url != slow:
+                await asyncio.sleep(0.05)
+            session = await acquired[0].context.new_cdp_session(acquired[0].page)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(session.send("Page.crash"), 2)
+            try:
+                await rendering
+                reason = "no failure"
+            except RenderFailed as exc:
+                reason = exc.reason
+            return reason, (await pool.render(url)).extraction
+        finally:
+            await pool.close()
+            await proxy.close()
+
+    shops.configure(slow_delay=1.5)
+    shops.set_product("lumenlabs", "7002", status="slow")
+    try:
+        reason, after = asyncio.run(scenario())
+    finally:
+        shops.set_product("lumenlabs", "7002", status="ok")
+        shops.configure(slow_delay=0.05)
+    assert reason == "browser_crash"
+    assert after.price == shops.product("lumenlabs", "7001").price
