@@ -7,7 +7,9 @@ through exactly the extraction and observation rules of any other page. Requests
 page requests (robots.txt, platform endpoints) are downloaded as usual.
 
 - **A bounded pool of browser contexts per crawl** (``PRICEHOUND_RENDER_CONTEXTS``, never more
-  than the store's concurrency), each with one page reused from render to render.
+  than the store's concurrency), each with one page reused from render to render; page visits
+  are spaced by the store's delay (DOWNLOAD_DELAY, with its jitter), as Scrapy's download slots
+  would space them.
 - **Blocked by default**: images, fonts and media (``PRICEHOUND_RENDER_BLOCK``: they fail in the
   browser before they are sent) and every host off the store's domains (refused by the proxy).
   Service workers are blocked too.
@@ -39,6 +41,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -186,7 +189,7 @@ class BrowserPool:
                  browser_url: str | None = None, contexts: int = 2, timeout: float = 15.0,
                  memory_bytes: int = 1 << 30, block: tuple[str, ...] = ("image", "font", "media"),
                  allowed_domains: tuple[str, ...] = (), user_agent: str | None = None,
-                 max_bytes: int = 0, stats: Any = None):
+                 max_bytes: int = 0, stats: Any = None, delay: float = 0.0, delay_jitter: float = 0.0):
         self.proxy = proxy
         self.reader = reader  # async (html, url) -> Extraction
         self.chromium_path = chromium_path
@@ -200,6 +203,11 @@ class BrowserPool:
         self.user_agent = user_agent
         self.max_bytes = int(max_bytes or 0)
         self.stats = stats
+        # the store's delay between page visits: rendered pages bypass Scrapy's download slots
+        self.delay = max(0.0, float(delay or 0))
+        self.delay_jitter = min(max(0.0, float(delay_jitter or 0)), 1.0)
+        self._next_visit = 0.0
+        self._pace_lock: asyncio.Lock | None = None
         self._pw: Any = None
         self._browser: Any = None
         self._cdp: Any = None
@@ -385,12 +393,27 @@ class BrowserPool:
 
     # -- rendering --------------------------------------------------------------------------
 
+    async def _pace(self) -> None:
+        """Wait until the store's delay since the last page visit has passed (politeness: the
+        rendered pages never go through Scrapy's download slots, which apply DOWNLOAD_DELAY)."""
+        if self.delay <= 0:
+            return
+        if self._pace_lock is None:
+            self._pace_lock = asyncio.Lock()
+        async with self._pace_lock:
+            wait = self._next_visit - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            spread = random.uniform(1 - self.delay_jitter, 1 + self.delay_jitter)
+            self._next_visit = time.monotonic() + self.delay * spread
+
     async def render(self, url: str) -> Rendered:
         """The page at ``url`` once its product data is there; RenderFailed otherwise."""
-        started = time.monotonic()
         slot = await self.acquire()
+        started = time.monotonic()
         broken = True
         try:
+            await self._pace()
             result = await asyncio.wait_for(self._render(slot, url), self.timeout)
             broken = False
             return result
@@ -491,7 +514,8 @@ class RenderMiddleware:
             memory_bytes=s.getint("PRICEHOUND_RENDER_MEMORY_BYTES", 1 << 30),
             block=tuple(s.getlist("PRICEHOUND_RENDER_BLOCK")),
             allowed_domains=tuple(s.getlist("PRICEHOUND_ALLOWED_DOMAINS")),
-            user_agent=s.get("USER_AGENT"), max_bytes=s.getint("DOWNLOAD_MAXSIZE", 0), stats=crawler.stats)
+            user_agent=s.get("USER_AGENT"), max_bytes=s.getint("DOWNLOAD_MAXSIZE", 0), stats=crawler.stats,
+            delay=s.getfloat("DOWNLOAD_DELAY", 0.0), delay_jitter=s.getfloat("DOWNLOAD_DELAY_JITTER", 0.0))
         self._proxy_started = False
         if self.pool.browser_url:
             # the shared browser's DevTools endpoint is never a place a page may reach

@@ -120,3 +120,30 @@ def test_stores_add_and_edit_set_how_pages_are_fetched(db, capsys):
     assert "--render js|none" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["stores", "edit", "scripty", "--render", "webkit"])
+
+
+def test_page_visits_are_spaced_by_the_stores_delay(monkeypatch):
+    """Rendered pages skip Scrapy's download slots, so the pool spaces them itself."""
+    import asyncio
+
+    from spiders import rendering
+
+    now = [100.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 6))
+        now[0] += seconds
+
+    monkeypatch.setattr(rendering.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(rendering.asyncio, "sleep", sleep)
+    pool = BrowserPool(proxy=None, reader=None, delay=2.0, delay_jitter=0.0)
+
+    async def visits() -> None:
+        await pool._pace()  # the first visit waits for nothing
+        now[0] += 0.5       # half a second of rendering
+        await pool._pace()
+        await pool._pace()
+
+    asyncio.run(visits())
+    assert waits == [1.5, 2.0]
