@@ -123,6 +123,8 @@ def test_a_rendered_page_reaches_no_private_address_by_script_or_redirect(db, ho
     assert state["redirects-itself"]["last_failure_reason"] == "blocked_url", (state, stats)
     # at the proxy: the foreign tracker, the private fetch, the redirected XHR and the redirected page
     assert stats["pricehound/render/refused"] >= 4, stats
+    assert "cdn.thirdparty.example:80 is not one of the store's domains" in proc.stderr, "a third-party host"
+    assert f"127.0.0.1:{_secret.rsplit(':', 1)[1]} is not one of the store's domains" in proc.stderr
 
 
 def test_dns_rebinding_cannot_move_a_rendered_page_to_loopback(db, shops, targets, render_crawl):  # noqa: F811
