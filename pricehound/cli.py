@@ -95,32 +95,38 @@ def cmd_stores_add(args: argparse.Namespace) -> int:
         )
         if args.resolve:
             store = catalog.set_resolve(conn, store, args.resolve)
+        if args.render:
+            store = catalog.set_render(conn, store, args.render)
         search, sitemap = catalog.set_search(conn, store, search_url=args.search_url, sitemap_url=args.sitemap_url)
     print(f"store {store.slug} (id {store.id}) on {', '.join(store.allowed_domains)}, spider {store.spider}"
           + (f"; resolves {', '.join(store.resolve)}" if store.resolve else "")
+          + ("; pages rendered in headless Chromium" if store.render == "js" else "")
           + (f"; searched at {search}" if search else f"; searched through {sitemap or 'its sitemap'}"))
     return EXIT_OK
 
 
 def cmd_stores_edit(args: argparse.Namespace) -> int:
-    """Change a store's host mapping or how it is searched (settings `stores add` does not replace)."""
+    """Change a store's host mapping, how its pages are fetched (--render) or how it is searched
+    (--search-url, --sitemap-url): settings `stores add` does not replace."""
     searching = (args.search_url is not None or args.sitemap_url is not None
                  or args.no_search_url or args.no_sitemap_url)
-    if args.resolve is None and not args.no_resolve and not searching:
+    if args.resolve is None and not args.no_resolve and args.render is None and not searching:
         raise catalog.InputError("nothing to change: give --resolve HOST:PORT:ADDRESS, --no-resolve, "
-                                 "--search-url URL or --sitemap-url URL")
+                                 "--render js|none, --search-url URL or --sitemap-url URL")
     with _engine().begin() as conn:
         store = catalog.get_store(conn, args.slug)
         if args.resolve is not None or args.no_resolve:
             store = catalog.set_resolve(conn, store, [] if args.no_resolve else args.resolve)
-            shown = ", ".join(store.resolve) if store.resolve else "DNS (no mapping)"
-            print(f"store {store.slug}: {shown}")
+        if args.render is not None:
+            store = catalog.set_render(conn, store, args.render)
         if searching:
             search, sitemap = catalog.set_search(conn, store, search_url=args.search_url,
                                                  sitemap_url=args.sitemap_url, clear_search=args.no_search_url,
                                                  clear_sitemap=args.no_sitemap_url)
             print(f"store {store.slug}: searched at {search}" if search
                   else f"store {store.slug}: searched through {sitemap or 'its sitemap (robots.txt, /sitemap.xml)'}")
+    shown = ", ".join(store.resolve) if store.resolve else "DNS (no mapping)"
+    print(f"store {store.slug}: {shown}; render {store.render}")
     return EXIT_OK
 
 
@@ -142,7 +148,7 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
                               "spider": s.spider, "currency": s.default_currency,
                               "delay": str(s.download_delay), "concurrency": s.concurrency,
                               "local": s.is_local, "active": s.active, "resolve": list(s.resolve),
-                              "search_url": s.search_url, "sitemap_url": s.sitemap_url}))
+                              "render": s.render, "search_url": s.search_url, "sitemap_url": s.sitemap_url}))
         return EXIT_OK
     if not stores:
         print("no stores yet: add one with `pricehound stores add --slug SLUG --domains example.com`")
@@ -152,6 +158,7 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
         flags = "" if s.active else "  (inactive)"
         flags += "  (local)" if s.is_local else ""
         flags += f"  (resolves {', '.join(s.resolve)})" if s.resolve else ""
+        flags += "  (renders js)" if s.render == "js" else ""
         flags += f"  (searched at {s.search_url})" if s.search_url else ""
         print(f"{s.slug:<20} {s.spider:<14} {s.default_currency:<4} {s.download_delay!s:>6} "
               f"{s.concurrency:>4}  {', '.join(s.allowed_domains)}{flags}")
@@ -314,6 +321,9 @@ def _shown_setting(name: str, value) -> str:
 
 # -- parser -------------------------------------------------------------------------------------
 
+RENDER_HELP = ("js: fetch the store's pages through headless Chromium, for shops whose prices are filled "
+               "in by script (`pricehound status` advises it); none: read the HTML as served (default)")
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pricehound",
@@ -350,14 +360,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
                    help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS instead of what "
                         "DNS says; repeatable; local stores only")
+    p.add_argument("--render", choices=catalog.RENDER_MODES, help=RENDER_HELP)
     _search_options(p)
     p.set_defaults(handler=cmd_stores_add)
-    p = stores_sub.add_parser("edit", help="change a store's host mapping (--resolve) or how it is searched (--search-url)")
+    p = stores_sub.add_parser("edit", help="change a store's host mapping (--resolve), rendering (--render) or "
+                                           "how it is searched (--search-url)")
     p.add_argument("slug", help="the store (`pricehound stores list`)")
     p.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
                    help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS; repeatable; "
                         "replaces the store's mapping; local stores only")
     p.add_argument("--no-resolve", action="store_true", help="drop the mapping: crawl by DNS again")
+    p.add_argument("--render", choices=catalog.RENDER_MODES, help=RENDER_HELP)
     _search_options(p)
     p.add_argument("--no-search-url", action="store_true", help="forget the search URL (search the sitemap)")
     p.add_argument("--no-sitemap-url", action="store_true",

@@ -111,8 +111,14 @@ class Demo:
         for old in self.email_dir.glob("*.eml"):
             old.unlink()
 
+        render = bool(getattr(self.args, "render", False))
+        if render and not os.path.exists(base.chromium_path):
+            self.say(f"no Chromium at {base.chromium_path}: the script-built shop is left out "
+                     "(install Debian's chromium, or set PRICEHOUND_CHROMIUM_PATH)")
+            render = False
         # overlap: products several shops sell under their own titles, for the product watch
-        self.shop = DemoStoreServer(demo_catalogue(faults=False, overlap=True), slow_delay=1.0, timeout_hold=6.0)
+        self.shop = DemoStoreServer(demo_catalogue(faults=False, overlap=True, script_shop=render), slow_delay=1.0,
+                                    timeout_hold=6.0)
         self.web_port = _free_port()
         self.env = {
             **os.environ,
@@ -150,6 +156,8 @@ class Demo:
                 )
                 # each shop keeps a real-looking domain; the crawl connects to the local server
                 store = catalog.set_resolve(conn, store, [f"{demo_host(slug)}:127.0.0.1:{self.shop.port(slug)}"])
+                if any(s.slug == slug and s.needs_render for s in self.shop.catalogue()):
+                    store = catalog.set_render(conn, store, "js")  # its prices are filled in by script
                 # shops whose platform has a search page are searched there, the others by sitemap
                 from demostore.overlap import SEARCH_PATHS
 
@@ -514,6 +522,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exit", dest="keep_running", action="store_false", help="exit after the summary")
     p.add_argument("--round-timeout", type=float, default=90.0, help="longest wait for one crawl round (s)")
     p.add_argument("--json", action="store_true", help="print a last JSON line with the outcome")
+    p.add_argument("--render", action="store_true",
+                   help="add a shop whose prices are filled in by script, crawled through headless Chromium")
     p.add_argument("--yes", action="store_true",
                    help="run even though DATABASE_URL or REDIS_URL is set: their pricehound data is wiped")
     p.set_defaults(handler=cmd_demo)

@@ -42,6 +42,7 @@ class StoreConfig:
     sitemap_url: str | None = None
     trailing_slash: str = "strip"
     origin: str | None = None  # scheme://host of the store's pages (search URL, sitemap, newest listing)
+    render: str = "none"  # js: product pages are rendered in headless Chromium
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ RUN_SQL = sa.text(
     """
     SELECT r.id, r.status, r.listing_ids, s.id AS store_id, s.slug, s.spider, s.allowed_domains,
            s.default_currency, s.download_delay, s.concurrency, s.extraction_hints, s.is_local,
-           s.resolve, r.search_ids, s.search_url, s.sitemap_url, s.url_trailing_slash,
+           s.resolve, s.render, r.search_ids, s.search_url, s.sitemap_url, s.url_trailing_slash,
            (SELECT split_part(u, '/', 1) || '//' || split_part(u, '/', 3)
               FROM (SELECT s.search_url AS u, 0 AS o UNION ALL SELECT s.sitemap_url, 1
                     UNION ALL (SELECT l.url, 2 FROM store_listings l WHERE l.store_id = s.id
@@ -113,7 +114,7 @@ def load_run(conn: Connection, run_id: int) -> CrawlRun:
         id=row.store_id, slug=row.slug, spider=row.spider, allowed_domains=tuple(row.allowed_domains),
         default_currency=row.default_currency.strip(), download_delay=float(row.download_delay),
         concurrency=int(row.concurrency), extraction_hints=dict(row.extraction_hints or {}),
-        is_local=bool(row.is_local), resolve=tuple(row.resolve or ()),
+        is_local=bool(row.is_local), resolve=tuple(row.resolve or ()), render=row.render or "none",
         search_url=row.search_url, sitemap_url=row.sitemap_url,
         trailing_slash=row.url_trailing_slash or "strip", origin=row.origin,
     )
