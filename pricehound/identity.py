@@ -478,17 +478,24 @@ LINK_BATCH = sa.text("""
            AND (l.product_id, l.link_rule) IS DISTINCT FROM (d.product_id,
                 CASE d.rank WHEN 1 THEN 'gtin_match' ELSE 'brand_mpn_match' END)
         RETURNING l.id
+    ), was_linked AS MATERIALIZED (
+        -- the batch's listings the linker had linked before this statement
+        SELECT l.id, l.product_id
+          FROM unnest(CAST(:ids AS bigint[])) AS b(id)
+          JOIN store_listings l ON l.id = b.id
+         WHERE l.link_source = 'linker' AND l.product_id IS NOT NULL
     ), unlinked AS (
         -- a listing the linker linked whose evidence no longer supports that product (an
         -- ambiguous listing keeps a product that is still among its choices)
         UPDATE store_listings l
            SET product_id = NULL, link_method = NULL, link_rule = NULL, link_confidence = NULL,
                link_source = NULL, linked_at = CAST(:now AS timestamptz)
-          FROM unnest(CAST(:ids AS bigint[])) AS b(id)
-         WHERE l.id = b.id AND l.link_source = 'linker'
-           AND l.id NOT IN (SELECT listing_id FROM decided)
-           AND NOT EXISTS (SELECT 1 FROM by_mpn m WHERE m.listing_id = l.id AND m.product_id = l.product_id
-                              AND m.allowed)
+          FROM unnest(ARRAY(
+                SELECT w.id FROM was_linked w
+                 WHERE NOT EXISTS (SELECT 1 FROM decided d WHERE d.listing_id = w.id)
+                   AND NOT EXISTS (SELECT 1 FROM by_mpn m WHERE m.listing_id = w.id AND m.product_id = w.product_id
+                                      AND m.allowed))) AS u(id)
+         WHERE l.id = u.id
         RETURNING l.id
     )
     SELECT (SELECT count(*) FROM linked) AS linked, (SELECT count(*) FROM made) AS created,
