@@ -93,20 +93,33 @@ def cmd_stores_add(args: argparse.Namespace) -> int:
         )
         if args.resolve:
             store = catalog.set_resolve(conn, store, args.resolve)
+        if args.proxy or args.proxy_rotation:
+            store = catalog.set_proxy(conn, store, args.proxy or store.proxy_pool, args.proxy_rotation)
     print(f"store {store.slug} (id {store.id}) on {', '.join(store.allowed_domains)}, spider {store.spider}"
-          + (f"; resolves {', '.join(store.resolve)}" if store.resolve else ""))
+          + (f"; resolves {', '.join(store.resolve)}" if store.resolve else "") + _proxy_note(store))
     return EXIT_OK
 
 
+def _proxy_note(store: catalog.Store) -> str:
+    return f"; through proxy pool {store.proxy_pool} ({store.proxy_rotation})" if store.proxy_pool else ""
+
+
 def cmd_stores_edit(args: argparse.Namespace) -> int:
-    """Change a store's host mapping (the one setting `stores add` does not replace)."""
-    if args.resolve is None and not args.no_resolve:
-        raise catalog.InputError("nothing to change: give --resolve HOST:PORT:ADDRESS or --no-resolve")
+    """Change a store's host mapping or proxy pool (settings `stores add` does not replace)."""
+    proxy_given = bool(args.proxy or args.no_proxy or args.proxy_rotation)
+    if args.resolve is None and not args.no_resolve and not proxy_given:
+        raise catalog.InputError("nothing to change: give --resolve HOST:PORT:ADDRESS, --no-resolve, "
+                                 "--proxy POOL, --proxy-rotation or --no-proxy")
     with _engine().begin() as conn:
-        store = catalog.set_resolve(conn, catalog.get_store(conn, args.slug),
-                                    [] if args.no_resolve else args.resolve)
-    shown = ", ".join(store.resolve) if store.resolve else "DNS (no mapping)"
-    print(f"store {store.slug}: {shown}")
+        store = catalog.get_store(conn, args.slug)
+        if args.resolve is not None or args.no_resolve:
+            store = catalog.set_resolve(conn, store, [] if args.no_resolve else args.resolve)
+            shown = ", ".join(store.resolve) if store.resolve else "DNS (no mapping)"
+            print(f"store {store.slug}: {shown}")
+        if proxy_given:
+            pool = None if args.no_proxy else (args.proxy or store.proxy_pool)
+            store = catalog.set_proxy(conn, store, pool, args.proxy_rotation)
+            print(f"store {store.slug}: " + (_proxy_note(store)[2:] if store.proxy_pool else "no proxy (direct)"))
     return EXIT_OK
 
 
@@ -256,6 +269,13 @@ def _shown_setting(name: str, value) -> str:
 
 # -- parser -------------------------------------------------------------------------------------
 
+def _proxy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--proxy", metavar="POOL", help="crawl through this pool of PRICEHOUND_PROXY_POOLS "
+                   "(only its name is stored; proxies and passwords stay in the environment)")
+    p.add_argument("--proxy-rotation", choices=catalog.PROXY_ROTATIONS,
+                   help="round_robin: each request the next proxy (default); sticky: a listing keeps its proxy")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pricehound",
@@ -292,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
                    help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS instead of what "
                         "DNS says; repeatable; local stores only")
+    _proxy_options(p)
     p.set_defaults(handler=cmd_stores_add)
     p = stores_sub.add_parser("edit", help="change a store's host mapping (--resolve)")
     p.add_argument("slug", help="the store (`pricehound stores list`)")
@@ -299,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS; repeatable; "
                         "replaces the store's mapping; local stores only")
     p.add_argument("--no-resolve", action="store_true", help="drop the mapping: crawl by DNS again")
+    _proxy_options(p)
+    p.add_argument("--no-proxy", action="store_true", help="crawl the store directly again")
     p.set_defaults(handler=cmd_stores_edit)
     p = stores_sub.add_parser("list", help="list stores")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -36,6 +36,7 @@ from spiders.extraction.model import not_a_product
 from spiders.items import FAILED, OK, REMOVED, Observation
 from spiders.middlewares import BlockedURL, connect_refusal, is_challenge_response
 from spiders.observe import decide
+from spiders.proxies import META_FAULT, PROXY_ERROR
 from spiders.targets import CrawlRun, Target
 
 log = logging.getLogger("pricehound.crawl")
@@ -48,6 +49,9 @@ def failure_reason(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, BlockedURL):
         return "blocked_url"
+    request = getattr(failure, "request", None)
+    if request is not None and request.meta.get(META_FAULT):
+        return PROXY_ERROR  # the proxy failed or refused us: says nothing about the product
     if isinstance(exc, HttpError):
         response = exc.response
         if is_challenge_response(response) or _page(response).page_kind == "challenge":
