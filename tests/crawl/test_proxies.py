@@ -147,12 +147,13 @@ def test_a_proxy_that_fails_gives_failed_proxy_error_never_gone(db, env, shops, 
     _, _, bad = proxies
     t = targets("copperpot", ["2004", "2005"])
     extra = use_pool(db, env, t.store_id, f"demo=http://127.0.0.1:{bad.port}", rotation="sticky")
-    for _ in range(2):  # twice: removal needs two crawls of evidence, and a proxy error is none
-        proc = crawl(t, None, "RETRY_TIMES=1", extra_env=extra)
-        assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = crawl(t, None, "RETRY_TIMES=1", extra_env=extra)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     listings = rows(db, "SELECT status, consecutive_failures, last_failure_reason FROM store_listings "
                         "WHERE store_id = :s", s=t.store_id)
-    assert listings == [{"status": "active", "consecutive_failures": 2, "last_failure_reason": "proxy_error"}] * 2
+    assert listings == [{"status": "active", "consecutive_failures": 1, "last_failure_reason": "proxy_error"}] * 2
+    assert rows(db, "SELECT kind, reason FROM listing_observations WHERE crawl_run_id = :r", r=proc.run_id) == \
+        [{"kind": "failed", "reason": "proxy_error"}] * 2
     assert rows(db, "SELECT count(*) AS n FROM price_events e JOIN store_listings l ON l.id = e.listing_id "
                     "WHERE l.store_id = :s", s=t.store_id)[0]["n"] == 0
 
