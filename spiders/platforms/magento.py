@@ -66,27 +66,46 @@ def parse(body: bytes, product_url: str, currency: str | None) -> Extraction:
         return _UNREADABLE
 
 
-def _parse(body: bytes, product_url: str, currency: str | None) -> Extraction:
-    data = load_json(body)
-    items = (((data or {}).get("data") or {}).get("products") or {}).get("items") if isinstance(data, dict) else None
+def _item(data, key: str | None) -> dict | None:
+    """The one item of the answer whose url_key is the product's."""
+    if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+        return None
+    products = data["data"].get("products")
+    items = products.get("items") if isinstance(products, dict) else None
     if not isinstance(items, list):
-        return _UNREADABLE
-    key = url_key_of(product_url)
+        return None
     matching = [i for i in items if isinstance(i, dict) and i.get("url_key") == key]
-    if len(matching) != 1:
-        return _UNREADABLE
-    item = matching[0]
-    minimum = ((item.get("price_range") or {}).get("minimum_price")) or {}
+    return matching[0] if len(matching) == 1 else None
+
+
+def _prices(item: dict) -> tuple[Decimal | None, Decimal | None, str | None]:
+    """Final price, regular price (only when higher, same currency) and currency."""
+    range_ = item.get("price_range")
+    minimum = range_.get("minimum_price") if isinstance(range_, dict) else None
+    minimum = minimum if isinstance(minimum, dict) else {}
     price, code = _money(minimum.get("final_price"))
     regular, regular_code = _money(minimum.get("regular_price"))
     if regular is not None and (price is None or regular <= price or regular_code != code):
         regular = None
+    return price, regular, code
+
+
+def _image(item: dict) -> str | None:
+    image = item.get("small_image")
+    url = image.get("url") if isinstance(image, dict) else None
+    return clean_text(url, 2000) if isinstance(url, str) else None
+
+
+def _parse(body: bytes, product_url: str, currency: str | None) -> Extraction:
+    item = _item(load_json(body), url_key_of(product_url))
+    if item is None:
+        return _UNREADABLE
+    price, regular, code = _prices(item)
     availability = STOCK.get(str(item.get("stock_status") or ""), "unknown")
-    image = (item.get("small_image") or {}).get("url") if isinstance(item.get("small_image"), dict) else None
     return Extraction(
         name=clean_text(item.get("name")), price=price if price is not None and price > 0 else None,
         currency=code or normalize_code(currency), availability=availability, regular_price=regular,
-        sku=clean_text(item.get("sku"), 100), image_url=clean_text(image, 2000) if isinstance(image, str) else None,
+        sku=clean_text(item.get("sku"), 100), image_url=_image(item),
         source="magento" if price is not None else None, page_kind="product",
         rules=endpoint_rules(price, availability),
     )
