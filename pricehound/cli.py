@@ -131,7 +131,9 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
             print(json.dumps({"id": s.id, "slug": s.slug, "name": s.name, "domains": list(s.allowed_domains),
                               "spider": s.spider, "currency": s.default_currency,
                               "delay": str(s.download_delay), "concurrency": s.concurrency,
-                              "local": s.is_local, "active": s.active, "resolve": list(s.resolve)}))
+                              "local": s.is_local, "active": s.active, "resolve": list(s.resolve),
+                              "proxy_pool": s.proxy_pool, "proxy_rotation": s.proxy_rotation,
+                              "platform": s.platform}))
         return EXIT_OK
     if not stores:
         print("no stores yet: add one with `pricehound stores add --slug SLUG --domains example.com`")
@@ -141,6 +143,8 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
         flags = "" if s.active else "  (inactive)"
         flags += "  (local)" if s.is_local else ""
         flags += f"  (resolves {', '.join(s.resolve)})" if s.resolve else ""
+        flags += f"  (proxy {s.proxy_pool}, {s.proxy_rotation})" if s.proxy_pool else ""
+        flags += f"  (platform {s.platform})" if s.platform else ""
         print(f"{s.slug:<20} {s.spider:<14} {s.default_currency:<4} {s.download_delay!s:>6} "
               f"{s.concurrency:>4}  {', '.join(s.allowed_domains)}{flags}")
     return EXIT_OK

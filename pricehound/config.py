@@ -333,7 +333,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, "pricehound.alerts.evaluate_events",
         "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
-    Var("PRICEHOUND_PROXY_POOLS", "proxy_pools", parse_proxy_pools, ProxyPools(),
+    Var("PRICEHOUND_PROXY_POOLS", "proxy_pools", parse_proxy_pools, None,
         "Named proxy pools a store may be crawled through (`stores add/edit --proxy NAME`): "
         "'eu=http://user:${EU_PASS}@10.0.0.5:3128 socks5://10.0.0.6:1080; us=https://...'. Schemes http, "
         "https, socks5 (the crawler resolves the target) and socks5h (the proxy does); ${NAME} is read from "

@@ -109,6 +109,7 @@ class ProductSpider(EndpointFlow, scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ProductSpider:
         """The spider, with its page readers already starting (PRICEHOUND_EXTRACT_WORKERS)."""
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.platform_setup()  # again, now that the crawl's settings are at hand
         s = crawler.settings
         configured = s.get("PRICEHOUND_EXTRACT_WORKERS")
         workers = pool_size(None if configured in (None, "", "auto") else int(configured))

@@ -95,6 +95,13 @@ class EndpointFlow:
         self.disagreements = 0
         self.distrusted = False
         self.found: dict[str, str] = {}
+        self.endpoints_off = not self.crawler_setting_bool("PRICEHOUND_PLATFORM_ENDPOINTS", True)
+        if self.endpoints_off:  # pages only for this crawl; the store's platform is left as it is
+            self.platform, self.distrusted = None, True
+
+    def crawler_setting_bool(self, name: str, default: bool) -> bool:
+        crawler = getattr(self, "crawler", None)
+        return crawler.settings.getbool(name, default) if crawler is not None else default
 
     # -- first requests ---------------------------------------------------------------------
 
@@ -268,6 +275,8 @@ class EndpointFlow:
     def platform_closed(self) -> None:
         """Leave in the stats what the store's platform should be (``record`` writes it)."""
         stats = self.crawler.stats
+        if self.endpoints_off:
+            return
         if self.distrusted:
             stats.set_value(f"{STATS}store", "")
             return

@@ -98,6 +98,7 @@ PRICEHOUND_PROXY_ROTATION = "round_robin"
 PRICEHOUND_PROXY_REST = 30.0           # seconds a failed proxy rests, doubled per failure in a row
 PRICEHOUND_PROXY_HOSTS: list[str] = []  # proxies' host:port: operator configuration the resolver lets through
 PRICEHOUND_PLATFORM = None             # the store's platform as a crawl last found it (spiders/platforms)
+PRICEHOUND_PLATFORM_ENDPOINTS = True   # false: read pages only, never a platform endpoint
 
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False        # no code-execution endpoint in a crawl process
