@@ -184,19 +184,104 @@ def test_the_guard_still_vets_the_target_host_through_a_proxy(db, env, shops, ta
     assert not [k for k in stats if k.endswith("/failures")], "a refused target is not the proxy's failure"
 
 
-def test_stores_add_and_edit_take_a_configured_pool_by_name(db, monkeypatch):
+def test_stores_add_and_edit_take_a_configured_pool_by_name(db, monkeypatch, capsys):
+    from pricehound.cli import main
     from pricehound.config import get_settings
 
     monkeypatch.setenv("PRICEHOUND_PROXY_POOLS", "eu=http://ann:${EU_PW}@10.0.0.5:3128")
     monkeypatch.setenv("EU_PW", PASSWORD)
     get_settings.cache_clear()
     try:
-        with db.begin() as conn:
-            store = catalog.add_store(conn, slug="proxied", name="Proxied", domains="proxied.example")
-            store = catalog.set_proxy(conn, store, "eu", "sticky")
-            assert (store.proxy_pool, store.proxy_rotation) == ("eu", "sticky")
-            with pytest.raises(catalog.InputError, match="no proxy pool 'us'"):
-                catalog.set_proxy(conn, store, "us")
-            assert catalog.set_proxy(conn, store, None).proxy_pool is None
+        assert main(["stores", "add", "--slug", "proxied", "--domains", "proxied.example", "--proxy", "eu"]) == 0
+        assert "through proxy pool eu (round_robin)" in capsys.readouterr().out
+        assert main(["stores", "edit", "proxied", "--proxy-rotation", "sticky"]) == 0
+        assert "proxy pool eu (sticky)" in capsys.readouterr().out
+        assert main(["stores", "edit", "proxied", "--proxy", "us"]) == 2
+        assert "no proxy pool 'us' in PRICEHOUND_PROXY_POOLS (eu)" in capsys.readouterr().err
+        with db.connect() as conn:
+            store = catalog.get_store(conn, "proxied")
+        assert (store.proxy_pool, store.proxy_rotation) == ("eu", "sticky"), "a refused edit changed nothing"
+        assert main(["stores", "edit", "proxied", "--no-proxy"]) == 0
+        assert "no proxy (direct)" in capsys.readouterr().out
     finally:
+        monkeypatch.undo()
         get_settings.cache_clear()
+
+
+# -- the tunnel handshakes, byte by byte -----------------------------------------------------------
+
+class _Inner:
+    """Stands for the HTTP protocol that takes over once the tunnel is open."""
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.transport = None
+
+    def makeConnection(self, transport) -> None:  # noqa: N802 - Twisted's interface
+        self.transport = transport
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        self.data += data
+
+    def connectionLost(self, reason=None) -> None:  # noqa: N802
+        pass
+
+
+def handshake(kind, username=None, password=None):
+    from twisted.internet import defer
+    from twisted.internet.protocol import Factory
+    from twisted.internet.testing import StringTransport
+
+    inner = _Inner()
+    factory = Factory.forProtocol(lambda: inner)
+    opened = defer.Deferred()
+    proto = kind(factory, opened, "203.0.113.7", 443, username, password)
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    return proto, transport, opened, inner
+
+
+def test_socks5_handshake_authenticates_connects_and_hands_over():
+    from spiders.socks import Socks5Handshake
+
+    proto, transport, opened, inner = handshake(Socks5Handshake, "ann", "pw")
+    assert transport.value() == b"\x05\x02\x00\x02"
+    transport.clear()
+    proto.dataReceived(b"\x05\x02")
+    assert transport.value() == b"\x01\x03ann\x02pw"
+    transport.clear()
+    proto.dataReceived(b"\x01\x00")
+    assert transport.value() == b"\x05\x01\x00\x01" + bytes([203, 0, 113, 7]) + b"\x01\xbb"
+    proto.dataReceived(b"\x05\x00\x00\x01\x7f\x00\x00\x01\x10\x00HTTP/1.1 200")
+    assert opened.called and inner.data == b"HTTP/1.1 200"
+
+
+@pytest.mark.parametrize("replies, why", [
+    ([b"\x05\x02", b"\x01\x01"], "refused the username or password"),
+    ([b"\x05\x02", b"\x01\x00", b"\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00"], "connection refused"),
+    ([b"\x05\xff"], "none of our authentication methods"),
+])
+def test_socks5_refusals_fail_the_tunnel_with_the_proxys_reason(replies, why):
+    from spiders.socks import Socks5Error, Socks5Handshake
+
+    proto, transport, opened, _ = handshake(Socks5Handshake, "ann", "pw")
+    failures = []
+    opened.addErrback(failures.append)
+    for reply in replies:
+        proto.dataReceived(reply)
+    assert failures and failures[0].check(Socks5Error) and why in str(failures[0].value)
+
+
+def test_connect_handshake_through_a_tls_proxy_sends_credentials_and_checks_the_answer():
+    from spiders.socks import ConnectHandshake, TunnelRefused
+
+    proto, transport, opened, inner = handshake(ConnectHandshake, "ann", "pw")
+    assert transport.value().startswith(b"CONNECT 203.0.113.7:443 HTTP/1.1\r\nHost: 203.0.113.7:443\r\n"
+                                        b"Proxy-Authorization: Basic YW5uOnB3\r\n")
+    proto.dataReceived(b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03")
+    assert opened.called and inner.data == b"\x16\x03"
+    proto, _, opened, _ = handshake(ConnectHandshake)
+    failures = []
+    opened.addErrback(failures.append)
+    proto.dataReceived(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+    assert failures[0].check(TunnelRefused) and "407" in str(failures[0].value)
