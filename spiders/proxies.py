@@ -206,7 +206,7 @@ class ProxyMiddleware:
             request.meta["proxy"] = proxy.url
         else:
             # socks5, socks5h and TLS to the proxy: spiders/socks.py opens the tunnel
-            request.meta.pop("proxy", None)
+            request.meta["proxy"] = None  # None, not absent: no proxy from the environment either
             request.headers.pop(b"Proxy-Authorization", None)
             request.meta[META_TUNNEL] = proxy
 
