@@ -230,6 +230,9 @@ def magento_shop():
 
 
 def test_magento_graphql_is_reconciled_with_the_page_and_falls_back_to_it(db, crawl, magento_shop):
+    """Found from the page: the agreeing endpoint's reading is kept, a disagreeing one loses to
+    the page, a broken one leaves the page's (the Store API test covers the fallback when the
+    endpoint is asked first)."""
     from tests.crawl.conftest import CrawlTargets
 
     store = add_store(db, "magento-fixture", [magento_shop], currency="EUR")
@@ -249,12 +252,3 @@ def test_magento_graphql_is_reconciled_with_the_page_and_falls_back_to_it(db, cr
     stats = rows(db, "SELECT stats FROM crawl_runs WHERE id = :r", r=proc.run_id)[0]["stats"]
     assert stats["pricehound/platform/magento/reconcile.page_over_endpoint"] == 1
     assert rows(db, "SELECT platform FROM stores WHERE id = :s", s=store.id)[0]["platform"] == "magento"
-
-    # endpoint first now: a broken endpoint falls back to the page
-    _Magento.served.clear()
-    again = crawl(t, [t.listing_for("kettle"), t.listing_for("mug")])
-    assert again.returncode == 0, again.stderr[-3000:]
-    seen = observations(db, again.run_id)
-    assert (seen[t.listing_for("kettle")]["source"], seen[t.listing_for("mug")]["source"]) == ("magento", "json-ld")
-    assert seen[t.listing_for("mug")]["price"] == Decimal("9.50")
-    assert "/mug.html" in _Magento.served and sum(p.startswith("/graphql") for p in _Magento.served) == 2
