@@ -50,6 +50,16 @@ def test_endpoint_urls_follow_each_platforms_own_layout():
     assert magento.endpoint_url("https://m.example/") is None
 
 
+
+def test_an_endpoint_stays_on_the_product_pages_own_origin():
+    """A page naming a REST root on another host (or a metadata address) does not move the
+    endpoint there: it is derived from the product URL's origin, which the URL guard vets."""
+    for href in (b"https://evil.example/wp-json/", b"http://169.254.169.254/latest/"):
+        page = b'<link rel="https://api.w.org/" href="' + href + b'">'
+        assert woocommerce.endpoint_url("https://shop.example/product/kettle/", page) == \
+            "https://shop.example/wp-json/wc/store/v1/products?slug=kettle"
+
+
 def woo_doc(price: str, regular: str, code: str, digits: int, **extra) -> bytes:
     product = {"id": 7, "slug": "kettle", "name": "Kettle &amp; Co", "sku": "K-1",
                "prices": {"price": price, "regular_price": regular, "currency_code": code,
