@@ -8,6 +8,7 @@ wrong with a request ends in the errback, so no target is ever silently lost: it
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import resource
 from collections.abc import AsyncIterator, Iterable
@@ -173,7 +174,8 @@ class ProductSpider(EndpointFlow, scrapy.Spider):
             yield self.reconciled(response, extraction if verdict.kind == OK else None)
             return
         if verdict.kind == OK and extraction is not None:
-            check = self.endpoint_check(response, extraction) if isinstance(response, TextResponse) else None
+            check = self.endpoint_check(response, dataclasses.replace(extraction, rules=rules)) \
+                if isinstance(response, TextResponse) else None
             if check is not None:  # the page shows a platform: its endpoint is read and reconciled
                 yield check
                 return
