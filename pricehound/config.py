@@ -164,6 +164,113 @@ def _task_name(raw: str) -> str:
     return name
 
 
+# -- proxy pools ---------------------------------------------------------------------------------
+# PRICEHOUND_PROXY_POOLS="eu=http://user:${EU_PROXY_PASS}@10.0.0.5:3128 socks5://10.0.0.6:1080; us=..."
+# Pools are separated by ';', a pool's proxies by spaces or commas. ${NAME} is replaced by the
+# environment variable NAME when the configuration is read, so a password is kept where secrets
+# are kept (the environment, a secret store) and never in the database, which holds only the
+# pool's name (stores.proxy_pool).
+
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+POOL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """One proxy of a pool. ``url`` carries the credentials (in memory only); ``label``
+    (scheme://host:port) is what logs, stats and status show."""
+
+    url: str = field(repr=False)
+    scheme: str
+    host: str
+    port: int
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        """host:port, as the resolver's allowance lists name it."""
+        return f"{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return mask_url(self.url) or self.label
+
+
+@dataclass(frozen=True)
+class ProxyPools:
+    """Named pools of proxies. ``str()`` shows them with passwords as ***."""
+
+    pools: tuple[tuple[str, tuple[Proxy, ...]], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.pools)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.pools)
+
+    def get(self, name: str) -> tuple[Proxy, ...]:
+        for pool, proxies in self.pools:
+            if pool == name:
+                return proxies
+        raise KeyError(name)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{name}=" + " ".join(str(p) for p in proxies) for name, proxies in self.pools)
+
+
+def parse_proxy(raw: str, environ: Mapping[str, str] | None = None) -> Proxy:
+    """One proxy URL, ${NAME} references filled from the environment; ValueError says what is wrong."""
+    from urllib.parse import unquote, urlsplit
+
+    env = os.environ if environ is None else environ
+    missing = [name for name in _ENV_REF.findall(raw) if name not in env]
+    if missing:
+        raise ValueError(f"proxy {mask_url(raw)} uses ${{{missing[0]}}}, which is not set in the environment")
+    url = _ENV_REF.sub(lambda m: env[m.group(1)], raw.strip())
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"proxy {mask_url(raw)} is not a URL like http://host:3128") from None
+    scheme = parts.scheme.lower()
+    if scheme not in PROXY_SCHEMES:
+        raise ValueError(f"proxy {mask_url(raw)}: the scheme must be one of {', '.join(PROXY_SCHEMES)}")
+    if not parts.hostname:
+        raise ValueError(f"proxy {mask_url(raw)} names no host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"proxy {mask_url(raw)}: give only scheme://[user:password@]host:port")
+    if port is None:
+        port = {"http": 8080, "https": 443}.get(scheme, 1080)
+    return Proxy(url=url, scheme=scheme, host=parts.hostname, port=port,
+                 username=unquote(parts.username) if parts.username else None,
+                 password=unquote(parts.password) if parts.password is not None else None)
+
+
+def parse_proxy_pools(raw: str, environ: Mapping[str, str] | None = None) -> ProxyPools:
+    pools: list[tuple[str, tuple[Proxy, ...]]] = []
+    for chunk in raw.split(";"):
+        if not chunk.strip():
+            continue
+        name, sep, members = chunk.partition("=")
+        name = name.strip().lower()
+        if not sep or not POOL_NAME_RE.match(name):
+            raise ValueError(f"{chunk.strip()[:40]!r}: each pool is NAME=PROXY [PROXY...], the name "
+                             "lower-case letters, digits, '-' or '_'")
+        if name in dict(pools):
+            raise ValueError(f"pool {name!r} is named twice")
+        proxies = tuple(parse_proxy(p, environ) for p in re.split(r"[\s,]+", members.strip()) if p)
+        if not proxies:
+            raise ValueError(f"pool {name!r} has no proxies")
+        pools.append((name, proxies))
+    return ProxyPools(tuple(pools))
+
+
 VARIABLES: tuple[Var, ...] = (
     Var("DATABASE_URL", "database_url", _optional_str, None,
         "PostgreSQL URL (postgresql://user@host:5432/db). Unset: an embedded PostgreSQL under the data directory."),
@@ -237,6 +344,14 @@ VARIABLES: tuple[Var, ...] = (
     Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, "pricehound.alerts.evaluate_events",
         "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Var("PRICEHOUND_PROXY_POOLS", "proxy_pools", parse_proxy_pools, None,
+        "Named proxy pools a store may be crawled through (`stores add/edit --proxy NAME`): "
+        "'eu=http://user:${EU_PASS}@10.0.0.5:3128 socks5://10.0.0.6:1080; us=https://...'. Schemes http, "
+        "https, socks5 (the crawler resolves the target) and socks5h (the proxy does); ${NAME} is read from "
+        "the environment, so passwords never reach the database. Unset: no proxies."),
+    Var("PRICEHOUND_PROXY_REST", "proxy_rest", _non_negative_float, 30.0,
+        "Seconds a proxy rests after it fails or is refused (connection errors, 407, 403, 429), doubled for "
+        "each further failure in a row, up to 32 times this."),
     Var("PRICEHOUND_ALLOW_LOCAL_STORES", "allow_local_stores", _bool, True,
         "Whether stores marked local may crawl private addresses at all (docker-compose.yml turns it off)."),
     Var("PRICEHOUND_CHROMIUM_PATH", "chromium_path", str, "/usr/bin/chromium",
@@ -303,6 +418,8 @@ class Settings:
     render_timeout: int = 15
     render_memory_mb: int = 1024
     render_block: tuple[str, ...] = ("image", "font", "media")
+    proxy_pools: ProxyPools = field(default_factory=ProxyPools)
+    proxy_rest: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -315,7 +432,7 @@ class Settings:
             if raw is None:
                 continue
             try:
-                values[var.attr] = var.parse(raw)
+                values[var.attr] = var.parse(raw, env) if var.parse is parse_proxy_pools else var.parse(raw)
             except (ValueError, ArithmeticError) as exc:
                 raise ConfigError(f"{var.env}={raw!r} is not valid: {exc}. {var.doc}") from None
         if values.get("data_dir") is None:
