@@ -21,6 +21,7 @@ address that guard vetted, never to a second DNS answer (no rebinding between ch
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import http.client
@@ -28,14 +29,13 @@ import json
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from pricehound import urls
+from pricehound import clock, urls
 
 SIGNATURE_HEADER = "X-Pricehound-Signature"
 TIMESTAMP_HEADER = "X-Pricehound-Timestamp"
@@ -114,14 +114,17 @@ def check_apprise_url(url: str, *, allow_private: bool) -> str:
 
 
 # Apprise's connections: urllib3 opens every socket through urllib3.util.connection.create_connection.
-_guard = threading.local()
+# A context variable, not a thread-local: Apprise hands a service to its worker threads with the
+# caller's context copied, so the guard follows the notification wherever it runs.
+_allow: contextvars.ContextVar[bool | None] = contextvars.ContextVar("pricehound_guard_allow", default=None)
+_refused: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("pricehound_guard_refused", default=None)
 _installed = threading.Lock()
 _original_create_connection: Callable[..., socket.socket] | None = None
 
 
 def _guarded_create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
     assert _original_create_connection is not None
-    allow = getattr(_guard, "allow_private", None)
+    allow = _allow.get()
     if allow is None:  # not inside a guarded notify: SES, SQS and the rest are the operator's own
         return _original_create_connection(address, *args, **kwargs)
     host, port = address
@@ -129,7 +132,9 @@ def _guarded_create_connection(address: tuple[str, int], *args: Any, **kwargs: A
     try:
         vetted = vet(f"http://{shown}:{port}/", allow_private=allow)
     except urls.UnsafeURL as exc:
-        _guard.refused = str(exc)
+        refusals = _refused.get()
+        if refusals is not None:
+            refusals.append(str(exc))
         raise OSError(f"refused by the address guard: {exc}") from None
     return _original_create_connection((vetted, port), *args, **kwargs)
 
@@ -148,17 +153,17 @@ def _install_guard() -> None:
 def guarded(allow_private: bool) -> Iterator[None]:
     """Within the block, every urllib3 connection this thread opens passes the address guard."""
     _install_guard()
-    _guard.allow_private = allow_private
-    _guard.refused = None
+    allow_token, refused_token = _allow.set(allow_private), _refused.set([])
     try:
         yield
     finally:
-        _guard.allow_private = None
+        _allow.reset(allow_token)
+        _refused.reset(refused_token)
 
 
-def last_refusal() -> str | None:
-    """Why the guard refused a connection in this thread's last guarded block, if it did."""
-    return getattr(_guard, "refused", None)
+def refusals() -> list[str]:
+    """Why the guard refused connections inside the current guarded block."""
+    return list(_refused.get() or [])
 
 
 # -- webhooks ---------------------------------------------------------------------------------
@@ -209,7 +214,7 @@ class WebhookResult:
 
 
 def post_webhook(url: str, secret: str, payload: dict[str, Any], *, delivery: str, event: str, timeout: float,
-                 allow_private: bool, user_agent: str, now: Callable[[], float] = time.time) -> WebhookResult:
+                 allow_private: bool, user_agent: str, now: Callable[[], float] = clock.timestamp) -> WebhookResult:
     """POST the JSON payload signed for this endpoint; a 2xx is success, anything else TargetError."""
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
     parts = urlsplit(url)
@@ -258,8 +263,8 @@ def apprise_notify(url: str, title: str, body: str, *, allow_private: bool, time
             server.socket_read_timeout = timeout
     with guarded(allow_private):
         ok = target.notify(body=body, title=title)
-    refused = last_refusal()
+        refused = refusals()
     if refused:
-        raise TargetError(f"refused: {refused}", transient=False)
+        raise TargetError(f"refused: {refused[0]}", transient=False)
     if not ok:
         raise TargetError("the Apprise service did not accept the notification", transient=True)
