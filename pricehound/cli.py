@@ -28,6 +28,7 @@ STAGE_COMMANDS = (
     "spiders.cli",
     "workers.cli",
     "alerts.cli",
+    "alerts.channels_cli",
     "web.cli",
     "demostore.cli",
     "pricehound.demo",
