@@ -248,19 +248,37 @@ def post_webhook(url: str, secret: str, payload: dict[str, Any], *, delivery: st
 
 # -- Apprise ----------------------------------------------------------------------------------
 
-def apprise_notify(url: str, title: str, body: str, *, allow_private: bool, timeout: float) -> None:
-    """Notify one Apprise URL in this thread, every connection through the guard; TargetError
-    (transient: Apprise does not say why a service failed) when it reports failure."""
+_notifiers = threading.local()
+NOTIFIER_CACHE = 256
+
+
+def _notifier(url: str, timeout: float) -> Any:
+    """This thread's Apprise object for the URL, kept between messages: parsing the URL and
+    building the plugin cost more than a local post, and the plugin keeps its HTTP session (a
+    kept-alive connection was vetted by the guard when it was opened)."""
     import apprise
 
-    asset = apprise.AppriseAsset(async_mode=False)
-    target = apprise.Apprise(asset=asset)
-    if not target.add(url):
-        raise TargetError("Apprise cannot read this URL", transient=False)
-    for server in target:  # every plugin takes the socket timeouts from these
-        if hasattr(server, "socket_connect_timeout"):
-            server.socket_connect_timeout = timeout
-            server.socket_read_timeout = timeout
+    cache = getattr(_notifiers, "cache", None)
+    if cache is None or len(cache) > NOTIFIER_CACHE:
+        cache = _notifiers.cache = {}
+    key = (url, timeout)
+    target = cache.get(key)
+    if target is None:
+        target = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
+        if not target.add(url):
+            raise TargetError("Apprise cannot read this URL", transient=False)
+        for server in target:  # every plugin takes the socket timeouts from these
+            if hasattr(server, "socket_connect_timeout"):
+                server.socket_connect_timeout = timeout
+                server.socket_read_timeout = timeout
+        cache[key] = target
+    return target
+
+
+def apprise_notify(url: str, title: str, body: str, *, allow_private: bool, timeout: float) -> None:
+    """Notify one Apprise URL, every connection through the guard; TargetError (transient:
+    Apprise does not say why a service failed) when it reports failure."""
+    target = _notifier(url, timeout)
     with guarded(allow_private):
         ok = target.notify(body=body, title=title)
         refused = refusals()
