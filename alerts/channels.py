@@ -20,6 +20,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -58,7 +59,9 @@ class Channel:
         if self.kind == "apprise":
             scheme, _, rest = self.target.partition("://")
             return f"{scheme}://{rest[:4]}***" if len(rest) > 4 else f"{scheme}://***"
-        return urls_mask(self.target)
+        # a webhook's path often carries a token of its own (chat and automation services)
+        parts = urlsplit(self.target)
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" + ("/***" if parts.path not in ("", "/") else "/")
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "label": self.label, "target": self.shown_target(),
@@ -66,12 +69,6 @@ class Channel:
                 "verified_at": self.verified_at.isoformat() if self.verified_at else None,
                 "consecutive_failures": self.consecutive_failures, "last_error": self.last_error,
                 "created_at": self.created_at.isoformat()}
-
-
-def urls_mask(url: str) -> str:
-    from pricehound.config import mask_url
-
-    return mask_url(url) or ""
 
 
 def _from_row(r: Any) -> Channel:

@@ -269,6 +269,6 @@ def parse_quiet(text: str) -> tuple[time | None, time | None]:
 
 def describe(prefs: Prefs) -> dict[str, object]:
     return {"time_zone": prefs.time_zone,
-            "quiet_hours": (f"{prefs.quiet_start:%H:%M}-{prefs.quiet_end:%H:%M}" if prefs.quiet_start and prefs.quiet_end
-                            else None),
+            "quiet_hours": (f"{prefs.quiet_start:%H:%M}-{prefs.quiet_end:%H:%M}"
+                            if prefs.quiet_start is not None and prefs.quiet_end is not None else None),
             "daily_cap": prefs.daily_cap, "digest": prefs.digest, "digest_hour": prefs.digest_hour}
