@@ -49,7 +49,9 @@ def rate(settings: Settings, channel: str) -> Decimal:
 
 
 def limiter(settings: Settings, channel: str) -> ratelimit.SendRateLimiter:
-    return ratelimit.SendRateLimiter(get_redis(settings), rate(settings, channel), key=RATE_KEYS[channel])
+    """The channel kind's cluster-wide limit (webhooks and Apprise reserve their slot in one call)."""
+    cls = ratelimit.SendRateLimiter if channel == "email" else ratelimit.ReservingRateLimiter
+    return cls(get_redis(settings), rate(settings, channel), key=RATE_KEYS[channel])
 
 
 def _plain(value: Any) -> Any:
@@ -98,10 +100,10 @@ def prepare(message: Message, context: dict[int, dict[str, Any]], settings: Sett
     common = {"user_name": message.name, "public_url": settings.public_url,
               "manage_url": links.manage_url(message.user_id, settings),
               "unsubscribe_all_url": links.unsubscribe_url(message.user_id, None, settings)}
-    rendered = render.render_alerts(alerts, common)
+    subject, text = render.render_alerts_text(alerts, common)
 
     def notify() -> str:
-        targets.apprise_notify(target, rendered.subject, rendered.text, allow_private=settings.channel_allow_private,
+        targets.apprise_notify(target, subject, text, allow_private=settings.channel_allow_private,
                                timeout=settings.channel_timeout)
         return message.key
     return Job(notify)

@@ -18,7 +18,8 @@ nothing, so each alert is one row on that channel) and one price drop:
          the channel kind's rate-limit slot in Redis, the address guard, HMAC signing, the post,
          record the delivery id and the channel's failure streak.
 
-Raw and task take turns, --repeat rounds; the best of each counts. ratio = task / raw per kind.
+Raw and task take turns, --repeat rounds. ratio = the median over rounds of task / raw (each
+round's two figures see the same load on a shared machine); ratio_best = best task / best raw.
 
 Usage:  .venv/bin/python bench/channel_send.py [--messages N] [--repeat R]
 The last line printed is one JSON object with every figure.
@@ -124,7 +125,7 @@ def timed(fn, n: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=300, help="messages per round and kind")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of raw and task, best counts")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of raw and task (the median ratio counts)")
     args = parser.parse_args()
     n = args.messages
 
@@ -210,12 +211,17 @@ def main() -> int:
                 best["raw"], best["raw_in_flight"], best["task"] = (max(best["raw"], raw),
                                                                     max(best["raw_in_flight"], parallel),
                                                                     max(best["task"], task))
-            best["ratio"] = round(best["task"] / best["raw"], 3)
+            per_round = sorted(r["task"] / r["raw"] for r in best["rounds"])
+            best["ratio_best"] = round(best["task"] / best["raw"], 3)
+            # each round measures raw and task back to back, so its ratio sees the same load on a
+            # shared machine; the median of those is the figure
+            best["ratio"] = round(per_round[len(per_round) // 2], 3)
             best["ratio_vs_raw_in_flight"] = round(best["task"] / best["raw_in_flight"], 3)
             for key in ("raw", "raw_in_flight", "task"):
                 best[key] = round(best[key], 1)
             figures[kind] = best
-            print(f"{kind}: best of {args.repeat}: ratio {best['ratio']:.2f} (goal >= 0.9), "
+            print(f"{kind}: median of {args.repeat} rounds: ratio {best['ratio']:.2f} (goal >= 0.9; best against best "
+                  f"{best['ratio_best']:.2f}), "
                   f"against the raw client with {IN_FLIGHT} in flight {best['ratio_vs_raw_in_flight']:.2f}")
     finally:
         engine.dispose()

@@ -243,3 +243,16 @@ def test_removing_a_channel_removes_what_it_still_owed_and_email_goes_on(db, cat
         tasks.send_notifications.apply(args=[ids]).get()
         assert len(hook.got) == 1  # only the test
     assert [(r["channel"], r["status"]) for r in rows(db)] == [("email", "sent")]
+
+
+def test_a_reserving_limiter_gives_each_caller_its_own_slot_spaced_by_the_rate(redis_client):
+    from decimal import Decimal
+
+    from alerts import ratelimit
+
+    gate = ratelimit.ReservingRateLimiter(redis_client, Decimal(2), key="pricehound:test:reserve")
+    waits = [int(gate._reserve(keys=[gate.key], args=[gate.interval_us])) for _ in range(3)]
+    assert waits[0] == 0 and waits[0] < waits[1] < waits[2] <= 2 * gate.interval_us
+    assert waits[2] - waits[1] > gate.interval_us // 2
+    with pytest.raises(ratelimit.RateLimitTimeout):
+        gate.acquire(timeout=0.1)  # the next free slot is over a second away
