@@ -264,10 +264,9 @@ def _notifier(url: str, timeout: float) -> Any:
     key = (url, timeout)
     target = cache.get(key)
     if target is None:
-        # service_timeout 0: Apprise calls the plugin in this thread instead of handing it to its
-        # own pool and waiting (the socket timeouts below bound the call, and the send task's
-        # time limit bounds everything)
-        target = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False, service_timeout=0))
+        # Apprise runs the plugin in its own pool and stops waiting after service_timeout (our
+        # channel timeout); the context, and with it the guard, goes along to that thread
+        target = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False, service_timeout=max(timeout, 1.0)))
         if not target.add(url):
             raise TargetError("Apprise cannot read this URL", transient=False)
         for server in target:  # every plugin takes the socket timeouts from these

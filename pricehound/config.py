@@ -132,8 +132,10 @@ PLACEHOLDER_WORDS = ("changeme", "replaceme", "notforproduction", "yoursecret", 
                      "insecure", "randomstring")
 
 
+@functools.lru_cache(maxsize=16)
 def secret_weakness(secret: str) -> str | None:
-    """Why a signing secret must not be used (published, short or low in entropy), or None."""
+    """Why a signing secret must not be used (published, short or low in entropy), or None.
+    Cached: every signed link asks again, and the answer for one secret never changes."""
     folded = re.sub(r"[^a-z0-9]", "", secret.lower())
     if folded in PUBLISHED_SECRETS or any(word in folded for word in PLACEHOLDER_WORDS):
         return "it is a published example value"
