@@ -453,7 +453,7 @@ def send_notifications(ids: list[int], *, settings: Settings | None = None, igno
             if notices:
                 outbox.enqueue_send(notices)
 
-    log.info("sent %d email(s) for %d notification(s); %d failed, %d suppressed, %d to retry",
+    log.info("sent %d message(s) for %d notification(s); %d failed, %d suppressed, %d to retry",
              outcome.messages, len(outcome.sent), len(outcome.failed), len(outcome.suppressed),
              len(outcome.retry_ids))
     return outcome
