@@ -28,6 +28,7 @@ STAGE_COMMANDS = (
     "spiders.cli",
     "workers.cli",
     "alerts.cli",
+    "alerts.channels_cli",
     "web.cli",
     "demostore.cli",
     "pricehound.demo",
@@ -262,7 +263,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD")
+SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD", "PRICEHOUND_SMTP_PASSWORD")
 
 
 def _shown_setting(name: str, value) -> str:

@@ -90,6 +90,27 @@ def _optional_decimal(raw: str) -> Decimal | None:
     return Decimal(raw) if raw.strip() else None
 
 
+def _email_transport(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("ses", "smtp"):
+        raise ValueError(f"expected ses or smtp, got {raw!r}")
+    return value
+
+
+def _smtp_security(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("starttls", "ssl", "none"):
+        raise ValueError(f"expected starttls, ssl or none, got {raw!r}")
+    return value
+
+
+def _positive_decimal(raw: str) -> Decimal:
+    value = Decimal(raw)
+    if value <= 0:
+        raise ValueError(f"expected a number > 0, got {raw!r}")
+    return value
+
+
 def _share(raw: str) -> Decimal:
     value = Decimal(raw)
     if not (0 < value < 10):
@@ -122,8 +143,10 @@ PLACEHOLDER_WORDS = ("changeme", "replaceme", "notforproduction", "yoursecret", 
                      "insecure", "randomstring")
 
 
+@functools.lru_cache(maxsize=16)
 def secret_weakness(secret: str) -> str | None:
-    """Why a signing secret must not be used (published, short or low in entropy), or None."""
+    """Why a signing secret must not be used (published, short or low in entropy), or None.
+    Cached: every signed link asks again, and the answer for one secret never changes."""
     folded = re.sub(r"[^a-z0-9]", "", secret.lower())
     if folded in PUBLISHED_SECRETS or any(word in folded for word in PLACEHOLDER_WORDS):
         return "it is a published example value"
@@ -299,6 +322,26 @@ VARIABLES: tuple[Var, ...] = (
         "SES configuration set carrying bounce/complaint events to SNS."),
     Var("PRICEHOUND_SES_EVENTS_QUEUE_URL", "ses_events_queue_url", _optional_str, None,
         "SQS queue that receives SES bounce and complaint notifications (polled by beat)."),
+    Var("PRICEHOUND_EMAIL_TRANSPORT", "email_transport", _email_transport, "ses",
+        "How email leaves: ses (AWS SES v2) or smtp (any SMTP server, PRICEHOUND_SMTP_*)."),
+    Var("PRICEHOUND_SMTP_HOST", "smtp_host", _optional_str, None, "SMTP server when PRICEHOUND_EMAIL_TRANSPORT=smtp."),
+    Var("PRICEHOUND_SMTP_PORT", "smtp_port", _positive_int, 587, "SMTP port (587 submission with STARTTLS, 465 TLS)."),
+    Var("PRICEHOUND_SMTP_SECURITY", "smtp_security", _smtp_security, "starttls",
+        "starttls (upgrade on 587), ssl (TLS from the start, 465) or none (a local relay only)."),
+    Var("PRICEHOUND_SMTP_USER", "smtp_user", _optional_str, None, "SMTP login, if the server wants one."),
+    Var("PRICEHOUND_SMTP_PASSWORD", "smtp_password", _optional_str, None, "SMTP password (shown as (set))."),
+    Var("PRICEHOUND_SMTP_MAX_SEND_RATE", "smtp_max_send_rate", _positive_decimal, Decimal(5),
+        "Emails per second through SMTP for the whole cluster."),
+    Var("PRICEHOUND_WEBHOOK_MAX_SEND_RATE", "webhook_max_send_rate", _positive_decimal, Decimal(50),
+        "Webhook deliveries per second for the whole cluster."),
+    Var("PRICEHOUND_APPRISE_MAX_SEND_RATE", "apprise_max_send_rate", _positive_decimal, Decimal(10),
+        "Apprise notifications per second for the whole cluster (the services behind it limit too)."),
+    Var("PRICEHOUND_CHANNEL_TIMEOUT", "channel_timeout", _non_negative_float, 10.0,
+        "Seconds a webhook or Apprise delivery may take before it counts as a failed attempt."),
+    Var("PRICEHOUND_CHANNEL_MAX_FAILURES", "channel_max_failures", _positive_int, 10,
+        "Failed deliveries in a row after which a webhook or Apprise channel is disabled (its owner is emailed)."),
+    Var("PRICEHOUND_CHANNEL_ALLOW_PRIVATE", "channel_allow_private", _bool, False,
+        "Let webhook and Apprise targets be private or loopback addresses (tests, a LAN-only ntfy); off by default."),
     Var("PRICEHOUND_EMAIL_DIR", "email_dir", _optional_str, None,
         "Also write every sent email as a .eml file here (the demo sets it)."),
     Var("PRICEHOUND_CONTACT_URL", "contact_url", str, "https://github.com/pricehound/pricehound",
@@ -388,6 +431,18 @@ class Settings:
     ses_max_send_rate: Decimal | None = None
     ses_configuration_set: str | None = None
     ses_events_queue_url: str | None = None
+    email_transport: str = "ses"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_max_send_rate: Decimal = Decimal(5)
+    webhook_max_send_rate: Decimal = Decimal(50)
+    apprise_max_send_rate: Decimal = Decimal(10)
+    channel_timeout: float = 10.0
+    channel_max_failures: int = 10
+    channel_allow_private: bool = False
     email_dir: str | None = None
     contact_url: str = "https://github.com/pricehound/pricehound"
     user_agent: str | None = None
