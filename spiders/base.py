@@ -92,6 +92,7 @@ class ProductSpider(scrapy.Spider):
     reads_most_pages = True
 
     def __init__(self, run: CrawlRun, *args: Any, **kwargs: Any):
+        kwargs.pop("run_id", None)  # `scrapy crawl NAME -a run_id=N`: read into ``run`` by from_crawler
         super().__init__(*args, **kwargs)
         self.run = run
         self.store = run.store
@@ -100,7 +101,15 @@ class ProductSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ProductSpider:
-        """The spider, with its page readers already starting (PRICEHOUND_EXTRACT_WORKERS)."""
+        """The spider, with its page readers already starting (PRICEHOUND_EXTRACT_WORKERS).
+
+        From Scrapy's own command (``scrapy crawl generic -a run_id=N``) the run is claimed and
+        its store's settings applied here, before Scrapy freezes the crawler's settings."""
+        if kwargs.get("run") is None and not args and "run_id" in kwargs:
+            from spiders import standalone
+
+            kwargs["run"] = standalone.start(crawler, kwargs["run_id"], cls.name)
+            crawler.pricehound_run = kwargs["run"]
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
         configured = s.get("PRICEHOUND_EXTRACT_WORKERS")
@@ -116,6 +125,10 @@ class ProductSpider(scrapy.Spider):
         self.pool.close()
         self.crawler.stats.set_value("pricehound/cpu_seconds",
                                      round(process_cpu_seconds() - self._cpu_at_open, 3))
+        if getattr(self.crawler, "pricehound_run", None) is self.run:
+            from spiders import standalone
+
+            standalone.finish(self.crawler, self.run, reason)
 
     # -- requests -------------------------------------------------------------------------
 
