@@ -245,7 +245,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD")
+SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD", "PRICEHOUND_METRICS_TOKEN")
 
 
 def _shown_setting(name: str, value) -> str:

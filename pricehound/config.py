@@ -228,6 +228,8 @@ VARIABLES: tuple[Var, ...] = (
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Var("PRICEHOUND_ALLOW_LOCAL_STORES", "allow_local_stores", _bool, True,
         "Whether stores marked local may crawl private addresses at all (docker-compose.yml turns it off)."),
+    Var("PRICEHOUND_METRICS_TOKEN", "metrics_token", _optional_str, None,
+        "Bearer token /metrics on the web service asks for. Unset: /metrics is open (keep it off the public network)."),
 )
 
 
@@ -273,6 +275,7 @@ class Settings:
     alert_task: str = "pricehound.alerts.evaluate_events"
     log_level: str = "INFO"
     allow_local_stores: bool = True
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

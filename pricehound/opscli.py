@@ -237,6 +237,61 @@ def _chain(first: Any, rest: Any) -> Any:
     yield from rest
 
 
+# -- metrics and health ---------------------------------------------------------------------------
+
+def cmd_beat_health(args: argparse.Namespace) -> int:
+    """Exit 0 while beat's heartbeat is fresh, 1 when it is old, missing or unreadable."""
+    from pricehound import heartbeat
+    from pricehound.redisconn import get_redis
+
+    settings = get_settings()
+    max_age = args.max_age if args.max_age is not None else heartbeat.default_max_age(settings.beat_interval)
+    try:
+        age = heartbeat.age(get_redis(settings))
+    except Exception as exc:  # noqa: BLE001 - unreachable Redis: beat cannot work either
+        print(f"beat: unknown, Redis did not answer ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return EXIT_FAILED
+    if age is None:
+        print("beat: no heartbeat; is `celery -A workers beat` running?", file=sys.stderr)
+        return EXIT_FAILED
+    if age > max_age:
+        print(f"beat: last heartbeat {age:.0f}s ago (more than {max_age:.0f}s): beat is down or stuck",
+              file=sys.stderr)
+        return EXIT_FAILED
+    print(f"beat: alive, last heartbeat {age:.1f}s ago")
+    return EXIT_OK
+
+
+def cmd_metrics_show(args: argparse.Namespace) -> int:
+    from prometheus_client import generate_latest
+
+    from pricehound import metrics
+    from pricehound.redisconn import get_redis
+
+    print(generate_latest(metrics.registry(_engine(), get_redis())).decode(), end="")
+    return EXIT_OK
+
+
+def cmd_metrics_serve(args: argparse.Namespace) -> int:
+    """Serve /metrics for Prometheus until stopped (Ctrl-C or SIGTERM)."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+
+    from pricehound import metrics
+    from pricehound.redisconn import get_redis
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            pass
+
+    app = make_wsgi_app(metrics.registry(_engine(), get_redis()))
+    with make_server(args.host, args.port, app, handler_class=Quiet) as server:
+        print(f"metrics on http://{args.host}:{server.server_port}/metrics", flush=True)
+        server.serve_forever()
+    return EXIT_OK
+
+
 # -- completion ---------------------------------------------------------------------------------
 
 def cmd_completion(args: argparse.Namespace) -> int:
@@ -320,6 +375,23 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="default: csv")
     p.add_argument("-o", "--output", help="write to this file (default: standard output)")
     p.set_defaults(handler=cmd_history_export)
+
+    beat = action_group(sub, "beat", "beat's health")
+    p = beat.add_parser("health", help="exit 0 while beat writes its heartbeat, 1 when it is old or missing",
+                        description="For container health checks: reads the heartbeat beat writes into Redis.")
+    p.add_argument("--max-age", type=float, metavar="SECONDS",
+                   help="oldest acceptable heartbeat (default: 6 dispatch ticks, at least 60 s)")
+    p.set_defaults(handler=cmd_beat_health)
+
+    metrics = action_group(sub, "metrics", "Prometheus metrics of the whole cluster")
+    p = metrics.add_parser("serve", help="serve /metrics for Prometheus (the workers' exporter)",
+                           description="Figures are read from PostgreSQL and Redis at each scrape, so one "
+                                       "exporter reports the whole cluster; run one, anywhere.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=9108, help="port (default: 9108)")
+    p.set_defaults(handler=cmd_metrics_serve)
+    p = metrics.add_parser("show", help="print the metrics once, as Prometheus reads them")
+    p.set_defaults(handler=cmd_metrics_show)
 
     p = sub.add_parser("completion", help="print the shell completion snippet (needs argcomplete)",
                        description="eval \"$(pricehound completion bash)\" in ~/.bashrc completes commands "
