@@ -26,7 +26,6 @@ from pricehound.config import ConfigError, get_settings
 log = logging.getLogger("pricehound.cli")
 
 STAGE_COMMANDS = (
-    "pricehound.opscli",
     "spiders.cli",
     "workers.cli",
     "alerts.cli",
@@ -344,6 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="show the configuration in effect (from the environment)")
     p.add_argument("--markdown", action="store_true", help="print the documented table of variables")
     p.set_defaults(handler=cmd_config)
+
+    # operators' verbs (users list/disable, stores pause/resume/remove, watch list/remove/import,
+    # history export, beat health, metrics, completion): light imports, so always registered
+    from pricehound import opscli
+
+    opscli.register(sub)
 
     for module_name in STAGE_COMMANDS:
         try:

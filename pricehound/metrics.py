@@ -50,11 +50,10 @@ _QUANTILES = ", ".join(str(q) for q in WAIT_QUANTILES)
 # the interpolated parts are constants of this module
 SNAPSHOT_SQL = sa.text(
     f"""
-    WITH clock AS (SELECT pricehound_now() AS now),
-    runs AS (
+    WITH runs AS (
         SELECT r.status, r.ok, r.removed, r.failed, r.dropped, r.stats
-          FROM crawl_runs r, clock
-         WHERE r.finished_at >= clock.now - make_interval(secs => :window)
+          FROM crawl_runs r
+         WHERE r.finished_at >= pricehound_now() - make_interval(secs => :window)
     ),
     reasons AS (
         SELECT s.key, sum(s.value::bigint) AS n
@@ -65,19 +64,18 @@ SNAPSHOT_SQL = sa.text(
     ),
     store_state AS (
         SELECT s.id, s.slug, s.active, s.paused_at IS NOT NULL AS operator_paused,
-               coalesce(s.paused_until > clock.now, false) AS breaker_open, s.failure_streak,
-               extract(epoch FROM clock.now - d.oldest_due) AS oldest_due_seconds
-          FROM stores s CROSS JOIN clock
+               coalesce(s.paused_until > pricehound_now(), false) AS breaker_open, s.failure_streak,
+               extract(epoch FROM pricehound_now() - d.oldest_due) AS oldest_due_seconds
+          FROM stores s
           LEFT JOIN LATERAL (
                 SELECT min(q.next_due_at) AS oldest_due FROM user_crawler_priorities q
-                 WHERE q.store_id = s.id AND q.watchers > 0 AND q.next_due_at <= clock.now) d ON true
+                 WHERE q.store_id = s.id AND q.watchers > 0 AND q.next_due_at <= pricehound_now()) d ON true
     ),
     waits AS (
-        SELECT extract(epoch FROM clock.now - q.next_due_at) AS wait
+        SELECT extract(epoch FROM pricehound_now() - q.next_due_at) AS wait
           FROM store_state s
           JOIN user_crawler_priorities q ON q.store_id = s.id AND q.watchers > 0
-          CROSS JOIN clock
-         WHERE s.active AND NOT s.operator_paused AND q.next_due_at <= clock.now
+         WHERE s.active AND NOT s.operator_paused AND q.next_due_at <= pricehound_now()
     )
     SELECT
       (SELECT coalesce(sum(CASE WHEN stats->>'downloader/response_count' ~ '^[0-9]+$'
@@ -90,18 +88,18 @@ SNAPSHOT_SQL = sa.text(
       (SELECT coalesce(json_object_agg(key, n), '{{}}') FROM reasons) AS reasons,
       (SELECT count(*) FROM crawl_runs WHERE held_state = 'held') AS held_runs,
       (SELECT coalesce(json_object_agg(kind, n), '{{}}') FROM
-         (SELECT e.kind, count(*) AS n FROM price_events e, clock
-           WHERE e.occurred_at >= clock.now - make_interval(secs => :window) GROUP BY e.kind) x) AS events,
+         (SELECT e.kind, count(*) AS n FROM price_events e
+           WHERE e.occurred_at >= pricehound_now() - make_interval(secs => :window) GROUP BY e.kind) x) AS events,
       (SELECT coalesce(json_object_agg(status, n), '{{}}') FROM
          (SELECT status, count(*) AS n FROM notifications WHERE status IN ('pending', 'sending')
            GROUP BY status) x) AS open_notifications,
       (SELECT coalesce(json_object_agg(status, n), '{{}}') FROM
-         (SELECT n.status, count(*) AS n FROM notifications n, clock
-           WHERE n.updated_at >= clock.now - make_interval(secs => :window)
+         (SELECT n.status, count(*) AS n FROM notifications n
+           WHERE n.updated_at >= pricehound_now() - make_interval(secs => :window)
              AND n.status IN ('sent', 'failed', 'suppressed') GROUP BY n.status) x) AS done_notifications,
-      (SELECT count(*) FROM notifications n, clock
-        WHERE n.updated_at >= clock.now - make_interval(secs => :send_window)
-          AND n.status = 'sent' AND n.sent_at >= clock.now - make_interval(secs => :send_window)) AS sent_recently,
+      (SELECT count(*) FROM notifications n
+        WHERE n.updated_at >= pricehound_now() - make_interval(secs => :send_window)
+          AND n.status = 'sent' AND n.sent_at >= pricehound_now() - make_interval(secs => :send_window)) AS sent_recently,
       (SELECT coalesce(json_agg(json_build_object(
                  'store', slug, 'active', active, 'operator_paused', operator_paused,
                  'breaker_open', breaker_open, 'failure_streak', failure_streak,

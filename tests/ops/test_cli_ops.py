@@ -282,3 +282,19 @@ def test_every_list_command_has_json():
     walk(parser, [])
     assert len(lists) >= 4
     assert all(has for _path, has in lists), [p for p, has in lists if not has]
+
+
+def test_tab_completion_answers_with_the_matching_actions(env):
+    """What bash gets back through argcomplete's protocol for `pricehound stores pa<TAB>`."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    line = "pricehound stores pa"
+    completion_env = {**env, "_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line)),
+                      "_ARGCOMPLETE_IFS": "\n"}
+    proc = subprocess.run(["bash", "-c", f"'{sys.executable}' -m pricehound.cli 8>&1 9>/dev/null"],
+                          cwd=REPO_ROOT, env=completion_env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["pause"]
