@@ -91,6 +91,15 @@ def cmd_users_enable(args: argparse.Namespace) -> int:
     return _cmd_users_status(args, "active")
 
 
+def cmd_users_admin(args: argparse.Namespace) -> int:
+    with _engine().begin() as conn:
+        user_id = catalog.user_id_for_email(conn, args.email)
+        operators.set_admin(conn, user_id, not args.revoke)
+    address = catalog.parse_email(args.email)
+    print(f"user {user_id} <{address}> " + ("may no longer open /admin" if args.revoke else "may open /admin"))
+    return EXIT_OK
+
+
 # -- stores -------------------------------------------------------------------------------------
 
 def cmd_stores_pause(args: argparse.Namespace) -> int:
@@ -320,6 +329,11 @@ def register(sub: Any) -> None:
     p = users.add_parser("enable", help="undo `users disable`")
     p.add_argument("email")
     p.set_defaults(handler=cmd_users_enable)
+
+    p = users.add_parser("admin", help="let a user open the operator's page (/admin), or --revoke it")
+    p.add_argument("email")
+    p.add_argument("--revoke", action="store_true", help="take the admin flag away")
+    p.set_defaults(handler=cmd_users_admin)
 
     stores = action_group(sub, "stores", "add and list the stores pricehound crawls")
     p = stores.add_parser("pause", help="stop dispatching crawls of a store until resumed (shown in status)")

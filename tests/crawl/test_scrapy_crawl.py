@@ -39,10 +39,15 @@ def test_scrapy_crawl_with_a_run_id_crawls_and_settles_the_run(db, env, targets)
     assert "is succeeded" in again.stderr + again.stdout
 
 
-def test_scrapy_crawl_names_the_right_spider_for_the_store(db, env, targets):
+def test_scrapy_crawl_names_the_right_spider_for_the_store(db, shops, targets):
+    import pytest
+
+    from spiders import standalone
+
     t = targets("northwind", ["1004"], spider="shopify")
     run_id = add_run(db, t.store_id, t.listing_ids)
-    proc = scrapy_crawl(env, "generic", run_id)
-    assert f"scrapy crawl shopify -a run_id={run_id}" in proc.stderr + proc.stdout
-    assert proc.returncode == 1
+    with pytest.raises(standalone.RunRefused, match=f"scrapy crawl shopify -a run_id={run_id}"):
+        standalone.start(None, str(run_id), "generic")
+    with pytest.raises(standalone.RunRefused, match="run_id must be"):
+        standalone.start(None, "x", "generic")
     assert scalar(db, "SELECT status FROM crawl_runs WHERE id = :r", r=run_id) == "queued"

@@ -22,8 +22,9 @@ class CliResult:
 
 
 @pytest.fixture()
-def cli(db, capsys):
-    """`pricehound ARGS...` in this process: (exit code, stdout, stderr)."""
+def cli(capsys):
+    """`pricehound ARGS...` in this process: (exit code, stdout, stderr). Tests that write ask
+    for ``db`` (or ``shop``) too, so the tables are emptied after them."""
     from pricehound.cli import main
 
     def run(*args: str) -> CliResult:

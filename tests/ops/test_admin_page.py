@@ -114,29 +114,30 @@ def test_pause_and_resume_need_csrf_and_an_admin(client, db, settings, shop):
 
 
 def test_release_and_discard_a_held_run_from_the_page(client, db, settings, shop, held_run):
+    second = shop[1][1].listing_id
+    with db.begin() as conn:  # a second held run, to discard
+        conn.execute(sa.text(
+            "UPDATE store_listings SET pending_price = 7, pending_currency = 'EUR', pending_availability = 'in_stock', "
+            "pending_at = pricehound_now() WHERE id = :l"), {"l": second})
+        other_run = conn.execute(sa.text(
+            "INSERT INTO crawl_runs (store_id, status, listing_ids, requested, held_state) "
+            "VALUES (:s, 'succeeded', ARRAY[:l]::bigint[], 1, 'held') RETURNING id"),
+            {"s": shop[0].id, "l": second}).scalar_one()
     sign_in_as(client, db, settings, "ops@example.com", admin=True)
     token = csrf(client.get("/admin").text)
     assert client.post(f"/admin/runs/{held_run}/release", data={}).status_code == 403
     done = client.post(f"/admin/runs/{held_run}/release", data={"csrf_token": token})
     assert done.status_code == 303 and done.headers["location"] == "/admin?msg=released"
+    assert client.post(f"/admin/runs/{other_run}/discard", data={"csrf_token": token}).status_code == 303
     with db.connect() as conn:
-        assert conn.execute(sa.text("SELECT held_state FROM crawl_runs WHERE id = :r"), {"r": held_run}).scalar_one() == "released"
-        price = conn.execute(sa.text("SELECT price FROM store_prices WHERE listing_id = :l"),
-                             {"l": shop[1][0].listing_id}).scalar_one()
-    assert price == 5
+        states = dict(conn.execute(sa.text("SELECT id, held_state FROM crawl_runs")).all())
+        prices = dict(conn.execute(sa.text("SELECT listing_id, price FROM store_prices")).all())
+        pending = conn.execute(sa.text("SELECT pending_price FROM store_listings WHERE id = :l"), {"l": second}).scalar()
+    assert states == {held_run: "released", other_run: "discarded"}
+    assert prices == {shop[1][0].listing_id: 5}  # the released reading applied, the discarded one dropped
+    assert pending is None
     again = client.post(f"/admin/runs/{held_run}/discard", data={"csrf_token": token})
     assert again.status_code == 422 and "is not held" in again.text
-
-
-def test_discard_drops_the_held_reading(client, db, settings, shop, held_run):
-    sign_in_as(client, db, settings, "ops@example.com", admin=True)
-    token = csrf(client.get("/admin").text)
-    assert client.post(f"/admin/runs/{held_run}/discard", data={"csrf_token": token}).status_code == 303
-    with db.connect() as conn:
-        row = conn.execute(sa.text("SELECT pending_price, pending_at FROM store_listings WHERE id = :l"),
-                           {"l": shop[1][0].listing_id}).one()
-        assert conn.execute(sa.text("SELECT count(*) FROM store_prices")).scalar_one() == 0
-    assert row.pending_price is None and row.pending_at is None
 
 
 def test_a_disabled_admin_loses_the_page_at_once(client, db, settings, shop):

@@ -29,6 +29,9 @@ def test_users_list_json_and_admin_flag(cli, shop):
     assert [r["email"] for r in admins] == ["ops@example.com"]
     text = cli("users", "list").stdout
     assert "ops@example.com" in text and "admin" in text
+    assert cli("users", "admin", "ops@example.com", "--revoke").returncode == 0
+    assert cli("users", "admin", "ann@example.com").returncode == 0
+    assert [r["email"] for r in cli("users", "list", "--admins", "--json").json_lines()] == ["ann@example.com"]
 
 
 def test_users_disable_ends_sessions_and_enable_undoes_it(cli, shop, db):
@@ -75,26 +78,25 @@ def test_paused_store_is_not_dispatched_shows_in_status_and_resumes(cli, shop, d
     assert scalar(db, "SELECT paused_reason FROM stores WHERE slug = 'local'") is None
 
 
-def test_stores_remove_needs_yes_and_says_what_it_deletes(cli, shop, db):
+def test_stores_remove_needs_yes_says_what_it_deletes_and_waits_for_a_running_crawl(cli, shop, db):
+    from workers import schedule
+
+    with db.begin() as conn:
+        runs = schedule.lease_due(conn, lease_seconds=600, store_id=shop[0].id)
+    busy = cli("stores", "remove", "local", "--yes")
+    assert busy.returncode == 2 and "being crawled" in busy.stderr
+    with db.begin() as conn:  # the crawl finished
+        conn.execute(sa.text("UPDATE stores SET crawl_lease_until = NULL, current_run_id = NULL WHERE id = :s"),
+                     {"s": runs[0].store_id})
     refused = cli("stores", "remove", "local")
     assert refused.returncode == 2
-    assert "2 listings, 2 watches" in refused.stderr and "--yes" in refused.stderr
+    assert "2 listings, 2 watches" in refused.stderr and "1 crawl runs" in refused.stderr and "--yes" in refused.stderr
     assert scalar(db, "SELECT count(*) FROM stores") == 2
     done = cli("stores", "remove", "local", "--yes")
     assert done.returncode == 0 and "2 listings, 2 watches" in done.stdout
     assert scalar(db, "SELECT count(*) FROM stores") == 1
     assert scalar(db, "SELECT count(*) FROM shopping_list_items") == 1
     assert cli("stores", "remove", "nope", "--yes").returncode == 2
-
-
-def test_stores_remove_refuses_a_store_being_crawled(cli, shop, db):
-    from workers import schedule
-
-    with db.begin() as conn:
-        schedule.lease_due(conn, lease_seconds=600, store_id=shop[0].id)
-    result = cli("stores", "remove", "local", "--yes")
-    assert result.returncode == 2 and "being crawled" in result.stderr
-    assert scalar(db, "SELECT count(*) FROM stores WHERE slug = 'local'") == 1
 
 
 # -- watches --------------------------------------------------------------------------------------
@@ -137,7 +139,7 @@ ftp://{STORE_HOST}/p/14,,
 """
 
 
-def test_import_refuses_each_bad_line_with_its_reason_and_writes_nothing(cli, shop, db, tmp_path):
+def test_import_refuses_each_bad_line_with_its_reason_and_writes_nothing_unless_keep_valid(cli, shop, db, tmp_path):
     path = tmp_path / "watches.csv"
     path.write_text(IMPORT_CSV)
     before = scalar(db, "SELECT count(*) FROM shopping_list_items")
@@ -155,11 +157,7 @@ def test_import_refuses_each_bad_line_with_its_reason_and_writes_nothing(cli, sh
     # atomic: the accepted lines were not written either, not even their listings
     assert scalar(db, "SELECT count(*) FROM shopping_list_items") == before
     assert scalar(db, "SELECT count(*) FROM store_listings") == listings
-
-
-def test_import_keep_valid_writes_the_accepted_lines_in_one_go(cli, shop, db, tmp_path):
-    path = tmp_path / "watches.csv"
-    path.write_text(IMPORT_CSV)
+    # --keep-valid writes the accepted lines, in one transaction
     result = cli("watch", "import", str(path), "--email", "bob@example.com", "--keep-valid")
     assert result.returncode == 0, result.stderr
     assert "2 watches written; 4 lines refused" in result.stdout
