@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import IO, Any
 
@@ -79,20 +79,27 @@ def rows(conn: Connection, *, store: str | None = None, listing_ids: Sequence[in
         result.close()
 
 
-def write(out: IO[str], fmt: str, records: Iterator[dict[str, Any]]) -> int:
-    """Write the records as CSV (with a header) or JSON lines; return how many were written."""
+#: rows between two progress reports
+PROGRESS_EVERY = 50_000
+
+
+def write(out: IO[str], fmt: str, records: Iterator[dict[str, Any]],
+          progress: Callable[[int], None] | None = None) -> int:
+    """Write the records as CSV (with a header) or JSON lines; return how many were written.
+    ``progress`` is told the count every PROGRESS_EVERY rows."""
     if fmt not in FORMATS:
         raise catalog.InputError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     count = 0
-    if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+    if writer is not None:
         writer.writerow(COLUMNS)
-        for record in records:
-            shown = jsonable(record)
+    for record in records:
+        shown = jsonable(record)
+        if writer is not None:
             writer.writerow(["" if shown[c] is None else shown[c] for c in COLUMNS])
-            count += 1
-    else:
-        for record in records:
-            out.write(json.dumps(jsonable(record)) + "\n")
-            count += 1
+        else:
+            out.write(json.dumps(shown) + "\n")
+        count += 1
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(count)
     return count

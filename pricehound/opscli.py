@@ -173,8 +173,10 @@ def cmd_watch_remove(args: argparse.Namespace) -> int:
 def cmd_watch_import(args: argparse.Namespace) -> int:
     """Read the file, try every line in one transaction, then commit per the rule in
     operators.import_watches (all or nothing, unless --keep-valid)."""
+    from pathlib import Path
+
     try:
-        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8-sig").read()  # noqa: SIM115
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise catalog.InputError(f"cannot read {args.file}: {exc.strerror}") from None
     except UnicodeDecodeError:
@@ -230,14 +232,19 @@ def cmd_history_export(args: argparse.Namespace) -> int:
         first = next(records, None)  # the filters are checked (an unknown store refused) before a file is made
         if out is None:
             out = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        progress = _progress if sys.stderr.isatty() else None
         try:
-            count = history_export.write(out, args.format, _chain(first, records))
+            count = history_export.write(out, args.format, _chain(first, records), progress=progress)
         finally:
             if out is not sys.stdout:
                 out.close()
     where = "" if out is sys.stdout else f" to {args.output}"
-    print(f"exported {count} history rows{where}", file=sys.stderr)
+    print(f"{chr(13) if progress else ''}exported {count} history rows{where}", file=sys.stderr)
     return EXIT_OK
+
+
+def _progress(count: int) -> None:
+    print(f"\rexported {count} rows...", end="", file=sys.stderr, flush=True)
 
 
 def _chain(first: Any, rest: Any) -> Any:
