@@ -105,9 +105,12 @@ class ProductSpider(scrapy.Spider):
 
         From Scrapy's own command (``scrapy crawl generic -a run_id=N``) the run is claimed and
         its store's settings applied here, before Scrapy freezes the crawler's settings."""
-        if kwargs.get("run") is None and not args and "run_id" in kwargs:
+        if kwargs.get("run") is None and not args:
             from spiders import standalone
 
+            if "run_id" not in kwargs:
+                raise standalone.RunRefused(f"which crawl run? `scrapy crawl {cls.name} -a run_id=N` (a crawl_runs "
+                                            "id; `pricehound crawl STORE --now` queues one)")
             kwargs["run"] = standalone.start(crawler, kwargs["run_id"], cls.name)
             crawler.pricehound_run = kwargs["run"]
         spider = super().from_crawler(crawler, *args, **kwargs)
