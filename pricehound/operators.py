@@ -275,6 +275,14 @@ class ImportReport:
 
 
 def read_import(text: str) -> list[ImportLine]:
+    """See :func:`_read_import`; a file the csv module cannot read is refused as a whole."""
+    try:
+        return _read_import(text)
+    except csv.Error as exc:
+        raise InputError(f"the file is not readable CSV ({exc}); give one URL per line, or a CSV with a url column") from None
+
+
+def _read_import(text: str) -> list[ImportLine]:
     """The lines of an import file: a CSV whose header names ``url`` (and optionally ``target``,
     ``kinds``), or else one URL per line. Blank lines and lines starting with # are skipped.
     Kinds inside one CSV field are separated by ``;``, ``|`` or spaces (commas too when quoted)."""

@@ -193,6 +193,13 @@ def test_import_refuses_the_whole_file_for_an_unknown_user_or_bad_header(cli, sh
     result = cli("watch", "import", str(path), "--email", "bob@example.com")
     assert result.returncode == 2 and "unknown column(s) price" in result.stderr
     assert "cannot read" in cli("watch", "import", str(tmp_path / "missing"), "--email", "bob@example.com").stderr
+    path.write_text(f"url,target\nhttp://{STORE_HOST}/p/1,\x003\n")
+    result = cli("watch", "import", str(path), "--email", "bob@example.com")
+    assert result.returncode == 2 and "line 2: refused: target price must be a number" in result.stdout
+    path.write_text("url\n" + "x" * 200_000 + "\n")  # a field beyond what the csv module reads
+    result = cli("watch", "import", str(path), "--email", "bob@example.com")
+    assert result.returncode == 2 and "not readable CSV" in result.stderr
+    assert cli("watch", "remove", str(2**63), "--email", "bob@example.com").returncode == 2
 
 
 # -- history export -------------------------------------------------------------------------------
