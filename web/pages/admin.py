@@ -84,28 +84,16 @@ def _page(request: Request, user: security.SessionUser, *, msg: str = "", error:
         held_runs = held.held_runs(conn)
         disputed = disputes.per_store(conn)
         recent = [dict(r._mapping) for r in conn.execute(RECENT_RUNS_SQL, {"limit": RECENT_RUNS})]
-        reasons_day = conn.execute(sa.text(
-            """
-            SELECT s.key, sum(s.value::bigint) AS n
-              FROM crawl_runs r, jsonb_each_text(r.stats) s
-             WHERE r.finished_at >= pricehound_now() - interval '1 day'
-               AND (s.key LIKE 'pricehound/failed/%' OR s.key LIKE 'pricehound/removed/%')
-               AND s.value ~ '^[0-9]+$'
-             GROUP BY s.key ORDER BY n DESC, s.key
-            """)).all()
         paused_reasons = dict(conn.execute(sa.text(
             "SELECT slug, paused_reason FROM stores WHERE paused_at IS NOT NULL")).all())
-        emails = dict(conn.execute(sa.text(
-            """
-            SELECT status, count(*) FROM notifications
-             WHERE status IN ('pending', 'sending') OR updated_at >= pricehound_now() - interval '1 day'
-             GROUP BY status
-            """)).all())
-    snap = figures.snapshot(None, state.redis)
+    # the figures /metrics serves (one statement, one Redis pipeline): reasons, emails, queues
+    snap = figures.snapshot(state.engine, state.redis)
     failures: list[dict[str, Any]] = []
-    for key, n in reasons_day:
+    for key, n in sorted(snap.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
         outcome, _, reason = key.removeprefix("pricehound/").partition("/")
-        failures.append({"outcome": outcome, "reason": reason, "count": int(n)})
+        if outcome in ("failed", "removed"):
+            failures.append({"outcome": outcome, "reason": reason, "count": int(n)})
+    emails = {**snap.open_notifications, **snap.done_notifications}
     return render(request, "admin.html", {
         "user": user, "stores": stores, "now": now, "age": store_status._age,  # noqa: SLF001 - one wording
         "held_runs": held_runs, "disputes": disputed, "recent": recent, "failures": failures,
