@@ -146,7 +146,7 @@ def snapshot(engine: Engine | None, redis_client: Any) -> Snapshot:
                          "open_notifications", "done_notifications", "sent_recently", "stores", "due"):
                 setattr(snap, name, getattr(row, name))
         except sa.exc.SQLAlchemyError as exc:
-            log.warning("metrics: the database did not answer (%s)", str(exc).splitlines()[0])
+            log.warning("metrics: reading PostgreSQL failed (%s)", str(exc).splitlines()[0])
     if redis_client is not None:
         from pricehound import heartbeat, status
 
@@ -165,7 +165,7 @@ def _gauge(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricF
 
 def families(snap: Snapshot) -> Iterator[Any]:
     """The snapshot as Prometheus metric families."""
-    up = _gauge("up", "1 when the server answered this scrape.", ["server"])
+    up = _gauge("up", "1 when the server answered this scrape's reads.", ["server"])
     up.add_metric(["postgresql"], 1 if snap.database_up else 0)
     up.add_metric(["redis"], 1 if snap.redis_up else 0)
     yield up
