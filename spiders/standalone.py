@@ -104,12 +104,18 @@ def finish(crawler: Any, run: Any, reason: str) -> None:
     loop = getattr(crawler, "pricehound_lease_loop", None)
     if loop is not None and loop.running:
         loop.stop()
+    from spiders.render_advice import advice
+
     stats = {**dict(crawler.stats.get_stats() or {}), "finish_reason": reason}
     status, error = outcome(stats)
+    render_advice = advice(stats, run.store.slug, getattr(run.store, "render", "none"))
+    if render_advice:
+        log.warning("crawl run %s: %s", run.id, render_advice)
     engine = get_engine(get_settings())
     with engine.begin() as conn:
         conn.execute(MARK_FINISHED, {"run_id": run.id, "status": status, "error": error,
-                                     "stats": json.dumps(stats_subset(stats), sort_keys=True)})
+                                     "stats": json.dumps(stats_subset(stats), sort_keys=True),
+                                     "render_advice": render_advice})
     done = task.finish(engine, run.id, database_failed=bool(stats.get("pricehound/write_errors")))
     if done is not None:
         log.info(task.describe(done, run.store.slug))
