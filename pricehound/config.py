@@ -146,6 +146,28 @@ def _old_secrets(raw: str) -> tuple[str, ...]:
     return values
 
 
+def _revisit_policy(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("budgeted", "demand"):
+        raise ValueError("expected budgeted (share each store's page budget by change rate and demand) "
+                         "or demand (the interval follows demand alone)")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"expected a number > 0, got {raw!r}")
+    return value
+
+
+def _budget_share(raw: str) -> float:
+    value = float(raw)
+    if not (0 < value <= 1):
+        raise ValueError(f"expected a share of the store's polite rate, above 0 and at most 1, got {raw!r}")
+    return value
+
+
 def _task_name(raw: str) -> str:
     name = raw.strip()
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", name):
@@ -225,6 +247,21 @@ VARIABLES: tuple[Var, ...] = (
         "Seconds before the same watch is told the same kind of news again."),
     Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, "pricehound.alerts.evaluate_events",
         "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
+    Var("PRICEHOUND_REVISIT_POLICY", "revisit_policy", _revisit_policy, "budgeted",
+        "budgeted: each store's polite page budget is shared out by each listing's estimated change rate "
+        "and its demand, with a guaranteed revisit for hot listings; demand: how often a page comes round "
+        "follows demand alone (crawl_interval)."),
+    Var("PRICEHOUND_REVISIT_BUDGET_SHARE", "revisit_budget_share", _budget_share, 0.8,
+        "Share of a store's polite rate (its delay and concurrency, less reserved pages) the revisit plan "
+        "spends; the rest absorbs new watches, second readings and retries."),
+    Var("PRICEHOUND_HOT_MAX_REVISIT", "hot_max_revisit", _positive_float, 180.0,
+        "Seconds: a hot listing is revisited at least this often while its store's budget allows "
+        "(`pricehound status` names the stores where it does not)."),
+    Var("PRICEHOUND_HOT_DEMAND", "hot_demand", _positive_float, 12.0,
+        "Demand at which a listing is hot: watchers, plus 2 per premium watcher and 2 per watch whose "
+        "target is within PRICEHOUND_NEAR_TARGET_SHARE of the price."),
+    Var("PRICEHOUND_NEAR_TARGET_SHARE", "near_target_share", _share, Decimal("0.10"),
+        "A watch's target is near when a drop of at most this share of the price would reach it."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Var("PRICEHOUND_ALLOW_LOCAL_STORES", "allow_local_stores", _bool, True,
         "Whether stores marked local may crawl private addresses at all (docker-compose.yml turns it off)."),
@@ -271,6 +308,11 @@ class Settings:
     alert_batch_window: float = 60.0
     alert_cooldown: float = 6 * 3600.0
     alert_task: str = "pricehound.alerts.evaluate_events"
+    revisit_policy: str = "budgeted"
+    revisit_budget_share: float = 0.8
+    hot_max_revisit: float = 180.0
+    hot_demand: float = 12.0
+    near_target_share: Decimal = Decimal("0.10")
     log_level: str = "INFO"
     allow_local_stores: bool = True
 

@@ -96,13 +96,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     the database answers: that is shown, not fatal)."""
     from alerts import disputes
     from pipelines import held
-    from pricehound import status
+    from pricehound import freshness, status
 
     with _engine().connect() as conn:
         counts = status.counts(conn)
         stores, now = status.store_schedule(conn)
         held_runs = held.held_runs(conn)
         dispute_counts = disputes.per_store(conn)
+        revisit_plans = freshness.plans(conn)
     depths: dict[str, int] | None = None
     redis_error: str | None = None
     try:
@@ -115,11 +116,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps({**counts.__dict__, "store_schedule": [s.as_json() for s in stores],
                           "queues": depths, "queues_error": redis_error,
                           "held_runs": [{**r.__dict__, "finished_at": str(r.finished_at)} for r in held_runs],
-                          "disputes": dispute_counts}))
+                          "disputes": dispute_counts,
+                          "revisit_plans": [p.as_json() for p in revisit_plans]}))
         return EXIT_OK
     print(status.render(counts))
     print()
     print(status.render_schedule(stores, now))
+    print()
+    print(freshness.render(revisit_plans))
     print()
     print(status.render_queues(depths, redis_error))
     print()

@@ -40,11 +40,14 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from pricehound import freshness
 from pricehound.config import Settings, get_settings
 from pricehound.db import get_engine
 from workers import app
 from workers.beat import periodic
 from workers.retry import TRANSIENT_ERRORS
+
+PLAN_EVERY = freshness.PLAN_EVERY
 
 log = logging.getLogger("pricehound.schedule")
 
@@ -303,7 +306,27 @@ def refresh_priorities() -> int:
     return seen
 
 
+@periodic(
+    "pricehound.schedule.plan_revisits",
+    every=PLAN_EVERY,
+    soft_time_limit=120, time_limit=150,
+    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=60, max_retries=3,
+)
+def plan_revisits() -> int:
+    """Re-estimate change rates and re-plan every store's revisits (pricehound.freshness).
+    Returns the number of listings planned."""
+    started = time.perf_counter()
+    settings = get_settings()
+    with get_engine(settings).begin() as conn:
+        plans = freshness.plan(conn, settings)
+    failing = [p.slug for p in plans if not p.floor_honoured]
+    log.info("revisit plan (%s): %d stores, %d listings in %.1f s%s", settings.revisit_policy, len(plans),
+             sum(p.listings for p in plans), time.perf_counter() - started,
+             f"; hot floor not held at {', '.join(failing)}" if failing else "")
+    return sum(p.listings for p in plans)
+
+
 __all__ = [
     "MAX_BATCH", "RUN_TARGET_SECONDS", "DispatchedRun", "Tick", "describe", "dispatch", "dispatch_due",
-    "enqueue", "lease_due", "refresh_all_priorities", "refresh_priorities", "worker_identity",
+    "enqueue", "lease_due", "plan_revisits", "refresh_all_priorities", "refresh_priorities", "worker_identity",
 ]
