@@ -188,3 +188,22 @@ def test_a_listing_that_starts_changing_often_is_visited_more_often_within_a_day
     before = sum(1 for v in visits if 0 <= v < switch)
     after = sum(1 for v in visits if 2 * switch <= v < 3 * switch)  # from six hours after the switch
     assert after >= 2 * before, (before, after)
+
+
+def test_watches_whose_target_is_near_the_price_make_a_listing_hot(db, stores, settings):
+    shop = stores("shop", delay="1")
+    with db.begin() as conn:
+        for k in range(4):
+            [near] = watch_many(conn, shop, ["/near"], email=f"n{k}@example.com")
+            [far] = watch_many(conn, shop, ["/far"], email=f"f{k}@example.com")
+        conn.execute(sa.text(
+            "INSERT INTO store_prices (listing_id, price, currency, availability, observed_at, changed_at) "
+            "SELECT unnest(CAST(:ids AS bigint[])), 100, 'USD', 'in_stock', pricehound_now(), pricehound_now()"),
+            {"ids": [near, far]})
+        conn.execute(sa.text("UPDATE shopping_list_items SET target_price = CASE listing_id WHEN :n THEN 95 ELSE 50 END"),
+                     {"n": near})
+        freshness.plan(conn, settings, policy="budgeted")
+        rows = {r.listing_id: r for r in conn.execute(sa.text(
+            "SELECT listing_id, demand, hot FROM user_crawler_priorities")).all()}
+    assert rows[near].demand == 12 and rows[near].hot
+    assert rows[far].demand == 4 and not rows[far].hot
