@@ -5,6 +5,7 @@
     pricehound.email.send_notifications(ids)         email queue: outbox rows -> SES
     pricehound.email.sweep_outbox()                  beat: rows stuck pending or sending
     pricehound.email.poll_ses_events()               beat: bounces/complaints from SQS
+    pricehound.email.release_held()                  beat: digests and held alerts whose time came
 
 Every task takes ids (or nothing), is idempotent and acks late: running one twice, or two at
 once, sends nothing twice. Work is enqueued only after the transaction that made it commits.
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from celery.exceptions import MaxRetriesExceededError
 from sqlalchemy.exc import OperationalError
 
-from alerts import bounces, evaluate, outbox, send
+from alerts import bounces, evaluate, noise, outbox, send
 from pricehound.config import get_settings
 from pricehound.db import get_engine
 from workers import app
@@ -29,6 +30,7 @@ log = logging.getLogger("pricehound.alerts.tasks")
 
 SWEEP_EVENTS_EVERY = 30.0
 SWEEP_OUTBOX_EVERY = 30.0
+RELEASE_HELD_EVERY = 15.0
 POLL_SES_EVENTS_EVERY = 60.0
 # An unevaluated event this old had its message lost (a task normally runs within seconds).
 LOST_EVENT_AFTER = 60.0
@@ -117,6 +119,18 @@ def sweep_outbox(self, limit: int = 10000) -> int:
     return len(ids)
 
 
+@app.task(name="pricehound.email.release_held", bind=True, acks_late=True, soft_time_limit=60, time_limit=90)
+def release_held(self, limit: int = 10000) -> int:
+    """Hand the send path the rows quiet hours, a daily cap or a digest schedule held, once their
+    time has come (the send path gathers each user's due rows into one message per channel)."""
+    with get_engine().connect() as conn:
+        due = noise.due_held_ids(conn, limit)
+    if due:
+        log.info("releasing %d held notification(s)", len(due))
+        outbox.enqueue_send([i for i, _ in due], user_ids=[u for _, u in due])
+    return len(due)
+
+
 @app.task(name="pricehound.email.poll_ses_events", bind=True, acks_late=True, soft_time_limit=50, time_limit=60)
 def poll_ses_events(self, max_batches: int = 10) -> int:
     """Bounces and complaints from the SES events queue become suppressions."""
@@ -130,6 +144,7 @@ BEAT_ENTRIES = {
     "alerts-sweep-events": {"task": "pricehound.alerts.sweep_events", "schedule": SWEEP_EVENTS_EVERY},
     "email-sweep-outbox": {"task": "pricehound.email.sweep_outbox", "schedule": SWEEP_OUTBOX_EVERY},
     "email-poll-ses-events": {"task": "pricehound.email.poll_ses_events", "schedule": POLL_SES_EVENTS_EVERY},
+    "email-release-held": {"task": "pricehound.email.release_held", "schedule": RELEASE_HELD_EVERY},
 }
 
 

@@ -95,7 +95,12 @@ SELECT s.slug, s.active,
        CASE WHEN s.crawl_lease_until >= pricehound_now() THEN s.crawl_leased_by END AS run_holder,
        s.last_outcome, s.last_crawl_at, s.failure_streak,
        CASE WHEN s.paused_until > pricehound_now() THEN s.paused_until END AS paused_until,
-       s.last_error, pricehound_now() AS now
+       s.last_error, s.render,
+       CASE WHEN s.render <> 'js' THEN
+           (SELECT lr.render_advice FROM crawl_runs lr
+             WHERE lr.store_id = s.id AND lr.finished_at IS NOT NULL
+             ORDER BY lr.queued_at DESC LIMIT 1) END AS render_advice,
+       pricehound_now() AS now
   FROM stores s
   LEFT JOIN user_crawler_priorities p ON p.store_id = s.id
   LEFT JOIN held h ON h.listing_id = p.listing_id
@@ -121,6 +126,8 @@ class StoreSchedule:
     failure_streak: int
     paused_until: datetime | None
     last_error: str | None
+    render: str = "none"
+    render_advice: str | None = None  # from the store's last finished run (spiders/render_advice.py)
 
     def as_json(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()}
@@ -194,6 +201,8 @@ def render_schedule(stores: list[StoreSchedule], now: datetime) -> str:
     for st, row_index in zip(stores, range(1, len(out)), strict=False):
         if st.failure_streak and st.last_error:
             out[row_index] += f"\n    last error: {st.last_error.splitlines()[0][:160]}"
+        if st.render_advice:
+            out[row_index] += f"\n    advice: {st.render_advice}"
     return "\n".join(out)
 
 
@@ -205,3 +214,53 @@ def render_queues(depths: Mapping[str, int] | None, error: str | None = None) ->
 
 def now_utc() -> datetime:
     return clock.now()
+
+
+# -- proxies: failures per proxy over recent crawl runs -------------------------------------------
+
+PROXY_WINDOW_HOURS = 24
+PROXY_FAILURES_SQL = sa.text(
+    """
+    SELECT s.slug AS store, s.proxy_pool AS pool,
+           left(k.key, length(k.key) - length('/failures')) AS proxy_key,
+           sum(k.value::numeric)::bigint AS failures,
+           coalesce(sum((r.stats ->> (left(k.key, length(k.key) - length('/failures')) || '/requests'))::numeric),
+                    0)::bigint AS requests
+      FROM crawl_runs r
+      JOIN stores s ON s.id = r.store_id
+     CROSS JOIN LATERAL jsonb_each_text(r.stats) AS k(key, value)
+     WHERE r.finished_at >= pricehound_now() - make_interval(hours => :hours)
+       AND k.key LIKE 'pricehound/proxy/%/failures'
+     GROUP BY s.slug, s.proxy_pool, proxy_key
+     ORDER BY s.slug, failures DESC, proxy_key
+    """
+)
+
+
+@dataclass(frozen=True)
+class ProxyFailures:
+    """Failures of one proxy (its label: scheme://host:port, never credentials) for one store."""
+
+    store: str
+    pool: str | None
+    proxy: str
+    failures: int
+    requests: int
+
+
+def proxy_failures(conn: Connection, hours: int = PROXY_WINDOW_HOURS) -> list[ProxyFailures]:
+    """Per store and proxy, the failures counted by the crawls that finished in the last ``hours``."""
+    out = []
+    for r in conn.execute(PROXY_FAILURES_SQL, {"hours": hours}):
+        out.append(ProxyFailures(store=r.store, pool=r.pool, proxy=r.proxy_key[len("pricehound/proxy/"):],
+                                 failures=int(r.failures), requests=int(r.requests)))
+    return out
+
+
+def render_proxy_failures(rows: list[ProxyFailures], hours: int = PROXY_WINDOW_HOURS) -> str:
+    if not rows:
+        return f"proxies: no proxy failures in the last {hours}h"
+    lines = [f"proxy failures (last {hours}h; a failing proxy rests, doubling each time):"]
+    for r in rows:
+        lines.append(f"  {r.store:<20} {r.pool or '-':<10} {r.proxy:<32} {r.failures:>5} failed of {r.requests}")
+    return "\n".join(lines)

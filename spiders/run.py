@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from pricehound.config import get_settings
 from pricehound.db import get_engine
 from pricehound.logs import configure as configure_logging
+from spiders import endpoints
 from spiders.targets import CrawlRun, RunNotFound, load_run
 
 log = logging.getLogger("pricehound.crawl")
@@ -52,7 +53,7 @@ MARK_FINISHED = sa.text(
     """
     UPDATE crawl_runs
        SET status = :status, finished_at = pricehound_now(), error = :error,
-           stats = CAST(:stats AS jsonb), started_at = coalesce(started_at, pricehound_now())
+           stats = CAST(:stats AS jsonb), render_advice = :render_advice, started_at = coalesce(started_at, pricehound_now())
      WHERE id = :run_id
     """
 )
@@ -178,10 +179,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - whatever stopped the crawl goes on the run row
         log.exception("crawl run %s could not run", run.id)
         stats, status, error = {}, "failed", f"{type(exc).__name__}: {exc}"[:2000]
+    from spiders.render_advice import advice
+
+    render_advice = advice(stats, run.store.slug, run.store.render)
+    if render_advice:
+        log.warning("crawl run %s: %s", run.id, render_advice)
     try:
         with engine.begin() as conn:
             conn.execute(MARK_FINISHED, {"run_id": run.id, "status": status, "error": error,
-                                         "stats": json.dumps(stats_subset(stats), sort_keys=True)})
+                                         "stats": json.dumps(stats_subset(stats), sort_keys=True),
+                                         "render_advice": render_advice})
+            endpoints.record(conn, run.store.id, stats)  # the platform the crawl found, for the next
     except sa.exc.SQLAlchemyError as exc:
         log.error("crawl run %s: could not record how it ended (%s)", run.id, str(exc).splitlines()[0])
         return EXIT_DATABASE

@@ -52,6 +52,11 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.UrlGuardMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.BackoffRetryMiddleware": 550,
+    # pages of a store that renders are fetched by headless Chromium (off for every other store);
+    # last before the downloader, so the URL guard, robots.txt and retries see these requests too
+    "spiders.rendering.RenderMiddleware": 950,
+    # above the retries, so it sees each failure before a retry is made (and picks a rested proxy)
+    "spiders.proxies.ProxyMiddleware": 560,
 }
 
 # A crawl requests its targets (and on a platform one more URL per target) and follows no links:
@@ -91,6 +96,20 @@ PRICEHOUND_HANDOFF = True              # false: no alert task is sent; the calle
 # Worker processes that read pages (spiders/extract_pool.py): None = CPUs - 1 (1 to 4), 0 = in-process.
 PRICEHOUND_EXTRACT_WORKERS = None
 PRICEHOUND_EXTRACT_READER = None       # import path of the page reader (tests); None: extract_product
+# Rendering (spiders/rendering.py): on only for stores added with --render js.
+PRICEHOUND_RENDER = False
+PRICEHOUND_CHROMIUM_PATH = "/usr/bin/chromium"
+PRICEHOUND_RENDER_BROWSER_URL = None   # DevTools URL of a running Chromium to use instead of launching one
+PRICEHOUND_RENDER_CONTEXTS = 2         # browser contexts (pages at once) per crawl
+PRICEHOUND_RENDER_TIMEOUT = 15.0       # seconds for a page to show its product data
+PRICEHOUND_RENDER_MEMORY_BYTES = 1024 * 1024 * 1024  # the browser's resident memory ceiling per crawl
+PRICEHOUND_RENDER_BLOCK = ["image", "font", "media"]  # resource types never fetched while rendering
+PRICEHOUND_PROXY_POOL = None           # the store's pool name; its proxies come from PRICEHOUND_PROXY_POOLS
+PRICEHOUND_PROXY_ROTATION = "round_robin"
+PRICEHOUND_PROXY_REST = 30.0           # seconds a failed proxy rests, doubled per failure in a row
+PRICEHOUND_PROXY_HOSTS: list[str] = []  # proxies' host:port: operator configuration the resolver lets through
+PRICEHOUND_PLATFORM = None             # the store's platform as a crawl last found it (spiders/platforms)
+PRICEHOUND_PLATFORM_ENDPOINTS = True   # false: read pages only, never a platform endpoint
 
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False        # no code-execution endpoint in a crawl process
@@ -137,4 +156,36 @@ def crawl_settings(run: Any, config: Settings) -> dict[str, Any]:
         "PRICEHOUND_SANITY_FACTOR": str(config.sanity_factor),
         "PRICEHOUND_ALERT_TASK": config.alert_task,
         "PRICEHOUND_EXTRACT_WORKERS": config.extract_workers,
+        "PRICEHOUND_RENDER": getattr(store, "render", "none") == "js",
+        "PRICEHOUND_CHROMIUM_PATH": config.chromium_path,
+        "PRICEHOUND_RENDER_BROWSER_URL": config.render_browser_url,
+        "PRICEHOUND_RENDER_CONTEXTS": min(config.render_contexts, concurrency),
+        "PRICEHOUND_RENDER_TIMEOUT": float(config.render_timeout),
+        "PRICEHOUND_RENDER_MEMORY_BYTES": config.render_memory_mb * 1024 * 1024,
+        "PRICEHOUND_RENDER_BLOCK": list(config.render_block),
+        "PRICEHOUND_PLATFORM": getattr(store, "platform", None),
+        **proxy_settings(store, config),
     }
+
+
+def proxy_settings(store: Any, config: Settings) -> dict[str, Any]:
+    """The store's proxy pool by name (the proxies and passwords are read from the environment
+    by the middleware, so they appear in no settings dump), the proxies' addresses for the
+    resolver, and the SOCKS-capable download handler when the pool has SOCKS proxies."""
+    pool = getattr(store, "proxy_pool", None)
+    if not pool:
+        return {}
+    try:
+        proxies = config.proxy_pools.get(pool)
+    except KeyError:
+        return {"PRICEHOUND_PROXY_POOL": pool}  # the middleware refuses to crawl around it
+    out: dict[str, Any] = {
+        "PRICEHOUND_PROXY_POOL": pool,
+        "PRICEHOUND_PROXY_ROTATION": getattr(store, "proxy_rotation", "round_robin"),
+        "PRICEHOUND_PROXY_REST": config.proxy_rest,
+        "PRICEHOUND_PROXY_HOSTS": [p.address for p in proxies],
+    }
+    if any(p.scheme.startswith("socks5") or p.scheme == "https" for p in proxies):
+        out["DOWNLOAD_HANDLERS"] = {"http": "spiders.socks.TunnelDownloadHandler",
+                                    "https": "spiders.socks.TunnelDownloadHandler"}
+    return out

@@ -36,6 +36,10 @@ class StoreConfig:
     extraction_hints: dict[str, Any] = field(default_factory=dict)
     is_local: bool = False
     resolve: tuple[str, ...] = ()  # host mapping, HOST:PORT:ADDRESS (pricehound/hostmap.py)
+    render: str = "none"  # js: product pages are rendered in headless Chromium
+    proxy_pool: str | None = None  # a pool of PRICEHOUND_PROXY_POOLS, by name
+    proxy_rotation: str = "round_robin"
+    platform: str | None = None  # the shop platform a crawl found (spiders/platforms)
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ RUN_SQL = sa.text(
     """
     SELECT r.id, r.status, r.listing_ids, s.id AS store_id, s.slug, s.spider, s.allowed_domains,
            s.default_currency, s.download_delay, s.concurrency, s.extraction_hints, s.is_local,
-           s.resolve
+           s.resolve, s.render, s.proxy_pool, s.proxy_rotation, s.platform
       FROM crawl_runs r JOIN stores s ON s.id = r.store_id
      WHERE r.id = :run_id
     """
@@ -101,7 +105,8 @@ def load_run(conn: Connection, run_id: int) -> CrawlRun:
         id=row.store_id, slug=row.slug, spider=row.spider, allowed_domains=tuple(row.allowed_domains),
         default_currency=row.default_currency.strip(), download_delay=float(row.download_delay),
         concurrency=int(row.concurrency), extraction_hints=dict(row.extraction_hints or {}),
-        is_local=bool(row.is_local), resolve=tuple(row.resolve or ()),
+        is_local=bool(row.is_local), resolve=tuple(row.resolve or ()), render=row.render or "none",
+        proxy_pool=row.proxy_pool, proxy_rotation=row.proxy_rotation, platform=row.platform,
     )
     wanted = sorted(set(row.listing_ids or ()))
     targets = tuple(

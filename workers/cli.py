@@ -104,6 +104,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         held_runs = held.held_runs(conn)
         dispute_counts = disputes.per_store(conn)
         revisit_plans = freshness.plans(conn)
+        proxies = status.proxy_failures(conn)
     depths: dict[str, int] | None = None
     redis_error: str | None = None
     try:
@@ -117,7 +118,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                           "queues": depths, "queues_error": redis_error,
                           "held_runs": [{**r.__dict__, "finished_at": str(r.finished_at)} for r in held_runs],
                           "disputes": dispute_counts,
-                          "revisit_plans": [p.as_json() for p in revisit_plans]}))
+                          "revisit_plans": [p.as_json() for p in revisit_plans],
+                          "proxy_failures": [p.__dict__ for p in proxies]}))
         return EXIT_OK
     print(status.render(counts))
     print()
@@ -130,6 +132,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(held.render(held_runs))
     print()
     print(disputes.render(dispute_counts))
+    print()
+    print(status.render_proxy_failures(proxies))
     return EXIT_OK
 
 
