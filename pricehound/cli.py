@@ -60,10 +60,12 @@ def _interval(raw: str) -> timedelta:
 # -- handlers -----------------------------------------------------------------------------------
 
 def cmd_initdb(args: argparse.Namespace) -> int:
-    from pricehound.db import apply_schema
+    from pricehound.db import migrate
 
-    version = apply_schema(_engine())
-    print(f"schema version {version} applied")
+    result = migrate(_engine())
+    for name in result.applied:
+        print(f"applied {name}")
+    print(f"schema version {result.version}" + ("" if result.applied else " (up to date: nothing to apply)"))
     return EXIT_OK
 
 
@@ -269,7 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("initdb", help="create or update the database schema (safe to run again)",
-                       description="Apply schema.sql: every table, index, view and trigger. Idempotent.")
+                       description="Apply what the database lacks of schema.sql (the baseline) and the numbered "
+                                   "migrations in pricehound/migrations, in order, each recorded in "
+                                   "schema_version. Safe to run again; refuses a database migrated by a "
+                                   "newer pricehound.")
     p.set_defaults(handler=cmd_initdb)
 
     stores = sub.add_parser("stores", help="add and list the stores pricehound crawls")
@@ -417,7 +422,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: a readable message, the trace in debug
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
-        if isinstance(exc, ProgrammingError) and "does not exist" in str(exc.orig):
+        from pricehound.db import MigrationError, SchemaTooNew
+
+        if isinstance(exc, (SchemaTooNew, MigrationError)):
+            print(f"pricehound: {exc}", file=sys.stderr)
+        elif isinstance(exc, ProgrammingError) and "does not exist" in str(exc.orig):
             print("pricehound: the database has no pricehound schema (or an old one): "
                   "run `pricehound initdb` first", file=sys.stderr)
         elif isinstance(exc, OperationalError):

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from pricehound import __version__
 from pricehound.config import Settings, get_settings
-from pricehound.db import get_engine
+from pricehound.db import check_schema, get_engine
 from pricehound.redisconn import get_redis
 from web import errors
 from web.api import auth, health, lists, partner, sns, watches
@@ -48,10 +48,12 @@ def create_app(settings: Settings | None = None, *, rate_limits: RateLimits | No
     settings.signing_secret  # noqa: B018 - refuses a published, short or predictable secret at start
     app = FastAPI(title="pricehound", version=__version__, description=DESCRIPTION,
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    engine = get_engine(settings)
+    check_schema(engine)  # refuses a database a newer release migrated, before serving anything
     redis_client = get_redis(settings)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.pricehound = AppState(
-        settings=settings, engine=get_engine(settings), redis=redis_client,
+        settings=settings, engine=engine, redis=redis_client,
         limiter=RateLimiter(redis_client), limits=rate_limits or RateLimits(),
         mailer=LinkMailer(enqueue_send), templates=templates,
     )

@@ -53,6 +53,19 @@ def _refuse_a_weak_secret(**_: object) -> None:
         raise SystemExit(f"pricehound: configuration error: {exc}") from None
 
 
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _refuse_a_newer_schema(**_: object) -> None:
+    """A worker or beat of an older release must not run against a database a newer release
+    migrated (one cheap query at start)."""
+    from pricehound.db import SchemaTooNew, check_schema, get_engine
+
+    try:
+        check_schema(get_engine(get_settings()))
+    except SchemaTooNew as exc:
+        raise SystemExit(f"pricehound: {exc}") from None
+
+
 @signals.setup_logging.connect
 def _configure_logging(**_: object) -> None:
     """Workers and beat log like the rest of pricehound: one readable line per event, at
