@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pricehound.catalog import InputError
+from pricehound.kinds import ALERT_KINDS, TRANSACTIONAL_KINDS
+
+__all__ = ["ALERT_KINDS", "TRANSACTIONAL_KINDS"]
 
 log = logging.getLogger("pricehound.alerts.outbox")
 
 SEND_TASK = "pricehound.email.send_notifications"
-ALERT_KINDS = ("price_drop", "target_reached", "price_rise", "new_low", "cheapest_store",
-               "sold_out", "back_in_stock", "removed")
-TRANSACTIONAL_KINDS = ("verify", "login")
 SEND_CHUNK = 100
 
 

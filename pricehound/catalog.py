@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pricehound import urls
+from pricehound.kinds import DEFAULT_NOTIFY, NOTIFY_KINDS
 
-NOTIFY_KINDS = ("sale", "sold_out", "back_in_stock", "removed", "price_rise", "new_low", "cheapest_store")
-DEFAULT_NOTIFY = ("sale", "sold_out", "back_in_stock", "removed")
+__all__ = ["DEFAULT_NOTIFY", "NOTIFY_KINDS"]  # re-exported: callers validate watches here
 DEFAULT_LIST_NAME = "Watching"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

@@ -326,7 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-price", help="alert when the price reaches this or lower")
     p.add_argument("--min-drop-percent", help="alert on drops of at least this percent (default: any drop)")
     p.add_argument("--notify", help=f"comma-separated alert kinds (default: {','.join(catalog.DEFAULT_NOTIFY)}; "
-                                    f"also: price_rise,new_low; cheapest_store needs a product watch)")
+                                    f"also: {','.join(k for k in catalog.NOTIFY_KINDS if k not in catalog.DEFAULT_NOTIFY)}; "
+                                    f"cheapest_store needs a product watch)")
     p.add_argument("--list", default=catalog.DEFAULT_LIST_NAME, help="shopping list name (default: Watching)")
     p.set_defaults(handler=cmd_watch_add)
 
