@@ -53,7 +53,7 @@ def postgres_url(data_dir: Path) -> str:
     with _data_dir_lock(data_dir):
         if _postgres is None:
             prune_stale_handles(data_dir / "pg")
-            log.info("starting embedded PostgreSQL in %s", data_dir / "pg")
+            log.info("embedded PostgreSQL in %s (starting it unless it runs)", data_dir / "pg")
             _postgres = pgserver.get_server(data_dir / "pg", cleanup_mode="stop")
             # runs before pgserver's own exit hook (last registered, first run): a handle left
             # by a process that was killed must not keep the server up for ever
@@ -100,11 +100,21 @@ def _redis_socket(redis_dir: Path) -> Path:
     return Path("/tmp") / f"pricehound-redis-{hashlib.sha1(str(redis_dir).encode()).hexdigest()[:12]}.sock"
 
 
+def _quick_client(socket_path: Path, timeout: float = 2.0):
+    """A client that tries once: redis-py's default retries with backoff spend seconds on a socket
+    nobody listens on (the usual case while the server starts) and after SHUTDOWN closes it."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis(unix_socket_path=str(socket_path), socket_timeout=timeout, retry=Retry(NoBackoff(), 0))
+
+
 def _redis_answers(socket_path: Path) -> bool:
     import redis
 
     try:
-        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=2).ping())
+        return bool(_quick_client(socket_path).ping())
     except (redis.RedisError, OSError):
         return False
 
@@ -156,16 +166,8 @@ def redis_url(data_dir: Path) -> str:
 def redis_if_running(data_dir: Path) -> str | None:
     """The embedded Redis's URL if it is running now (this process then attaches to it), else
     None; never starts it."""
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
     socket_path = _redis_socket(data_dir / "redis")
-    if not socket_path.exists():
-        return None
-    try:  # one quick try: a stale socket must not cost the client's retries with backoff
-        redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)).ping()
-    except (redis.RedisError, OSError):
+    if not socket_path.exists() or not _redis_answers(socket_path):
         return None
     return redis_url(data_dir)
 
@@ -206,7 +208,7 @@ def _detach_redis() -> None:
         remaining = _attached(data_dir / "redis", lambda pids: pids - {os.getpid()})
         if not remaining:
             with contextlib.suppress(redis.RedisError, OSError):
-                redis.Redis(unix_socket_path=str(socket_path), socket_timeout=10).shutdown(save=True)
+                _quick_client(socket_path, timeout=10).shutdown(save=True)
 
 
 def resolve(settings: Settings) -> Settings:
