@@ -17,7 +17,7 @@ from web import errors
 from web.api import auth, health, lists, partner, sns, watches
 from web.deps import AppState
 from web.mailer import Enqueue, LinkMailer
-from web.pages import disputes, links, manage, unsubscribe
+from web.pages import apidocs, disputes, links, manage, unsubscribe
 from web.pages import partner as partner_pages
 from web.ratelimit import RateLimiter, RateLimits
 from web.security import SecurityHeadersMiddleware
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, *, rate_limits: RateLimits | No
     settings = settings or get_settings()
     settings.signing_secret  # noqa: B018 - refuses a published, short or predictable secret at start
     app = FastAPI(title="pricehound", version=__version__, description=DESCRIPTION,
-                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     engine = get_engine(settings)
     check_schema(engine)  # refuses a database a newer release migrated, before serving anything
     redis_client = get_redis(settings)
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, rate_limits: RateLimits | No
     errors.install(app)
     for router in (health.router, auth.router, watches.router, lists.router, partner.router,
                    links.router, manage.router, unsubscribe.router, sns.router, partner_pages.router,
-                   disputes.router):
+                   disputes.router, apidocs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.lower().startswith("https://"))
