@@ -424,8 +424,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
         from pricehound.db import MigrationError, SchemaTooNew
+        from pricehound.embedded import EmbeddedUnavailable
 
-        if isinstance(exc, (SchemaTooNew, MigrationError)):
+        if isinstance(exc, (SchemaTooNew, MigrationError, EmbeddedUnavailable)):
             print(f"pricehound: {exc}", file=sys.stderr)
         elif isinstance(exc, ProgrammingError) and "does not exist" in str(exc.orig):
             print("pricehound: the database has no pricehound schema (or an old one): "

