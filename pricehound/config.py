@@ -71,6 +71,20 @@ def _extract_workers(raw: str) -> int | None:
     return value
 
 
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise ValueError(f"expected text or json, got {raw!r}")
+    return value
+
+
+def _months(raw: str) -> int:
+    value = int(raw.strip() or "0")
+    if value < 0:
+        raise ValueError(f"expected 0 (keep everything) or a number of months, got {raw!r}")
+    return value
+
+
 def _optional_str(raw: str) -> str | None:
     return raw.strip() or None
 
@@ -226,6 +240,11 @@ VARIABLES: tuple[Var, ...] = (
     Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, "pricehound.alerts.evaluate_events",
         "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Var("PRICEHOUND_LOG_FORMAT", "log_format", _log_format, "text",
+        "text: one readable line per event; json: one JSON object per line (for containers and log collectors)."),
+    Var("PRICEHOUND_HISTORY_KEEP_MONTHS", "history_keep_months", _months, 0,
+        "Months of price history kept in the database; older monthly partitions are archived to "
+        "files under the data directory (`pricehound history archive`). 0: keep everything."),
     Var("PRICEHOUND_ALLOW_LOCAL_STORES", "allow_local_stores", _bool, True,
         "Whether stores marked local may crawl private addresses at all (docker-compose.yml turns it off)."),
 )
@@ -272,6 +291,8 @@ class Settings:
     alert_cooldown: float = 6 * 3600.0
     alert_task: str = "pricehound.alerts.evaluate_events"
     log_level: str = "INFO"
+    log_format: str = "text"
+    history_keep_months: int = 0
     allow_local_stores: bool = True
 
     @classmethod
