@@ -32,6 +32,7 @@ STAGE_COMMANDS = (
     "demostore.cli",
     "pricehound.demo",
     "pricehound.run",
+    "pricehound.archive",
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2

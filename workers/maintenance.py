@@ -13,6 +13,9 @@
   PRICEHOUND_CRAWL_RUN_RETENTION_DAYS are deleted, a few thousand per transaction. A store
   crawled every minute adds half a million runs a year, each with its list of targets; ops
   read the recent ones. Events and history keep the run id as provenance.
+- ``pricehound.maintenance.archive_history`` (daily, when PRICEHOUND_HISTORY_KEEP_MONTHS is set):
+  months of price history older than the months kept go to files and leave the database
+  (pricehound/archive.py).
 """
 
 from __future__ import annotations
@@ -130,6 +133,20 @@ def ensure_partitions() -> int:
     created = ensure_history_partitions(get_engine())
     log.info("history partitions: %d created", created)
     return created
+
+
+@periodic("pricehound.maintenance.archive_history", every=24 * 3600, soft_time_limit=3000, time_limit=3300, **RETRY)
+def archive_history() -> int:
+    """History retention (off unless PRICEHOUND_HISTORY_KEEP_MONTHS is set): months older than the
+    months kept are exported to files under the data directory and detached."""
+    from pricehound import archive
+
+    settings = get_settings()
+    if settings.history_keep_months <= 0:
+        return 0
+    done = archive.archive(get_engine(), settings.history_keep_months, archive.archive_dir(settings))
+    log.info("history retention: %d months archived", len(done))
+    return len(done)
 
 
 @periodic("pricehound.maintenance.refresh_price_comparison", every=300, soft_time_limit=240, time_limit=290, **RETRY)
