@@ -185,14 +185,40 @@ def cmd_watch_add(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """Counts, the schedule per store and the queue depths (the queues may be unreachable while
+    the database answers: that is shown, not fatal)."""
+    from alerts import disputes
+    from pipelines import held
     from pricehound import status
 
     with _engine().connect() as conn:
         counts = status.counts(conn)
+        stores, now = status.store_schedule(conn)
+        held_runs = held.held_runs(conn)
+        dispute_counts = disputes.per_store(conn)
+    depths: dict[str, int] | None = None
+    redis_error: str | None = None
+    try:
+        from pricehound.redisconn import get_redis
+
+        depths = status.queue_depths(get_redis())
+    except Exception as exc:  # noqa: BLE001 - any Redis trouble is reported, not raised
+        redis_error = f"{type(exc).__name__}: {exc}"
     if args.json:
-        print(json.dumps(counts.__dict__))
-    else:
-        print(status.render(counts))
+        print(json.dumps({**counts.__dict__, "store_schedule": [s.as_json() for s in stores],
+                          "queues": depths, "queues_error": redis_error,
+                          "held_runs": [{**r.__dict__, "finished_at": str(r.finished_at)} for r in held_runs],
+                          "disputes": dispute_counts}))
+        return EXIT_OK
+    print(status.render(counts))
+    print()
+    print(status.render_schedule(stores, now))
+    print()
+    print(status.render_queues(depths, redis_error))
+    print()
+    print(held.render(held_runs))
+    print()
+    print(disputes.render(dispute_counts))
     return EXIT_OK
 
 
@@ -332,7 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", default=catalog.DEFAULT_LIST_NAME, help="shopping list name (default: Watching)")
     p.set_defaults(handler=cmd_watch_add)
 
-    p = sub.add_parser("status", help="counts of stores, listings, watches, due crawls, pending emails")
+    p = sub.add_parser("status", help="counts of stores, listings, watches, due crawls, pending emails",
+                       description="Counts; per store the due and leased targets, the running crawl, the last "
+                                   "outcome and the circuit breaker; the depth of each queue; held runs; "
+                                   "disputed alerts.")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_status)
 
