@@ -24,16 +24,21 @@ from pricehound.config import ConfigError, get_settings
 
 log = logging.getLogger("pricehound.cli")
 
-STAGE_COMMANDS = (
-    "spiders.cli",
-    "workers.cli",
-    "alerts.cli",
-    "web.cli",
-    "demostore.cli",
-    "pricehound.demo",
-    "pricehound.run",
-    "pricehound.archive",
-)
+# Each stage module and the top-level commands its ``register`` adds: a command imports only the
+# module(s) that define it, so `pricehound status` never loads Celery, Scrapy or FastAPI
+# (tests/foundation/test_cli_speed.py holds this table to what each module registers; a command
+# missing here still works, through importing every module).
+STAGE_COMMANDS: dict[str, tuple[str, ...]] = {
+    "spiders.cli": ("extract",),
+    "workers.cli": ("runs", "crawl", "explain"),
+    "alerts.cli": ("alerts",),
+    "web.cli": ("serve", "apikeys"),
+    "demostore.cli": ("demo-store",),
+    "pricehound.demo": ("demo",),
+    "pricehound.run": ("run",),
+    "pricehound.archive": ("history",),
+}
+KERNEL_COMMANDS = ("initdb", "stores", "users", "watch", "status", "psql", "config")
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -285,7 +290,22 @@ def _shown_setting(name: str, value) -> str:
 
 # -- parser -------------------------------------------------------------------------------------
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: Sequence[str] | None) -> str | None:
+    """The top-level command named in ``argv`` (its first word that is not an option)."""
+    return next((a for a in argv or () if not a.startswith("-")), None)
+
+
+def stage_modules(command: str | None) -> list[str]:
+    """The stage modules to load for ``command``: none for the kernel's own commands, the
+    module(s) that define a stage command, every one for help, completion or an unknown word."""
+    if command in KERNEL_COMMANDS:
+        return []
+    owners = [module for module, names in STAGE_COMMANDS.items() if command in names]
+    return owners or list(STAGE_COMMANDS)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or (given ``argv``) just what its command needs."""
     parser = argparse.ArgumentParser(
         prog="pricehound",
         description="Watch products across online stores; crawl politely; email watchers when prices "
@@ -373,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="print the documented table of variables")
     p.set_defaults(handler=cmd_config)
 
-    for module_name in STAGE_COMMANDS:
+    for module_name in stage_modules(command_of(argv)) if argv is not None else STAGE_COMMANDS:
         try:
             spec = importlib.util.find_spec(module_name)
         except ModuleNotFoundError:  # the stage's package is not there at all
@@ -428,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(f"pricehound: error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     _exit_cleanly_on_sigterm()
     if not getattr(args, "handler", None):

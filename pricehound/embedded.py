@@ -111,26 +111,23 @@ def _system_postgres_url(data_dir: Path) -> str:
     bindir = postgres_bindir()
     if bindir is None:
         raise EmbeddedUnavailable(f"no DATABASE_URL, no pgserver and no PostgreSQL binaries: {INSTALL_HINT}")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        raise EmbeddedUnavailable("PostgreSQL's binaries refuse to run as root: run pricehound as an "
-                                  "ordinary user, or " + INSTALL_HINT)
-    pgdata = data_dir / "pgsys"
+    run_as, pgdata = _server_user(data_dir)
     socket_dir = _socket_dir(pgdata)
     with _data_dir_lock(data_dir):
         if not (pgdata / "PG_VERSION").exists():
             log.info("creating a PostgreSQL cluster in %s with %s", pgdata, bindir)
-            subprocess.run([str(bindir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
+            subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
                             "-E", "UTF8", "--locale=C"], check=True, capture_output=True, timeout=120)
-        if subprocess.run([str(bindir / "pg_ctl"), "-D", str(pgdata), "status"],
+        if subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(pgdata), "status"],
                           capture_output=True).returncode != 0:
             log.info("starting PostgreSQL in %s", pgdata)
-            subprocess.run([str(bindir / "pg_ctl"), "-D", str(pgdata), "-w", "-t", "60", "-l",
+            subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(pgdata), "-w", "-t", "60", "-l",
                             str(pgdata / "server.log"), "-o",
                             f"-c listen_addresses='' -k {socket_dir}", "start"],
                            check=True, capture_output=True, timeout=90)
         if _postgres is None:
             _attached(pgdata, lambda pids: pids | {os.getpid()})
-            _postgres = _SystemPostgres(data_dir, bindir, pgdata)
+            _postgres = _SystemPostgres(data_dir, bindir, pgdata, run_as)
             atexit.register(_postgres.cleanup)
         base = f"postgresql://postgres@/postgres?host={socket_dir}"
         import psycopg2
@@ -144,11 +141,40 @@ def _system_postgres_url(data_dir: Path) -> str:
     return f"postgresql://postgres@/{EMBEDDED_DATABASE}?host={socket_dir}"
 
 
+def _server_user(data_dir: Path) -> tuple[list[str], Path]:
+    """How to run PostgreSQL's programs, and its cluster directory. PostgreSQL refuses to run as
+    root: as root (a container, CI) they run as the ``postgres`` user through runuser, with the
+    cluster in a directory of that user's under the temporary directory (named after the data
+    directory, so the same data directory finds it again), since the data directory's parents
+    are usually closed to other users."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return [], data_dir / "pgsys"
+    import hashlib
+    import pwd
+    import shutil
+    import tempfile
+
+    runuser = shutil.which("runuser")
+    try:
+        account = pwd.getpwnam("postgres")
+    except KeyError:
+        account = None
+    if runuser is None or account is None:
+        raise EmbeddedUnavailable("PostgreSQL's programs refuse to run as root and there is no `postgres` "
+                                  "user to run them as (with runuser): run pricehound as an ordinary user, or "
+                                  + INSTALL_HINT)
+    digest = hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    pgdata = Path(tempfile.gettempdir()) / f"pricehound-pg-{digest}"
+    pgdata.mkdir(mode=0o700, exist_ok=True)
+    os.chown(pgdata, account.pw_uid, account.pw_gid)
+    return [runuser, "-u", "postgres", "--"], pgdata
+
+
 class _SystemPostgres:
     """This process's hold on a PostgreSQL started from the machine's binaries."""
 
-    def __init__(self, data_dir: Path, bindir: Path, pgdata: Path) -> None:
-        self.data_dir, self.bindir, self.pgdata = data_dir, bindir, pgdata
+    def __init__(self, data_dir: Path, bindir: Path, pgdata: Path, run_as: list[str]) -> None:
+        self.data_dir, self.bindir, self.pgdata, self.run_as = data_dir, bindir, pgdata, run_as
 
     def cleanup(self) -> None:
         """Leave; the last process to leave stops the server (fast shutdown, data kept)."""
@@ -160,7 +186,7 @@ class _SystemPostgres:
         _postgres = None
         with _data_dir_lock(self.data_dir):
             if not _attached(self.pgdata, lambda pids: pids - {os.getpid()}):
-                subprocess.run([str(self.bindir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w",
+                subprocess.run([*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w",
                                 "stop"], capture_output=True, timeout=60)
 
 

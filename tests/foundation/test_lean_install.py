@@ -69,3 +69,31 @@ def test_postgres_binaries_are_found_beside_pg_ctl_on_path(monkeypatch, tmp_path
     assert embedded.postgres_bindir() == tmp_path.resolve()
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     assert embedded.postgres_bindir() is None
+
+
+def test_without_the_extra_the_machines_own_servers_run_and_stop(without_embedded, env, tmp_path):
+    """How Python 3.13 runs embedded: PostgreSQL's initdb/pg_ctl and redis-server from the machine,
+    started by the first command, stopped by the last one to leave, data kept between commands."""
+    import shutil
+
+    bindir = embedded.postgres_bindir()
+    if bindir is None or shutil.which("redis-server") is None:
+        pytest.skip("no PostgreSQL or Redis binaries on this machine")
+    data = tmp_path / "data"
+    child_env = {k: v for k, v in env.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    child_env.update(PYTHONPATH=f"{without_embedded}:{REPO_ROOT}", PRICEHOUND_DATA_DIR=str(data))
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pricehound.cli", *args], env=child_env, cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+
+    done = cli("initdb")
+    assert done.returncode == 0, done.stderr
+    again = cli("initdb")  # the schema the first command wrote is still there
+    assert again.returncode == 0 and "nothing to apply" in again.stdout, again.stderr
+    run_as, pgdata = embedded._server_user(data)
+    stopped = subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(pgdata), "status"], capture_output=True)
+    assert stopped.returncode == 3  # pg_ctl: no server running
+    assert not embedded._redis_answers(embedded._redis_socket(data / "redis"))
+    if run_as:
+        subprocess.run(["rm", "-rf", str(pgdata)], check=False)
