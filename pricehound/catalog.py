@@ -175,7 +175,7 @@ def parse_domains(raw: str | Sequence[str], *, is_local: bool = True) -> list[st
 
 
 def parse_currency(raw: str) -> str:
-    from spiders.extraction.prices import ISO_CODES
+    from pricehound.currencies import ISO_CODES
 
     value = (raw or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", value) or value not in ISO_CODES:
