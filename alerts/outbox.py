@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from pricehound import tasknames
 from pricehound.catalog import InputError
 from pricehound.kinds import ALERT_KINDS, TRANSACTIONAL_KINDS
 
@@ -22,7 +23,7 @@ __all__ = ["ALERT_KINDS", "TRANSACTIONAL_KINDS"]
 
 log = logging.getLogger("pricehound.alerts.outbox")
 
-SEND_TASK = "pricehound.email.send_notifications"
+SEND_TASK = tasknames.SEND_NOTIFICATIONS
 SEND_CHUNK = 100
 
 

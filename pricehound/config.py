@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pricehound import tasknames
+
 
 class ConfigError(ValueError):
     """A variable is set to something pricehound cannot use; the message names it."""
@@ -237,7 +239,7 @@ VARIABLES: tuple[Var, ...] = (
         "Seconds to gather one user's alerts into one email (0: send at once)."),
     Var("PRICEHOUND_ALERT_COOLDOWN", "alert_cooldown", _non_negative_float, 6 * 3600.0,
         "Seconds before the same watch is told the same kind of news again."),
-    Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, "pricehound.alerts.evaluate_events",
+    Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, tasknames.EVALUATE_EVENTS,
         "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Var("PRICEHOUND_LOG_FORMAT", "log_format", _log_format, "text",
@@ -289,7 +291,7 @@ class Settings:
     beat_interval: float = 5.0
     alert_batch_window: float = 60.0
     alert_cooldown: float = 6 * 3600.0
-    alert_task: str = "pricehound.alerts.evaluate_events"
+    alert_task: str = tasknames.EVALUATE_EVENTS
     log_level: str = "INFO"
     log_format: str = "text"
     history_keep_months: int = 0
