@@ -7,11 +7,12 @@ checkout instead of failing the next statement.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,11 +88,35 @@ def get_engine(settings: Settings | None = None) -> Engine:
     return _engine_for(url, os.getpid())
 
 
+# What after_commit deferred inside the current transaction() (None outside one).
+_AFTER_COMMIT: contextvars.ContextVar[list[Callable[[], object]] | None] = contextvars.ContextVar(
+    "pricehound_after_commit", default=None)
+
+
 @contextmanager
 def transaction(engine: Engine | None = None) -> Iterator[Connection]:
-    """One transaction: commits on success, rolls back on any exception."""
-    with (engine or get_engine()).begin() as conn:
-        yield conn
+    """One transaction: commits on success, rolls back on any exception. What ``after_commit``
+    was given inside it runs once it has committed, and never if it rolled back."""
+    pending: list[Callable[[], object]] = []
+    token = _AFTER_COMMIT.set(pending)
+    try:
+        with (engine or get_engine()).begin() as conn:
+            yield conn
+    finally:
+        _AFTER_COMMIT.reset(token)
+    for action in pending:
+        action()
+
+
+def after_commit(action: Callable[[], object]) -> None:
+    """Run ``action`` (enqueueing a task) once the current ``transaction()`` commits; at once
+    outside one, where whatever the caller wrote has committed already. A worker can then never
+    receive work for rows it cannot see yet, or for rows a rollback took back."""
+    pending = _AFTER_COMMIT.get()
+    if pending is None:
+        action()
+    else:
+        pending.append(action)
 
 
 class SchemaTooNew(RuntimeError):

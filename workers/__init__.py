@@ -33,7 +33,7 @@ def redis_url() -> str:
     return embedded.redis_url(settings.data_dir)
 
 
-app = Celery("pricehound")
+app = Celery("pricehound", task_cls="workers.base:PricehoundTask")
 app.config_from_object("celeryconfig")
 # Lazy: the broker is resolved when the configuration is first read, so importing the app
 # never starts a server.

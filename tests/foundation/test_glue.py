@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from pricehound import tasknames
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,3 +44,30 @@ def test_every_periodic_task_is_declared_by_periodic_alone():
     beat = app.conf.beat_schedule
     assert set(beat) == set(ENTRIES), "a beat entry made outside workers.beat.periodic"
     assert {tasknames.SWEEP_EVENTS, tasknames.SWEEP_OUTBOX, tasknames.POLL_SES_EVENTS} <= set(ENTRIES)
+
+
+def test_work_enqueued_inside_a_transaction_leaves_only_after_it_commits(db, monkeypatch):
+    import pytest
+
+    from alerts import outbox
+    from pricehound.db import transaction
+    from workers import app
+
+    sent: list[tuple] = []
+    monkeypatch.setattr(app, "send_task", lambda name, args=None, **kw: sent.append((name, args)))
+
+    with transaction(db) as conn:
+        conn.execute(sa.text("SELECT 1"))
+        outbox.enqueue_send([1, 2])
+        assert sent == []  # not while the rows may still be invisible or rolled back
+    assert sent == [(tasknames.SEND_NOTIFICATIONS, [[1, 2]])]
+
+    sent.clear()
+    with pytest.raises(RuntimeError), transaction(db):
+        outbox.enqueue_send([3])
+        raise RuntimeError("rolled back")
+    assert sent == []
+
+    outbox.enqueue_send([4])  # outside a transaction: what it names was committed already
+    assert sent == [(tasknames.SEND_NOTIFICATIONS, [[4]])]
+    assert all(hasattr(t, "enqueue") for n, t in app.tasks.items() if n in NAMES)
