@@ -99,6 +99,7 @@ LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_DATEFORMAT = "%Y-%m-%d %H:%M:%S"
 LOGSTATS_INTERVAL = 60.0
+EXTENSIONS = {"spiders.logformat.OneLineLogs": 0}  # one line per event under `scrapy crawl` too
 FEED_EXPORT_ENCODING = "utf-8"
 
 

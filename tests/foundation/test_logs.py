@@ -83,3 +83,21 @@ def test_a_bad_log_format_is_refused():
 
     with pytest.raises(ConfigError, match="text or json"):
         Settings.from_env({"PRICEHOUND_LOG_FORMAT": "xml"})
+
+
+def test_scrapy_s_own_handler_writes_one_line_per_event():
+    """Under `scrapy crawl` Scrapy installs the root handler; the extension (loaded as the crawler
+    is built) gives it our format for everything logged from then on."""
+    code = ("import logging; from scrapy.utils.log import configure_logging; "
+            "from scrapy.settings import Settings; "
+            "from spiders import settings as base; s = Settings(); s.setmodule(base); "
+            "configure_logging(s); from spiders.logformat import OneLineLogs; "
+            "assert 'spiders.logformat.OneLineLogs' in s.getdict('EXTENSIONS'); "
+            "OneLineLogs.from_crawler(None); "
+            "log = logging.getLogger('scrapy.core.scraper')\n"
+            "try:\n    raise ValueError('bad')\nexcept ValueError:\n    log.exception('Spider error\\nprocessing')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "PRICEHOUND_LOG_FORMAT": "json"})
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines and all(json.loads(line)["logger"] for line in lines), done.stderr
+    assert any("ValueError: bad" in json.loads(line).get("exc", "") for line in lines)
