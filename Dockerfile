@@ -2,6 +2,8 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
+# Debian's Chromium renders the pages of stores added with --render js (spiders/rendering.py)
+RUN apt-get update && apt-get install -y --no-install-recommends chromium && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml constraints.txt README.md schema.sql celeryconfig.py scrapy.cfg ./
 COPY pricehound ./pricehound
 COPY spiders ./spiders

@@ -7,8 +7,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 DEMO_DATA ?= $(CURDIR)/.data/demo
 PYTEST_ARGS ?=
+# The Chromium that renders script-built shops (and their tests): Debian's package by default.
+CHROMIUM := $(or $(PRICEHOUND_CHROMIUM_PATH),/usr/bin/chromium)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help install test test-model test-faults lint demo bench clean constraints
+.PHONY: help install chromium test test-model test-faults lint demo bench clean constraints
 
 help:
 	@echo "make demo         run the whole pipeline on embedded PostgreSQL and Redis"
@@ -32,8 +35,23 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 
 install: $(STAMP)
 
+# Installs Debian's chromium when it is missing (as CI on a clean machine needs); otherwise says
+# what to do. Nothing happens when $(CHROMIUM) is already there.
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium (for the rendering tests) ..."; \
+	  $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null \
+	    || { $(SUDO) apt-get update >/dev/null && $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null; } \
+	    || { echo "could not install chromium with apt-get; install it, or set PRICEHOUND_CHROMIUM_PATH" >&2; exit 1; }; \
+	  [ -x "$(CHROMIUM)" ] || { echo "chromium installed, but not at $(CHROMIUM): set PRICEHOUND_CHROMIUM_PATH" >&2; exit 1; }; \
+	else \
+	  echo "the rendering tests need Chromium at $(CHROMIUM) and there is no apt-get here:" >&2; \
+	  echo "install Chromium and set PRICEHOUND_CHROMIUM_PATH to it" >&2; exit 1; \
+	fi
+
 # pytest exits 5 when it collected no tests; make treats any non-zero exit as failure.
-test: install
+test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -9,7 +9,8 @@
 
 Each store listens on its own port. Product URLs per shape: shopify ``/products/<handle>``
 (plus ``.js`` and ``.json``), woocommerce ``/product/<handle>/``, magento ``/<handle>.html``,
-opengraph ``/shop/<handle>``, plain ``/p/<id>/<handle>``, german ``/produkt/<handle>-<id>``.
+opengraph ``/shop/<handle>``, plain ``/p/<id>/<handle>``, german ``/produkt/<handle>-<id>``,
+app ``/item/<handle>`` (an app shell; its script reads ``/api/products/<handle>``).
 Every store also serves ``/``, ``/search?q=``, ``/category/<name>``, ``/robots.txt``,
 ``/sitemap.xml``, ``/private/...`` and the admin API under ``/_admin/``: ``GET catalogue``,
 ``GET|POST products/<store>/<id>``, ``POST reset``, ``GET log?since=``, ``GET changes?since=``,
@@ -19,12 +20,14 @@ Every store also serves ``/``, ``/search?q=``, ``/category/<name>``, ``/robots.t
 from .catalogue import (
     AVAILABILITIES,
     FAST_FAULTS,
+    SCRIPT_SHAPES,
     SHAPES,
     STATUSES,
     Product,
     Store,
     demo_catalogue,
     make_catalogue,
+    script_store,
 )
 from .churn import Churner
 from .server import DemoStoreServer
@@ -32,6 +35,7 @@ from .server import DemoStoreServer
 __all__ = [
     "AVAILABILITIES",
     "FAST_FAULTS",
+    "SCRIPT_SHAPES",
     "SHAPES",
     "STATUSES",
     "Churner",
@@ -40,4 +44,5 @@ __all__ = [
     "Store",
     "demo_catalogue",
     "make_catalogue",
+    "script_store",
 ]

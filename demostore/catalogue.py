@@ -45,6 +45,10 @@ FAST_FAULTS = (
 )
 
 SHAPES = ("shopify", "woocommerce", "magento", "opengraph", "plain", "german")
+#: Shapes whose product pages are built by script in the browser: the HTML served is an app
+#: shell, and the price and stock arrive from a JSON endpoint on the same host. A crawl reads
+#: them only when the store renders (``stores add --render js``).
+SCRIPT_SHAPES = ("app",)
 
 CENT = Decimal("0.01")
 
@@ -120,6 +124,7 @@ PRODUCT_PATHS = {
     "opengraph": "/shop/{handle}",
     "plain": "/p/{id}/{handle}",
     "german": "/produkt/{handle}-{id}",
+    "app": "/item/{handle}",
 }
 
 
@@ -137,9 +142,14 @@ class Store:
     charset: str = "utf-8"
 
     def __post_init__(self) -> None:
-        if self.shape not in SHAPES:
-            raise ValueError(f"shape must be one of {SHAPES}: {self.shape!r}")
+        if self.shape not in SHAPES + SCRIPT_SHAPES:
+            raise ValueError(f"shape must be one of {SHAPES + SCRIPT_SHAPES}: {self.shape!r}")
         self.currency = self.currency.upper()
+
+    @property
+    def needs_render(self) -> bool:
+        """Whether the store's product pages show their price only once a browser runs them."""
+        return self.shape in SCRIPT_SHAPES
 
     @property
     def lang(self) -> str:
@@ -436,11 +446,13 @@ def _set(products: list[Product], index: int, **changes) -> None:
     products[index] = products[index].changed(**changes)
 
 
-def demo_catalogue(faults: bool = True) -> list[Store]:
+def demo_catalogue(faults: bool = True, *, script_shop: bool = False) -> list[Store]:
     """The bundled demo: six stores, one per shape, 160 products.
 
     Includes a German store in EUR (``1.299,00 €``), a French store served in windows-1252 and,
     unless ``faults=False``, a few products that are gone, redirect, fail or are challenged.
+    ``script_shop`` adds a seventh store whose pages are app shells filled in by script
+    (:func:`script_store`), read only by a crawl that renders.
     """
     rng = random.Random(20240611)
     spec = [
@@ -496,4 +508,20 @@ def demo_catalogue(faults: bool = True) -> list[Store]:
             for k, status in enumerate(statuses):
                 _set(products, len(products) - 1 - k, status=status)
     del rng
+    if script_shop:
+        stores.append(script_store(faults=faults))
     return stores
+
+
+def script_store(faults: bool = True, count: int = 12) -> Store:
+    """A shop built in the browser: each product page is an app shell whose script fetches the
+    product (price, stock) from ``/api/products/HANDLE`` on the same host and renders it."""
+    rng = random.Random(20261206)
+    products = _make_products(rng, "LL", "en", "USD", ("electronics",), count, 7001, 0.0, ())
+    _set(products, 1, availability="out_of_stock")
+    _set(products, 2, availability="preorder")
+    _set(products, 3, availability="in_stock", regular_price=None)
+    if faults:
+        _set(products, len(products) - 1, status="gone404")
+    return Store(slug="lumenlabs", name="Lumen Labs", currency="USD", locale="en_US", shape="app",
+                 products=products)

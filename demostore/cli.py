@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from .server import DemoStoreServer
 
     if args.stores is None and args.products is None:
-        catalogue = demo_catalogue(faults=not args.no_faults)
+        catalogue = demo_catalogue(faults=not args.no_faults, script_shop=True)
     else:
         catalogue = make_catalogue(args.stores or 3, args.products or 50, args.seed,
                                    fault_share=args.faults)

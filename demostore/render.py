@@ -794,3 +794,116 @@ def malform(page_html: str) -> str:
     s = s.replace("</main>", "<p><div><span>\n</main>", 1)
     s = s.replace("</body>\n</html>", "<!-- unterminated comment <div>", 1)
     return s
+
+
+# --- a shop built in the browser -------------------------------------------------------------
+# The page served is an app shell (a root element, a script, no product data); the script asks
+# the JSON endpoint on the same host for the product and builds the page a buyer sees. Nothing
+# in the HTML as served says what the product costs: only a crawl that renders can read it.
+
+APP_SCRIPT_PATH = "/assets/app.js"
+
+APP_JS = r"""(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("app-config").textContent);
+  var root = document.getElementById("root");
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+  function money(amount, currency) {
+    return new Intl.NumberFormat(cfg.locale, {style: "currency", currency: currency}).format(Number(amount));
+  }
+  function message(title, text) {
+    root.textContent = "";
+    var main = el("main", "page-message");
+    main.appendChild(el("h1", "", title));
+    main.appendChild(el("p", "", text));
+    root.appendChild(main);
+    document.title = title + " – " + cfg.store;
+  }
+  function show(p) {
+    root.textContent = "";
+    var main = el("main", "product");
+    var img = el("img", "product-image");
+    img.src = p.image; img.alt = p.name;
+    main.appendChild(img);
+    main.appendChild(el("p", "product-brand", p.brand));
+    main.appendChild(el("h1", "product-title", p.name));
+    var box = el("div", "price-box");
+    box.appendChild(el("span", "price", money(p.price, p.currency)));
+    if (p.compare_at_price) {
+      box.appendChild(document.createTextNode(" "));
+      box.appendChild(el("s", "price-was", money(p.compare_at_price, p.currency)));
+    }
+    main.appendChild(box);
+    var labels = cfg.labels[p.availability];
+    if (labels) {
+      main.appendChild(el("p", "stock-status " + p.availability, labels[0]));
+      var button = el("button", "add-to-cart", labels[1]);
+      button.disabled = p.availability === "out_of_stock";
+      main.appendChild(button);
+    } else {
+      main.appendChild(el("button", "choose-options", cfg.labels.neutral));
+    }
+    var about = el("section", "product-description");
+    about.appendChild(el("h2", "", cfg.labels.description));
+    about.appendChild(el("p", "", p.description));
+    main.appendChild(about);
+    root.appendChild(main);
+    document.title = p.name + " – " + cfg.store;
+  }
+  var handle = location.pathname.split("/").filter(Boolean).pop() || "";
+  fetch("/api/products/" + encodeURIComponent(handle), {headers: {"Accept": "application/json"}})
+    .then(function (r) {
+      if (r.status === 404 || r.status === 410) { message(cfg.labels.not_found[0], cfg.labels.not_found[1]); return null; }
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.json();
+    })
+    .then(function (p) { if (p) { show(p); } })
+    .catch(function () { message(cfg.labels.error[0], cfg.labels.error[1]); });
+})();
+"""
+
+
+def app_shell(store: Store, product: Product) -> str:
+    """The HTML a script-built shop serves for every product: a root element and a script."""
+    t = text(store.locale)
+    config = {
+        "store": store.name, "locale": store.locale.replace("_", "-"),
+        "labels": {"in_stock": [t["in_stock_note"], t["add_to_cart"]],
+                   "out_of_stock": [t["out_of_stock_note"], t["sold_out_button"]],
+                   "preorder": [t["preorder"], t["preorder_button"]],
+                   "neutral": t["neutral_button"], "description": t["description"],
+                   "not_found": ["Product not found", "Sorry, we could not find that product."],
+                   "error": [t["error_title"], t["error"]]},
+    }
+    return f"""<!DOCTYPE html>
+<html lang="{store.lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(store.name)}</title>
+<link rel="icon" href="/favicon.ico">
+<script id="app-config" type="application/json">{_js(config)}</script>
+<script src="{APP_SCRIPT_PATH}" defer></script>
+</head>
+<body>
+<div id="root"></div>
+<noscript>You need to enable JavaScript to run this app.</noscript>
+</body>
+</html>
+"""
+
+
+def app_product(store: Store, product: Product, base_url: str, show_availability: bool = True) -> dict:
+    """What the shop's JSON endpoint answers for one product (amounts as decimal strings)."""
+    av = _availability(product, show_availability)
+    return {"id": product.id, "handle": product.handle, "name": product.name, "brand": product.brand,
+            "description": product.description, "sku": product.sku,
+            "price": amount_str(product.price), "currency": store.currency,
+            "compare_at_price": amount_str(product.regular_price) if product.on_sale else None,
+            "availability": av if av in ("in_stock", "out_of_stock", "preorder") else None,
+            "image": _image(base_url, product)}

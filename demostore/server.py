@@ -70,6 +70,8 @@ class _StoreRuntime:
             if store.shape == "shopify":
                 self.routes[path + ".js"] = ("js", p.id)
                 self.routes[path + ".json"] = ("json", p.id)
+            if store.needs_render:
+                self.routes[f"/api/products/{p.handle}"] = ("api", p.id)
         # one product per category: all the page frame needs to build the navigation
         # (categories never change, so this is computed once)
         seen: dict[str, str] = {}
@@ -212,6 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
         hit = rt.lookup(path)
         if hit is not None:
             return demo._serve_product(self, rt, hit[0], hit[1], path)
+        if path == render.APP_SCRIPT_PATH and rt.store.needs_render:
+            return self._send(200, render.APP_JS.encode("utf-8"), "text/javascript; charset=utf-8")
         if path == "/robots.txt":
             return self._send(200, render.robots_txt(rt.base_url).encode(), "text/plain; charset=utf-8")
         if path == "/sitemap.xml":
@@ -604,6 +608,8 @@ class DemoStoreServer:
             if shows:
                 no_signal = (product.status == "no_availability" or product.availability == "unknown"
                              or kind == "json")
+                if rt.store.needs_render and kind == "page":
+                    shows = False  # the shell shows nothing: its script's API call does
                 availability = "unknown" if no_signal else product.availability
             self._seq += 1
             ts = time.time()
@@ -661,6 +667,10 @@ class DemoStoreServer:
             # the whole shop's page while it is down for maintenance, served with 200
             return handler._html(200, render.maintenance_page(store))
         show = status != "no_availability"
+        if kind == "api":
+            return handler._json(200, render.app_product(store, product, rt.base_url, show))
+        if store.needs_render:
+            return handler._html(200, render.app_shell(store, product))
         if kind in ("js", "json"):
             pad = render.padding(self.oversize_bytes) if status == "oversize" else ""
             if kind == "js":

@@ -55,6 +55,7 @@ class Store:
     extraction_hints: dict[str, Any] = field(default_factory=dict)
     resolve: tuple[str, ...] = ()  # host mapping (pricehound/hostmap.py), local stores only
     trailing_slash: str = "strip"
+    render: str = "none"  # none | js: pages fetched as served, or rendered in headless Chromium
 
     @classmethod
     def from_row(cls, row: Any, *, prefix: str = "") -> Store:
@@ -72,6 +73,7 @@ class Store:
             extraction_hints=dict(col("extraction_hints") or {}),
             resolve=tuple(col("resolve") or ()),
             trailing_slash=col("url_trailing_slash") or "strip",
+            render=col("render") or "none",
         )
 
 
@@ -302,6 +304,19 @@ def set_resolve(conn: Connection, store: Store, entries: Sequence[str]) -> Store
                              f"({', '.join(store.allowed_domains)})")
     row = conn.execute(sa.text("UPDATE stores SET resolve = :resolve WHERE id = :id RETURNING *"),
                        {"resolve": mapping.as_list(), "id": store.id}).one()
+    return Store.from_row(row)
+
+
+RENDER_MODES = ("none", "js")
+
+
+def set_render(conn: Connection, store: Store, mode: str) -> Store:
+    """How the store's pages are fetched: ``js`` renders them in headless Chromium (pages built
+    by script), ``none`` reads the HTML as served."""
+    if mode not in RENDER_MODES:
+        raise InputError(f"--render must be one of {', '.join(RENDER_MODES)}, got {mode!r}")
+    row = conn.execute(sa.text("UPDATE stores SET render = :render WHERE id = :id RETURNING *"),
+                       {"render": mode, "id": store.id}).one()
     return Store.from_row(row)
 
 

@@ -101,20 +101,27 @@ def cmd_stores_add(args: argparse.Namespace) -> int:
         )
         if args.resolve:
             store = catalog.set_resolve(conn, store, args.resolve)
+        if args.render:
+            store = catalog.set_render(conn, store, args.render)
     print(f"store {store.slug} (id {store.id}) on {', '.join(store.allowed_domains)}, spider {store.spider}"
-          + (f"; resolves {', '.join(store.resolve)}" if store.resolve else ""))
+          + (f"; resolves {', '.join(store.resolve)}" if store.resolve else "")
+          + ("; pages rendered in headless Chromium" if store.render == "js" else ""))
     return EXIT_OK
 
 
 def cmd_stores_edit(args: argparse.Namespace) -> int:
-    """Change a store's host mapping (the one setting `stores add` does not replace)."""
-    if args.resolve is None and not args.no_resolve:
-        raise catalog.InputError("nothing to change: give --resolve HOST:PORT:ADDRESS or --no-resolve")
+    """Change a store's host mapping or how its pages are fetched (--render)."""
+    if args.resolve is None and not args.no_resolve and args.render is None:
+        raise catalog.InputError("nothing to change: give --resolve HOST:PORT:ADDRESS, --no-resolve "
+                                 "or --render js|none")
     with _engine().begin() as conn:
-        store = catalog.set_resolve(conn, catalog.get_store(conn, args.slug),
-                                    [] if args.no_resolve else args.resolve)
+        store = catalog.get_store(conn, args.slug)
+        if args.resolve is not None or args.no_resolve:
+            store = catalog.set_resolve(conn, store, [] if args.no_resolve else args.resolve)
+        if args.render is not None:
+            store = catalog.set_render(conn, store, args.render)
     shown = ", ".join(store.resolve) if store.resolve else "DNS (no mapping)"
-    print(f"store {store.slug}: {shown}")
+    print(f"store {store.slug}: {shown}; render {store.render}")
     return EXIT_OK
 
 
@@ -126,7 +133,8 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
             print(json.dumps({"id": s.id, "slug": s.slug, "name": s.name, "domains": list(s.allowed_domains),
                               "spider": s.spider, "currency": s.default_currency,
                               "delay": str(s.download_delay), "concurrency": s.concurrency,
-                              "local": s.is_local, "active": s.active, "resolve": list(s.resolve)}))
+                              "local": s.is_local, "active": s.active, "resolve": list(s.resolve),
+                              "render": s.render}))
         return EXIT_OK
     if not stores:
         print("no stores yet: add one with `pricehound stores add --slug SLUG --domains example.com`")
@@ -136,6 +144,7 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
         flags = "" if s.active else "  (inactive)"
         flags += "  (local)" if s.is_local else ""
         flags += f"  (resolves {', '.join(s.resolve)})" if s.resolve else ""
+        flags += "  (renders js)" if s.render == "js" else ""
         print(f"{s.slug:<20} {s.spider:<14} {s.default_currency:<4} {s.download_delay!s:>6} "
               f"{s.concurrency:>4}  {', '.join(s.allowed_domains)}{flags}")
     return EXIT_OK
@@ -290,6 +299,10 @@ def _shown_setting(name: str, value) -> str:
 
 # -- parser -------------------------------------------------------------------------------------
 
+RENDER_HELP = ("js: fetch the store's pages through headless Chromium, for shops whose prices are filled "
+               "in by script (`pricehound status` advises it); none: read the HTML as served (default)")
+
+
 def command_of(argv: Sequence[str] | None) -> str | None:
     """The top-level command named in ``argv`` (its first word that is not an option)."""
     return next((a for a in argv or () if not a.startswith("-")), None)
@@ -344,13 +357,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
                    help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS instead of what "
                         "DNS says; repeatable; local stores only")
+    p.add_argument("--render", choices=catalog.RENDER_MODES, help=RENDER_HELP)
     p.set_defaults(handler=cmd_stores_add)
-    p = stores_sub.add_parser("edit", help="change a store's host mapping (--resolve)")
+    p = stores_sub.add_parser("edit", help="change a store's host mapping (--resolve) or rendering (--render)")
     p.add_argument("slug", help="the store (`pricehound stores list`)")
     p.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
                    help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS; repeatable; "
                         "replaces the store's mapping; local stores only")
     p.add_argument("--no-resolve", action="store_true", help="drop the mapping: crawl by DNS again")
+    p.add_argument("--render", choices=catalog.RENDER_MODES, help=RENDER_HELP)
     p.set_defaults(handler=cmd_stores_edit)
     p = stores_sub.add_parser("list", help="list stores")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -87,6 +87,17 @@ def _months(raw: str) -> int:
     return value
 
 
+def _resource_types(raw: str) -> tuple[str, ...]:
+    """Browser resource types, as Playwright names them (image, font, media, stylesheet, ...)."""
+    known = {"document", "stylesheet", "image", "media", "font", "script", "texttrack", "xhr", "fetch",
+             "eventsource", "websocket", "manifest", "other"}
+    kinds = tuple(k.strip().lower() for k in raw.split(",") if k.strip())
+    unknown = sorted(set(kinds) - known)
+    if unknown or "document" in kinds:
+        raise ValueError(f"expected resource types from {', '.join(sorted(known - {'document'}))}, got {raw!r}")
+    return kinds
+
+
 def _optional_str(raw: str) -> str | None:
     return raw.strip() or None
 
@@ -249,6 +260,19 @@ VARIABLES: tuple[Var, ...] = (
         "files under the data directory (`pricehound history archive`). 0: keep everything."),
     Var("PRICEHOUND_ALLOW_LOCAL_STORES", "allow_local_stores", _bool, True,
         "Whether stores marked local may crawl private addresses at all (docker-compose.yml turns it off)."),
+    Var("PRICEHOUND_CHROMIUM_PATH", "chromium_path", str, "/usr/bin/chromium",
+        "Chromium that renders the pages of stores added with `--render js` (Debian's `chromium` package)."),
+    Var("PRICEHOUND_RENDER_BROWSER_URL", "render_browser_url", _optional_str, None,
+        "DevTools URL of a running Chromium (http://127.0.0.1:9222) that crawls open their contexts in "
+        "instead of launching one each. Unset: each crawl that renders launches its own."),
+    Var("PRICEHOUND_RENDER_CONTEXTS", "render_contexts", _positive_int, 2,
+        "Browser contexts (pages rendered at once) per crawl; never more than the store's concurrency."),
+    Var("PRICEHOUND_RENDER_TIMEOUT", "render_timeout", _positive_int, 15,
+        "Seconds a page may take to show its product data in the browser before it is failed(render_timeout)."),
+    Var("PRICEHOUND_RENDER_MEMORY_MB", "render_memory_mb", _positive_int, 1024,
+        "Ceiling on the memory of the browser's processes per crawl (MiB, PSS: shared pages counted once): over it, contexts are recycled and fewer kept."),
+    Var("PRICEHOUND_RENDER_BLOCK", "render_block", _resource_types, ("image", "font", "media"),
+        "Resource types the browser never fetches while rendering (hosts off the store's domains are always refused)."),
 )
 
 
@@ -296,6 +320,12 @@ class Settings:
     log_format: str = "text"
     history_keep_months: int = 0
     allow_local_stores: bool = True
+    chromium_path: str = "/usr/bin/chromium"
+    render_browser_url: str | None = None
+    render_contexts: int = 2
+    render_timeout: int = 15
+    render_memory_mb: int = 1024
+    render_block: tuple[str, ...] = ("image", "font", "media")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

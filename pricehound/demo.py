@@ -107,7 +107,13 @@ class Demo:
         for old in self.email_dir.glob("*.eml"):
             old.unlink()
 
-        self.shop = DemoStoreServer(demo_catalogue(faults=False), slow_delay=1.0, timeout_hold=6.0)
+        render = bool(getattr(self.args, "render", False))
+        if render and not os.path.exists(base.chromium_path):
+            self.say(f"no Chromium at {base.chromium_path}: the script-built shop is left out "
+                     "(install Debian's chromium, or set PRICEHOUND_CHROMIUM_PATH)")
+            render = False
+        self.shop = DemoStoreServer(demo_catalogue(faults=False, script_shop=render), slow_delay=1.0,
+                                    timeout_hold=6.0)
         self.web_port = _free_port()
         self.env = {
             **os.environ,
@@ -145,6 +151,8 @@ class Demo:
                 )
                 # each shop keeps a real-looking domain; the crawl connects to the local server
                 catalog.set_resolve(conn, store, [f"{demo_host(slug)}:127.0.0.1:{self.shop.port(slug)}"])
+                if any(s.slug == slug and s.needs_render for s in self.shop.catalogue()):
+                    catalog.set_render(conn, store, "js")  # its prices are filled in by script
             self.user_ids = {
                 name: catalog.add_user(conn, email=email, name=name.title(), verified=(name != "cat"))
                 for name, email in USERS.items()
@@ -443,6 +451,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exit", dest="keep_running", action="store_false", help="exit after the summary")
     p.add_argument("--round-timeout", type=float, default=90.0, help="longest wait for one crawl round (s)")
     p.add_argument("--json", action="store_true", help="print a last JSON line with the outcome")
+    p.add_argument("--render", action="store_true",
+                   help="add a shop whose prices are filled in by script, crawled through headless Chromium")
     p.add_argument("--yes", action="store_true",
                    help="run even though DATABASE_URL or REDIS_URL is set: their pricehound data is wiped")
     p.set_defaults(handler=cmd_demo)

@@ -95,7 +95,12 @@ SELECT s.slug, s.active,
        CASE WHEN s.crawl_lease_until >= pricehound_now() THEN s.crawl_leased_by END AS run_holder,
        s.last_outcome, s.last_crawl_at, s.failure_streak,
        CASE WHEN s.paused_until > pricehound_now() THEN s.paused_until END AS paused_until,
-       s.last_error, pricehound_now() AS now
+       s.last_error, s.render,
+       CASE WHEN s.render <> 'js' THEN
+           (SELECT lr.render_advice FROM crawl_runs lr
+             WHERE lr.store_id = s.id AND lr.finished_at IS NOT NULL
+             ORDER BY lr.queued_at DESC LIMIT 1) END AS render_advice,
+       pricehound_now() AS now
   FROM stores s
   LEFT JOIN user_crawler_priorities p ON p.store_id = s.id
   LEFT JOIN held h ON h.listing_id = p.listing_id
@@ -121,6 +126,8 @@ class StoreSchedule:
     failure_streak: int
     paused_until: datetime | None
     last_error: str | None
+    render: str = "none"
+    render_advice: str | None = None  # from the store's last finished run (spiders/render_advice.py)
 
     def as_json(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()}
@@ -194,6 +201,8 @@ def render_schedule(stores: list[StoreSchedule], now: datetime) -> str:
     for st, row_index in zip(stores, range(1, len(out)), strict=False):
         if st.failure_streak and st.last_error:
             out[row_index] += f"\n    last error: {st.last_error.splitlines()[0][:160]}"
+        if st.render_advice:
+            out[row_index] += f"\n    advice: {st.render_advice}"
     return "\n".join(out)
 
 

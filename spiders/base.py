@@ -36,6 +36,8 @@ from spiders.extraction.model import not_a_product
 from spiders.items import FAILED, OK, REMOVED, Observation
 from spiders.middlewares import BlockedURL, connect_refusal, is_challenge_response
 from spiders.observe import decide
+from spiders.render_advice import PAGES_READ, page_evidence
+from spiders.rendering import EXTRACTION_META, RENDER_META, RULE_META, RenderFailed
 from spiders.targets import CrawlRun, Target
 
 log = logging.getLogger("pricehound.crawl")
@@ -48,6 +50,8 @@ def failure_reason(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, BlockedURL):
         return "blocked_url"
+    if isinstance(exc, RenderFailed):
+        return exc.reason
     if isinstance(exc, HttpError):
         response = exc.response
         if is_challenge_response(response) or _page(response).page_kind == "challenge":
@@ -132,7 +136,8 @@ class ProductSpider(scrapy.Spider):
         return scrapy.Request(
             target.url, callback=self.parse_page, errback=self.on_error, dont_filter=True,
             meta={"listing_id": target.listing_id, "target_url": target.url,
-                  "handle_httpstatus_list": list(GONE_STATUSES)},
+                  "handle_httpstatus_list": list(GONE_STATUSES),
+                  RENDER_META: getattr(self.store, "render", "none") == "js"},
         )
 
     # -- responses ------------------------------------------------------------------------
@@ -146,16 +151,25 @@ class ProductSpider(scrapy.Spider):
         """A product page (or what answered in its place) -> ok, removed or failed, decided by
         spiders.observe.decide (what `pricehound extract` prints for the same page)."""
         extraction = None
+        rendered = response.meta.pop(EXTRACTION_META, None)  # the reading a render stopped on
+        render_rule = response.meta.pop(RULE_META, None)
         if (response.status not in GONE_STATUSES and isinstance(response, TextResponse)
                 and response.body.strip()):
             try:
-                extraction = await self.read_page(response)
+                extraction = rendered if rendered is not None else await self.read_page(response)
             except ExtractionCrashed:
                 yield self.observation(response, FAILED, reason=EXTRACTION_CRASHED)
                 return
+            self.crawler.stats.inc_value(PAGES_READ)
+            if render_rule is None:
+                evidence = page_evidence(extraction, response.body)
+                if evidence:
+                    self.crawler.stats.inc_value(evidence)
         verdict = decide(response.status, response.meta.get("target_url", response.url), response.url,
                          bool(response.meta.get("redirect_urls")), extraction)
         rules = {**(extraction.rules if extraction is not None else {}), "observation": verdict.rules[0]}
+        if render_rule:
+            rules["render"] = render_rule
         if verdict.kind == OK and extraction is not None:
             yield self.observation_from(response, extraction, rules)
         else:

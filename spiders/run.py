@@ -52,7 +52,7 @@ MARK_FINISHED = sa.text(
     """
     UPDATE crawl_runs
        SET status = :status, finished_at = pricehound_now(), error = :error,
-           stats = CAST(:stats AS jsonb), started_at = coalesce(started_at, pricehound_now())
+           stats = CAST(:stats AS jsonb), render_advice = :render_advice, started_at = coalesce(started_at, pricehound_now())
      WHERE id = :run_id
     """
 )
@@ -182,10 +182,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - whatever stopped the crawl goes on the run row
         log.exception("crawl run %s could not run", run.id)
         stats, status, error = {}, "failed", f"{type(exc).__name__}: {exc}"[:2000]
+    from spiders.render_advice import advice
+
+    render_advice = advice(stats, run.store.slug, run.store.render)
+    if render_advice:
+        log.warning("crawl run %s: %s", run.id, render_advice)
     try:
         with engine.begin() as conn:
             conn.execute(MARK_FINISHED, {"run_id": run.id, "status": status, "error": error,
-                                         "stats": json.dumps(stats_subset(stats), sort_keys=True)})
+                                         "stats": json.dumps(stats_subset(stats), sort_keys=True),
+                                         "render_advice": render_advice})
     except sa.exc.SQLAlchemyError as exc:
         log.error("crawl run %s: could not record how it ended (%s)", run.id, str(exc).splitlines()[0])
         return EXIT_DATABASE

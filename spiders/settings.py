@@ -53,6 +53,9 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.UrlGuardMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.BackoffRetryMiddleware": 550,
+    # pages of a store that renders are fetched by headless Chromium (off for every other store);
+    # last before the downloader, so the URL guard, robots.txt and retries see these requests too
+    "spiders.rendering.RenderMiddleware": 950,
 }
 
 # A crawl requests its targets (and on a platform one more URL per target) and follows no links:
@@ -92,6 +95,14 @@ PRICEHOUND_HANDOFF = True              # false: no alert task is sent; the calle
 # Worker processes that read pages (spiders/extract_pool.py): None = CPUs - 1 (1 to 4), 0 = in-process.
 PRICEHOUND_EXTRACT_WORKERS = None
 PRICEHOUND_EXTRACT_READER = None       # import path of the page reader (tests); None: extract_product
+# Rendering (spiders/rendering.py): on only for stores added with --render js.
+PRICEHOUND_RENDER = False
+PRICEHOUND_CHROMIUM_PATH = "/usr/bin/chromium"
+PRICEHOUND_RENDER_BROWSER_URL = None   # DevTools URL of a running Chromium to use instead of launching one
+PRICEHOUND_RENDER_CONTEXTS = 2         # browser contexts (pages at once) per crawl
+PRICEHOUND_RENDER_TIMEOUT = 15.0       # seconds for a page to show its product data
+PRICEHOUND_RENDER_MEMORY_BYTES = 1024 * 1024 * 1024  # the browser's resident memory ceiling per crawl
+PRICEHOUND_RENDER_BLOCK = ["image", "font", "media"]  # resource types never fetched while rendering
 
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False        # no code-execution endpoint in a crawl process
@@ -139,4 +150,11 @@ def crawl_settings(run: Any, config: Settings) -> dict[str, Any]:
         "PRICEHOUND_SANITY_FACTOR": str(config.sanity_factor),
         "PRICEHOUND_ALERT_TASK": config.alert_task,
         "PRICEHOUND_EXTRACT_WORKERS": config.extract_workers,
+        "PRICEHOUND_RENDER": getattr(store, "render", "none") == "js",
+        "PRICEHOUND_CHROMIUM_PATH": config.chromium_path,
+        "PRICEHOUND_RENDER_BROWSER_URL": config.render_browser_url,
+        "PRICEHOUND_RENDER_CONTEXTS": min(config.render_contexts, concurrency),
+        "PRICEHOUND_RENDER_TIMEOUT": float(config.render_timeout),
+        "PRICEHOUND_RENDER_MEMORY_BYTES": config.render_memory_mb * 1024 * 1024,
+        "PRICEHOUND_RENDER_BLOCK": list(config.render_block),
     }

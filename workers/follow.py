@@ -122,7 +122,7 @@ class RunReport:
 RUN_ROW = sa.text(
     """
     SELECT r.id, s.slug AS store, r.status, r.requested, r.ok, r.changed, r.removed, r.failed, r.dropped,
-           r.error, r.queued_at, r.started_at, r.finished_at, r.worker, r.listing_ids
+           r.error, r.queued_at, r.started_at, r.finished_at, r.worker, r.listing_ids, r.render_advice
       FROM crawl_runs r JOIN stores s ON s.id = r.store_id
      WHERE r.id = :run_id
     """
@@ -233,6 +233,8 @@ def render(rep: RunReport) -> str:
              f"{r['failed']} failed, {r['dropped']} dropped"]
     if r.get("error"):
         lines.append(f"  error: {r['error'].splitlines()[0][:300]}")
+    if r.get("render_advice"):
+        lines.append(f"  advice: {r['render_advice']}")
     lines += [f"  note: {n}" for n in rep.notes]
     lines.append("")
     lines.append(f"observations ({len(rep.listings)})")
@@ -425,7 +427,11 @@ LISTING_ROW = sa.text(
     SELECT l.id AS listing_id, l.url, s.slug AS store, l.status, l.title, l.consecutive_failures,
            l.consecutive_removed, l.last_failure_reason, l.pending_at, l.pending_price, l.pending_currency,
            l.pending_availability, sp.price, sp.currency, sp.availability,
-           sp.observed_at, sp.changed_at, f.last_crawled_at, f.next_due_at, f.watchers
+           sp.observed_at, sp.changed_at, f.last_crawled_at, f.next_due_at, f.watchers,
+           CASE WHEN s.render <> 'js' THEN
+               (SELECT r.render_advice FROM crawl_runs r
+                 WHERE r.store_id = s.id AND r.finished_at IS NOT NULL
+                 ORDER BY r.queued_at DESC LIMIT 1) END AS render_advice
       FROM store_listings l
       JOIN stores s ON s.id = l.store_id
       LEFT JOIN store_prices sp ON sp.listing_id = l.id
@@ -514,6 +520,8 @@ def render_explain(found: dict[str, Any]) -> str:
                      f"{lst['pending_availability'] or ''} (read {lst['pending_at']:%Y-%m-%d %H:%M:%S})")
     if lst.get("consecutive_failures"):
         lines.append(f"  {lst['consecutive_failures']} failure(s) in a row, last: {lst['last_failure_reason']}")
+    if lst.get("render_advice"):
+        lines.append(f"  advice: the store's last run: {lst['render_advice']}")
     lines.append("")
     lines.append(f"last observations, newest first ({len(found['observations'])})")
     for o in found["observations"]:

@@ -193,6 +193,11 @@ SHORT_PAGE_TEXT = 2_500  # a page with less visible text than this states what i
 LEAD_CHARS = 2_500  # how much of a page's visible text is read for what it states
 MAIN_TEXT_READ = 60_000  # visible text measured, at most (a page this long is long)
 APP_SHELL_MAX_TEXT = 200  # an app shell shows less visible text than this
+# A store is advised to render (spiders/render_advice.py) when at least this many of a run's pages,
+# and at least this share of the pages it read, came back as app shells or as script pages
+# without product data: one odd page is a broken page, most pages is how the store is built.
+RENDER_ADVICE_MIN_PAGES = 1
+RENDER_ADVICE_SHARE = 0.5
 HEADINGS_READ = 12  # headings (h1-h3) read for a statement
 NOTICES_READ = 30  # notice blocks read for a statement
 NOTICE_MAX_TEXT = 400  # a notice longer than this is content, not a statement
