@@ -9,7 +9,8 @@ The statement, in one transaction:
   4. claims the cool-down per (watch, kind) in ``alert_state`` — the upsert's row lock
      serialises concurrent evaluations, so flapping prices mail once per cool-down even when
      two workers see two flaps at once;
-  5. inserts one ``notifications`` row per surviving pair, ON CONFLICT (dedupe_key) DO NOTHING.
+  5. inserts one ``notifications`` row per surviving pair and channel it is routed to (the
+     account's email, each verified webhook/Apprise channel), ON CONFLICT (dedupe_key) DO NOTHING.
 Events are marked evaluated in the same transaction that writes their rows, so the sweeper
 finds exactly the events whose task message was lost.
 """
@@ -123,7 +124,10 @@ WITH ev AS (
       JOIN shopping_lists sl ON sl.id = p.list_id
       JOIN users u ON u.id = sl.user_id
      WHERE u.verified_at IS NOT NULL AND u.status = 'active'
-       AND NOT EXISTS (SELECT 1 FROM email_suppressions s WHERE s.email = lower(u.email))
+       -- a suppressed address still hears through a verified webhook or Apprise channel
+       AND (NOT EXISTS (SELECT 1 FROM email_suppressions s WHERE s.email = lower(u.email))
+            OR EXISTS (SELECT 1 FROM user_channels ch WHERE ch.user_id = u.id AND ch.kind <> 'email'
+                          AND ch.status = 'verified'))
 ), latest AS (
     -- a batch holding two flaps of one listing claims the cool-down once, with the newest
     SELECT DISTINCT ON (item_id, alert_kind) *
@@ -145,15 +149,30 @@ WITH ev AS (
      WHERE s.last_alerted_at <= excluded.last_alerted_at - CAST(:cooldown AS interval)
         OR (excluded.last_price < s.last_price AND excluded.last_price <= s.rearm_price)
     RETURNING item_id, kind, last_event_id
+), fanout AS (
+    -- one row per channel the alert is routed to: the account's email (unless suppressed, or
+    -- its email channel row routes this kind elsewhere), and each verified webhook/Apprise channel
+    SELECT l.*, CAST(NULL AS bigint) AS channel_id, 'email' AS channel,
+           'event:' || l.event_id || ':item:' || l.item_id AS dedupe_key
+      FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
+     WHERE NOT EXISTS (SELECT 1 FROM email_suppressions s JOIN users u ON s.email = lower(u.email)
+                        WHERE u.id = l.user_id)
+       AND NOT EXISTS (SELECT 1 FROM user_channels ch
+                        WHERE ch.user_id = l.user_id AND ch.kind = 'email'
+                          AND (ch.status <> 'verified' OR NOT l.alert_kind = ANY (ch.alert_kinds)))
+    UNION ALL
+    SELECT l.*, ch.id, ch.kind, 'event:' || l.event_id || ':item:' || l.item_id || ':channel:' || ch.id
+      FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
+      JOIN user_channels ch ON ch.user_id = l.user_id AND ch.kind <> 'email' AND ch.status = 'verified'
+                           AND l.alert_kind = ANY (ch.alert_kinds)
 ), inserted AS (
-    INSERT INTO notifications (user_id, item_id, event_id, kind, dedupe_key, send_after, payload)
-    SELECT l.user_id, l.item_id, l.event_id, l.alert_kind,
-           'event:' || l.event_id || ':item:' || l.item_id,
+    INSERT INTO notifications (user_id, item_id, event_id, kind, channel, channel_id, dedupe_key, send_after, payload)
+    SELECT l.user_id, l.item_id, l.event_id, l.alert_kind, l.channel, l.channel_id, l.dedupe_key,
            pricehound_now() + CAST(:window AS interval),
            -- back in stock cheaper than when it was last in stock: the email says so
            CASE WHEN l.alert_kind = 'back_in_stock' AND l.new_price < was.price
                 THEN jsonb_build_object('cheaper_than', was.price) ELSE '{}'::jsonb END
-      FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
+      FROM fanout l
       LEFT JOIN LATERAL (
             SELECT h.price FROM price_history_log h
              WHERE l.alert_kind = 'back_in_stock' AND h.listing_id = l.listing_id

@@ -29,7 +29,7 @@ SEND_CHUNK = 100
 
 def queue_transactional_email(conn: Connection, user_id: int, kind: str, payload: dict[str, Any] | None,
                               dedupe_key: str) -> int:
-    """Owe ``user_id`` one ``verify`` or ``login`` email; returns the notification id.
+    """Owe ``user_id`` one ``verify``, ``login`` or ``channel_disabled`` email; returns the notification id.
 
     Idempotent on ``dedupe_key``: calling again with the same key returns the existing row's id
     and writes nothing. ``payload`` may carry ``link``; without one the mail carries a freshly

@@ -107,3 +107,16 @@ def render_transactional(kind: str, context: dict[str, Any]) -> Rendered:
     html = _render("layout.html", sections=[Markup(_render(f"{kind}/body.html", **context))], alerts=[],
                    transactional=True, subject=subject, **context)
     return Rendered(subject=subject, text=text + "\n", html=html + "\n")
+
+
+def render_alerts_text(alerts: list[dict[str, Any]], common: dict[str, Any]) -> tuple[str, str]:
+    """Subject and plain text of one user's alerts, without the HTML part (push channels show text)."""
+    if not alerts:
+        raise ValueError("nothing to render")
+    sections = [_render(f"{a['kind']}/body.txt", a=a, **common) for a in alerts]
+    if len(alerts) == 1:
+        subject = _render(f"{alerts[0]['kind']}/subject.txt", a=alerts[0], **common)
+    else:
+        subject = _render("digest/subject.txt", alerts=alerts, **common)
+    text = _render("layout.txt", sections=sections, alerts=alerts, transactional=False, **common)
+    return _plain_subject(subject), text + "\n"

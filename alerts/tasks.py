@@ -5,6 +5,7 @@
     pricehound.email.send_notifications(ids)         email queue: outbox rows -> SES
     pricehound.email.sweep_outbox()                  beat: rows stuck pending or sending
     pricehound.email.poll_ses_events()               beat: bounces/complaints from SQS
+    pricehound.email.release_held()                  beat: digests and held alerts whose time came
 
 The sweeps and the SES poll are periodic (workers.beat.periodic, the one beat declaration); every
 task retries transient errors by workers.retry's one policy. Every task takes ids (or nothing),
@@ -20,7 +21,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from celery.exceptions import MaxRetriesExceededError
 
-from alerts import bounces, evaluate, outbox, send
+from alerts import bounces, evaluate, noise, outbox, send
 from pricehound import tasknames
 from pricehound.config import get_settings
 from pricehound.db import get_engine
@@ -32,6 +33,7 @@ log = logging.getLogger("pricehound.alerts.tasks")
 
 SWEEP_EVENTS_EVERY = 30.0
 SWEEP_OUTBOX_EVERY = 30.0
+RELEASE_HELD_EVERY = 15.0
 POLL_SES_EVENTS_EVERY = 60.0
 # An unevaluated event this old had its message lost (a task normally runs within seconds).
 LOST_EVENT_AFTER = 60.0
@@ -112,6 +114,19 @@ def sweep_outbox(self, limit: int = 10000) -> int:
         log.warning("re-enqueueing %d pending notification(s)", len(ids))
         outbox.enqueue_send(ids)
     return len(ids)
+
+
+@periodic(tasknames.RELEASE_HELD, every=RELEASE_HELD_EVERY, bind=True, acks_late=True, soft_time_limit=60,
+          time_limit=90, **retry_policy())
+def release_held(self, limit: int = 10000) -> int:
+    """Hand the send path the rows quiet hours, a daily cap or a digest schedule held, once their
+    time has come (the send path gathers each user's due rows into one message per channel)."""
+    with get_engine().connect() as conn:
+        due = noise.due_held_ids(conn, limit)
+    if due:
+        log.info("releasing %d held notification(s)", len(due))
+        outbox.enqueue_send([i for i, _ in due], user_ids=[u for _, u in due])
+    return len(due)
 
 
 @periodic(tasknames.POLL_SES_EVENTS, every=POLL_SES_EVENTS_EVERY, bind=True, acks_late=True, soft_time_limit=50,

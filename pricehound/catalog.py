@@ -56,6 +56,9 @@ class Store:
     resolve: tuple[str, ...] = ()  # host mapping (pricehound/hostmap.py), local stores only
     trailing_slash: str = "strip"
     render: str = "none"  # none | js: pages fetched as served, or rendered in headless Chromium
+    proxy_pool: str | None = None  # a pool of PRICEHOUND_PROXY_POOLS, by name only
+    proxy_rotation: str = "round_robin"
+    platform: str | None = None  # the shop platform the crawl last found
 
     @classmethod
     def from_row(cls, row: Any, *, prefix: str = "") -> Store:
@@ -74,6 +77,8 @@ class Store:
             resolve=tuple(col("resolve") or ()),
             trailing_slash=col("url_trailing_slash") or "strip",
             render=col("render") or "none",
+            proxy_pool=col("proxy_pool"), proxy_rotation=col("proxy_rotation") or "round_robin",
+            platform=col("platform"),
         )
 
 
@@ -317,6 +322,31 @@ def set_render(conn: Connection, store: Store, mode: str) -> Store:
         raise InputError(f"--render must be one of {', '.join(RENDER_MODES)}, got {mode!r}")
     row = conn.execute(sa.text("UPDATE stores SET render = :render WHERE id = :id RETURNING *"),
                        {"render": mode, "id": store.id}).one()
+    return Store.from_row(row)
+
+
+PROXY_ROTATIONS = ("round_robin", "sticky")
+
+
+def set_proxy(conn: Connection, store: Store, pool: str | None, rotation: str | None = None) -> Store:
+    """Crawl the store through a named proxy pool (None: directly), with its rotation.
+
+    Only the pool's name is stored: the proxies and their credentials stay in the environment
+    (PRICEHOUND_PROXY_POOLS), so a pool that is not configured here is refused now, not at crawl time.
+    """
+    if pool is not None:
+        from pricehound.config import get_settings
+
+        configured = get_settings().proxy_pools
+        if pool not in configured.names():
+            known = ", ".join(configured.names()) or "none is configured"
+            raise InputError(f"no proxy pool {pool!r} in PRICEHOUND_PROXY_POOLS ({known}); "
+                             "add it there first, e.g. PRICEHOUND_PROXY_POOLS='eu=http://host:3128'")
+    if rotation is not None and rotation not in PROXY_ROTATIONS:
+        raise InputError(f"proxy rotation must be one of {', '.join(PROXY_ROTATIONS)}, got {rotation!r}")
+    row = conn.execute(sa.text(
+        """UPDATE stores SET proxy_pool = :pool, proxy_rotation = coalesce(:rotation, proxy_rotation)
+            WHERE id = :id RETURNING *"""), {"pool": pool, "rotation": rotation, "id": store.id}).one()
     return Store.from_row(row)
 
 

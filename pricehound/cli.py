@@ -32,6 +32,7 @@ STAGE_COMMANDS: dict[str, tuple[str, ...]] = {
     "spiders.cli": ("extract",),
     "workers.cli": ("runs", "crawl", "explain"),
     "alerts.cli": ("alerts",),
+    "alerts.channels_cli": ("channels", "noise"),
     "web.cli": ("serve", "apikeys"),
     "demostore.cli": ("demo-store",),
     "pricehound.demo": ("demo",),
@@ -103,25 +104,36 @@ def cmd_stores_add(args: argparse.Namespace) -> int:
             store = catalog.set_resolve(conn, store, args.resolve)
         if args.render:
             store = catalog.set_render(conn, store, args.render)
+        if args.proxy or args.proxy_rotation:
+            store = catalog.set_proxy(conn, store, args.proxy or store.proxy_pool, args.proxy_rotation)
     print(f"store {store.slug} (id {store.id}) on {', '.join(store.allowed_domains)}, spider {store.spider}"
           + (f"; resolves {', '.join(store.resolve)}" if store.resolve else "")
-          + ("; pages rendered in headless Chromium" if store.render == "js" else ""))
+          + ("; pages rendered in headless Chromium" if store.render == "js" else "") + _proxy_note(store))
     return EXIT_OK
 
 
+def _proxy_note(store: catalog.Store) -> str:
+    return f"; through proxy pool {store.proxy_pool} ({store.proxy_rotation})" if store.proxy_pool else ""
+
+
 def cmd_stores_edit(args: argparse.Namespace) -> int:
-    """Change a store's host mapping or how its pages are fetched (--render)."""
-    if args.resolve is None and not args.no_resolve and args.render is None:
-        raise catalog.InputError("nothing to change: give --resolve HOST:PORT:ADDRESS, --no-resolve "
-                                 "or --render js|none")
+    """Change a store's host mapping, how its pages are fetched (--render) or its proxy pool."""
+    proxy_given = bool(args.proxy or args.no_proxy or args.proxy_rotation)
+    if args.resolve is None and not args.no_resolve and args.render is None and not proxy_given:
+        raise catalog.InputError("nothing to change: give --resolve HOST:PORT:ADDRESS, --no-resolve, "
+                                 "--render js|none, --proxy POOL, --proxy-rotation or --no-proxy")
     with _engine().begin() as conn:
         store = catalog.get_store(conn, args.slug)
         if args.resolve is not None or args.no_resolve:
             store = catalog.set_resolve(conn, store, [] if args.no_resolve else args.resolve)
         if args.render is not None:
             store = catalog.set_render(conn, store, args.render)
+        if proxy_given:
+            pool = None if args.no_proxy else (args.proxy or store.proxy_pool)
+            store = catalog.set_proxy(conn, store, pool, args.proxy_rotation)
     shown = ", ".join(store.resolve) if store.resolve else "DNS (no mapping)"
-    print(f"store {store.slug}: {shown}; render {store.render}")
+    print(f"store {store.slug}: {shown}; render {store.render}; "
+          + (_proxy_note(store)[2:] if store.proxy_pool else "no proxy (direct)"))
     return EXIT_OK
 
 
@@ -134,7 +146,9 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
                               "spider": s.spider, "currency": s.default_currency,
                               "delay": str(s.download_delay), "concurrency": s.concurrency,
                               "local": s.is_local, "active": s.active, "resolve": list(s.resolve),
-                              "render": s.render}))
+                              "render": s.render,
+                              "proxy_pool": s.proxy_pool, "proxy_rotation": s.proxy_rotation,
+                              "platform": s.platform}))
         return EXIT_OK
     if not stores:
         print("no stores yet: add one with `pricehound stores add --slug SLUG --domains example.com`")
@@ -145,6 +159,8 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
         flags += "  (local)" if s.is_local else ""
         flags += f"  (resolves {', '.join(s.resolve)})" if s.resolve else ""
         flags += "  (renders js)" if s.render == "js" else ""
+        flags += f"  (proxy {s.proxy_pool}, {s.proxy_rotation})" if s.proxy_pool else ""
+        flags += f"  (platform {s.platform})" if s.platform else ""
         print(f"{s.slug:<20} {s.spider:<14} {s.default_currency:<4} {s.download_delay!s:>6} "
               f"{s.concurrency:>4}  {', '.join(s.allowed_domains)}{flags}")
     return EXIT_OK
@@ -210,6 +226,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         stores, now = status.store_schedule(conn)
         held_runs = held.held_runs(conn)
         dispute_counts = disputes.per_store(conn)
+        proxies = status.proxy_failures(conn)
     depths: dict[str, int] | None = None
     redis_error: str | None = None
     try:
@@ -222,7 +239,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps({**counts.__dict__, "store_schedule": [s.as_json() for s in stores],
                           "queues": depths, "queues_error": redis_error,
                           "held_runs": [{**r.__dict__, "finished_at": str(r.finished_at)} for r in held_runs],
-                          "disputes": dispute_counts}))
+                          "disputes": dispute_counts,
+                          "proxy_failures": [p.__dict__ for p in proxies]}))
         return EXIT_OK
     print(status.render(counts))
     print()
@@ -233,6 +251,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(held.render(held_runs))
     print()
     print(disputes.render(dispute_counts))
+    print()
+    print(status.render_proxy_failures(proxies))
     return EXIT_OK
 
 
@@ -281,7 +301,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD")
+SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD", "PRICEHOUND_SMTP_PASSWORD")
 
 
 def _shown_setting(name: str, value) -> str:
@@ -301,6 +321,13 @@ def _shown_setting(name: str, value) -> str:
 
 RENDER_HELP = ("js: fetch the store's pages through headless Chromium, for shops whose prices are filled "
                "in by script (`pricehound status` advises it); none: read the HTML as served (default)")
+
+
+def _proxy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--proxy", metavar="POOL", help="crawl through this pool of PRICEHOUND_PROXY_POOLS "
+                   "(only its name is stored; proxies and passwords stay in the environment)")
+    p.add_argument("--proxy-rotation", choices=catalog.PROXY_ROTATIONS,
+                   help="round_robin: each request the next proxy (default); sticky: a listing keeps its proxy")
 
 
 def command_of(argv: Sequence[str] | None) -> str | None:
@@ -358,6 +385,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                    help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS instead of what "
                         "DNS says; repeatable; local stores only")
     p.add_argument("--render", choices=catalog.RENDER_MODES, help=RENDER_HELP)
+    _proxy_options(p)
     p.set_defaults(handler=cmd_stores_add)
     p = stores_sub.add_parser("edit", help="change a store's host mapping (--resolve) or rendering (--render)")
     p.add_argument("slug", help="the store (`pricehound stores list`)")
@@ -366,6 +394,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                         "replaces the store's mapping; local stores only")
     p.add_argument("--no-resolve", action="store_true", help="drop the mapping: crawl by DNS again")
     p.add_argument("--render", choices=catalog.RENDER_MODES, help=RENDER_HELP)
+    _proxy_options(p)
+    p.add_argument("--no-proxy", action="store_true", help="crawl the store directly again")
     p.set_defaults(handler=cmd_stores_edit)
     p = stores_sub.add_parser("list", help="list stores")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

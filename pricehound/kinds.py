@@ -38,8 +38,9 @@ ALERTS: tuple[AlertKind, ...] = (
     AlertKind("cheapest_store", "cheapest_store", about_price=True),
 )
 
-# Emails about the account rather than a product: confirm an address, sign in.
-TRANSACTIONAL_KINDS: tuple[str, ...] = ("verify", "login")
+# Emails about the account rather than a product: confirm an address, sign in, a channel that
+# stopped working.
+TRANSACTIONAL_KINDS: tuple[str, ...] = ("verify", "login", "channel_disabled")
 
 ALERT_KINDS: tuple[str, ...] = tuple(k.name for k in ALERTS)
 EMAIL_KINDS: tuple[str, ...] = ALERT_KINDS + TRANSACTIONAL_KINDS

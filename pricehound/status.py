@@ -214,3 +214,53 @@ def render_queues(depths: Mapping[str, int] | None, error: str | None = None) ->
 
 def now_utc() -> datetime:
     return clock.now()
+
+
+# -- proxies: failures per proxy over recent crawl runs -------------------------------------------
+
+PROXY_WINDOW_HOURS = 24
+PROXY_FAILURES_SQL = sa.text(
+    """
+    SELECT s.slug AS store, s.proxy_pool AS pool,
+           left(k.key, length(k.key) - length('/failures')) AS proxy_key,
+           sum(k.value::numeric)::bigint AS failures,
+           coalesce(sum((r.stats ->> (left(k.key, length(k.key) - length('/failures')) || '/requests'))::numeric),
+                    0)::bigint AS requests
+      FROM crawl_runs r
+      JOIN stores s ON s.id = r.store_id
+     CROSS JOIN LATERAL jsonb_each_text(r.stats) AS k(key, value)
+     WHERE r.finished_at >= pricehound_now() - make_interval(hours => :hours)
+       AND k.key LIKE 'pricehound/proxy/%/failures'
+     GROUP BY s.slug, s.proxy_pool, proxy_key
+     ORDER BY s.slug, failures DESC, proxy_key
+    """
+)
+
+
+@dataclass(frozen=True)
+class ProxyFailures:
+    """Failures of one proxy (its label: scheme://host:port, never credentials) for one store."""
+
+    store: str
+    pool: str | None
+    proxy: str
+    failures: int
+    requests: int
+
+
+def proxy_failures(conn: Connection, hours: int = PROXY_WINDOW_HOURS) -> list[ProxyFailures]:
+    """Per store and proxy, the failures counted by the crawls that finished in the last ``hours``."""
+    out = []
+    for r in conn.execute(PROXY_FAILURES_SQL, {"hours": hours}):
+        out.append(ProxyFailures(store=r.store, pool=r.pool, proxy=r.proxy_key[len("pricehound/proxy/"):],
+                                 failures=int(r.failures), requests=int(r.requests)))
+    return out
+
+
+def render_proxy_failures(rows: list[ProxyFailures], hours: int = PROXY_WINDOW_HOURS) -> str:
+    if not rows:
+        return f"proxies: no proxy failures in the last {hours}h"
+    lines = [f"proxy failures (last {hours}h; a failing proxy rests, doubling each time):"]
+    for r in rows:
+        lines.append(f"  {r.store:<20} {r.pool or '-':<10} {r.proxy:<32} {r.failures:>5} failed of {r.requests}")
+    return "\n".join(lines)

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from pricehound.config import get_settings
 from pricehound.db import SchemaTooNew, check_schema, get_engine
 from pricehound.logs import configure as configure_logging
+from spiders import endpoints
 from spiders.targets import CrawlRun, RunNotFound, load_run
 
 log = logging.getLogger("pricehound.crawl")
@@ -192,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             conn.execute(MARK_FINISHED, {"run_id": run.id, "status": status, "error": error,
                                          "stats": json.dumps(stats_subset(stats), sort_keys=True),
                                          "render_advice": render_advice})
+            endpoints.record(conn, run.store.id, stats)  # the platform the crawl found, for the next
     except sa.exc.SQLAlchemyError as exc:
         log.error("crawl run %s: could not record how it ended (%s)", run.id, str(exc).splitlines()[0])
         return EXIT_DATABASE

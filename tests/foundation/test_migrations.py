@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from pricehound import db as dbmod
-from pricehound.db import SchemaTooNew, check_schema, migrate, schema_version
+from pricehound.db import SchemaTooNew, check_schema, migrate, normalise_url, schema_version
 
 V7_SCHEMA = Path(__file__).resolve().parent / "fixtures" / "schema_v7.sql"
 SCHEMAS: dict[sa.Engine, str] = {}  # the schema an engine's connections work in, when not public
@@ -61,25 +61,25 @@ INSERT INTO used_link_tokens (jti, purpose, expires_at) VALUES ('jti-1', 'login'
 
 
 @pytest.fixture(scope="module")
-def v7(engine: sa.Engine) -> Iterator[sa.Engine]:
-    """A database exactly as the version 7 release left it, full of data: in a schema of its own
-    in the test database (the schema creates everything in current_schema()), which is quicker
-    to make and drop than a database."""
-    name = f"v7_{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {name}"))
-    old = sa.create_engine(engine.url, connect_args={"options": f"-c search_path={name}"})
+def v7(pg_admin_url: str) -> Iterator[sa.Engine]:
+    """A database exactly as the version 7 release left it, full of data. A database of its own,
+    not a schema beside the test schema: migrations look objects up by name in the catalogue."""
+    name = f"pricehound_v7_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(normalise_url(pg_admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    old = sa.create_engine(sa.engine.make_url(normalise_url(pg_admin_url)).set(database=name))
     raw = old.raw_connection()
     with raw.cursor() as cur:
         cur.execute(V7_SCHEMA.read_text())
         cur.execute(V7_DATA)
     raw.commit()
     raw.close()
-    SCHEMAS[old] = name
     yield old
     old.dispose()
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {name} CASCADE"))
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _tables(conn: sa.Connection) -> list[str]:
