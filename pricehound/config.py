@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pricehound import tasknames
+
 
 class ConfigError(ValueError):
     """A variable is set to something pricehound cannot use; the message names it."""
@@ -68,6 +70,20 @@ def _extract_workers(raw: str) -> int | None:
     value = int(raw)
     if value < 0:
         raise ValueError(f"expected 0 or more worker processes, or auto, got {raw!r}")
+    return value
+
+
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise ValueError(f"expected text or json, got {raw!r}")
+    return value
+
+
+def _months(raw: str) -> int:
+    value = int(raw.strip() or "0")
+    if value < 0:
+        raise ValueError(f"expected 0 (keep everything) or a number of months, got {raw!r}")
     return value
 
 
@@ -384,9 +400,14 @@ VARIABLES: tuple[Var, ...] = (
         "Seconds to gather one user's alerts into one email (0: send at once)."),
     Var("PRICEHOUND_ALERT_COOLDOWN", "alert_cooldown", _non_negative_float, 6 * 3600.0,
         "Seconds before the same watch is told the same kind of news again."),
-    Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, "pricehound.alerts.evaluate_events",
+    Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, tasknames.EVALUATE_EVENTS,
         "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Var("PRICEHOUND_LOG_FORMAT", "log_format", _log_format, "text",
+        "text: one readable line per event; json: one JSON object per line (for containers and log collectors)."),
+    Var("PRICEHOUND_HISTORY_KEEP_MONTHS", "history_keep_months", _months, 0,
+        "Months of price history kept in the database; older monthly partitions are archived to "
+        "files under the data directory (`pricehound history archive`). 0: keep everything."),
     Var("PRICEHOUND_PROXY_POOLS", "proxy_pools", parse_proxy_pools, None,
         "Named proxy pools a store may be crawled through (`stores add/edit --proxy NAME`): "
         "'eu=http://user:${EU_PASS}@10.0.0.5:3128 socks5://10.0.0.6:1080; us=https://...'. Schemes http, "
@@ -466,8 +487,10 @@ class Settings:
     beat_interval: float = 5.0
     alert_batch_window: float = 60.0
     alert_cooldown: float = 6 * 3600.0
-    alert_task: str = "pricehound.alerts.evaluate_events"
+    alert_task: str = tasknames.EVALUATE_EVENTS
     log_level: str = "INFO"
+    log_format: str = "text"
+    history_keep_months: int = 0
     allow_local_stores: bool = True
     chromium_path: str = "/usr/bin/chromium"
     render_browser_url: str | None = None

@@ -40,11 +40,12 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from pricehound import tasknames
 from pricehound.config import Settings, get_settings
 from pricehound.db import get_engine
 from workers import app
 from workers.beat import periodic
-from workers.retry import TRANSIENT_ERRORS
+from workers.retry import retry_policy
 
 log = logging.getLogger("pricehound.schedule")
 
@@ -57,7 +58,7 @@ MIN_PAGE_SECONDS = 0.1
 #: listings re-scored per statement by the periodic priority refresh
 REFRESH_CHUNK = 5000
 
-CRAWL_TASK = "pricehound.crawl.run_store_crawl"
+CRAWL_TASK = tasknames.RUN_STORE_CRAWL
 
 
 def worker_identity() -> str:
@@ -274,10 +275,10 @@ _settings = get_settings()
 
 
 @periodic(
-    "pricehound.schedule.dispatch_due",
+    tasknames.DISPATCH_DUE,
     every=max(_settings.beat_interval, 0.5),
     soft_time_limit=60, time_limit=90,
-    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=30, max_retries=3,
+    **retry_policy(backoff_max=30),
 )
 def dispatch_due() -> int:
     """Beat's tick: lease what is due and enqueue one crawl per store. Returns targets leased."""
@@ -290,10 +291,10 @@ def dispatch_due() -> int:
 
 
 @periodic(
-    "pricehound.schedule.refresh_priorities",
+    tasknames.REFRESH_PRIORITIES,
     every=600,
     soft_time_limit=300, time_limit=360,
-    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=120, max_retries=3,
+    **retry_policy(backoff_max=120),
 )
 def refresh_priorities() -> int:
     """Re-score the whole frontier: recent activity and volatility change without any watch
