@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pricehound import tasknames
+
 
 class ConfigError(ValueError):
     """A variable is set to something pricehound cannot use; the message names it."""
@@ -68,6 +70,20 @@ def _extract_workers(raw: str) -> int | None:
     value = int(raw)
     if value < 0:
         raise ValueError(f"expected 0 or more worker processes, or auto, got {raw!r}")
+    return value
+
+
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise ValueError(f"expected text or json, got {raw!r}")
+    return value
+
+
+def _months(raw: str) -> int:
+    value = int(raw.strip() or "0")
+    if value < 0:
+        raise ValueError(f"expected 0 (keep everything) or a number of months, got {raw!r}")
     return value
 
 
@@ -406,7 +422,7 @@ VARIABLES: tuple[Var, ...] = (
         "Seconds to gather one user's alerts into one email (0: send at once)."),
     Var("PRICEHOUND_ALERT_COOLDOWN", "alert_cooldown", _non_negative_float, 6 * 3600.0,
         "Seconds before the same watch is told the same kind of news again."),
-    Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, "pricehound.alerts.evaluate_events",
+    Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, tasknames.EVALUATE_EVENTS,
         "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
     Var("PRICEHOUND_REVISIT_POLICY", "revisit_policy", _revisit_policy, "budgeted",
         "budgeted: each store's polite page budget is shared out by each listing's estimated change rate "
@@ -424,6 +440,11 @@ VARIABLES: tuple[Var, ...] = (
     Var("PRICEHOUND_NEAR_TARGET_SHARE", "near_target_share", _share, Decimal("0.10"),
         "A watch's target is near when a drop of at most this share of the price would reach it."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Var("PRICEHOUND_LOG_FORMAT", "log_format", _log_format, "text",
+        "text: one readable line per event; json: one JSON object per line (for containers and log collectors)."),
+    Var("PRICEHOUND_HISTORY_KEEP_MONTHS", "history_keep_months", _months, 0,
+        "Months of price history kept in the database; older monthly partitions are archived to "
+        "files under the data directory (`pricehound history archive`). 0: keep everything."),
     Var("PRICEHOUND_PROXY_POOLS", "proxy_pools", parse_proxy_pools, None,
         "Named proxy pools a store may be crawled through (`stores add/edit --proxy NAME`): "
         "'eu=http://user:${EU_PASS}@10.0.0.5:3128 socks5://10.0.0.6:1080; us=https://...'. Schemes http, "
@@ -447,6 +468,8 @@ VARIABLES: tuple[Var, ...] = (
         "Ceiling on the memory of the browser's processes per crawl (MiB, PSS: shared pages counted once): over it, contexts are recycled and fewer kept."),
     Var("PRICEHOUND_RENDER_BLOCK", "render_block", _resource_types, ("image", "font", "media"),
         "Resource types the browser never fetches while rendering (hosts off the store's domains are always refused)."),
+    Var("PRICEHOUND_METRICS_TOKEN", "metrics_token", _optional_str, None,
+        "Bearer token /metrics on the web service asks for. Unset: /metrics is open (keep it off the public network)."),
 )
 
 
@@ -501,13 +524,15 @@ class Settings:
     beat_interval: float = 5.0
     alert_batch_window: float = 60.0
     alert_cooldown: float = 6 * 3600.0
-    alert_task: str = "pricehound.alerts.evaluate_events"
+    alert_task: str = tasknames.EVALUATE_EVENTS
     revisit_policy: str = "budgeted"
     revisit_budget_share: float = 0.8
     hot_max_revisit: float = 180.0
     hot_demand: float = 12.0
     near_target_share: Decimal = Decimal("0.10")
     log_level: str = "INFO"
+    log_format: str = "text"
+    history_keep_months: int = 0
     allow_local_stores: bool = True
     chromium_path: str = "/usr/bin/chromium"
     render_browser_url: str | None = None
@@ -517,6 +542,7 @@ class Settings:
     render_block: tuple[str, ...] = ("image", "font", "media")
     proxy_pools: ProxyPools = field(default_factory=ProxyPools)
     proxy_rest: float = 30.0
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -2,8 +2,8 @@
 
 One dispatch tick is one transaction and one statement (:data:`LEASE_SQL`):
 
-1. lock the stores that may start a crawl now (active, not paused by the circuit breaker, no
-   live store lease) with ``FOR UPDATE SKIP LOCKED`` — a second dispatcher skips them;
+1. lock the stores that may start a crawl now (active, not paused by an operator or by the
+   circuit breaker, no live store lease) with ``FOR UPDATE SKIP LOCKED`` — a second dispatcher skips them;
 2. per store, take its due frontier rows, highest priority first, at most one run's worth
    (see :func:`batch_limit`); the store's lock covers them, so they need no lock of their own;
 3. insert one ``crawl_runs`` row per store batch (its ``listing_ids`` are the batch) and reserve
@@ -40,12 +40,12 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from pricehound import freshness
+from pricehound import freshness, tasknames
 from pricehound.config import Settings, get_settings
 from pricehound.db import get_engine
 from workers import app
 from workers.beat import periodic
-from workers.retry import TRANSIENT_ERRORS
+from workers.retry import retry_policy
 
 PLAN_EVERY = freshness.PLAN_EVERY
 
@@ -60,7 +60,7 @@ MIN_PAGE_SECONDS = 0.1
 #: listings re-scored per statement by the periodic priority refresh
 REFRESH_CHUNK = 5000
 
-CRAWL_TASK = "pricehound.crawl.run_store_crawl"
+CRAWL_TASK = tasknames.RUN_STORE_CRAWL
 
 
 def worker_identity() -> str:
@@ -88,6 +88,7 @@ LEASE_SQL = sa.text(
                            * greatest(s.download_delay, :min_page))) AS lookahead
                   FROM stores s
                  WHERE s.active
+                   AND s.paused_at IS NULL  -- paused by an operator: even `crawl` waits for resume
                    AND (CAST(:store_id AS bigint) IS NULL OR s.id = CAST(:store_id AS bigint))
                    AND (:ignore_pause OR s.paused_until IS NULL OR s.paused_until <= pricehound_now())
                    AND (s.crawl_lease_until IS NULL OR s.crawl_lease_until < pricehound_now())
@@ -276,10 +277,10 @@ _settings = get_settings()
 
 
 @periodic(
-    "pricehound.schedule.dispatch_due",
+    tasknames.DISPATCH_DUE,
     every=max(_settings.beat_interval, 0.5),
     soft_time_limit=60, time_limit=90,
-    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=30, max_retries=3,
+    **retry_policy(backoff_max=30),
 )
 def dispatch_due() -> int:
     """Beat's tick: lease what is due and enqueue one crawl per store. Returns targets leased."""
@@ -292,10 +293,10 @@ def dispatch_due() -> int:
 
 
 @periodic(
-    "pricehound.schedule.refresh_priorities",
+    tasknames.REFRESH_PRIORITIES,
     every=600,
     soft_time_limit=300, time_limit=360,
-    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=120, max_retries=3,
+    **retry_policy(backoff_max=120),
 )
 def refresh_priorities() -> int:
     """Re-score the whole frontier: recent activity and volatility change without any watch
@@ -307,10 +308,10 @@ def refresh_priorities() -> int:
 
 
 @periodic(
-    "pricehound.schedule.plan_revisits",
+    tasknames.PLAN_REVISITS,
     every=PLAN_EVERY,
     soft_time_limit=120, time_limit=150,
-    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=60, max_retries=3,
+    **retry_policy(backoff_max=60),
 )
 def plan_revisits() -> int:
     """Re-estimate change rates and re-plan every store's revisits (pricehound.freshness).
