@@ -25,6 +25,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from pricehound.kinds import SALE_KINDS
+
 log = logging.getLogger("pricehound.alerts.evaluate")
 
 # "unknown" availability on either side of a change never alerts: only in_stock/preorder count.
@@ -172,9 +174,9 @@ WITH ev AS (
     INSERT INTO alert_state AS s (item_id, kind, last_alerted_at, last_event_id, last_price, rearm_price)
     SELECT item_id, alert_kind, occurred_at, event_id,
            CASE WHEN alert_kind = 'cheapest_store' THEN cheapest_price
-                WHEN alert_kind IN ('target_reached', 'price_drop', 'new_low') THEN new_price END,
+                WHEN alert_kind = ANY (CAST(:sale_kinds AS text[])) THEN new_price END,
            CASE WHEN alert_kind = 'cheapest_store' THEN cheapest_price * (100 - min_drop_percent) / 100
-                WHEN alert_kind IN ('target_reached', 'price_drop', 'new_low')
+                WHEN alert_kind = ANY (CAST(:sale_kinds AS text[]))
                 THEN new_price * (100 - min_drop_percent) / 100 END
       FROM latest
     ON CONFLICT (item_id, kind) DO UPDATE
@@ -251,6 +253,7 @@ def evaluate_batch(conn: Connection, event_ids: Sequence[int], *, cooldown_secon
         "cooldown": timedelta(seconds=cooldown_seconds),
         "window": timedelta(seconds=window_seconds),
         "max_age": max_age,
+        "sale_kinds": list(SALE_KINDS),
     }).one()
     return Evaluation(events=int(row.events), notification_ids=[int(i) for i in row.notification_ids],
                       user_ids=[int(u) for u in row.user_ids])

@@ -19,10 +19,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from pricehound.currencies import minor_unit
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "INR": "₹"}
-NO_DECIMALS = {"JPY", "KRW", "HUF", "ISK", "CLP"}
-THREE_DECIMALS = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}  # ISO 4217 minor units: 3
 
 
 def money(amount: Decimal | str | None, currency: str | None) -> str:
@@ -31,8 +31,7 @@ def money(amount: Decimal | str | None, currency: str | None) -> str:
         return "—"
     value = Decimal(str(amount))
     code = (currency or "").strip().upper()
-    places = Decimal(1) if code in NO_DECIMALS else Decimal("0.001") if code in THREE_DECIMALS else Decimal("0.01")
-    text = f"{value.quantize(places, rounding=ROUND_HALF_UP):,}"
+    text = f"{value.quantize(minor_unit(code), rounding=ROUND_HALF_UP):,}"
     symbol = SYMBOLS.get(code)
     return f"{symbol}{text}" if symbol else f"{code} {text}".strip()
 

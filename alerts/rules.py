@@ -11,12 +11,15 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from pricehound.kinds import SALE_KINDS
+
+__all__ = ["SALE_KINDS"]  # re-exported with the rest of the vocabulary
+
 IN_STOCK, OUT_OF_STOCK, PREORDER, UNKNOWN = "in_stock", "out_of_stock", "preorder", "unknown"
 AVAILABLE = (IN_STOCK, PREORDER)  # a buyer can order it now (or ahead)
 
-# Alert kinds that tell about a price: never sent while the item is out of stock or gone, and
-# re-armed inside the cool-down by a deeper drop.
-SALE_KINDS = ("target_reached", "price_drop", "new_low", "cheapest_store")
+# Alert kinds that tell about a price (SALE_KINDS, from pricehound/kinds.py): never sent while the
+# item is out of stock or gone, and re-armed inside the cool-down by a deeper drop.
 NEW_LOW_WINDOWS = (30, 90)  # days; a watch picks one
 
 # Defaults (configuration overrides them: pricehound/config.py).

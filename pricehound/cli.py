@@ -25,17 +25,24 @@ from pricehound.config import ConfigError, get_settings
 
 log = logging.getLogger("pricehound.cli")
 
-STAGE_COMMANDS = (
-    "spiders.cli",
-    "workers.cli",
-    "alerts.cli",
-    "alerts.channels_cli",
-    "web.cli",
-    "demostore.cli",
-    "pricehound.demo",
-    "pricehound.run",
-    "pricehound.products_cli",
-)
+# Each stage module and the top-level commands its ``register`` adds: a command imports only the
+# module(s) that define it, so `pricehound status` never loads Celery, Scrapy or FastAPI
+# (tests/foundation/test_cli_speed.py holds this table to what each module registers; a command
+# missing here still works, through importing every module).
+STAGE_COMMANDS: dict[str, tuple[str, ...]] = {
+    "spiders.cli": ("extract",),
+    "workers.cli": ("runs", "crawl", "explain"),
+    "alerts.cli": ("alerts",),
+    "alerts.channels_cli": ("channels", "noise"),
+    "web.cli": ("serve", "apikeys"),
+    "demostore.cli": ("demo-store",),
+    "pricehound.demo": ("demo",),
+    "pricehound.run": ("run",),
+    "pricehound.archive": ("history",),
+    "pricehound.products_cli": ("products", "rates"),
+}
+KERNEL_COMMANDS = ("initdb", "stores", "users", "watch", "status", "psql", "config", "beat", "metrics",
+                   "completion")
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -63,10 +70,12 @@ def _interval(raw: str) -> timedelta:
 # -- handlers -----------------------------------------------------------------------------------
 
 def cmd_initdb(args: argparse.Namespace) -> int:
-    from pricehound.db import apply_schema
+    from pricehound.db import migrate
 
-    version = apply_schema(_engine())
-    print(f"schema version {version} applied")
+    result = migrate(_engine())
+    for name in result.applied:
+        print(f"applied {name}")
+    print(f"schema version {result.version}" + ("" if result.applied else " (up to date: nothing to apply)"))
     return EXIT_OK
 
 
@@ -247,14 +256,48 @@ def cmd_watch_add(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pricehound import status
+    """Counts, the schedule per store and the queue depths (the queues may be unreachable while
+    the database answers: that is shown, not fatal)."""
+    from alerts import disputes
+    from pipelines import held
+    from pricehound import freshness, status
 
     with _engine().connect() as conn:
         counts = status.counts(conn)
+        stores, now = status.store_schedule(conn)
+        held_runs = held.held_runs(conn)
+        dispute_counts = disputes.per_store(conn)
+        proxies = status.proxy_failures(conn)
+        revisit_plans = freshness.plans(conn)
+    depths: dict[str, int] | None = None
+    redis_error: str | None = None
+    try:
+        from pricehound.redisconn import get_redis
+
+        depths = status.queue_depths(get_redis())
+    except Exception as exc:  # noqa: BLE001 - any Redis trouble is reported, not raised
+        redis_error = f"{type(exc).__name__}: {exc}"
     if args.json:
-        print(json.dumps(counts.__dict__))
-    else:
-        print(status.render(counts))
+        print(json.dumps({**counts.__dict__, "store_schedule": [s.as_json() for s in stores],
+                          "queues": depths, "queues_error": redis_error,
+                          "held_runs": [{**r.__dict__, "finished_at": str(r.finished_at)} for r in held_runs],
+                          "disputes": dispute_counts,
+                          "revisit_plans": [p.as_json() for p in revisit_plans],
+                          "proxy_failures": [p.__dict__ for p in proxies]}))
+        return EXIT_OK
+    print(status.render(counts))
+    print()
+    print(status.render_schedule(stores, now))
+    print()
+    print(freshness.render(revisit_plans))
+    print()
+    print(status.render_queues(depths, redis_error))
+    print()
+    print(held.render(held_runs))
+    print()
+    print(disputes.render(dispute_counts))
+    print()
+    print(status.render_proxy_failures(proxies))
     return EXIT_OK
 
 
@@ -333,7 +376,22 @@ def _proxy_options(p: argparse.ArgumentParser) -> None:
                    help="round_robin: each request the next proxy (default); sticky: a listing keeps its proxy")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: Sequence[str] | None) -> str | None:
+    """The top-level command named in ``argv`` (its first word that is not an option)."""
+    return next((a for a in argv or () if not a.startswith("-")), None)
+
+
+def stage_modules(command: str | None) -> list[str]:
+    """The stage modules to load for ``command``: none for the kernel's own commands, the
+    module(s) that define a stage command, every one for help, completion or an unknown word."""
+    if command in KERNEL_COMMANDS:
+        return []
+    owners = [module for module, names in STAGE_COMMANDS.items() if command in names]
+    return owners or list(STAGE_COMMANDS)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or (given ``argv``) just what its command needs."""
     parser = argparse.ArgumentParser(
         prog="pricehound",
         description="Watch products across online stores; crawl politely; email watchers when prices "
@@ -346,7 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("initdb", help="create or update the database schema (safe to run again)",
-                       description="Apply schema.sql: every table, index, view and trigger. Idempotent.")
+                       description="Apply what the database lacks of schema.sql (the baseline) and the numbered "
+                                   "migrations in pricehound/migrations, in order, each recorded in "
+                                   "schema_version. Safe to run again; refuses a database migrated by a "
+                                   "newer pricehound.")
     p.set_defaults(handler=cmd_initdb)
 
     stores = sub.add_parser("stores", help="add and list the stores pricehound crawls")
@@ -411,12 +472,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-price", help="alert when the price reaches this or lower")
     p.add_argument("--min-drop-percent", help="alert on drops of at least this percent (default: any drop)")
     p.add_argument("--notify", help=f"comma-separated alert kinds (default: {','.join(catalog.DEFAULT_NOTIFY)}; "
-                                    f"also: price_rise,new_low; cheapest_store needs a product watch, "
-                                    f"where it is on by default)")
+                                    f"also: {','.join(k for k in catalog.NOTIFY_KINDS if k not in catalog.DEFAULT_NOTIFY)}; "
+                                    f"cheapest_store needs a product watch)")
     p.add_argument("--list", default=catalog.DEFAULT_LIST_NAME, help="shopping list name (default: Watching)")
     p.set_defaults(handler=cmd_watch_add)
 
-    p = sub.add_parser("status", help="counts of stores, listings, watches, due crawls, pending emails")
+    p = sub.add_parser("status", help="counts of stores, listings, watches, due crawls, pending emails",
+                       description="Counts; per store the due and leased targets, the running crawl, the last "
+                                   "outcome and the circuit breaker; the depth of each queue; held runs; "
+                                   "disputed alerts.")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_status)
 
@@ -434,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     opscli.register(sub)
 
-    for module_name in STAGE_COMMANDS:
+    for module_name in stage_modules(command_of(argv)) if argv is not None else STAGE_COMMANDS:
         try:
             spec = importlib.util.find_spec(module_name)
         except ModuleNotFoundError:  # the stage's package is not there at all
@@ -503,7 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(f"pricehound: error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    parser = build_parser()
+    parser = build_parser(argv)
     _complete(parser)
     args = parser.parse_args(argv)
     _exit_cleanly_on_sigterm()
@@ -529,7 +593,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: a readable message, the trace in debug
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
-        if isinstance(exc, ProgrammingError) and "does not exist" in str(exc.orig):
+        from pricehound.db import MigrationError, SchemaTooNew
+        from pricehound.embedded import EmbeddedUnavailable
+
+        if isinstance(exc, (SchemaTooNew, MigrationError, EmbeddedUnavailable)):
+            print(f"pricehound: {exc}", file=sys.stderr)
+        elif isinstance(exc, ProgrammingError) and "does not exist" in str(exc.orig):
             print("pricehound: the database has no pricehound schema (or an old one): "
                   "run `pricehound initdb` first", file=sys.stderr)
         elif isinstance(exc, OperationalError):

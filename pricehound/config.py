@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pricehound import tasknames
+
 
 class ConfigError(ValueError):
     """A variable is set to something pricehound cannot use; the message names it."""
@@ -68,6 +70,20 @@ def _extract_workers(raw: str) -> int | None:
     value = int(raw)
     if value < 0:
         raise ValueError(f"expected 0 or more worker processes, or auto, got {raw!r}")
+    return value
+
+
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise ValueError(f"expected text or json, got {raw!r}")
+    return value
+
+
+def _months(raw: str) -> int:
+    value = int(raw.strip() or "0")
+    if value < 0:
+        raise ValueError(f"expected 0 (keep everything) or a number of months, got {raw!r}")
     return value
 
 
@@ -178,6 +194,28 @@ def _old_secrets(raw: str) -> tuple[str, ...]:
     for value in values:
         check_secret(value, "PRICEHOUND_SECRET_KEY_OLD")
     return values
+
+
+def _revisit_policy(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("budgeted", "demand"):
+        raise ValueError("expected budgeted (share each store's page budget by change rate and demand) "
+                         "or demand (the interval follows demand alone)")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"expected a number > 0, got {raw!r}")
+    return value
+
+
+def _budget_share(raw: str) -> float:
+    value = float(raw)
+    if not (0 < value <= 1):
+        raise ValueError(f"expected a share of the store's polite rate, above 0 and at most 1, got {raw!r}")
+    return value
 
 
 def _task_name(raw: str) -> str:
@@ -384,9 +422,29 @@ VARIABLES: tuple[Var, ...] = (
         "Seconds to gather one user's alerts into one email (0: send at once)."),
     Var("PRICEHOUND_ALERT_COOLDOWN", "alert_cooldown", _non_negative_float, 6 * 3600.0,
         "Seconds before the same watch is told the same kind of news again."),
-    Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, "pricehound.alerts.evaluate_events",
+    Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, tasknames.EVALUATE_EVENTS,
         "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
+    Var("PRICEHOUND_REVISIT_POLICY", "revisit_policy", _revisit_policy, "budgeted",
+        "budgeted: each store's polite page budget is shared out by each listing's estimated change rate "
+        "and its demand, with a guaranteed revisit for hot listings; demand: how often a page comes round "
+        "follows demand alone (crawl_interval)."),
+    Var("PRICEHOUND_REVISIT_BUDGET_SHARE", "revisit_budget_share", _budget_share, 0.8,
+        "Share of a store's polite rate (its delay and concurrency, less reserved pages) the revisit plan "
+        "spends; the rest absorbs new watches, second readings and retries."),
+    Var("PRICEHOUND_HOT_MAX_REVISIT", "hot_max_revisit", _positive_float, 180.0,
+        "Seconds: a hot listing is revisited at least this often while its store's budget allows "
+        "(`pricehound status` names the stores where it does not)."),
+    Var("PRICEHOUND_HOT_DEMAND", "hot_demand", _positive_float, 12.0,
+        "Demand at which a listing is hot: watchers, plus 2 per premium watcher and 2 per watch whose "
+        "target is within PRICEHOUND_NEAR_TARGET_SHARE of the price."),
+    Var("PRICEHOUND_NEAR_TARGET_SHARE", "near_target_share", _share, Decimal("0.10"),
+        "A watch's target is near when a drop of at most this share of the price would reach it."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Var("PRICEHOUND_LOG_FORMAT", "log_format", _log_format, "text",
+        "text: one readable line per event; json: one JSON object per line (for containers and log collectors)."),
+    Var("PRICEHOUND_HISTORY_KEEP_MONTHS", "history_keep_months", _months, 0,
+        "Months of price history kept in the database; older monthly partitions are archived to "
+        "files under the data directory (`pricehound history archive`). 0: keep everything."),
     Var("PRICEHOUND_PROXY_POOLS", "proxy_pools", parse_proxy_pools, None,
         "Named proxy pools a store may be crawled through (`stores add/edit --proxy NAME`): "
         "'eu=http://user:${EU_PASS}@10.0.0.5:3128 socks5://10.0.0.6:1080; us=https://...'. Schemes http, "
@@ -466,8 +524,15 @@ class Settings:
     beat_interval: float = 5.0
     alert_batch_window: float = 60.0
     alert_cooldown: float = 6 * 3600.0
-    alert_task: str = "pricehound.alerts.evaluate_events"
+    alert_task: str = tasknames.EVALUATE_EVENTS
+    revisit_policy: str = "budgeted"
+    revisit_budget_share: float = 0.8
+    hot_max_revisit: float = 180.0
+    hot_demand: float = 12.0
+    near_target_share: Decimal = Decimal("0.10")
     log_level: str = "INFO"
+    log_format: str = "text"
+    history_keep_months: int = 0
     allow_local_stores: bool = True
     chromium_path: str = "/usr/bin/chromium"
     render_browser_url: str | None = None

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pricehound.config import get_settings
-from pricehound.db import get_engine
+from pricehound.db import SchemaTooNew, check_schema, get_engine
 from pricehound.logs import configure as configure_logging
 from spiders import endpoints
 from spiders.targets import CrawlRun, RunNotFound, load_run
@@ -156,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     engine = get_engine(config)
     try:
+        check_schema(engine)
         with engine.begin() as conn:
             run = load_run(conn, args.run_id)
             if run.status not in RUNNABLE:
@@ -167,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunNotFound as exc:
         print(f"spiders.run: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except SchemaTooNew as exc:
+        print(f"spiders.run: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except sa.exc.SQLAlchemyError as exc:
         log.error("crawl run %s could not start: the database did not answer (%s)", args.run_id,
                   str(exc).splitlines()[0])

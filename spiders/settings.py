@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pricehound import tasknames
 from pricehound.config import Settings
 
 BOT_NAME = "pricehound"
@@ -91,7 +92,7 @@ PRICEHOUND_WRITE_INTERVAL = 2.0        # seconds between flushes of a part-fille
 PRICEHOUND_MAX_JUMP = 20               # beyond 20x or under 1/20 of the last: only when the visible page shows it
 PRICEHOUND_CONFIRM = True              # stock flips, returns and large moves wait for a second agreeing reading
 PRICEHOUND_CONFIRM_SHARE = "0.30"      # a price move beyond this share of the old price is read twice
-PRICEHOUND_ALERT_TASK = "pricehound.alerts.evaluate_events"
+PRICEHOUND_ALERT_TASK = tasknames.EVALUATE_EVENTS
 PRICEHOUND_HANDOFF = True              # false: no alert task is sent; the caller evaluates the events
 # Worker processes that read pages (spiders/extract_pool.py): None = CPUs - 1 (1 to 4), 0 = in-process.
 PRICEHOUND_EXTRACT_WORKERS = None
@@ -117,6 +118,7 @@ LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_DATEFORMAT = "%Y-%m-%d %H:%M:%S"
 LOGSTATS_INTERVAL = 60.0
+EXTENSIONS = {"spiders.logformat.OneLineLogs": 0}  # one line per event under `scrapy crawl` too
 FEED_EXPORT_ENCODING = "utf-8"
 
 

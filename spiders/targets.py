@@ -8,12 +8,13 @@ once, before the reactor starts, together with what the validator needs to judge
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from pricehound.catalog import Store
 
 log = logging.getLogger("pricehound.crawl")
 
@@ -22,24 +23,9 @@ class RunNotFound(LookupError):
     """No crawl_runs row has this id."""
 
 
-@dataclass(frozen=True)
-class StoreConfig:
-    """The parts of a ``stores`` row a crawl needs."""
-
-    id: int
-    slug: str
-    spider: str
-    allowed_domains: tuple[str, ...]
-    default_currency: str
-    download_delay: float
-    concurrency: int
-    extraction_hints: dict[str, Any] = field(default_factory=dict)
-    is_local: bool = False
-    resolve: tuple[str, ...] = ()  # host mapping, HOST:PORT:ADDRESS (pricehound/hostmap.py)
-    render: str = "none"  # js: product pages are rendered in headless Chromium
-    proxy_pool: str | None = None  # a pool of PRICEHOUND_PROXY_POOLS, by name
-    proxy_rotation: str = "round_robin"
-    platform: str | None = None  # the shop platform a crawl found (spiders/platforms)
+# A crawl's store is the one shape of a stores row (pricehound.catalog.Store); the old name stays
+# an alias for code that spelled it so.
+StoreConfig = Store
 
 
 @dataclass(frozen=True)
@@ -76,9 +62,7 @@ class CrawlRun:
 
 RUN_SQL = sa.text(
     """
-    SELECT r.id, r.status, r.listing_ids, s.id AS store_id, s.slug, s.spider, s.allowed_domains,
-           s.default_currency, s.download_delay, s.concurrency, s.extraction_hints, s.is_local,
-           s.resolve, s.render, s.proxy_pool, s.proxy_rotation, s.platform
+    SELECT r.id AS run_id, r.status AS run_status, r.listing_ids, s.*
       FROM crawl_runs r JOIN stores s ON s.id = r.store_id
      WHERE r.id = :run_id
     """
@@ -101,13 +85,7 @@ def load_run(conn: Connection, run_id: int) -> CrawlRun:
     row = conn.execute(RUN_SQL, {"run_id": run_id}).one_or_none()
     if row is None:
         raise RunNotFound(f"crawl run {run_id} does not exist")
-    store = StoreConfig(
-        id=row.store_id, slug=row.slug, spider=row.spider, allowed_domains=tuple(row.allowed_domains),
-        default_currency=row.default_currency.strip(), download_delay=float(row.download_delay),
-        concurrency=int(row.concurrency), extraction_hints=dict(row.extraction_hints or {}),
-        is_local=bool(row.is_local), resolve=tuple(row.resolve or ()), render=row.render or "none",
-        proxy_pool=row.proxy_pool, proxy_rotation=row.proxy_rotation, platform=row.platform,
-    )
+    store = Store.from_row(row)
     wanted = sorted(set(row.listing_ids or ()))
     targets = tuple(
         Target(listing_id=t.id, url=t.url, status=t.status, price=t.price,
@@ -120,4 +98,4 @@ def load_run(conn: Connection, run_id: int) -> CrawlRun:
     if missing:
         log.warning("crawl run %s: %d of %d listings are gone or belong to another store; skipped",
                     run_id, missing, len(wanted))
-    return CrawlRun(id=int(row.id), status=row.status, store=store, targets=targets)
+    return CrawlRun(id=int(row.run_id), status=row.run_status, store=store, targets=targets)

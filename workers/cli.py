@@ -1,10 +1,10 @@
-"""Scheduler commands: `pricehound crawl STORE [--now]` and the schedule part of `pricehound status`.
+"""Scheduler commands: `pricehound crawl STORE [--now]`, `explain`, `runs` (the schedule part of
+`pricehound status` is pricehound/status.py, shown by the one `status` in pricehound/cli.py).
 
     pricehound crawl acme          # dispatch acme's due targets now, without waiting for beat
     pricehound crawl acme --now    # every watched target of acme, due or not, in one run
     pricehound crawl acme --now --wait   # ... crawled now, then what each page read as, events, alerts
     pricehound explain 42          # one listing's last observations, events and alerts
-    pricehound status              # counts, then per store: due, leased, running, breaker; queues
 """
 
 from __future__ import annotations
@@ -95,48 +95,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    """Counts, the schedule per store and the queue depths (the queues may be unreachable while
-    the database answers: that is shown, not fatal)."""
-    from alerts import disputes
-    from pipelines import held
-    from pricehound import status
-
-    with _engine().connect() as conn:
-        counts = status.counts(conn)
-        stores, now = status.store_schedule(conn)
-        held_runs = held.held_runs(conn)
-        dispute_counts = disputes.per_store(conn)
-        proxies = status.proxy_failures(conn)
-    depths: dict[str, int] | None = None
-    redis_error: str | None = None
-    try:
-        from pricehound.redisconn import get_redis
-
-        depths = status.queue_depths(get_redis())
-    except Exception as exc:  # noqa: BLE001 - any Redis trouble is reported, not raised
-        redis_error = f"{type(exc).__name__}: {exc}"
-    if args.json:
-        print(json.dumps({**counts.__dict__, "store_schedule": [s.as_json() for s in stores],
-                          "queues": depths, "queues_error": redis_error,
-                          "held_runs": [{**r.__dict__, "finished_at": str(r.finished_at)} for r in held_runs],
-                          "disputes": dispute_counts,
-                          "proxy_failures": [p.__dict__ for p in proxies]}))
-        return EXIT_OK
-    print(status.render(counts))
-    print()
-    print(status.render_schedule(stores, now))
-    print()
-    print(status.render_queues(depths, redis_error))
-    print()
-    print(held.render(held_runs))
-    print()
-    print(disputes.render(dispute_counts))
-    print()
-    print(status.render_proxy_failures(proxies))
-    return EXIT_OK
-
-
 def cmd_runs_held(args: argparse.Namespace) -> int:
     from pipelines import held
 
@@ -216,9 +174,3 @@ def register(subparsers) -> None:
     p.add_argument("--events", type=int, default=10, help="how many recent events (default 10)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_explain)
-
-    status_parser = subparsers.choices.get("status")
-    if status_parser is not None:
-        status_parser.description = ("Counts; per store the due and leased targets, the running crawl, "
-                                     "the last outcome and the circuit breaker; the depth of each queue.")
-        status_parser.set_defaults(handler=cmd_status)

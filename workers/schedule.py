@@ -40,11 +40,14 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from pricehound import freshness, tasknames
 from pricehound.config import Settings, get_settings
 from pricehound.db import get_engine
 from workers import app
 from workers.beat import periodic
-from workers.retry import TRANSIENT_ERRORS
+from workers.retry import retry_policy
+
+PLAN_EVERY = freshness.PLAN_EVERY
 
 log = logging.getLogger("pricehound.schedule")
 
@@ -57,7 +60,7 @@ MIN_PAGE_SECONDS = 0.1
 #: listings re-scored per statement by the periodic priority refresh
 REFRESH_CHUNK = 5000
 
-CRAWL_TASK = "pricehound.crawl.run_store_crawl"
+CRAWL_TASK = tasknames.RUN_STORE_CRAWL
 
 
 def worker_identity() -> str:
@@ -274,10 +277,10 @@ _settings = get_settings()
 
 
 @periodic(
-    "pricehound.schedule.dispatch_due",
+    tasknames.DISPATCH_DUE,
     every=max(_settings.beat_interval, 0.5),
     soft_time_limit=60, time_limit=90,
-    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=30, max_retries=3,
+    **retry_policy(backoff_max=30),
 )
 def dispatch_due() -> int:
     """Beat's tick: lease what is due and enqueue one crawl per store. Returns targets leased."""
@@ -290,10 +293,10 @@ def dispatch_due() -> int:
 
 
 @periodic(
-    "pricehound.schedule.refresh_priorities",
+    tasknames.REFRESH_PRIORITIES,
     every=600,
     soft_time_limit=300, time_limit=360,
-    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=120, max_retries=3,
+    **retry_policy(backoff_max=120),
 )
 def refresh_priorities() -> int:
     """Re-score the whole frontier: recent activity and volatility change without any watch
@@ -304,7 +307,27 @@ def refresh_priorities() -> int:
     return seen
 
 
+@periodic(
+    tasknames.PLAN_REVISITS,
+    every=PLAN_EVERY,
+    soft_time_limit=120, time_limit=150,
+    **retry_policy(backoff_max=60),
+)
+def plan_revisits() -> int:
+    """Re-estimate change rates and re-plan every store's revisits (pricehound.freshness).
+    Returns the number of listings planned."""
+    started = time.perf_counter()
+    settings = get_settings()
+    with get_engine(settings).begin() as conn:
+        plans = freshness.plan(conn, settings)
+    failing = [p.slug for p in plans if not p.floor_honoured]
+    log.info("revisit plan (%s): %d stores, %d listings in %.1f s%s", settings.revisit_policy, len(plans),
+             sum(p.listings for p in plans), time.perf_counter() - started,
+             f"; hot floor not held at {', '.join(failing)}" if failing else "")
+    return sum(p.listings for p in plans)
+
+
 __all__ = [
     "MAX_BATCH", "RUN_TARGET_SECONDS", "DispatchedRun", "Tick", "describe", "dispatch", "dispatch_due",
-    "enqueue", "lease_due", "refresh_all_priorities", "refresh_priorities", "worker_identity",
+    "enqueue", "lease_due", "plan_revisits", "refresh_all_priorities", "refresh_priorities", "worker_identity",
 ]
