@@ -25,6 +25,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from alerts import rules
+
 log = logging.getLogger("pricehound.alerts.evaluate")
 
 # "unknown" availability on either side of a change never alerts: only in_stock/preorder count.
@@ -170,7 +172,45 @@ WITH ev AS (
            -- back in stock cheaper than when it was last in stock: the email says so
            CASE WHEN l.alert_kind = 'back_in_stock' AND l.new_price < was.price
                 THEN jsonb_build_object('cheaper_than', was.price) ELSE '{}'::jsonb END
+           -- a sale: the Omnibus reference (lowest price charged in the window before it) and
+           -- whether the page's "was" price was charged in that window (alerts/omnibus.py words it)
+           || CASE WHEN l.alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')
+                   THEN jsonb_strip_nulls(jsonb_build_object(
+                          'prior_low', ref.low, 'prior_low_at', ref.low_at, 'prior_since', ref.since,
+                          'was_price', CASE WHEN cur.regular_price > l.new_price THEN cur.regular_price END,
+                          'was_charged', CASE WHEN cur.regular_price > l.new_price
+                                              THEN coalesce(ref.was_charged, false) END))
+                      || CASE WHEN ref.low IS NULL THEN '{"prior_none": true}'::jsonb ELSE '{}'::jsonb END
+                   ELSE '{}'::jsonb END
       FROM fanout l
+      LEFT JOIN LATERAL (
+            -- the "was" price the sale's own reading showed
+            SELECT h.regular_price FROM price_history_log h
+             WHERE l.alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')
+               AND h.listing_id = l.listing_id AND h.observed_at = l.occurred_at AND h.currency = l.currency
+             ORDER BY h.id DESC LIMIT 1) cur ON true
+      LEFT JOIN LATERAL (
+            -- prices charged in [sale - N days, sale): the changes inside the window, and the
+            -- state in force when it opened (history holds changes, not readings); a sold-out
+            -- state charged nothing, an unstated stock counts
+            SELECT min(w.price) FILTER (WHERE w.charged) AS low,
+                   (array_agg(w.at ORDER BY w.price, w.at) FILTER (WHERE w.charged))[1] AS low_at,
+                   min(w.at) AS since, bool_or(w.price = cur.regular_price) FILTER (WHERE w.charged) AS was_charged
+              FROM (SELECT h.price, h.observed_at AS at, h.price IS NOT NULL AND h.currency = l.currency
+                           AND coalesce(h.availability, 'unknown') <> 'out_of_stock' AS charged
+                      FROM price_history_log h
+                     WHERE h.listing_id = l.listing_id
+                       AND h.observed_at > l.occurred_at - make_interval(days => :omnibus_days)
+                       AND h.observed_at < l.occurred_at
+                    UNION ALL
+                    (SELECT h.price, l.occurred_at - make_interval(days => :omnibus_days),
+                            h.price IS NOT NULL AND h.currency = l.currency
+                            AND coalesce(h.availability, 'unknown') <> 'out_of_stock'
+                       FROM price_history_log h
+                      WHERE h.listing_id = l.listing_id
+                        AND h.observed_at <= l.occurred_at - make_interval(days => :omnibus_days)
+                      ORDER BY h.observed_at DESC, h.id DESC LIMIT 1)) w
+             WHERE l.alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')) ref ON true
       LEFT JOIN LATERAL (
             SELECT h.price FROM price_history_log h
              WHERE l.alert_kind = 'back_in_stock' AND h.listing_id = l.listing_id
@@ -210,6 +250,7 @@ def evaluate_batch(conn: Connection, event_ids: Sequence[int], *, cooldown_secon
         "cooldown": timedelta(seconds=cooldown_seconds),
         "window": timedelta(seconds=window_seconds),
         "max_age": max_age,
+        "omnibus_days": rules.OMNIBUS_DAYS,
     }).one()
     return Evaluation(events=int(row.events), notification_ids=[int(i) for i in row.notification_ids],
                       user_ids=[int(u) for u in row.user_ids])
