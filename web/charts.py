@@ -23,6 +23,10 @@ class Line:
 
     y: float
     label: str
+    label_y: float = 0.0  # the label's baseline, moved apart when two lines sit close
+
+
+LABEL_GAP = 12.0  # px: 11px labels closer than this overlap
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,15 @@ def step_chart(samples: list[Any], now: datetime, *, currency: str, target: Deci
             end = rows[i + 1][0] if i + 1 < len(rows) else now
             sold_out.append((x(t), max(x(end) - x(t), 1.0)))
 
+    target_line = low_line = None
+    if target is not None:
+        target_line = Line(y(target), f"Target {_amount(target, places)}", y(target) + 4)
+    if low_90d is not None:
+        label_y = y(low_90d) + 4
+        if target_line is not None and abs(label_y - target_line.label_y) < LABEL_GAP:
+            # keep both readable: the low's label goes below the target's (or above, at the floor)
+            label_y = target_line.label_y + LABEL_GAP if target_line.label_y + LABEL_GAP <= height else \
+                target_line.label_y - LABEL_GAP
+        low_line = Line(y(low_90d), f"90-day low {_amount(low_90d, places)}", label_y)
     return Chart(width, height, points, low, high, currency, len(priced), right=right, bottom=bottom,
-                 x_ticks=x_ticks, y_ticks=y_ticks,
-                 target=Line(y(target), f"Target {_amount(target, places)}") if target is not None else None,
-                 low_line=Line(y(low_90d), f"90-day low {_amount(low_90d, places)}") if low_90d is not None else None,
-                 sold_out=sold_out)
+                 x_ticks=x_ticks, y_ticks=y_ticks, target=target_line, low_line=low_line, sold_out=sold_out)
