@@ -165,29 +165,16 @@ WITH ev AS (
       FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
       JOIN user_channels ch ON ch.user_id = l.user_id AND ch.kind <> 'email' AND ch.status = 'verified'
                            AND l.alert_kind = ANY (ch.alert_kinds)
-), inserted AS (
-    INSERT INTO notifications (user_id, item_id, event_id, kind, channel, channel_id, dedupe_key, send_after, payload)
-    SELECT l.user_id, l.item_id, l.event_id, l.alert_kind, l.channel, l.channel_id, l.dedupe_key,
-           pricehound_now() + CAST(:window AS interval),
-           -- back in stock cheaper than when it was last in stock: the email says so
-           CASE WHEN l.alert_kind = 'back_in_stock' AND l.new_price < was.price
-                THEN jsonb_build_object('cheaper_than', was.price) ELSE '{}'::jsonb END
-           -- a sale: the Omnibus reference (lowest price charged in the window before it) and
-           -- whether the page's "was" price was charged in that window (alerts/omnibus.py words it)
-           || CASE WHEN l.alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')
-                   THEN jsonb_strip_nulls(jsonb_build_object(
-                          'prior_low', ref.low, 'prior_low_at', ref.low_at, 'prior_since', ref.since,
-                          'was_price', CASE WHEN cur.regular_price > l.new_price THEN cur.regular_price END,
-                          'was_charged', CASE WHEN cur.regular_price > l.new_price
-                                              THEN coalesce(ref.was_charged, false) END))
-                      || CASE WHEN ref.low IS NULL THEN '{"prior_none": true}'::jsonb ELSE '{}'::jsonb END
-                   ELSE '{}'::jsonb END
-      FROM fanout l
+), omnibus AS (
+    -- once per sale event (not per watch and channel): the Omnibus reference, the lowest price
+    -- charged in the window before the sale, and whether the page's "was" price was charged in it
+    SELECT l.event_id, cur.regular_price AS was, ref.low, ref.low_at, ref.since, ref.was_charged
+      FROM (SELECT DISTINCT event_id, listing_id, occurred_at, currency FROM latest
+             WHERE alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')) l
       LEFT JOIN LATERAL (
             -- the "was" price the sale's own reading showed
             SELECT h.regular_price FROM price_history_log h
-             WHERE l.alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')
-               AND h.listing_id = l.listing_id AND h.observed_at = l.occurred_at AND h.currency = l.currency
+             WHERE h.listing_id = l.listing_id AND h.observed_at = l.occurred_at AND h.currency = l.currency
              ORDER BY h.id DESC LIMIT 1) cur ON true
       LEFT JOIN LATERAL (
             -- prices charged in [sale - N days, sale): the changes inside the window, and the
@@ -209,8 +196,25 @@ WITH ev AS (
                        FROM price_history_log h
                       WHERE h.listing_id = l.listing_id
                         AND h.observed_at <= l.occurred_at - make_interval(days => :omnibus_days)
-                      ORDER BY h.observed_at DESC, h.id DESC LIMIT 1)) w
-             WHERE l.alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')) ref ON true
+                      ORDER BY h.observed_at DESC, h.id DESC LIMIT 1)) w) ref ON true
+), inserted AS (
+    INSERT INTO notifications (user_id, item_id, event_id, kind, channel, channel_id, dedupe_key, send_after, payload)
+    SELECT l.user_id, l.item_id, l.event_id, l.alert_kind, l.channel, l.channel_id, l.dedupe_key,
+           pricehound_now() + CAST(:window AS interval),
+           -- back in stock cheaper than when it was last in stock: the email says so
+           CASE WHEN l.alert_kind = 'back_in_stock' AND l.new_price < was.price
+                THEN jsonb_build_object('cheaper_than', was.price) ELSE '{}'::jsonb END
+           -- a sale: the Omnibus reference (lowest price charged in the window before it) and
+           -- whether the page's "was" price was charged in that window (alerts/omnibus.py words it)
+           || CASE WHEN l.alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')
+                   THEN jsonb_strip_nulls(jsonb_build_object(
+                          'prior_low', o.low, 'prior_low_at', o.low_at, 'prior_since', o.since,
+                          'was_price', CASE WHEN o.was > l.new_price THEN o.was END,
+                          'was_charged', CASE WHEN o.was > l.new_price THEN coalesce(o.was_charged, false) END))
+                      || CASE WHEN o.low IS NULL THEN '{"prior_none": true}'::jsonb ELSE '{}'::jsonb END
+                   ELSE '{}'::jsonb END
+      FROM fanout l
+      LEFT JOIN omnibus o ON o.event_id = l.event_id
       LEFT JOIN LATERAL (
             SELECT h.price FROM price_history_log h
              WHERE l.alert_kind = 'back_in_stock' AND h.listing_id = l.listing_id
