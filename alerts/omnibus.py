@@ -16,8 +16,6 @@ from typing import Any
 from alerts import rules
 from alerts.render import money
 
-SALE_KINDS = ("target_reached", "price_drop", "new_low", "cheapest_store")
-
 
 def _when(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
@@ -37,7 +35,7 @@ def notes(kind: str, new_price: Any, currency: str | None, payload: Mapping[str,
     """The Omnibus notes of one alert: ``[{"rule": name, "text": words}]``, empty for kinds that
     announce no sale or rows evaluated before these facts were stored."""
     payload = payload or {}
-    if kind not in SALE_KINDS or new_price is None or "prior_low" not in payload and "prior_none" not in payload:
+    if kind not in rules.SALE_KINDS or new_price is None or ("prior_low" not in payload and "prior_none" not in payload):
         return []
     new = Decimal(str(new_price))
     out: list[dict[str, str]] = []
