@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """The `pricehound` command line.
 
 The kernel's own commands live here (initdb, stores, users, watch, status). Each stage adds its
@@ -162,7 +163,12 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     with _engine().begin() as conn:
         user_id = catalog.add_user(conn, email=args.email, name=args.name, premium=args.premium,
                                    verified=args.verified)
+        if args.admin:
+            from pricehound import operators
+
+            operators.set_admin(conn, user_id, True)
     state = "verified" if args.verified else "unverified: no alerts until the address is confirmed"
+    state += "; admin: may open /admin" if args.admin else ""
     print(f"user {user_id} <{catalog.parse_email(args.email)}> ({state})")
     return EXIT_OK
 
@@ -263,7 +269,8 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD", "PRICEHOUND_SMTP_PASSWORD")
+SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD", "PRICEHOUND_SMTP_PASSWORD",
+                   "PRICEHOUND_METRICS_TOKEN")
 
 
 def _shown_setting(name: str, value) -> str:
@@ -352,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.add_argument("--premium", action="store_true", help="premium account: crawled more often")
     p.add_argument("--verified", action="store_true", help="mark the address as already confirmed")
+    p.add_argument("--admin", action="store_true", help="may open the operator's page (/admin)")
     p.set_defaults(handler=cmd_users_add)
 
     watch = sub.add_parser("watch", help="watch a product page for a user")
@@ -377,6 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="show the configuration in effect (from the environment)")
     p.add_argument("--markdown", action="store_true", help="print the documented table of variables")
     p.set_defaults(handler=cmd_config)
+
+    # operators' verbs (users list/disable, stores pause/resume/remove, watch list/remove/import,
+    # history export, beat health, metrics, completion): light imports, so always registered
+    from pricehound import opscli
+
+    opscli.register(sub)
 
     for module_name in STAGE_COMMANDS:
         try:
@@ -425,6 +439,20 @@ def refuse_control_characters(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Answer a shell's completion request (argcomplete, when installed; it exits when it
+    answered). Without argcomplete the command line works the same, without completion."""
+    import os
+
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from pricehound import logs
 
@@ -434,6 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pricehound: error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     parser = build_parser()
+    _complete(parser)
     args = parser.parse_args(argv)
     _exit_cleanly_on_sigterm()
     if not getattr(args, "handler", None):

@@ -410,6 +410,8 @@ VARIABLES: tuple[Var, ...] = (
         "Ceiling on the memory of the browser's processes per crawl (MiB, PSS: shared pages counted once): over it, contexts are recycled and fewer kept."),
     Var("PRICEHOUND_RENDER_BLOCK", "render_block", _resource_types, ("image", "font", "media"),
         "Resource types the browser never fetches while rendering (hosts off the store's domains are always refused)."),
+    Var("PRICEHOUND_METRICS_TOKEN", "metrics_token", _optional_str, None,
+        "Bearer token /metrics on the web service asks for. Unset: /metrics is open (keep it off the public network)."),
 )
 
 
@@ -475,6 +477,7 @@ class Settings:
     render_block: tuple[str, ...] = ("image", "font", "media")
     proxy_pools: ProxyPools = field(default_factory=ProxyPools)
     proxy_rest: float = 30.0
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -95,7 +95,7 @@ SELECT s.slug, s.active,
        CASE WHEN s.crawl_lease_until >= pricehound_now() THEN s.crawl_leased_by END AS run_holder,
        s.last_outcome, s.last_crawl_at, s.failure_streak,
        CASE WHEN s.paused_until > pricehound_now() THEN s.paused_until END AS paused_until,
-       s.last_error, s.render,
+       s.last_error, s.paused_at, s.render,
        CASE WHEN s.render <> 'js' THEN
            (SELECT lr.render_advice FROM crawl_runs lr
              WHERE lr.store_id = s.id AND lr.finished_at IS NOT NULL
@@ -128,6 +128,7 @@ class StoreSchedule:
     last_error: str | None
     render: str = "none"
     render_advice: str | None = None  # from the store's last finished run (spiders/render_advice.py)
+    paused_at: datetime | None = None  # paused by an operator (`pricehound stores pause`)
 
     def as_json(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()}
@@ -192,6 +193,8 @@ def render_schedule(stores: list[StoreSchedule], now: datetime) -> str:
             crawling = f"run {st.run_id} {st.run_status or ''} since {_age(st.run_since, now)}".replace("  ", " ")
         last = f"{st.last_outcome} {_age(st.last_crawl_at, now)}" if st.last_outcome else "never"
         paused = f"until {st.paused_until:%H:%M:%S} ({_age(st.paused_until, now)})" if st.paused_until else "-"
+        if st.paused_at is not None:
+            paused = f"by operator {_age(st.paused_at, now)}"
         slug = st.slug if st.active else f"{st.slug} (inactive)"
         lines.append((slug, str(st.due), str(st.leased), crawling, last, str(st.failure_streak), paused))
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]

@@ -103,6 +103,7 @@ class ProductSpider(EndpointFlow, scrapy.Spider):
     reads_most_pages = True
 
     def __init__(self, run: CrawlRun, *args: Any, **kwargs: Any):
+        kwargs.pop("run_id", None)  # `scrapy crawl NAME -a run_id=N`: read into ``run`` by from_crawler
         super().__init__(*args, **kwargs)
         self.run = run
         self.store = run.store
@@ -112,7 +113,18 @@ class ProductSpider(EndpointFlow, scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ProductSpider:
-        """The spider, with its page readers already starting (PRICEHOUND_EXTRACT_WORKERS)."""
+        """The spider, with its page readers already starting (PRICEHOUND_EXTRACT_WORKERS).
+
+        From Scrapy's own command (``scrapy crawl generic -a run_id=N``) the run is claimed and
+        its store's settings applied here, before Scrapy freezes the crawler's settings."""
+        if kwargs.get("run") is None and not args:
+            from spiders import standalone
+
+            if "run_id" not in kwargs:
+                raise standalone.RunRefused(f"which crawl run? `scrapy crawl {cls.name} -a run_id=N` (a crawl_runs "
+                                            "id; `pricehound crawl STORE --now` queues one)")
+            kwargs["run"] = standalone.start(crawler, kwargs["run_id"], cls.name)
+            crawler.pricehound_run = kwargs["run"]
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.platform_setup()  # again, now that the crawl's settings are at hand
         s = crawler.settings
@@ -130,6 +142,10 @@ class ProductSpider(EndpointFlow, scrapy.Spider):
         self.platform_closed()
         self.crawler.stats.set_value("pricehound/cpu_seconds",
                                      round(process_cpu_seconds() - self._cpu_at_open, 3))
+        if getattr(self.crawler, "pricehound_run", None) is self.run:
+            from spiders import standalone
+
+            standalone.finish(self.crawler, self.run, reason)
 
     # -- requests -------------------------------------------------------------------------
 

@@ -14,11 +14,11 @@ from pricehound.config import Settings, get_settings
 from pricehound.db import get_engine
 from pricehound.redisconn import get_redis
 from web import errors
-from web.api import auth, channels, health, lists, partner, sns, watches
+from web.api import auth, channels, health, lists, metrics, partner, sns, watches
 from web.deps import AppState
 from web.mailer import Enqueue, LinkMailer
+from web.pages import admin, disputes, links, manage, unsubscribe
 from web.pages import channels as channel_pages
-from web.pages import disputes, links, manage, unsubscribe
 from web.pages import partner as partner_pages
 from web.ratelimit import RateLimiter, RateLimits
 from web.security import SecurityHeadersMiddleware
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, *, rate_limits: RateLimits | No
     errors.install(app)
     for router in (health.router, auth.router, watches.router, lists.router, partner.router,
                    links.router, manage.router, unsubscribe.router, sns.router, partner_pages.router,
-                   disputes.router, channels.router, channel_pages.router):
+                   disputes.router, channels.router, channel_pages.router, metrics.router, admin.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(SecurityHeadersMiddleware, https=settings.public_url.lower().startswith("https://"))

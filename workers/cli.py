@@ -42,10 +42,14 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         store = catalog.get_store(conn, args.store)
         state = conn.execute(
             sa.text("SELECT current_run_id, crawl_leased_by, paused_until > pricehound_now() AS paused, paused_until, "
+                    "paused_at IS NOT NULL AS operator_paused, "
                     "crawl_lease_until >= pricehound_now() AS busy FROM stores WHERE id = :id"), {"id": store.id},
         ).one()
     if not store.active:
         raise catalog.InputError(f"store {store.slug} is inactive; nothing is crawled there")
+    if state.operator_paused:
+        raise catalog.InputError(f"store {store.slug} is paused by an operator; "
+                                 f"`pricehound stores resume {store.slug}` first")
     if state.busy:
         message = (f"store {store.slug} is busy: run {state.current_run_id} holds it ({state.crawl_leased_by}); "
                    "try again when it finishes (`pricehound status`)")

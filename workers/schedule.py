@@ -2,8 +2,8 @@
 
 One dispatch tick is one transaction and one statement (:data:`LEASE_SQL`):
 
-1. lock the stores that may start a crawl now (active, not paused by the circuit breaker, no
-   live store lease) with ``FOR UPDATE SKIP LOCKED`` — a second dispatcher skips them;
+1. lock the stores that may start a crawl now (active, not paused by an operator or by the
+   circuit breaker, no live store lease) with ``FOR UPDATE SKIP LOCKED`` — a second dispatcher skips them;
 2. per store, take its due frontier rows, highest priority first, at most one run's worth
    (see :func:`batch_limit`); the store's lock covers them, so they need no lock of their own;
 3. insert one ``crawl_runs`` row per store batch (its ``listing_ids`` are the batch) and reserve
@@ -85,6 +85,7 @@ LEASE_SQL = sa.text(
                            * greatest(s.download_delay, :min_page))) AS lookahead
                   FROM stores s
                  WHERE s.active
+                   AND s.paused_at IS NULL  -- paused by an operator: even `crawl` waits for resume
                    AND (CAST(:store_id AS bigint) IS NULL OR s.id = CAST(:store_id AS bigint))
                    AND (:ignore_pause OR s.paused_until IS NULL OR s.paused_until <= pricehound_now())
                    AND (s.crawl_lease_until IS NULL OR s.crawl_lease_until < pricehound_now())
