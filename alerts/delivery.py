@@ -64,7 +64,7 @@ def _plain(value: Any) -> Any:
 
 PAYLOAD_FIELDS = ("notification_id", "kind", "event_id", "item_id", "title", "store", "url", "old_price", "new_price",
                   "currency", "old_availability", "new_availability", "occurred_at", "target_price", "lowest_30d",
-                  "lowest_90d", "percent", "cheaper_than", "evidence", "gone", "dispute_url", "unsubscribe_url")
+                  "lowest_90d", "percent", "cheaper_than", "omnibus", "evidence", "gone", "dispute_url", "unsubscribe_url")
 
 
 def webhook_payload(message: Message, alerts: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:

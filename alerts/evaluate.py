@@ -25,6 +25,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from alerts import rules
 from pricehound.kinds import SALE_KINDS
 
 log = logging.getLogger("pricehound.alerts.evaluate")
@@ -201,6 +202,38 @@ WITH ev AS (
       FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
       JOIN user_channels ch ON ch.user_id = l.user_id AND ch.kind <> 'email' AND ch.status = 'verified'
                            AND l.alert_kind = ANY (ch.alert_kinds)
+), omnibus AS (
+    -- once per sale event (not per watch and channel): the Omnibus reference, the lowest price
+    -- charged in the window before the sale, and whether the page's "was" price was charged in it
+    SELECT l.event_id, cur.regular_price AS was, ref.low, ref.low_at, ref.since, ref.was_charged
+      FROM (SELECT DISTINCT event_id, listing_id, occurred_at, currency FROM latest
+             WHERE alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')) l
+      LEFT JOIN LATERAL (
+            -- the "was" price the sale's own reading showed
+            SELECT h.regular_price FROM price_history_log h
+             WHERE h.listing_id = l.listing_id AND h.observed_at = l.occurred_at AND h.currency = l.currency
+             ORDER BY h.id DESC LIMIT 1) cur ON true
+      LEFT JOIN LATERAL (
+            -- prices charged in [sale - N days, sale): the changes inside the window, and the
+            -- state in force when it opened (history holds changes, not readings); a sold-out
+            -- state charged nothing, an unstated stock counts
+            SELECT min(w.price) FILTER (WHERE w.charged) AS low,
+                   (array_agg(w.at ORDER BY w.price, w.at) FILTER (WHERE w.charged))[1] AS low_at,
+                   min(w.at) AS since, bool_or(w.price = cur.regular_price) FILTER (WHERE w.charged) AS was_charged
+              FROM (SELECT h.price, h.observed_at AS at, h.price IS NOT NULL AND h.currency = l.currency
+                           AND coalesce(h.availability, 'unknown') <> 'out_of_stock' AS charged
+                      FROM price_history_log h
+                     WHERE h.listing_id = l.listing_id
+                       AND h.observed_at > l.occurred_at - make_interval(days => :omnibus_days)
+                       AND h.observed_at < l.occurred_at
+                    UNION ALL
+                    (SELECT h.price, l.occurred_at - make_interval(days => :omnibus_days),
+                            h.price IS NOT NULL AND h.currency = l.currency
+                            AND coalesce(h.availability, 'unknown') <> 'out_of_stock'
+                       FROM price_history_log h
+                      WHERE h.listing_id = l.listing_id
+                        AND h.observed_at <= l.occurred_at - make_interval(days => :omnibus_days)
+                      ORDER BY h.observed_at DESC, h.id DESC LIMIT 1)) w) ref ON true
 ), inserted AS (
     INSERT INTO notifications (user_id, item_id, event_id, kind, channel, channel_id, dedupe_key, send_after, payload)
     SELECT l.user_id, l.item_id, l.event_id, l.alert_kind, l.channel, l.channel_id, l.dedupe_key,
@@ -213,7 +246,17 @@ WITH ev AS (
                 THEN jsonb_build_object('cheapest_listing_id', l.cheapest_listing, 'cheapest_price', l.cheapest_price,
                                         'was_cheapest_store_id', l.was_cheapest_store)
                 ELSE '{}'::jsonb END
+           -- a sale: the Omnibus reference (lowest price charged in the window before it) and
+           -- whether the page's "was" price was charged in that window (alerts/omnibus.py words it)
+           || CASE WHEN l.alert_kind = ANY (CAST(:sale_kinds AS text[]))
+                   THEN jsonb_strip_nulls(jsonb_build_object(
+                          'prior_low', o.low, 'prior_low_at', o.low_at, 'prior_since', o.since,
+                          'was_price', CASE WHEN o.was > l.new_price THEN o.was END,
+                          'was_charged', CASE WHEN o.was > l.new_price THEN coalesce(o.was_charged, false) END))
+                      || CASE WHEN o.low IS NULL THEN '{"prior_none": true}'::jsonb ELSE '{}'::jsonb END
+                   ELSE '{}'::jsonb END
       FROM fanout l
+      LEFT JOIN omnibus o ON o.event_id = l.event_id
       LEFT JOIN LATERAL (
             SELECT h.price FROM price_history_log h
              WHERE l.alert_kind = 'back_in_stock' AND h.listing_id = l.listing_id
@@ -254,6 +297,7 @@ def evaluate_batch(conn: Connection, event_ids: Sequence[int], *, cooldown_secon
         "window": timedelta(seconds=window_seconds),
         "max_age": max_age,
         "sale_kinds": list(SALE_KINDS),
+        "omnibus_days": rules.OMNIBUS_DAYS,
     }).one()
     return Evaluation(events=int(row.events), notification_ids=[int(i) for i in row.notification_ids],
                       user_ids=[int(u) for u in row.user_ids])

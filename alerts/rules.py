@@ -66,3 +66,24 @@ def price_seen_on_page(source: str | None, rules: Any) -> bool:
     if rule is not None:
         return rule in VISIBLE_PRICE_RULES
     return source in VISIBLE_SOURCES
+
+
+# Honest deals: the reference price of the EU Omnibus directive (Directive (EU) 2019/2161, which
+# added art. 6a to Directive 98/6/EC): a price reduction is announced against the lowest price
+# the seller charged in the 30 days before it. Shops show a "was" (struck-through, list, RRP)
+# price of their choosing; a buyer is told whether the new price really is that 30-day low and
+# whether the "was" price was ever charged in the window. Prices charged: observations that were
+# in stock (or pre-order), or whose stock the page did not state; a sold-out price sells nothing.
+OMNIBUS_DAYS = 30
+OMNIBUS_LOWEST = "omnibus.lowest_in_30_days"
+OMNIBUS_NOT_LOWEST = "omnibus.not_lowest_in_30_days"
+OMNIBUS_NO_HISTORY = "omnibus.no_price_in_30_days"
+OMNIBUS_WAS_NEVER_CHARGED = "omnibus.was_never_charged"
+OMNIBUS_WORDS = {
+    OMNIBUS_LOWEST: "The lowest price of the 30 days before this sale.",
+    # history that begins inside the window: say how far back the claim reaches
+    OMNIBUS_LOWEST + ".since": "The lowest price since we began tracking it on {since} (less than 30 days).",
+    OMNIBUS_NOT_LOWEST: "Not the lowest of 30 days (lowest was {lowest} on {on}).",
+    OMNIBUS_NO_HISTORY: "No price was charged in the 30 days before this sale, so none to compare with.",
+    OMNIBUS_WAS_NEVER_CHARGED: "The shop's \"was\" price of {was} was never charged in the 30 days before this sale.",
+}

@@ -29,6 +29,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.engine import Connection, Engine
 
 from alerts import channels, delivery, evidence, links, mime, noise, outbox, ratelimit, render
+from alerts import omnibus as omnibus_notes
 from alerts.outbox import ALERT_KINDS, TRANSACTIONAL_KINDS
 from pricehound import clock
 from pricehound.config import Settings, get_settings
@@ -235,6 +236,7 @@ def alert_items(message: Message, context: dict[int, dict[str, Any]], settings: 
             "dispute_url": links.dispute_url(message.user_id, row["id"], settings),
             "gone": row["kind"] == "removed" or ctx["listing_status"] == "removed",
             "cheaper_than": payload.get("cheaper_than"),
+            "omnibus": omnibus_notes.notes(row["kind"], ctx["new_price"], ctx["currency"], payload, ctx["occurred_at"]),
             "percent": render.percent_change(ctx["old_price"], ctx["new_price"]),
             "unsubscribe_url": links.unsubscribe_url(message.user_id, row["item_id"], settings),
         })
