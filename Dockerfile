@@ -4,7 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 # Debian's Chromium renders the pages of stores added with --render js (spiders/rendering.py)
 RUN apt-get update && apt-get install -y --no-install-recommends chromium && rm -rf /var/lib/apt/lists/*
-COPY pyproject.toml README.md schema.sql celeryconfig.py scrapy.cfg ./
+COPY pyproject.toml constraints.txt README.md schema.sql celeryconfig.py scrapy.cfg ./
 COPY pricehound ./pricehound
 COPY spiders ./spiders
 COPY pipelines ./pipelines
@@ -12,7 +12,9 @@ COPY workers ./workers
 COPY alerts ./alerts
 COPY web ./web
 COPY demostore ./demostore
-RUN pip install . && useradd --create-home pricehound
+# Pinned by constraints.txt; no embedded servers (the `embedded` extra): the image is given
+# DATABASE_URL and REDIS_URL.
+RUN pip install -c constraints.txt . && useradd --create-home pricehound
 USER pricehound
 ENV PRICEHOUND_DATA_DIR=/home/pricehound/data
 CMD ["pricehound", "--help"]

@@ -4,14 +4,14 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 DEMO_DATA ?= $(CURDIR)/.data/demo
 PYTEST_ARGS ?=
 # The Chromium that renders script-built shops (and their tests): Debian's package by default.
 CHROMIUM := $(or $(PRICEHOUND_CHROMIUM_PATH),/usr/bin/chromium)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help install chromium test test-model test-faults lint demo bench clean
+.PHONY: help install chromium test test-model test-faults lint demo bench clean constraints
 
 help:
 	@echo "make demo         run the whole pipeline on embedded PostgreSQL and Redis"
@@ -24,9 +24,12 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# constraints.txt pins every package to what CI and the image were tested with (see its header
+# for how to regenerate it); the embedded extra brings the PostgreSQL and Redis that demo and
+# tests start when DATABASE_URL / REDIS_URL are not set.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,embedded]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -66,6 +69,13 @@ demo: install
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Regenerate constraints.txt: a clean venv, everything newest that pyproject.toml allows, frozen.
+constraints:
+	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/python -m pip install --quiet '.[test,embedded]'
+	{ sed -n '1,/^$$/p' constraints.txt; .constraints-venv/bin/python -m pip freeze --exclude pricehound; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .constraints-venv
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

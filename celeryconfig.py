@@ -61,6 +61,8 @@ enable_utc = True
 # -- beat: entries come from the tasks themselves (workers.beat.periodic); its state file lives
 #    in the data directory, not wherever beat happened to be started
 beat_schedule_filename = str(get_settings().data_dir / "celerybeat-schedule")
+# Celery's persistent scheduler that also writes beat's heartbeat (`pricehound beat health`)
+beat_scheduler = "workers.heartbeat:HeartbeatScheduler"
 
 # -- task modules: each stage's tasks, loaded by every worker and by beat -----------------------
 _TASK_MODULES = (

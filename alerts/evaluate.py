@@ -9,7 +9,8 @@ The statement, in one transaction:
   4. claims the cool-down per (watch, kind) in ``alert_state`` — the upsert's row lock
      serialises concurrent evaluations, so flapping prices mail once per cool-down even when
      two workers see two flaps at once;
-  5. inserts one ``notifications`` row per surviving pair, ON CONFLICT (dedupe_key) DO NOTHING.
+  5. inserts one ``notifications`` row per surviving pair and channel it is routed to (the
+     account's email, each verified webhook/Apprise channel), ON CONFLICT (dedupe_key) DO NOTHING.
 Events are marked evaluated in the same transaction that writes their rows, so the sweeper
 finds exactly the events whose task message was lost.
 """
@@ -23,6 +24,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from alerts import rules
+from pricehound.kinds import SALE_KINDS
 
 log = logging.getLogger("pricehound.alerts.evaluate")
 
@@ -155,7 +159,10 @@ WITH ev AS (
       JOIN shopping_lists sl ON sl.id = p.list_id
       JOIN users u ON u.id = sl.user_id
      WHERE u.verified_at IS NOT NULL AND u.status = 'active'
-       AND NOT EXISTS (SELECT 1 FROM email_suppressions s WHERE s.email = lower(u.email))
+       -- a suppressed address still hears through a verified webhook or Apprise channel
+       AND (NOT EXISTS (SELECT 1 FROM email_suppressions s WHERE s.email = lower(u.email))
+            OR EXISTS (SELECT 1 FROM user_channels ch WHERE ch.user_id = u.id AND ch.kind <> 'email'
+                          AND ch.status = 'verified'))
 ), latest AS (
     -- a batch holding two flaps of one listing claims the cool-down once, with the newest
     SELECT DISTINCT ON (item_id, alert_kind) *
@@ -168,9 +175,9 @@ WITH ev AS (
     INSERT INTO alert_state AS s (item_id, kind, last_alerted_at, last_event_id, last_price, rearm_price)
     SELECT item_id, alert_kind, occurred_at, event_id,
            CASE WHEN alert_kind = 'cheapest_store' THEN cheapest_price
-                WHEN alert_kind IN ('target_reached', 'price_drop', 'new_low') THEN new_price END,
+                WHEN alert_kind = ANY (CAST(:sale_kinds AS text[])) THEN new_price END,
            CASE WHEN alert_kind = 'cheapest_store' THEN cheapest_price * (100 - min_drop_percent) / 100
-                WHEN alert_kind IN ('target_reached', 'price_drop', 'new_low')
+                WHEN alert_kind = ANY (CAST(:sale_kinds AS text[]))
                 THEN new_price * (100 - min_drop_percent) / 100 END
       FROM latest
     ON CONFLICT (item_id, kind) DO UPDATE
@@ -179,10 +186,57 @@ WITH ev AS (
      WHERE s.last_alerted_at <= excluded.last_alerted_at - CAST(:cooldown AS interval)
         OR (excluded.last_price < s.last_price AND excluded.last_price <= s.rearm_price)
     RETURNING item_id, kind, last_event_id
+), fanout AS (
+    -- one row per channel the alert is routed to: the account's email (unless suppressed, or
+    -- its email channel row routes this kind elsewhere), and each verified webhook/Apprise channel
+    SELECT l.*, CAST(NULL AS bigint) AS channel_id, 'email' AS channel,
+           'event:' || l.event_id || ':item:' || l.item_id AS dedupe_key
+      FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
+     WHERE NOT EXISTS (SELECT 1 FROM email_suppressions s JOIN users u ON s.email = lower(u.email)
+                        WHERE u.id = l.user_id)
+       AND NOT EXISTS (SELECT 1 FROM user_channels ch
+                        WHERE ch.user_id = l.user_id AND ch.kind = 'email'
+                          AND (ch.status <> 'verified' OR NOT l.alert_kind = ANY (ch.alert_kinds)))
+    UNION ALL
+    SELECT l.*, ch.id, ch.kind, 'event:' || l.event_id || ':item:' || l.item_id || ':channel:' || ch.id
+      FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
+      JOIN user_channels ch ON ch.user_id = l.user_id AND ch.kind <> 'email' AND ch.status = 'verified'
+                           AND l.alert_kind = ANY (ch.alert_kinds)
+), omnibus AS (
+    -- once per sale event (not per watch and channel): the Omnibus reference, the lowest price
+    -- charged in the window before the sale, and whether the page's "was" price was charged in it
+    SELECT l.event_id, cur.regular_price AS was, ref.low, ref.low_at, ref.since, ref.was_charged
+      FROM (SELECT DISTINCT event_id, listing_id, occurred_at, currency FROM latest
+             WHERE alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')) l
+      LEFT JOIN LATERAL (
+            -- the "was" price the sale's own reading showed
+            SELECT h.regular_price FROM price_history_log h
+             WHERE h.listing_id = l.listing_id AND h.observed_at = l.occurred_at AND h.currency = l.currency
+             ORDER BY h.id DESC LIMIT 1) cur ON true
+      LEFT JOIN LATERAL (
+            -- prices charged in [sale - N days, sale): the changes inside the window, and the
+            -- state in force when it opened (history holds changes, not readings); a sold-out
+            -- state charged nothing, an unstated stock counts
+            SELECT min(w.price) FILTER (WHERE w.charged) AS low,
+                   (array_agg(w.at ORDER BY w.price, w.at) FILTER (WHERE w.charged))[1] AS low_at,
+                   min(w.at) AS since, bool_or(w.price = cur.regular_price) FILTER (WHERE w.charged) AS was_charged
+              FROM (SELECT h.price, h.observed_at AS at, h.price IS NOT NULL AND h.currency = l.currency
+                           AND coalesce(h.availability, 'unknown') <> 'out_of_stock' AS charged
+                      FROM price_history_log h
+                     WHERE h.listing_id = l.listing_id
+                       AND h.observed_at > l.occurred_at - make_interval(days => :omnibus_days)
+                       AND h.observed_at < l.occurred_at
+                    UNION ALL
+                    (SELECT h.price, l.occurred_at - make_interval(days => :omnibus_days),
+                            h.price IS NOT NULL AND h.currency = l.currency
+                            AND coalesce(h.availability, 'unknown') <> 'out_of_stock'
+                       FROM price_history_log h
+                      WHERE h.listing_id = l.listing_id
+                        AND h.observed_at <= l.occurred_at - make_interval(days => :omnibus_days)
+                      ORDER BY h.observed_at DESC, h.id DESC LIMIT 1)) w) ref ON true
 ), inserted AS (
-    INSERT INTO notifications (user_id, item_id, event_id, kind, dedupe_key, send_after, payload)
-    SELECT l.user_id, l.item_id, l.event_id, l.alert_kind,
-           'event:' || l.event_id || ':item:' || l.item_id,
+    INSERT INTO notifications (user_id, item_id, event_id, kind, channel, channel_id, dedupe_key, send_after, payload)
+    SELECT l.user_id, l.item_id, l.event_id, l.alert_kind, l.channel, l.channel_id, l.dedupe_key,
            pricehound_now() + CAST(:window AS interval),
            -- back in stock cheaper than when it was last in stock: the email says so
            CASE WHEN l.alert_kind = 'back_in_stock' AND l.new_price < was.price
@@ -192,7 +246,17 @@ WITH ev AS (
                 THEN jsonb_build_object('cheapest_listing_id', l.cheapest_listing, 'cheapest_price', l.cheapest_price,
                                         'was_cheapest_store_id', l.was_cheapest_store)
                 ELSE '{}'::jsonb END
-      FROM latest l JOIN claimed c ON c.item_id = l.item_id AND c.kind = l.alert_kind
+           -- a sale: the Omnibus reference (lowest price charged in the window before it) and
+           -- whether the page's "was" price was charged in that window (alerts/omnibus.py words it)
+           || CASE WHEN l.alert_kind = ANY (CAST(:sale_kinds AS text[]))
+                   THEN jsonb_strip_nulls(jsonb_build_object(
+                          'prior_low', o.low, 'prior_low_at', o.low_at, 'prior_since', o.since,
+                          'was_price', CASE WHEN o.was > l.new_price THEN o.was END,
+                          'was_charged', CASE WHEN o.was > l.new_price THEN coalesce(o.was_charged, false) END))
+                      || CASE WHEN o.low IS NULL THEN '{"prior_none": true}'::jsonb ELSE '{}'::jsonb END
+                   ELSE '{}'::jsonb END
+      FROM fanout l
+      LEFT JOIN omnibus o ON o.event_id = l.event_id
       LEFT JOIN LATERAL (
             SELECT h.price FROM price_history_log h
              WHERE l.alert_kind = 'back_in_stock' AND h.listing_id = l.listing_id
@@ -232,6 +296,8 @@ def evaluate_batch(conn: Connection, event_ids: Sequence[int], *, cooldown_secon
         "cooldown": timedelta(seconds=cooldown_seconds),
         "window": timedelta(seconds=window_seconds),
         "max_age": max_age,
+        "sale_kinds": list(SALE_KINDS),
+        "omnibus_days": rules.OMNIBUS_DAYS,
     }).one()
     return Evaluation(events=int(row.events), notification_ids=[int(i) for i in row.notification_ids],
                       user_ids=[int(u) for u in row.user_ids])

@@ -40,7 +40,8 @@ STOCK_WORDS = {
 }
 SOURCE_WORDS = {"json-ld": "the page's product data (JSON-LD)", "microdata": "the page's product data (microdata)",
                 "rdfa": "the page's product data (RDFa)", "meta": "the page's product tags",
-                "shopify": "the store's product feed", "visible": "the price shown on the page",
+                "shopify": "the store's product feed", "woocommerce": "the store's product feed",
+                "magento": "the store's product feed", "visible": "the price shown on the page",
                 "selectors": "the store's price element"}
 GONE_WORDS = {"http_404": "the store answered 404 (not found)", "http_410": "the store answered 410 (gone)",
               "redirect_home": "the page now sends visitors to the store's home page",

@@ -63,6 +63,7 @@ from alerts.rules import (
     SALE_KINDS,
     UNKNOWN,
 )
+from pricehound.kinds import DEFAULT_NOTIFY
 
 OK, REMOVED, FAILED = "ok", "removed", "failed"
 
@@ -79,7 +80,7 @@ class Reading:
 
 @dataclass(frozen=True)
 class Watch:
-    notify: frozenset[str] = frozenset({"sale", "sold_out", "back_in_stock", "removed"})
+    notify: frozenset[str] = frozenset(DEFAULT_NOTIFY)
     target: Decimal | None = None
     min_drop_percent: Decimal = Decimal(0)
     new_low_days: int = 30

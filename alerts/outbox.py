@@ -15,20 +15,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from pricehound import tasknames
 from pricehound.catalog import InputError
+from pricehound.kinds import ALERT_KINDS, TRANSACTIONAL_KINDS
+
+__all__ = ["ALERT_KINDS", "TRANSACTIONAL_KINDS"]
 
 log = logging.getLogger("pricehound.alerts.outbox")
 
-SEND_TASK = "pricehound.email.send_notifications"
-ALERT_KINDS = ("price_drop", "target_reached", "price_rise", "new_low", "cheapest_store",
-               "sold_out", "back_in_stock", "removed")
-TRANSACTIONAL_KINDS = ("verify", "login")
+SEND_TASK = tasknames.SEND_NOTIFICATIONS
 SEND_CHUNK = 100
 
 
 def queue_transactional_email(conn: Connection, user_id: int, kind: str, payload: dict[str, Any] | None,
                               dedupe_key: str) -> int:
-    """Owe ``user_id`` one ``verify`` or ``login`` email; returns the notification id.
+    """Owe ``user_id`` one ``verify``, ``login`` or ``channel_disabled`` email; returns the notification id.
 
     Idempotent on ``dedupe_key``: calling again with the same key returns the existing row's id
     and writes nothing. ``payload`` may carry ``link``; without one the mail carries a freshly
@@ -78,15 +79,16 @@ def chunks(ids: Iterable[int], size: int = SEND_CHUNK, user_ids: Sequence[int] |
 
 def enqueue_send(notification_ids: Sequence[int], countdown: float | None = None,
                  user_ids: Sequence[int] | None = None) -> int:
-    """Send the send task for these rows (after the transaction that wrote them committed).
+    """Send the send task for these rows: at once, or inside ``db.transaction()`` once the
+    transaction that wrote them has committed (workers.base.enqueue_by_name).
 
-    Returns how many task messages were sent. Safe to call twice: the task claims each row once.
+    Returns how many task messages it sends. Safe to call twice: the task claims each row once.
     """
-    from workers import app
+    from workers.base import enqueue_by_name
 
     sent = 0
     for chunk in chunks(notification_ids, user_ids=user_ids):
-        app.send_task(SEND_TASK, args=[chunk], countdown=countdown if countdown and countdown > 0 else None)
+        enqueue_by_name(SEND_TASK, [chunk], countdown=countdown if countdown and countdown > 0 else None)
         sent += 1
     if sent:
         log.debug("enqueued %d send task(s) for %d notification(s)", sent, len(notification_ids))

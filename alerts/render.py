@@ -19,10 +19,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from pricehound.currencies import minor_unit
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "INR": "₹"}
-NO_DECIMALS = {"JPY", "KRW", "HUF", "ISK", "CLP"}
-THREE_DECIMALS = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}  # ISO 4217 minor units: 3
 
 
 def money(amount: Decimal | str | None, currency: str | None) -> str:
@@ -31,8 +31,7 @@ def money(amount: Decimal | str | None, currency: str | None) -> str:
         return "—"
     value = Decimal(str(amount))
     code = (currency or "").strip().upper()
-    places = Decimal(1) if code in NO_DECIMALS else Decimal("0.001") if code in THREE_DECIMALS else Decimal("0.01")
-    text = f"{value.quantize(places, rounding=ROUND_HALF_UP):,}"
+    text = f"{value.quantize(minor_unit(code), rounding=ROUND_HALF_UP):,}"
     symbol = SYMBOLS.get(code)
     return f"{symbol}{text}" if symbol else f"{code} {text}".strip()
 
@@ -108,3 +107,16 @@ def render_transactional(kind: str, context: dict[str, Any]) -> Rendered:
     html = _render("layout.html", sections=[Markup(_render(f"{kind}/body.html", **context))], alerts=[],
                    transactional=True, subject=subject, **context)
     return Rendered(subject=subject, text=text + "\n", html=html + "\n")
+
+
+def render_alerts_text(alerts: list[dict[str, Any]], common: dict[str, Any]) -> tuple[str, str]:
+    """Subject and plain text of one user's alerts, without the HTML part (push channels show text)."""
+    if not alerts:
+        raise ValueError("nothing to render")
+    sections = [_render(f"{a['kind']}/body.txt", a=a, **common) for a in alerts]
+    if len(alerts) == 1:
+        subject = _render(f"{alerts[0]['kind']}/subject.txt", a=alerts[0], **common)
+    else:
+        subject = _render("digest/subject.txt", alerts=alerts, **common)
+    text = _render("layout.txt", sections=sections, alerts=alerts, transactional=False, **common)
+    return _plain_subject(subject), text + "\n"

@@ -11,12 +11,15 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from pricehound.kinds import SALE_KINDS
+
+__all__ = ["SALE_KINDS"]  # re-exported with the rest of the vocabulary
+
 IN_STOCK, OUT_OF_STOCK, PREORDER, UNKNOWN = "in_stock", "out_of_stock", "preorder", "unknown"
 AVAILABLE = (IN_STOCK, PREORDER)  # a buyer can order it now (or ahead)
 
-# Alert kinds that tell about a price: never sent while the item is out of stock or gone, and
-# re-armed inside the cool-down by a deeper drop.
-SALE_KINDS = ("target_reached", "price_drop", "new_low", "cheapest_store")
+# Alert kinds that tell about a price (SALE_KINDS, from pricehound/kinds.py): never sent while the
+# item is out of stock or gone, and re-armed inside the cool-down by a deeper drop.
 NEW_LOW_WINDOWS = (30, 90)  # days; a watch picks one
 
 # Defaults (configuration overrides them: pricehound/config.py).
@@ -63,3 +66,24 @@ def price_seen_on_page(source: str | None, rules: Any) -> bool:
     if rule is not None:
         return rule in VISIBLE_PRICE_RULES
     return source in VISIBLE_SOURCES
+
+
+# Honest deals: the reference price of the EU Omnibus directive (Directive (EU) 2019/2161, which
+# added art. 6a to Directive 98/6/EC): a price reduction is announced against the lowest price
+# the seller charged in the 30 days before it. Shops show a "was" (struck-through, list, RRP)
+# price of their choosing; a buyer is told whether the new price really is that 30-day low and
+# whether the "was" price was ever charged in the window. Prices charged: observations that were
+# in stock (or pre-order), or whose stock the page did not state; a sold-out price sells nothing.
+OMNIBUS_DAYS = 30
+OMNIBUS_LOWEST = "omnibus.lowest_in_30_days"
+OMNIBUS_NOT_LOWEST = "omnibus.not_lowest_in_30_days"
+OMNIBUS_NO_HISTORY = "omnibus.no_price_in_30_days"
+OMNIBUS_WAS_NEVER_CHARGED = "omnibus.was_never_charged"
+OMNIBUS_WORDS = {
+    OMNIBUS_LOWEST: "The lowest price of the 30 days before this sale.",
+    # history that begins inside the window: say how far back the claim reaches
+    OMNIBUS_LOWEST + ".since": "The lowest price since we began tracking it on {since} (less than 30 days).",
+    OMNIBUS_NOT_LOWEST: "Not the lowest of 30 days (lowest was {lowest} on {on}).",
+    OMNIBUS_NO_HISTORY: "No price was charged in the 30 days before this sale, so none to compare with.",
+    OMNIBUS_WAS_NEVER_CHARGED: "The shop's \"was\" price of {was} was never charged in the 30 days before this sale.",
+}

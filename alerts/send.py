@@ -28,12 +28,12 @@ import sqlalchemy as sa
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.engine import Connection, Engine
 
-from alerts import evidence, links, mime, ratelimit, render, ses
+from alerts import channels, delivery, evidence, links, mime, noise, outbox, ratelimit, render
+from alerts import omnibus as omnibus_notes
 from alerts.outbox import ALERT_KINDS, TRANSACTIONAL_KINDS
 from pricehound import clock
 from pricehound.config import Settings, get_settings
 from pricehound.db import get_engine
-from pricehound.redisconn import get_redis
 
 log = logging.getLogger("pricehound.alerts.send")
 
@@ -44,35 +44,56 @@ WITH asked AS (
     SELECT DISTINCT user_id FROM notifications
      WHERE id = ANY (CAST(:ids AS bigint[])) AND status = 'pending'
        AND (send_after <= pricehound_now() OR :ignore_send_after)
+       AND (hold IS NOT NULL OR kind <> ALL (CAST(:alert_kinds AS text[])))
 ), picked AS (
-    -- the rows asked for, plus every other pending alert of the same users: one email per user
-    -- an address unsubscribed from alerts still gets the sign-in and verify links its owner
-    -- asks for; a bounce or a complaint stops every message
-    SELECT n.id, u.email, u.name,
-           ((s.email IS NULL OR (s.reason = 'unsubscribe' AND n.kind IN ('verify', 'login')))
-            AND u.status = 'active'
-            AND (u.verified_at IS NOT NULL OR n.kind = 'verify')) AS deliverable,
-           CASE WHEN s.email IS NOT NULL AND NOT (s.reason = 'unsubscribe' AND n.kind IN ('verify', 'login'))
+    -- the rows asked for, plus every other due alert of the same users: one message per user and
+    -- channel. An address unsubscribed from alerts still gets the sign-in and verify links its
+    -- owner asks for; a bounce or a complaint stops every email. A webhook or Apprise row goes
+    -- only to a channel still verified. Rows noise control holds wait for their time.
+    SELECT n.id, n.user_id, n.channel_id, n.kind, n.digest_key AS old_key, u.email, u.name,
+           ch.target, ch.secret,
+           CASE WHEN n.channel_id IS NOT NULL THEN u.status = 'active' AND ch.status = 'verified'
+                ELSE ((s.email IS NULL OR (s.reason = 'unsubscribe' AND n.kind IN ('verify', 'login')))
+                      AND u.status = 'active'
+                      AND (u.verified_at IS NOT NULL OR n.kind = 'verify')) END AS deliverable,
+           CASE WHEN n.channel_id IS NOT NULL AND u.status = 'active' THEN 'channel ' || ch.status
+                WHEN s.email IS NOT NULL AND NOT (s.reason = 'unsubscribe' AND n.kind IN ('verify', 'login'))
+                     AND n.channel_id IS NULL
                 THEN 'address suppressed (' || s.reason || ')'
                 WHEN u.status <> 'active' THEN 'user ' || u.status
                 ELSE 'address not verified' END AS reason
       FROM notifications n
       JOIN users u ON u.id = n.user_id
+      LEFT JOIN user_channels ch ON ch.id = n.channel_id
       LEFT JOIN email_suppressions s ON s.email = lower(u.email)
      WHERE n.status = 'pending'
+       AND (n.hold IS NOT NULL OR n.kind <> ALL (CAST(:alert_kinds AS text[])))
        AND ((n.id = ANY (CAST(:ids AS bigint[])) AND (n.send_after <= pricehound_now() OR :ignore_send_after))
-            OR (n.user_id IN (SELECT user_id FROM asked) AND n.kind = ANY (CAST(:alert_kinds AS text[]))))
+            OR (n.user_id IN (SELECT user_id FROM asked) AND n.kind = ANY (CAST(:alert_kinds AS text[]))
+                AND (n.hold = 'now' OR n.send_after <= pricehound_now())))
      ORDER BY n.id
        FOR UPDATE OF n SKIP LOCKED
+), keyed AS (
+    -- the one message each row belongs to, fixed at its first claim: a row given back after a
+    -- dead worker goes out again in the same message, under the same key
+    SELECT p.*, coalesce(p.old_key,
+           CASE WHEN p.kind = ANY (CAST(:alert_kinds AS text[]))
+                THEN 'd' || p.user_id || '-' || coalesce(p.channel_id, 0) || '-'
+                     || min(p.id) OVER (PARTITION BY p.user_id, p.channel_id, p.old_key IS NULL,
+                                                     p.kind = ANY (CAST(:alert_kinds AS text[])))
+                ELSE 'n' || p.id END) AS key
+      FROM picked p
 )
 UPDATE notifications n
-   SET status = CASE WHEN p.deliverable THEN 'sending' ELSE 'suppressed' END,
-       attempts = n.attempts + CASE WHEN p.deliverable THEN 1 ELSE 0 END,
-       last_error = CASE WHEN p.deliverable THEN n.last_error ELSE p.reason END,
+   SET status = CASE WHEN k.deliverable THEN 'sending' ELSE 'suppressed' END,
+       attempts = n.attempts + CASE WHEN k.deliverable THEN 1 ELSE 0 END,
+       last_error = CASE WHEN k.deliverable THEN n.last_error ELSE k.reason END,
+       digest_key = CASE WHEN k.deliverable THEN k.key ELSE n.digest_key END,
        sending_started_at = pricehound_now(), updated_at = pricehound_now()
-  FROM picked p
- WHERE n.id = p.id
-RETURNING n.id, n.user_id, n.item_id, n.event_id, n.kind, n.payload, n.status, n.attempts, p.email, p.name
+  FROM keyed k
+ WHERE n.id = k.id
+RETURNING n.id, n.user_id, n.item_id, n.event_id, n.kind, n.payload, n.status, n.attempts, n.channel, n.channel_id,
+          n.digest_key, k.email, k.name, k.target, k.secret
 """
 
 ALERT_CONTEXT_SQL = """
@@ -115,12 +136,25 @@ SELECT n.id, e.kind AS event_kind, e.old_price, e.new_price, e.currency,
 
 @dataclass
 class Message:
-    """One email: a user's batch of alerts, or one transactional row."""
+    """One message: a user's batch of alerts on one channel, or one transactional email."""
 
     user_id: int
     email: str
     name: str | None
     rows: list[dict[str, Any]]
+
+    @property
+    def channel(self) -> str:
+        return self.rows[0].get("channel") or "email"
+
+    @property
+    def channel_id(self) -> int | None:
+        return self.rows[0].get("channel_id")
+
+    @property
+    def key(self) -> str:
+        """The message's own key (its rows' digest_key): the delivery id a receiver dedupes on."""
+        return self.rows[0].get("digest_key") or f"n{self.rows[0]['id']}"
 
     @property
     def ids(self) -> list[int]:
@@ -144,25 +178,22 @@ class Outcome:
 
 
 def claim(conn: Connection, ids: list[int], *, ignore_send_after: bool = False) -> list[dict[str, Any]]:
+    """Judge what noise control has not judged yet, then claim the due rows (one transaction)."""
+    noise.judge(conn, ids, ALERT_KINDS)
     rows = conn.execute(sa.text(CLAIM_SQL), {"ids": ids, "ignore_send_after": ignore_send_after,
                                              "alert_kinds": list(ALERT_KINDS)}).mappings().all()
     return [dict(r) for r in rows]
 
 
 def group(rows: list[dict[str, Any]]) -> list[Message]:
-    """Alerts of one user become one message; each transactional row is its own message."""
-    by_user: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    messages: list[Message] = []
+    """Rows sharing a digest key are one message (a user's alerts on one channel); each
+    transactional row is its own message."""
+    by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: r["id"]):
         if row["status"] != "sending":
             continue
-        if row["kind"] in TRANSACTIONAL_KINDS:
-            messages.append(Message(row["user_id"], row["email"], row["name"], [row]))
-        else:
-            by_user[row["user_id"]].append(row)
-    for user_id, user_rows in by_user.items():
-        messages.append(Message(user_id, user_rows[0]["email"], user_rows[0]["name"], user_rows))
-    return messages
+        by_key[row.get("digest_key") or f"n{row['id']}"].append(row)
+    return [Message(r[0]["user_id"], r[0]["email"], r[0]["name"], r) for r in by_key.values()]
 
 
 def alert_context(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -189,6 +220,29 @@ def _cheapest_store_context(kind: str, ctx: dict[str, Any], payload: dict[str, A
     return other
 
 
+def alert_items(message: Message, context: dict[int, dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
+    """What each alert of the message says (the templates' and the webhook payload's input)."""
+    alerts = []
+    for row in message.rows:
+        ctx = dict(context[row["id"]])
+        payload = ctx.pop("alert_payload", None) or {}
+        reading, confirmed = ctx.pop("reading", None), bool(ctx.pop("confirmed", False))
+        if _cheapest_store_context(row["kind"], ctx, payload):
+            reading = None  # what was read was another store's page
+        alerts.append({
+            **ctx, "kind": row["kind"], "notification_id": row["id"], "event_id": row.get("event_id"),
+            "item_id": row.get("item_id"),
+            "evidence": evidence.sentence(row["kind"], ctx["url"], reading, confirmed=confirmed),
+            "dispute_url": links.dispute_url(message.user_id, row["id"], settings),
+            "gone": row["kind"] == "removed" or ctx["listing_status"] == "removed",
+            "cheaper_than": payload.get("cheaper_than"),
+            "omnibus": omnibus_notes.notes(row["kind"], ctx["new_price"], ctx["currency"], payload, ctx["occurred_at"]),
+            "percent": render.percent_change(ctx["old_price"], ctx["new_price"]),
+            "unsubscribe_url": links.unsubscribe_url(message.user_id, row["item_id"], settings),
+        })
+    return alerts
+
+
 def render_message(message: Message, context: dict[int, dict[str, Any]], settings: Settings) -> mime.Envelope:
     """Render a message to an envelope; KeyError when an alert's event is gone."""
     common = {"user_name": message.name, "public_url": settings.public_url}
@@ -200,22 +254,7 @@ def render_message(message: Message, context: dict[int, dict[str, Any]], setting
         rendered = render.render_transactional(row["kind"], {**common, **payload, "link": link})
         unsubscribe = None
     else:
-        alerts = []
-        for row in message.rows:
-            ctx = context[row["id"]]
-            payload = ctx.pop("alert_payload", None) or {}
-            reading, confirmed = ctx.pop("reading", None), bool(ctx.pop("confirmed", False))
-            if _cheapest_store_context(row["kind"], ctx, payload):
-                reading = None  # what was read was another store's page
-            alerts.append({
-                **ctx, "kind": row["kind"],
-                "evidence": evidence.sentence(row["kind"], ctx["url"], reading, confirmed=confirmed),
-                "dispute_url": links.dispute_url(message.user_id, row["id"], settings),
-                "gone": row["kind"] == "removed" or ctx["listing_status"] == "removed",
-                "cheaper_than": payload.get("cheaper_than"),
-                "percent": render.percent_change(ctx["old_price"], ctx["new_price"]),
-                "unsubscribe_url": links.unsubscribe_url(message.user_id, row["item_id"], settings),
-            })
+        alerts = alert_items(message, context, settings)
         unsubscribe = links.unsubscribe_url(message.user_id, None, settings)
         common.update(manage_url=links.manage_url(message.user_id, settings), unsubscribe_all_url=unsubscribe)
         rendered = render.render_alerts(alerts, common)
@@ -307,8 +346,8 @@ def _write_eml(directory: str, message: Message, raw: bytes) -> None:
     tmp.replace(target)
 
 
-def limiter(settings: Settings) -> ratelimit.SendRateLimiter:
-    return ratelimit.SendRateLimiter(get_redis(settings), ses.max_send_rate(settings))
+def limiter(settings: Settings, channel: str = "email") -> ratelimit.SendRateLimiter:
+    return delivery.limiter(settings, channel)
 
 
 # SES answers in tens of milliseconds; a worker that waited for each answer before building the
@@ -330,21 +369,21 @@ class _Delivery:
     error: BaseException | None = None
 
 
-def _deliver(settings: Settings, gate: ratelimit.SendRateLimiter, message: Message, raw: bytes) -> _Delivery:
-    """One SES call (in a pool thread); the caller records the outcome.
+def _deliver(settings: Settings, gate: ratelimit.SendRateLimiter, message: Message, job: delivery.Job) -> _Delivery:
+    """One hand-over (SES, SMTP, webhook or Apprise) in a pool thread; the caller records the outcome.
 
-    The send slot is taken here, right before the request leaves, so what SES sees is spaced
-    by the limiter however the threads happen to be scheduled.
+    The send slot is taken here, right before the request leaves, so what the provider sees is
+    spaced by the channel kind's limiter however the threads happen to be scheduled.
     """
     try:
         gate.acquire()
-        message_id = ses.send_raw(raw, settings)
+        message_id = job.send()
     except Exception as exc:  # classified by the caller
         return _Delivery(message, error=exc)
     accepted_at = clock.now()
-    if settings.email_dir:
+    if settings.email_dir and job.raw is not None:
         try:
-            _write_eml(settings.email_dir, message, raw)
+            _write_eml(settings.email_dir, message, job.raw)
         except OSError as exc:
             log.warning("could not write .eml for %s: %s", message.ids, exc)
     return _Delivery(message, message_id=message_id, accepted_at=accepted_at)
@@ -379,35 +418,46 @@ def send_notifications(ids: list[int], *, settings: Settings | None = None, igno
     alert_ids = [r["id"] for m in messages for r in m.rows if r["kind"] not in TRANSACTIONAL_KINDS]
     with engine.connect() as conn:
         context = alert_context(conn, alert_ids)
-    gate = limiter(settings)
+    gates: dict[str, ratelimit.SendRateLimiter] = {}
     pool = _pool(os.getpid())
     in_flight: deque[Future[_Delivery]] = deque()
     to_retry: list[Message] = []
+    pushback = False  # the email provider is pushing back: the rest of the batch waits
+    channel_outcomes: list[tuple[int, bool, str | None]] = []
 
     accepted = _SentRecorder(engine)
 
-    def settle(delivery: _Delivery) -> None:
-        if delivery.error is None:
-            accepted.add(delivery.message.ids, delivery.message_id or "", delivery.accepted_at)
-            outcome.sent.extend(delivery.message.ids)
+    def settle(result: _Delivery) -> None:
+        nonlocal pushback
+        message = result.message
+        if result.error is None:
+            accepted.add(message.ids, result.message_id or "", result.accepted_at)
+            outcome.sent.extend(message.ids)
             outcome.messages += 1
-        elif ses.is_transient(delivery.error) or isinstance(delivery.error, ratelimit.RateLimitTimeout):
-            to_retry.append(delivery.message)
-            outcome.retry_error = ses.error_text(delivery.error)
+            if message.channel_id is not None:
+                channel_outcomes.append((message.channel_id, True, None))
+            return
+        reason = delivery.error_text(result.error)
+        if message.channel_id is not None:
+            channel_outcomes.append((message.channel_id, False, reason))
+        if delivery.is_transient(result.error):
+            to_retry.append(message)
+            outcome.retry_error = reason
+            pushback = pushback or message.channel == "email"
         else:
-            reason = ses.error_text(delivery.error)
-            log.warning("SES rejected notification(s) %s for user %s: %s", delivery.message.ids,
-                        delivery.message.user_id, reason)
-            _mark(engine, delivery.message.ids, "failed", error=reason)
-            outcome.failed.extend(delivery.message.ids)
+            log.warning("%s refused notification(s) %s for user %s: %s", message.channel, message.ids,
+                        message.user_id, reason)
+            _mark(engine, message.ids, "failed", error=reason)
+            outcome.failed.extend(message.ids)
 
     started = 0  # messages[:started] were rendered and handed to the pool (or failed)
     try:
         for message in messages:
-            if to_retry:  # SES is pushing back: stop here, the rest waits for the retry
+            if pushback:  # SES is pushing back: stop here, the rest waits for the retry
                 break
             try:
-                raw = mime.build(render_message(message, context, settings))
+                job = delivery.prepare(message, context, settings)
+                gate = gates.get(message.channel) or gates.setdefault(message.channel, limiter(settings, message.channel))
             except SoftTimeLimitExceeded:
                 raise  # the task's time ran out, not the row's fault
             except Exception as exc:  # a row that cannot be rendered will never render: fail it
@@ -416,22 +466,26 @@ def send_notifications(ids: list[int], *, settings: Settings | None = None, igno
                 outcome.failed.extend(message.ids)
                 started += 1
                 continue
-            in_flight.append(pool.submit(_deliver, settings, gate, message, raw))
+            in_flight.append(pool.submit(_deliver, settings, gate, message, job))
             started += 1
             while in_flight and (in_flight[0].done() or len(in_flight) >= SEND_CONCURRENCY):
                 settle(in_flight.popleft().result())
             accepted.flush_if_due()
     finally:
-        # also on a time limit or a crash in this loop: what SES accepted is recorded, and rows
-        # never handed to SES go back to pending at once instead of waiting for the sweeper
+        # also on a time limit or a crash in this loop: what the providers accepted is recorded,
+        # and rows never handed over go back to pending at once instead of waiting for the sweeper
         while in_flight:
             settle(in_flight.popleft().result())
         accepted.flush()
         to_retry.extend(messages[started:])
         if to_retry:
             _give_back(engine, to_retry, outcome, retry_in)
+        if channel_outcomes:
+            notices = channels.record_outcomes(engine, channel_outcomes, settings.channel_max_failures)
+            if notices:
+                outbox.enqueue_send(notices)
 
-    log.info("sent %d email(s) for %d notification(s); %d failed, %d suppressed, %d to retry",
+    log.info("sent %d message(s) for %d notification(s); %d failed, %d suppressed, %d to retry",
              outcome.messages, len(outcome.sent), len(outcome.failed), len(outcome.suppressed),
              len(outcome.retry_ids))
     return outcome

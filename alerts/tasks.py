@@ -5,30 +5,35 @@
     pricehound.email.send_notifications(ids)         email queue: outbox rows -> SES
     pricehound.email.sweep_outbox()                  beat: rows stuck pending or sending
     pricehound.email.poll_ses_events()               beat: bounces/complaints from SQS
+    pricehound.email.release_held()                  beat: digests and held alerts whose time came
 
-Every task takes ids (or nothing), is idempotent and acks late: running one twice, or two at
+The sweeps and the SES poll are periodic (workers.beat.periodic, the one beat declaration); every
+task retries transient errors by workers.retry's one policy. Every task takes ids (or nothing),
+is idempotent and acks late: running one twice, or two at
 once, sends nothing twice. Work is enqueued only after the transaction that made it commits.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from datetime import timedelta
 
 import sqlalchemy as sa
 from celery.exceptions import MaxRetriesExceededError
-from sqlalchemy.exc import OperationalError
 
-from alerts import bounces, evaluate, outbox, send
+from alerts import bounces, evaluate, noise, outbox, send
+from pricehound import tasknames
 from pricehound.config import get_settings
 from pricehound.db import get_engine
 from workers import app
+from workers.beat import periodic
+from workers.retry import backoff, retry_policy
 
 log = logging.getLogger("pricehound.alerts.tasks")
 
 SWEEP_EVENTS_EVERY = 30.0
 SWEEP_OUTBOX_EVERY = 30.0
+RELEASE_HELD_EVERY = 15.0
 POLL_SES_EVENTS_EVERY = 60.0
 # An unevaluated event this old had its message lost (a task normally runs within seconds).
 LOST_EVENT_AFTER = 60.0
@@ -40,14 +45,8 @@ SEND_SOFT_LIMIT, SEND_HARD_LIMIT = 240, 300
 STUCK_SENDING_AFTER = SEND_HARD_LIMIT + 30.0
 
 
-def backoff(retries: int, base: float = 2.0, cap: float = 300.0) -> float:
-    """Exponential backoff with full jitter: spreads retries of many workers apart."""
-    return random.uniform(base, min(cap, base * 2 ** retries))
-
-
-@app.task(name="pricehound.alerts.evaluate_events", bind=True, acks_late=True, soft_time_limit=300,
-          time_limit=360, autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=300,
-          retry_jitter=True, max_retries=10)
+@app.task(name=tasknames.EVALUATE_EVENTS, bind=True, acks_late=True, soft_time_limit=300,
+          time_limit=360, **retry_policy(max_retries=10))
 def evaluate_events(self, event_ids: list[int]) -> dict[str, int]:
     """Turn these price events into outbox rows, then hand the rows to the send task."""
     settings = get_settings()
@@ -61,8 +60,8 @@ def evaluate_events(self, event_ids: list[int]) -> dict[str, int]:
     return {"events": result.events, "notifications": len(result.notification_ids)}
 
 
-@app.task(name="pricehound.alerts.sweep_events", bind=True, acks_late=True, soft_time_limit=300,
-          time_limit=360, autoretry_for=(OperationalError,), retry_backoff=5, max_retries=3)
+@periodic(tasknames.SWEEP_EVENTS, every=SWEEP_EVENTS_EVERY, bind=True, acks_late=True, soft_time_limit=300,
+          time_limit=360, **retry_policy())
 def sweep_events(self, limit: int = evaluate.BATCH_SIZE) -> int:
     """Evaluate events no task evaluated (a lost broker message makes them late, never lost)."""
     engine = get_engine()
@@ -76,9 +75,8 @@ def sweep_events(self, limit: int = evaluate.BATCH_SIZE) -> int:
     return len(ids)
 
 
-@app.task(name="pricehound.email.send_notifications", bind=True, acks_late=True,
-          soft_time_limit=SEND_SOFT_LIMIT, time_limit=SEND_HARD_LIMIT, max_retries=8,
-          autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=300, retry_jitter=True)
+@app.task(name=tasknames.SEND_NOTIFICATIONS, bind=True, acks_late=True,
+          soft_time_limit=SEND_SOFT_LIMIT, time_limit=SEND_HARD_LIMIT, **retry_policy(max_retries=8))
 def send_notifications(self, notification_ids: list[int], retried: bool = False) -> dict[str, int]:
     """Send what these outbox rows owe; SES throttling puts them back and retries with backoff."""
     delay = backoff(self.request.retries)
@@ -93,7 +91,8 @@ def send_notifications(self, notification_ids: list[int], retried: bool = False)
             "retry": len(outcome.retry_ids), "messages": outcome.messages}
 
 
-@app.task(name="pricehound.email.sweep_outbox", bind=True, acks_late=True, soft_time_limit=60, time_limit=90)
+@periodic(tasknames.SWEEP_OUTBOX, every=SWEEP_OUTBOX_EVERY, bind=True, acks_late=True, soft_time_limit=60,
+          time_limit=90, **retry_policy())
 def sweep_outbox(self, limit: int = 10000) -> int:
     """Re-enqueue rows a lost message left pending, and free rows a dead worker left sending."""
     with get_engine().begin() as conn:
@@ -117,29 +116,24 @@ def sweep_outbox(self, limit: int = 10000) -> int:
     return len(ids)
 
 
-@app.task(name="pricehound.email.poll_ses_events", bind=True, acks_late=True, soft_time_limit=50, time_limit=60)
+@periodic(tasknames.RELEASE_HELD, every=RELEASE_HELD_EVERY, bind=True, acks_late=True, soft_time_limit=60,
+          time_limit=90, **retry_policy())
+def release_held(self, limit: int = 10000) -> int:
+    """Hand the send path the rows quiet hours, a daily cap or a digest schedule held, once their
+    time has come (the send path gathers each user's due rows into one message per channel)."""
+    with get_engine().connect() as conn:
+        due = noise.due_held_ids(conn, limit)
+    if due:
+        log.info("releasing %d held notification(s)", len(due))
+        outbox.enqueue_send([i for i, _ in due], user_ids=[u for _, u in due])
+    return len(due)
+
+
+@periodic(tasknames.POLL_SES_EVENTS, every=POLL_SES_EVENTS_EVERY, bind=True, acks_late=True, soft_time_limit=50,
+          time_limit=60, **retry_policy())
 def poll_ses_events(self, max_batches: int = 10) -> int:
     """Bounces and complaints from the SES events queue become suppressions."""
     queue_url = get_settings().ses_events_queue_url
     if not queue_url:
         return 0
     return bounces.poll_queue(queue_url, max_batches=max_batches)
-
-
-BEAT_ENTRIES = {
-    "alerts-sweep-events": {"task": "pricehound.alerts.sweep_events", "schedule": SWEEP_EVENTS_EVERY},
-    "email-sweep-outbox": {"task": "pricehound.email.sweep_outbox", "schedule": SWEEP_OUTBOX_EVERY},
-    "email-poll-ses-events": {"task": "pricehound.email.poll_ses_events", "schedule": POLL_SES_EVENTS_EVERY},
-}
-
-
-def _declare_beat(sender=None, **_: object) -> None:
-    """Beat entries beside the tasks they run; merged, so other stages' entries stay."""
-    app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_ENTRIES}
-
-
-# Reading app.conf resolves the broker (and may start the embedded Redis): never at import time.
-if app.configured:
-    _declare_beat()
-else:
-    app.on_after_configure.connect(_declare_beat, weak=False)

@@ -99,7 +99,7 @@ BARE_SQL = (
 def reset(engine: sa.engine.Engine) -> None:
     """Back to 'nothing evaluated, nothing owed', with clean tables for the next run."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("TRUNCATE notifications, alert_state"))
+        conn.execute(sa.text("TRUNCATE notifications, alert_state CASCADE"))
         conn.execute(sa.text("UPDATE price_events SET evaluated_at = NULL WHERE evaluated_at IS NOT NULL"))
         conn.execute(sa.text("VACUUM ANALYZE notifications, alert_state, price_events"))
 

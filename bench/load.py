@@ -71,6 +71,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-confirm", action="store_true",
                    help="PRICEHOUND_CONFIRM=false: tell changes on their first reading (the baseline "
                         "bench/confirm_latency.py compares against)")
+    p.add_argument("--policy", choices=("budgeted", "demand"), default="budgeted",
+                   help="PRICEHOUND_REVISIT_POLICY: the budgeted revisit plan (hot listings every "
+                        "--hot-max-revisit s) or the demand schedule")
+    p.add_argument("--hot-demand", type=float, default=8.0, help="PRICEHOUND_HOT_DEMAND")
+    p.add_argument("--hot-max-revisit", type=float, default=180.0, help="PRICEHOUND_HOT_MAX_REVISIT")
+    p.add_argument("--premium-every", type=int, default=10, help="every Nth user is premium (0: none)")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory (logs) afterwards")
     return p.parse_args()
 
@@ -102,9 +108,11 @@ def seed(engine: sa.engine.Engine, shop, args: argparse.Namespace) -> int:
         users = max(1, args.watches // 10)
         conn.execute(sa.text(
             """
-            INSERT INTO users (email, name, verified_at)
-            SELECT 'load' || g || '@load.pricehound.test', 'Load ' || g, pricehound_now() FROM generate_series(1, :n) g
-            """), {"n": users})
+            INSERT INTO users (email, name, verified_at, account_type)
+            SELECT 'load' || g || '@load.pricehound.test', 'Load ' || g, pricehound_now(),
+                   CASE WHEN :premium > 0 AND g % :premium = 0 THEN 'premium' ELSE 'free' END
+              FROM generate_series(1, :n) g
+            """), {"n": users, "premium": args.premium_every})
         conn.execute(sa.text("INSERT INTO shopping_lists (user_id, name) SELECT id, 'Watching' FROM users"))
         # each list watches 10 distinct random listings: (list, slot) -> a listing by a hash
         conn.execute(sa.text(
@@ -237,6 +245,8 @@ def main() -> int:
             PRICEHOUND_DOWNLOAD_DELAY="0", PRICEHOUND_BEAT_INTERVAL="1", PRICEHOUND_LOG_LEVEL="WARNING",
             AWS_ACCESS_KEY_ID="load", AWS_SECRET_ACCESS_KEY="load", AWS_DEFAULT_REGION="us-east-1",
             PYTHONPATH=str(REPO_ROOT), PRICEHOUND_CONFIRM="false" if args.no_confirm else "true",
+            PRICEHOUND_REVISIT_POLICY=args.policy, PRICEHOUND_HOT_DEMAND=str(args.hot_demand),
+            PRICEHOUND_HOT_MAX_REVISIT=str(args.hot_max_revisit),
         )
         log_dir = root / "logs"
         specs = {
@@ -298,8 +308,16 @@ def main() -> int:
         events_s = (last["events"] - first["events"]) / span
         emails_s = (last["emails"] - first["emails"]) / span
 
-        latencies = change_to_email_latency(engine, shop, ses)
+        timed = change_to_email_latency(engine, shop, ses)
+        latencies = [d for d, _ in timed]
         p50, p95, p99 = (percentile(latencies, q) for q in (0.5, 0.95, 0.99))
+        with engine.connect() as conn:
+            hot_ids = set(conn.execute(sa.text("SELECT listing_id FROM user_crawler_priorities WHERE hot")).scalars())
+            plans = conn.execute(sa.text(
+                "SELECT count(*) AS stores, count(*) FILTER (WHERE floor_honoured) AS held, "
+                "coalesce(sum(hot_listings), 0) AS hot FROM store_revisit_plans")).one()
+        hot_latencies = [d for d, lid in timed if lid in hot_ids]
+        h50, h95, h99 = (percentile(hot_latencies, q) for q in (0.5, 0.95, 0.99))
         peak_rss = defaultdict(float)
         for s in samples:
             for k, v in s["rss_mib"].items():
@@ -314,6 +332,12 @@ def main() -> int:
                 f"max {max(latencies):.1f} s (mean {statistics.fmean(latencies):.1f} s)")
         else:
             say("change -> SES accepted: no email was sent for a change during the run")
+        if hot_latencies:
+            say(f"hot watches ({len(hot_ids)} hot listings, {args.policy} policy; hot floor held at {plans.held} of "
+                f"{plans.stores} stores): change -> SES accepted n={len(hot_latencies)}, p50 {h50:.1f} s, "
+                f"p95 {h95:.1f} s, p99 {h99:.1f} s")
+        else:
+            say(f"hot watches ({len(hot_ids)} hot listings): no email about a hot listing's change during the run")
         say("peak RSS MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in peak_rss.items()))
         say(f"ratio {ratio:.3f} = achieved {pages_s:.1f} pages/s over the {demanded:.1f} pages/s the frontier asks for "
             f"({listings:,} listings every {args.interval:.0f} s); below 1 the backlog grows")
@@ -323,6 +347,8 @@ def main() -> int:
             "interval_s": args.interval, "pages_per_s": round(pages_s, 2), "events_per_s": round(events_s, 3),
             "emails_per_s": round(emails_s, 3), "demanded_pages_per_s": round(demanded, 2),
             "latency_s": {"n": len(latencies), "p50": _r(p50), "p95": _r(p95), "p99": _r(p99)},
+            "policy": args.policy, "hot_listings": len(hot_ids), "hot_floor_held_stores": int(plans.held),
+            "hot_latency_s": {"n": len(hot_latencies), "p50": _r(h50), "p95": _r(h95), "p99": _r(h99)},
             "peak_rss_mib": dict(peak_rss), "queues_last": last["queues"],
             "ratio": round(ratio, 4) if ratio is not None else None,
             "ratio_means": "achieved pages/s over the pages/s the frontier demands (listings / interval)",
@@ -356,17 +382,17 @@ def _postmaster_pid(pg) -> int | None:
         return None
 
 
-def change_to_email_latency(engine: sa.engine.Engine, shop, ses) -> list[float]:
+def change_to_email_latency(engine: sa.engine.Engine, shop, ses) -> list[tuple[float, int]]:
     """Seconds from the store changing a page to SES accepting the email about it.
 
     Each sent notification's event says which listing changed and when the crawl saw it; the
     change is the store's last change of that product at or before that moment (the change
     log's time), and the end is the proxy's clock when SES accepted the message recorded on the
-    row (its provider MessageId)."""
+    row (its provider MessageId). Each latency comes with the listing it is about."""
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             """
-            SELECT l.url, extract(epoch FROM e.occurred_at) AS seen, n.provider_message_id
+            SELECT l.id AS listing_id, l.url, extract(epoch FROM e.occurred_at) AS seen, n.provider_message_id
               FROM notifications n
               JOIN price_events e ON e.id = n.event_id
               JOIN store_listings l ON l.id = e.listing_id
@@ -386,7 +412,7 @@ def change_to_email_latency(engine: sa.engine.Engine, shop, ses) -> list[float]:
         times = by_product.get(key, [])
         i = bisect.bisect_right(times, float(r.seen)) - 1
         if i >= 0:
-            out.append(at - times[i])
+            out.append((at - times[i], int(r.listing_id)))
     return out
 
 

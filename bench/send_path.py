@@ -152,7 +152,7 @@ def wait_sent(engine: sa.engine.Engine, expected: int, timeout: float = 300) -> 
 
 def reset(engine: sa.engine.Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(sa.text("TRUNCATE notifications, alert_state"))
+        conn.execute(sa.text("TRUNCATE notifications, alert_state CASCADE"))
         conn.execute(sa.text("UPDATE price_events SET evaluated_at = NULL"))
 
 

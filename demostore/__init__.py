@@ -8,13 +8,18 @@
         shops.served_log(), shops.change_log()            # the oracle
 
 Each store listens on its own port. Product URLs per shape: shopify ``/products/<handle>``
-(plus ``.js`` and ``.json``), woocommerce ``/product/<handle>/``, magento ``/<handle>.html``,
+(plus ``.js`` and ``.json``), woocommerce ``/product/<handle>/`` (plus the Store API,
+``/wp-json/wc/store/v1/products?slug=<handle>``), magento ``/<handle>.html`` (plus GraphQL,
+``/graphql?query={products(filter:{url_key:{eq:"<handle>"}})...}``),
 opengraph ``/shop/<handle>``, plain ``/p/<id>/<handle>``, german ``/produkt/<handle>-<id>``,
 app ``/item/<handle>`` (an app shell; its script reads ``/api/products/<handle>``).
 Every store also serves ``/``, ``/search?q=``, ``/category/<name>``, ``/robots.txt``,
 ``/sitemap.xml``, ``/private/...`` and the admin API under ``/_admin/``: ``GET catalogue``,
 ``GET|POST products/<store>/<id>``, ``POST reset``, ``GET log?since=``, ``GET changes?since=``,
 ``GET|POST config``.
+
+``demostore.proxy.DemoProxy`` is a forwarding proxy on 127.0.0.1 (HTTP, CONNECT and SOCKS5, with
+optional credentials, or one that hangs up at once) for the proxy tests.
 """
 
 from .catalogue import (

@@ -371,6 +371,8 @@ def _shopify(store: Store, product: Product, base_url: str, url: str, av: str) -
             "page": {"pageType": "product", "resourceType": "product", "resourceId": product.id}}
     head = (ld_json(ld) + "\n" + ld_json(_org_ld(store, base_url)) + "\n"
             + f'<script>var meta = {_js(meta)};</script>\n'
+            + f'<script>window.Shopify = window.Shopify || {{}}; Shopify.shop = "{store.slug}.myshopify.com"; '
+            + f'Shopify.currency = {{"active": "{store.currency}", "rate": "1.0"}};</script>\n'
             + f'<meta property="og:type" content="product"><meta property="og:title" content="{esc(product.name)}">')
     return main, head
 
@@ -435,6 +437,7 @@ def _woocommerce(store: Store, product: Product, base_url: str, url: str, av: st
 <div class="woocommerce-Tabs-panel" id="tab-reviews"><h2>Reviews</h2><p class="woocommerce-noreviews">Only logged in customers who have purchased this product may leave a review.</p></div></div>
 </div>"""
     head = ('<meta name="generator" content="WooCommerce 8.9.1">'
+            f'<link rel="https://api.w.org/" href="{base_url}/wp-json/">'
             f'<script id="wc-add-to-cart-js-extra">var wc_add_to_cart_params = {_js({"ajax_url": "/wp-admin/admin-ajax.php", "i18n_view_cart": "View cart", "cart_url": "/cart/", "is_cart": "", "cart_redirect_after_add": "no"})};</script>')
     return main, head
 
@@ -760,6 +763,56 @@ def shopify_json(store: Store, product: Product, base_url: str, pad: str = "") -
              "requires_shipping": True, "taxable": True, "grams": 450}
             for i, title in enumerate(variants)],
         "images": [{"src": _image(base_url, product), "position": 1}]}}
+
+
+# --- WooCommerce Store API and Magento GraphQL ------------------------------------------------
+
+def woo_store_api(store: Store, product: Product, base_url: str, show_availability: bool = True,
+                  pad: str = "") -> dict:
+    """One product of ``/wp-json/wc/store/v1/products``: prices as strings in minor units."""
+    digits = {"JPY": 0, "KRW": 0, "KWD": 3, "BHD": 3}.get(store.currency, 2)
+    scale = Decimal(10) ** digits
+
+    def units(amount) -> str:
+        return str(int((Decimal(amount) * scale).quantize(Decimal("1"), rounding=ROUND_HALF_UP)))
+
+    regular = product.regular_price if product.on_sale else product.price
+    doc = {"id": int(product.id) if product.id.isdigit() else product.id, "name": product.name,
+           "slug": product.handle, "parent": 0, "type": "simple", "variation": "",
+           "permalink": _url(base_url, store, product), "sku": product.sku,
+           "short_description": f"<p>{esc(product.description)}</p>" + pad, "on_sale": product.on_sale,
+           "prices": {"price": units(product.price), "regular_price": units(regular),
+                      "sale_price": units(product.price), "price_range": None,
+                      "currency_code": store.currency, "currency_symbol": money_parts(Decimal(0), store.currency, store.locale)[0].strip() or store.currency,
+                      "currency_minor_unit": digits, "currency_decimal_separator": ".",
+                      "currency_thousand_separator": ",", "currency_prefix": "", "currency_suffix": ""},
+           "images": [{"id": 1, "src": _image(base_url, product), "alt": product.name}],
+           "is_purchasable": True, "add_to_cart": {"text": "Add to cart"}}
+    if show_availability and product.availability in ("in_stock", "out_of_stock", "preorder"):
+        t = text(store.locale)
+        doc["is_in_stock"] = product.availability != "out_of_stock"
+        doc["is_on_backorder"] = product.availability == "preorder"
+        doc["stock_availability"] = {
+            "in_stock": {"text": t["in_stock"], "class": "in-stock"},
+            "out_of_stock": {"text": "Out of stock", "class": "out-of-stock"},
+            "preorder": {"text": f'{t["preorder"]} – {t["preorder_note"].format(date=PREORDER_DATE.get(store.lang, "June 30"))}',
+                         "class": "available-on-backorder"},
+        }[product.availability]
+    return doc
+
+
+def magento_graphql(store: Store, product: Product, base_url: str, show_availability: bool = True) -> dict:
+    """``GET /graphql`` ``products(filter: {url_key: ...})``: one item, prices as numbers."""
+    regular = product.regular_price if product.on_sale else product.price
+    item = {"__typename": "SimpleProduct", "name": product.name, "sku": product.sku,
+            "url_key": product.handle,
+            "price_range": {"minimum_price": {
+                "regular_price": {"value": float(regular), "currency": store.currency},
+                "final_price": {"value": float(product.price), "currency": store.currency}}},
+            "small_image": {"url": _image(base_url, product)}}
+    if show_availability and product.availability != "unknown":
+        item["stock_status"] = "OUT_OF_STOCK" if product.availability == "out_of_stock" else "IN_STOCK"
+    return {"data": {"products": {"items": [item]}}}
 
 
 # --- fault shapes ----------------------------------------------------------------------------

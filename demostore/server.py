@@ -36,6 +36,9 @@ REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 400: "Bad Request"
 
 EDITABLE = ("price", "regular_price", "availability", "status", "name")
 
+STORE_API = "/wp-json/wc/store/v1/products"
+ENDPOINT_PATHS = (STORE_API, "/graphql")
+
 GARBAGE = b"\x00\xff\xfe\x81\x8d\xc3(\x9d\xa0\xa1"
 
 
@@ -125,6 +128,23 @@ class _StoreRuntime:
             if len(picks) == n:
                 break
         return [self.products[i] for i in picks]
+
+    def endpoint(self, path: str, query: str) -> tuple[str, str] | None:
+        """The platform endpoint of one product: WooCommerce's Store API by slug or id, Magento's
+        GraphQL products query by url_key."""
+        if self.store.shape == "woocommerce" and path.startswith(STORE_API):
+            rest = path[len(STORE_API):].strip("/")
+            wanted = (parse_qs(query).get("slug") or [None])[0]
+            for pid in self.order:
+                product = self.products[pid]
+                if (rest and rest == pid) or (not rest and wanted == product.handle):
+                    return ("store_api", pid)
+        if self.store.shape == "magento" and path == "/graphql":
+            found = re.search(r'url_key:\{eq:"([^"]+)"\}', (parse_qs(query).get("query") or [""])[0])
+            for pid in self.order:
+                if found and self.products[pid].handle == found.group(1):
+                    return ("graphql", pid)
+        return None
 
     def lookup(self, path: str) -> tuple[str, str] | None:
         hit = self.routes.get(path)
@@ -234,11 +254,14 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(url.path) or "/"
         if path.startswith("/_admin/"):
             return self._admin(method, url, b"")
-        hit = rt.lookup(path)
+        hit = rt.lookup(path) or rt.endpoint(path, url.query)
         if hit is not None:
             return demo._serve_product(self, rt, hit[0], hit[1], path)
         if path == render.APP_SCRIPT_PATH and rt.store.needs_render:
             return self._send(200, render.APP_JS.encode("utf-8"), "text/javascript; charset=utf-8")
+        if rt.store.shape in ("woocommerce", "magento") and path in ENDPOINT_PATHS:
+            # the shop's product endpoint, asked for a product it does not have: nothing found
+            return self._json(200, [] if rt.store.shape == "woocommerce" else {"data": {"products": {"items": []}}})
         if path == "/robots.txt":
             return self._send(200, render.robots_txt(rt.base_url, rt.store.shape).encode(), "text/plain; charset=utf-8")
         if path == "/sitemap.xml":
@@ -694,16 +717,22 @@ class DemoStoreServer:
             return handler._json(200, render.app_product(store, product, rt.base_url, show))
         if store.needs_render:
             return handler._html(200, render.app_shell(store, product))
-        if kind in ("js", "json"):
+        if kind in ("js", "json", "store_api", "graphql"):
             pad = render.padding(self.oversize_bytes) if status == "oversize" else ""
             if kind == "js":
                 doc = render.shopify_js(store, product, rt.base_url, show, pad)
+            elif kind == "store_api":
+                doc = [render.woo_store_api(store, product, rt.base_url, show, pad)]
+            elif kind == "graphql":
+                doc = render.magento_graphql(store, product, rt.base_url, show)
             else:
                 doc = render.shopify_json(store, product, rt.base_url, pad)
             body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
             if status == "malformed":
                 body = body[: len(body) * 2 // 3] + GARBAGE
             ctype = "application/javascript; charset=utf-8" if kind == "js" else "application/json; charset=utf-8"
+            if kind == "store_api":
+                return handler._send(200, body, ctype, [("Link", f'<{rt.base_url}/wp-json/>; rel="https://api.w.org/"')])
             return handler._send(200, body, ctype)
         html_text = render.product_page(store, product, others, rt.nav, rt.base_url, show_availability=show)
         charset = store.charset

@@ -36,6 +36,7 @@ from alerts.rules import (
     DEFAULT_SANITY_SHARE,
 )
 from pricehound import identity
+from pricehound.freshness import CHANGE_WINDOW
 from spiders.items import Observation
 
 DROPPED = "dropped"
@@ -234,6 +235,8 @@ FLUSH = sa.text(
                             AND (m.old_price, m.old_currency, m.old_availability)
                                 IS DISTINCT FROM (m.price, m.currency, m.availability))) AS changed,
                m.kind = 'removed' AND m.old_status = 'active' AND m.new_status = 'removed' AS confirms_removal,
+               -- an applied reading after an earlier one: one visit of the change-rate evidence
+               m.kind = 'ok' AND NOT m.held AND m.had_price AND m.observed_at > m.old_observed_at AS rate_sample,
                m.kind = 'ok' AND m.old_status = 'removed' AND NOT m.held AS reappears,
                (m.old_title, m.old_sku, m.old_gtin, m.old_image_url, m.old_first_seen_at, m.old_status,
                 m.old_removed, m.old_failures, m.old_reason, m.old_suspect_price, m.old_suspect_currency,
@@ -345,15 +348,29 @@ FLUSH = sa.text(
         -- back to its normal rhythm instead of being crawled every tick.
         UPDATE user_crawler_priorities f
            SET last_crawled_at = b.observed_at,
+               -- the change-rate evidence: each ok reading after an earlier one adds the time
+               -- since it and whether price or stock had changed meanwhile (the last
+               -- :rate_window readings are kept; pricehound.freshness estimates from them)
+               change_window_seconds = CASE WHEN b.rate_sample
+                   THEN (f.change_window_seconds || CAST(extract(epoch FROM b.observed_at - b.old_observed_at) AS real))
+                        [greatest(1, cardinality(f.change_window_seconds) + 2 - :rate_window):]
+                   ELSE f.change_window_seconds END,
+               change_window_changed = CASE WHEN b.rate_sample
+                   THEN (f.change_window_changed || b.changed)
+                        [greatest(1, cardinality(f.change_window_changed) + 2 - :rate_window):]
+                   ELSE f.change_window_changed END,
                next_due_at = pricehound_now() + CASE
                    WHEN b.held AND b.old_pending_at IS NULL THEN interval '0'
                    WHEN b.kind = 'removed' AND b.new_status <> 'removed' AND b.old_removed = 0 THEN interval '0'
                    WHEN b.hold THEN b.min_interval
                    WHEN b.new_status = 'removed' THEN b.max_interval
                    WHEN b.kind IN ('failed', 'dropped') THEN
-                       least(b.max_interval, crawl_interval(f.priority, b.min_interval, b.max_interval)
+                       least(b.max_interval, coalesce(f.revisit_interval,
+                                                      crawl_interval(f.priority, b.min_interval, b.max_interval))
                                              * power(2, least(b.new_failures, 10) - 1))
-                   ELSE crawl_interval(f.priority, b.min_interval, b.max_interval) END,
+                   -- the budgeted revisit plan's interval when there is one (pricehound.freshness),
+                   -- else the demand policy's
+                   ELSE coalesce(f.revisit_interval, crawl_interval(f.priority, b.min_interval, b.max_interval)) END,
                updated_at = pricehound_now()
           FROM b
          WHERE f.listing_id = b.listing_id
@@ -451,7 +468,7 @@ def flush_rows(conn: Connection, rows: Sequence[Row], *, run_id: int | None,
             "run_id": run_id, "removed_after": int(removed_after), "confirm": bool(confirm),
             "confirm_share": Decimal(str(confirm_share)), "sanity": sanity is not None,
             "sanity_min": (sanity or Sanity()).min_pages, "sanity_share": (sanity or Sanity()).share,
-            "sanity_factor": (sanity or Sanity()).factor,
+            "sanity_factor": (sanity or Sanity()).factor, "rate_window": CHANGE_WINDOW,
         }).one()._mapping
         conn.execute(RESTORE_JOINS, {"hash": before.hash, "merge": before.merge})
         conn.execute(TRUNCATE_INPUT)  # a second flush in the same transaction starts empty

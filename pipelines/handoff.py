@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-DEFAULT_TASK = "pricehound.alerts.evaluate_events"
+from pricehound import tasknames
+
+DEFAULT_TASK = tasknames.EVALUATE_EVENTS
 ALERTS_QUEUE = "alerts"
 # Fail fast: a crawl must not stall on a dead broker; the sweeper is the safety net.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}

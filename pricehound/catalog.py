@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pricehound import urls
+from pricehound.kinds import DEFAULT_NOTIFY, NOTIFY_KINDS
 
-NOTIFY_KINDS = ("sale", "sold_out", "back_in_stock", "removed", "price_rise", "new_low", "cheapest_store")
-DEFAULT_NOTIFY = ("sale", "sold_out", "back_in_stock", "removed")
+__all__ = ["DEFAULT_NOTIFY", "NOTIFY_KINDS"]  # re-exported: callers validate watches here
 DEFAULT_LIST_NAME = "Watching"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -39,35 +39,52 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class Store:
+    """A ``stores`` row: the one Python shape of it, for the command line, the web service and
+    each crawl (spiders/targets.py reads it with its run)."""
+
     id: int
     slug: str
-    name: str
     allowed_domains: tuple[str, ...]
     spider: str
     default_currency: str
     download_delay: Decimal
     concurrency: int
-    is_local: bool
-    active: bool
-    extraction_hints: dict[str, Any]
+    name: str = ""
+    is_local: bool = False
+    active: bool = True
+    extraction_hints: dict[str, Any] = field(default_factory=dict)
     resolve: tuple[str, ...] = ()  # host mapping (pricehound/hostmap.py), local stores only
     trailing_slash: str = "strip"
     render: str = "none"  # none | js: pages fetched as served, or rendered in headless Chromium
+    proxy_pool: str | None = None  # a pool of PRICEHOUND_PROXY_POOLS, by name only
+    proxy_rotation: str = "round_robin"
+    platform: str | None = None  # the shop platform the crawl last found
     search_url: str | None = None  # search page template with {query}; None: search the sitemap
     sitemap_url: str | None = None
+    # scheme://host of the store's pages (search URL, sitemap, newest listing); a crawl run's
+    # query computes it, other readers leave it None
+    origin: str | None = None
 
     @classmethod
-    def from_row(cls, row: Any) -> Store:
+    def from_row(cls, row: Any, *, prefix: str = "") -> Store:
+        """From a row holding the store's columns (``prefix`` when a join renamed them)."""
         m = row._mapping
+
+        def col(name: str, default: Any = None) -> Any:
+            return m.get(prefix + name, m.get(name, default))
+
         return cls(
-            id=m["id"], slug=m["slug"], name=m["name"], allowed_domains=tuple(m["allowed_domains"]),
-            spider=m["spider"], default_currency=m["default_currency"], download_delay=m["download_delay"],
-            concurrency=m["concurrency"], is_local=m["is_local"], active=m["active"],
-            extraction_hints=dict(m["extraction_hints"] or {}),
-            resolve=tuple(m.get("resolve") or ()),
-            trailing_slash=m.get("url_trailing_slash") or "strip",
-            render=m.get("render") or "none",
-            search_url=m.get("search_url"), sitemap_url=m.get("sitemap_url"),
+            id=col("id"), slug=col("slug"), name=col("name", ""), allowed_domains=tuple(col("allowed_domains")),
+            spider=col("spider"), default_currency=str(col("default_currency")).strip(),
+            download_delay=Decimal(col("download_delay")), concurrency=int(col("concurrency")),
+            is_local=bool(col("is_local", False)), active=bool(col("active", True)),
+            extraction_hints=dict(col("extraction_hints") or {}),
+            resolve=tuple(col("resolve") or ()),
+            trailing_slash=col("url_trailing_slash") or "strip",
+            render=col("render") or "none",
+            proxy_pool=col("proxy_pool"), proxy_rotation=col("proxy_rotation") or "round_robin",
+            platform=col("platform"),
+            search_url=col("search_url"), sitemap_url=col("sitemap_url"), origin=col("origin"),
         )
 
 
@@ -180,7 +197,7 @@ def parse_domains(raw: str | Sequence[str], *, is_local: bool = True) -> list[st
 
 
 def parse_currency(raw: str) -> str:
-    from spiders.extraction.prices import ISO_CODES
+    from pricehound.currencies import ISO_CODES
 
     value = (raw or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", value) or value not in ISO_CODES:
@@ -311,6 +328,31 @@ def set_render(conn: Connection, store: Store, mode: str) -> Store:
         raise InputError(f"--render must be one of {', '.join(RENDER_MODES)}, got {mode!r}")
     row = conn.execute(sa.text("UPDATE stores SET render = :render WHERE id = :id RETURNING *"),
                        {"render": mode, "id": store.id}).one()
+    return Store.from_row(row)
+
+
+PROXY_ROTATIONS = ("round_robin", "sticky")
+
+
+def set_proxy(conn: Connection, store: Store, pool: str | None, rotation: str | None = None) -> Store:
+    """Crawl the store through a named proxy pool (None: directly), with its rotation.
+
+    Only the pool's name is stored: the proxies and their credentials stay in the environment
+    (PRICEHOUND_PROXY_POOLS), so a pool that is not configured here is refused now, not at crawl time.
+    """
+    if pool is not None:
+        from pricehound.config import get_settings
+
+        configured = get_settings().proxy_pools
+        if pool not in configured.names():
+            known = ", ".join(configured.names()) or "none is configured"
+            raise InputError(f"no proxy pool {pool!r} in PRICEHOUND_PROXY_POOLS ({known}); "
+                             "add it there first, e.g. PRICEHOUND_PROXY_POOLS='eu=http://host:3128'")
+    if rotation is not None and rotation not in PROXY_ROTATIONS:
+        raise InputError(f"proxy rotation must be one of {', '.join(PROXY_ROTATIONS)}, got {rotation!r}")
+    row = conn.execute(sa.text(
+        """UPDATE stores SET proxy_pool = :pool, proxy_rotation = coalesce(:rotation, proxy_rotation)
+            WHERE id = :id RETURNING *"""), {"pool": pool, "rotation": rotation, "id": store.id}).one()
     return Store.from_row(row)
 
 

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """The `pricehound` command line.
 
 The kernel's own commands live here (initdb, stores, users, watch, status). Each stage adds its
@@ -24,17 +25,25 @@ from pricehound.config import ConfigError, get_settings
 
 log = logging.getLogger("pricehound.cli")
 
-STAGE_COMMANDS = (
-    "spiders.cli",
-    "workers.cli",
-    "alerts.cli",
-    "web.cli",
-    "demostore.cli",
-    "pricehound.demo",
-    "pricehound.run",
-    "pricehound.lists",
-    "pricehound.products_cli",
-)
+# Each stage module and the top-level commands its ``register`` adds: a command imports only the
+# module(s) that define it, so `pricehound status` never loads Celery, Scrapy or FastAPI
+# (tests/foundation/test_cli_speed.py holds this table to what each module registers; a command
+# missing here still works, through importing every module).
+STAGE_COMMANDS: dict[str, tuple[str, ...]] = {
+    "spiders.cli": ("extract",),
+    "workers.cli": ("runs", "crawl", "explain"),
+    "alerts.cli": ("alerts",),
+    "alerts.channels_cli": ("channels", "noise"),
+    "web.cli": ("serve", "apikeys"),
+    "demostore.cli": ("demo-store",),
+    "pricehound.demo": ("demo",),
+    "pricehound.run": ("run",),
+    "pricehound.archive": ("history",),
+    "pricehound.lists": ("lists",),
+    "pricehound.products_cli": ("products", "rates"),
+}
+KERNEL_COMMANDS = ("initdb", "stores", "users", "watch", "status", "psql", "config", "beat", "metrics",
+                   "completion")
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -62,10 +71,12 @@ def _interval(raw: str) -> timedelta:
 # -- handlers -----------------------------------------------------------------------------------
 
 def cmd_initdb(args: argparse.Namespace) -> int:
-    from pricehound.db import apply_schema
+    from pricehound.db import migrate
 
-    version = apply_schema(_engine())
-    print(f"schema version {version} applied")
+    result = migrate(_engine())
+    for name in result.applied:
+        print(f"applied {name}")
+    print(f"schema version {result.version}" + ("" if result.applied else " (up to date: nothing to apply)"))
     return EXIT_OK
 
 
@@ -97,28 +108,39 @@ def cmd_stores_add(args: argparse.Namespace) -> int:
             store = catalog.set_resolve(conn, store, args.resolve)
         if args.render:
             store = catalog.set_render(conn, store, args.render)
+        if args.proxy or args.proxy_rotation:
+            store = catalog.set_proxy(conn, store, args.proxy or store.proxy_pool, args.proxy_rotation)
         search, sitemap = catalog.set_search(conn, store, search_url=args.search_url, sitemap_url=args.sitemap_url)
     print(f"store {store.slug} (id {store.id}) on {', '.join(store.allowed_domains)}, spider {store.spider}"
           + (f"; resolves {', '.join(store.resolve)}" if store.resolve else "")
-          + ("; pages rendered in headless Chromium" if store.render == "js" else "")
+          + ("; pages rendered in headless Chromium" if store.render == "js" else "") + _proxy_note(store)
           + (f"; searched at {search}" if search else f"; searched through {sitemap or 'its sitemap'}"))
     return EXIT_OK
 
 
+def _proxy_note(store: catalog.Store) -> str:
+    return f"; through proxy pool {store.proxy_pool} ({store.proxy_rotation})" if store.proxy_pool else ""
+
+
 def cmd_stores_edit(args: argparse.Namespace) -> int:
-    """Change a store's host mapping, how its pages are fetched (--render) or how it is searched
-    (--search-url, --sitemap-url): settings `stores add` does not replace."""
+    """Change a store's host mapping, how its pages are fetched (--render), its proxy pool or how
+    it is searched (--search-url, --sitemap-url): settings `stores add` does not replace."""
+    proxy_given = bool(args.proxy or args.no_proxy or args.proxy_rotation)
     searching = (args.search_url is not None or args.sitemap_url is not None
                  or args.no_search_url or args.no_sitemap_url)
-    if args.resolve is None and not args.no_resolve and args.render is None and not searching:
+    if args.resolve is None and not args.no_resolve and args.render is None and not proxy_given and not searching:
         raise catalog.InputError("nothing to change: give --resolve HOST:PORT:ADDRESS, --no-resolve, "
-                                 "--render js|none, --search-url URL or --sitemap-url URL")
+                                 "--render js|none, --proxy POOL, --proxy-rotation, --no-proxy, "
+                                 "--search-url URL or --sitemap-url URL")
     with _engine().begin() as conn:
         store = catalog.get_store(conn, args.slug)
         if args.resolve is not None or args.no_resolve:
             store = catalog.set_resolve(conn, store, [] if args.no_resolve else args.resolve)
         if args.render is not None:
             store = catalog.set_render(conn, store, args.render)
+        if proxy_given:
+            pool = None if args.no_proxy else (args.proxy or store.proxy_pool)
+            store = catalog.set_proxy(conn, store, pool, args.proxy_rotation)
         if searching:
             search, sitemap = catalog.set_search(conn, store, search_url=args.search_url,
                                                  sitemap_url=args.sitemap_url, clear_search=args.no_search_url,
@@ -126,7 +148,8 @@ def cmd_stores_edit(args: argparse.Namespace) -> int:
             print(f"store {store.slug}: searched at {search}" if search
                   else f"store {store.slug}: searched through {sitemap or 'its sitemap (robots.txt, /sitemap.xml)'}")
     shown = ", ".join(store.resolve) if store.resolve else "DNS (no mapping)"
-    print(f"store {store.slug}: {shown}; render {store.render}")
+    print(f"store {store.slug}: {shown}; render {store.render}; "
+          + (_proxy_note(store)[2:] if store.proxy_pool else "no proxy (direct)"))
     return EXIT_OK
 
 
@@ -148,7 +171,9 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
                               "spider": s.spider, "currency": s.default_currency,
                               "delay": str(s.download_delay), "concurrency": s.concurrency,
                               "local": s.is_local, "active": s.active, "resolve": list(s.resolve),
-                              "render": s.render, "search_url": s.search_url, "sitemap_url": s.sitemap_url}))
+                              "render": s.render,
+                              "proxy_pool": s.proxy_pool, "proxy_rotation": s.proxy_rotation,
+                              "platform": s.platform, "search_url": s.search_url, "sitemap_url": s.sitemap_url}))
         return EXIT_OK
     if not stores:
         print("no stores yet: add one with `pricehound stores add --slug SLUG --domains example.com`")
@@ -159,6 +184,8 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
         flags += "  (local)" if s.is_local else ""
         flags += f"  (resolves {', '.join(s.resolve)})" if s.resolve else ""
         flags += "  (renders js)" if s.render == "js" else ""
+        flags += f"  (proxy {s.proxy_pool}, {s.proxy_rotation})" if s.proxy_pool else ""
+        flags += f"  (platform {s.platform})" if s.platform else ""
         flags += f"  (searched at {s.search_url})" if s.search_url else ""
         print(f"{s.slug:<20} {s.spider:<14} {s.default_currency:<4} {s.download_delay!s:>6} "
               f"{s.concurrency:>4}  {', '.join(s.allowed_domains)}{flags}")
@@ -169,7 +196,12 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     with _engine().begin() as conn:
         user_id = catalog.add_user(conn, email=args.email, name=args.name, premium=args.premium,
                                    verified=args.verified)
+        if args.admin:
+            from pricehound import operators
+
+            operators.set_admin(conn, user_id, True)
     state = "verified" if args.verified else "unverified: no alerts until the address is confirmed"
+    state += "; admin: may open /admin" if args.admin else ""
     print(f"user {user_id} <{catalog.parse_email(args.email)}> ({state})")
     return EXIT_OK
 
@@ -247,14 +279,48 @@ def cmd_watch_add(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pricehound import status
+    """Counts, the schedule per store and the queue depths (the queues may be unreachable while
+    the database answers: that is shown, not fatal)."""
+    from alerts import disputes
+    from pipelines import held
+    from pricehound import freshness, status
 
     with _engine().connect() as conn:
         counts = status.counts(conn)
+        stores, now = status.store_schedule(conn)
+        held_runs = held.held_runs(conn)
+        dispute_counts = disputes.per_store(conn)
+        proxies = status.proxy_failures(conn)
+        revisit_plans = freshness.plans(conn)
+    depths: dict[str, int] | None = None
+    redis_error: str | None = None
+    try:
+        from pricehound.redisconn import get_redis
+
+        depths = status.queue_depths(get_redis())
+    except Exception as exc:  # noqa: BLE001 - any Redis trouble is reported, not raised
+        redis_error = f"{type(exc).__name__}: {exc}"
     if args.json:
-        print(json.dumps(counts.__dict__))
-    else:
-        print(status.render(counts))
+        print(json.dumps({**counts.__dict__, "store_schedule": [s.as_json() for s in stores],
+                          "queues": depths, "queues_error": redis_error,
+                          "held_runs": [{**r.__dict__, "finished_at": str(r.finished_at)} for r in held_runs],
+                          "disputes": dispute_counts,
+                          "revisit_plans": [p.as_json() for p in revisit_plans],
+                          "proxy_failures": [p.__dict__ for p in proxies]}))
+        return EXIT_OK
+    print(status.render(counts))
+    print()
+    print(status.render_schedule(stores, now))
+    print()
+    print(freshness.render(revisit_plans))
+    print()
+    print(status.render_queues(depths, redis_error))
+    print()
+    print(held.render(held_runs))
+    print()
+    print(disputes.render(dispute_counts))
+    print()
+    print(status.render_proxy_failures(proxies))
     return EXIT_OK
 
 
@@ -303,7 +369,8 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD")
+SECRET_SETTINGS = ("PRICEHOUND_SECRET_KEY", "PRICEHOUND_SECRET_KEY_OLD", "PRICEHOUND_SMTP_PASSWORD",
+                   "PRICEHOUND_METRICS_TOKEN")
 
 
 def _shown_setting(name: str, value) -> str:
@@ -324,7 +391,30 @@ def _shown_setting(name: str, value) -> str:
 RENDER_HELP = ("js: fetch the store's pages through headless Chromium, for shops whose prices are filled "
                "in by script (`pricehound status` advises it); none: read the HTML as served (default)")
 
-def build_parser() -> argparse.ArgumentParser:
+
+def _proxy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--proxy", metavar="POOL", help="crawl through this pool of PRICEHOUND_PROXY_POOLS "
+                   "(only its name is stored; proxies and passwords stay in the environment)")
+    p.add_argument("--proxy-rotation", choices=catalog.PROXY_ROTATIONS,
+                   help="round_robin: each request the next proxy (default); sticky: a listing keeps its proxy")
+
+
+def command_of(argv: Sequence[str] | None) -> str | None:
+    """The top-level command named in ``argv`` (its first word that is not an option)."""
+    return next((a for a in argv or () if not a.startswith("-")), None)
+
+
+def stage_modules(command: str | None) -> list[str]:
+    """The stage modules to load for ``command``: none for the kernel's own commands, the
+    module(s) that define a stage command, every one for help, completion or an unknown word."""
+    if command in KERNEL_COMMANDS:
+        return []
+    owners = [module for module, names in STAGE_COMMANDS.items() if command in names]
+    return owners or list(STAGE_COMMANDS)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or (given ``argv``) just what its command needs."""
     parser = argparse.ArgumentParser(
         prog="pricehound",
         description="Watch products across online stores; crawl politely; email watchers when prices "
@@ -337,7 +427,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("initdb", help="create or update the database schema (safe to run again)",
-                       description="Apply schema.sql: every table, index, view and trigger. Idempotent.")
+                       description="Apply what the database lacks of schema.sql (the baseline) and the numbered "
+                                   "migrations in pricehound/migrations, in order, each recorded in "
+                                   "schema_version. Safe to run again; refuses a database migrated by a "
+                                   "newer pricehound.")
     p.set_defaults(handler=cmd_initdb)
 
     stores = sub.add_parser("stores", help="add and list the stores pricehound crawls")
@@ -361,16 +454,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS instead of what "
                         "DNS says; repeatable; local stores only")
     p.add_argument("--render", choices=catalog.RENDER_MODES, help=RENDER_HELP)
+    _proxy_options(p)
     _search_options(p)
     p.set_defaults(handler=cmd_stores_add)
-    p = stores_sub.add_parser("edit", help="change a store's host mapping (--resolve), rendering (--render) or "
-                                           "how it is searched (--search-url)")
+    p = stores_sub.add_parser("edit", help="change a store's host mapping (--resolve), rendering (--render), proxy "
+                                           "(--proxy) or how it is searched (--search-url)")
     p.add_argument("slug", help="the store (`pricehound stores list`)")
     p.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
                    help="like curl --resolve: crawl HOST (on PORT, or * for any) at ADDRESS; repeatable; "
                         "replaces the store's mapping; local stores only")
     p.add_argument("--no-resolve", action="store_true", help="drop the mapping: crawl by DNS again")
     p.add_argument("--render", choices=catalog.RENDER_MODES, help=RENDER_HELP)
+    _proxy_options(p)
+    p.add_argument("--no-proxy", action="store_true", help="crawl the store directly again")
     _search_options(p)
     p.add_argument("--no-search-url", action="store_true", help="forget the search URL (search the sitemap)")
     p.add_argument("--no-sitemap-url", action="store_true",
@@ -387,6 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.add_argument("--premium", action="store_true", help="premium account: crawled more often")
     p.add_argument("--verified", action="store_true", help="mark the address as already confirmed")
+    p.add_argument("--admin", action="store_true", help="may open the operator's page (/admin)")
     p.set_defaults(handler=cmd_users_add)
 
     watch = sub.add_parser("watch", help="watch a product page for a user")
@@ -404,12 +501,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-price", help="alert when the price reaches this or lower")
     p.add_argument("--min-drop-percent", help="alert on drops of at least this percent (default: any drop)")
     p.add_argument("--notify", help=f"comma-separated alert kinds (default: {','.join(catalog.DEFAULT_NOTIFY)}; "
-                                    f"also: price_rise,new_low; cheapest_store needs a product watch, "
-                                    f"where it is on by default)")
+                                    f"also: {','.join(k for k in catalog.NOTIFY_KINDS if k not in catalog.DEFAULT_NOTIFY)}; "
+                                    f"cheapest_store needs a product watch)")
     p.add_argument("--list", default=catalog.DEFAULT_LIST_NAME, help="shopping list name (default: Watching)")
     p.set_defaults(handler=cmd_watch_add)
 
-    p = sub.add_parser("status", help="counts of stores, listings, watches, due crawls, pending emails")
+    p = sub.add_parser("status", help="counts of stores, listings, watches, due crawls, pending emails",
+                       description="Counts; per store the due and leased targets, the running crawl, the last "
+                                   "outcome and the circuit breaker; the depth of each queue; held runs; "
+                                   "disputed alerts.")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_status)
 
@@ -421,7 +521,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="print the documented table of variables")
     p.set_defaults(handler=cmd_config)
 
-    for module_name in STAGE_COMMANDS:
+    # operators' verbs (users list/disable, stores pause/resume/remove, watch list/remove/import,
+    # history export, beat health, metrics, completion): light imports, so always registered
+    from pricehound import opscli
+
+    opscli.register(sub)
+
+    for module_name in stage_modules(command_of(argv)) if argv is not None else STAGE_COMMANDS:
         try:
             spec = importlib.util.find_spec(module_name)
         except ModuleNotFoundError:  # the stage's package is not there at all
@@ -468,6 +574,20 @@ def refuse_control_characters(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Answer a shell's completion request (argcomplete, when installed; it exits when it
+    answered). Without argcomplete the command line works the same, without completion."""
+    import os
+
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from pricehound import logs
 
@@ -476,7 +596,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(f"pricehound: error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    parser = build_parser()
+    parser = build_parser(argv)
+    _complete(parser)
     args = parser.parse_args(argv)
     _exit_cleanly_on_sigterm()
     if not getattr(args, "handler", None):
@@ -501,7 +622,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: a readable message, the trace in debug
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
-        if isinstance(exc, ProgrammingError) and "does not exist" in str(exc.orig):
+        from pricehound.db import MigrationError, SchemaTooNew
+        from pricehound.embedded import EmbeddedUnavailable
+
+        if isinstance(exc, (SchemaTooNew, MigrationError, EmbeddedUnavailable)):
+            print(f"pricehound: {exc}", file=sys.stderr)
+        elif isinstance(exc, ProgrammingError) and "does not exist" in str(exc.orig):
             print("pricehound: the database has no pricehound schema (or an old one): "
                   "run `pricehound initdb` first", file=sys.stderr)
         elif isinstance(exc, OperationalError):

@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pricehound import tasknames
+
 
 class ConfigError(ValueError):
     """A variable is set to something pricehound cannot use; the message names it."""
@@ -71,6 +73,20 @@ def _extract_workers(raw: str) -> int | None:
     return value
 
 
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise ValueError(f"expected text or json, got {raw!r}")
+    return value
+
+
+def _months(raw: str) -> int:
+    value = int(raw.strip() or "0")
+    if value < 0:
+        raise ValueError(f"expected 0 (keep everything) or a number of months, got {raw!r}")
+    return value
+
+
 def _resource_types(raw: str) -> tuple[str, ...]:
     """Browser resource types, as Playwright names them (image, font, media, stylesheet, ...)."""
     known = {"document", "stylesheet", "image", "media", "font", "script", "texttrack", "xhr", "fetch",
@@ -88,6 +104,27 @@ def _optional_str(raw: str) -> str | None:
 
 def _optional_decimal(raw: str) -> Decimal | None:
     return Decimal(raw) if raw.strip() else None
+
+
+def _email_transport(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("ses", "smtp"):
+        raise ValueError(f"expected ses or smtp, got {raw!r}")
+    return value
+
+
+def _smtp_security(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("starttls", "ssl", "none"):
+        raise ValueError(f"expected starttls, ssl or none, got {raw!r}")
+    return value
+
+
+def _positive_decimal(raw: str) -> Decimal:
+    value = Decimal(raw)
+    if value <= 0:
+        raise ValueError(f"expected a number > 0, got {raw!r}")
+    return value
 
 
 def _share(raw: str) -> Decimal:
@@ -122,8 +159,10 @@ PLACEHOLDER_WORDS = ("changeme", "replaceme", "notforproduction", "yoursecret", 
                      "insecure", "randomstring")
 
 
+@functools.lru_cache(maxsize=16)
 def secret_weakness(secret: str) -> str | None:
-    """Why a signing secret must not be used (published, short or low in entropy), or None."""
+    """Why a signing secret must not be used (published, short or low in entropy), or None.
+    Cached: every signed link asks again, and the answer for one secret never changes."""
     folded = re.sub(r"[^a-z0-9]", "", secret.lower())
     if folded in PUBLISHED_SECRETS or any(word in folded for word in PLACEHOLDER_WORDS):
         return "it is a published example value"
@@ -157,11 +196,140 @@ def _old_secrets(raw: str) -> tuple[str, ...]:
     return values
 
 
+def _revisit_policy(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("budgeted", "demand"):
+        raise ValueError("expected budgeted (share each store's page budget by change rate and demand) "
+                         "or demand (the interval follows demand alone)")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"expected a number > 0, got {raw!r}")
+    return value
+
+
+def _budget_share(raw: str) -> float:
+    value = float(raw)
+    if not (0 < value <= 1):
+        raise ValueError(f"expected a share of the store's polite rate, above 0 and at most 1, got {raw!r}")
+    return value
+
+
 def _task_name(raw: str) -> str:
     name = raw.strip()
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", name):
         raise ValueError("a Celery task name is dotted words, like pricehound.alerts.evaluate_events")
     return name
+
+
+# -- proxy pools ---------------------------------------------------------------------------------
+# PRICEHOUND_PROXY_POOLS="eu=http://user:${EU_PROXY_PASS}@10.0.0.5:3128 socks5://10.0.0.6:1080; us=..."
+# Pools are separated by ';', a pool's proxies by spaces or commas. ${NAME} is replaced by the
+# environment variable NAME when the configuration is read, so a password is kept where secrets
+# are kept (the environment, a secret store) and never in the database, which holds only the
+# pool's name (stores.proxy_pool).
+
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+POOL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """One proxy of a pool. ``url`` carries the credentials (in memory only); ``label``
+    (scheme://host:port) is what logs, stats and status show."""
+
+    url: str = field(repr=False)
+    scheme: str
+    host: str
+    port: int
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        """host:port, as the resolver's allowance lists name it."""
+        return f"{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return mask_url(self.url) or self.label
+
+
+@dataclass(frozen=True)
+class ProxyPools:
+    """Named pools of proxies. ``str()`` shows them with passwords as ***."""
+
+    pools: tuple[tuple[str, tuple[Proxy, ...]], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.pools)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.pools)
+
+    def get(self, name: str) -> tuple[Proxy, ...]:
+        for pool, proxies in self.pools:
+            if pool == name:
+                return proxies
+        raise KeyError(name)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{name}=" + " ".join(str(p) for p in proxies) for name, proxies in self.pools)
+
+
+def parse_proxy(raw: str, environ: Mapping[str, str] | None = None) -> Proxy:
+    """One proxy URL, ${NAME} references filled from the environment; ValueError says what is wrong."""
+    from urllib.parse import unquote, urlsplit
+
+    env = os.environ if environ is None else environ
+    missing = [name for name in _ENV_REF.findall(raw) if name not in env]
+    if missing:
+        raise ValueError(f"proxy {mask_url(raw)} uses ${{{missing[0]}}}, which is not set in the environment")
+    url = _ENV_REF.sub(lambda m: env[m.group(1)], raw.strip())
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"proxy {mask_url(raw)} is not a URL like http://host:3128") from None
+    scheme = parts.scheme.lower()
+    if scheme not in PROXY_SCHEMES:
+        raise ValueError(f"proxy {mask_url(raw)}: the scheme must be one of {', '.join(PROXY_SCHEMES)}")
+    if not parts.hostname:
+        raise ValueError(f"proxy {mask_url(raw)} names no host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"proxy {mask_url(raw)}: give only scheme://[user:password@]host:port")
+    if port is None:
+        port = {"http": 8080, "https": 443}.get(scheme, 1080)
+    return Proxy(url=url, scheme=scheme, host=parts.hostname, port=port,
+                 username=unquote(parts.username) if parts.username else None,
+                 password=unquote(parts.password) if parts.password is not None else None)
+
+
+def parse_proxy_pools(raw: str, environ: Mapping[str, str] | None = None) -> ProxyPools:
+    pools: list[tuple[str, tuple[Proxy, ...]]] = []
+    for chunk in raw.split(";"):
+        if not chunk.strip():
+            continue
+        name, sep, members = chunk.partition("=")
+        name = name.strip().lower()
+        if not sep or not POOL_NAME_RE.match(name):
+            raise ValueError(f"{chunk.strip()[:40]!r}: each pool is NAME=PROXY [PROXY...], the name "
+                             "lower-case letters, digits, '-' or '_'")
+        if name in dict(pools):
+            raise ValueError(f"pool {name!r} is named twice")
+        proxies = tuple(parse_proxy(p, environ) for p in re.split(r"[\s,]+", members.strip()) if p)
+        if not proxies:
+            raise ValueError(f"pool {name!r} has no proxies")
+        pools.append((name, proxies))
+    return ProxyPools(tuple(pools))
 
 
 VARIABLES: tuple[Var, ...] = (
@@ -192,6 +360,26 @@ VARIABLES: tuple[Var, ...] = (
         "SES configuration set carrying bounce/complaint events to SNS."),
     Var("PRICEHOUND_SES_EVENTS_QUEUE_URL", "ses_events_queue_url", _optional_str, None,
         "SQS queue that receives SES bounce and complaint notifications (polled by beat)."),
+    Var("PRICEHOUND_EMAIL_TRANSPORT", "email_transport", _email_transport, "ses",
+        "How email leaves: ses (AWS SES v2) or smtp (any SMTP server, PRICEHOUND_SMTP_*)."),
+    Var("PRICEHOUND_SMTP_HOST", "smtp_host", _optional_str, None, "SMTP server when PRICEHOUND_EMAIL_TRANSPORT=smtp."),
+    Var("PRICEHOUND_SMTP_PORT", "smtp_port", _positive_int, 587, "SMTP port (587 submission with STARTTLS, 465 TLS)."),
+    Var("PRICEHOUND_SMTP_SECURITY", "smtp_security", _smtp_security, "starttls",
+        "starttls (upgrade on 587), ssl (TLS from the start, 465) or none (a local relay only)."),
+    Var("PRICEHOUND_SMTP_USER", "smtp_user", _optional_str, None, "SMTP login, if the server wants one."),
+    Var("PRICEHOUND_SMTP_PASSWORD", "smtp_password", _optional_str, None, "SMTP password (shown as (set))."),
+    Var("PRICEHOUND_SMTP_MAX_SEND_RATE", "smtp_max_send_rate", _positive_decimal, Decimal(5),
+        "Emails per second through SMTP for the whole cluster."),
+    Var("PRICEHOUND_WEBHOOK_MAX_SEND_RATE", "webhook_max_send_rate", _positive_decimal, Decimal(50),
+        "Webhook deliveries per second for the whole cluster."),
+    Var("PRICEHOUND_APPRISE_MAX_SEND_RATE", "apprise_max_send_rate", _positive_decimal, Decimal(10),
+        "Apprise notifications per second for the whole cluster (the services behind it limit too)."),
+    Var("PRICEHOUND_CHANNEL_TIMEOUT", "channel_timeout", _non_negative_float, 10.0,
+        "Seconds a webhook or Apprise delivery may take before it counts as a failed attempt."),
+    Var("PRICEHOUND_CHANNEL_MAX_FAILURES", "channel_max_failures", _positive_int, 10,
+        "Failed deliveries in a row after which a webhook or Apprise channel is disabled (its owner is emailed)."),
+    Var("PRICEHOUND_CHANNEL_ALLOW_PRIVATE", "channel_allow_private", _bool, False,
+        "Let webhook and Apprise targets be private or loopback addresses (tests, a LAN-only ntfy); off by default."),
     Var("PRICEHOUND_EMAIL_DIR", "email_dir", _optional_str, None,
         "Also write every sent email as a .eml file here (the demo sets it)."),
     Var("PRICEHOUND_CONTACT_URL", "contact_url", str, "https://github.com/pricehound/pricehound",
@@ -234,9 +422,37 @@ VARIABLES: tuple[Var, ...] = (
         "Seconds to gather one user's alerts into one email (0: send at once)."),
     Var("PRICEHOUND_ALERT_COOLDOWN", "alert_cooldown", _non_negative_float, 6 * 3600.0,
         "Seconds before the same watch is told the same kind of news again."),
-    Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, "pricehound.alerts.evaluate_events",
+    Var("PRICEHOUND_ALERT_TASK", "alert_task", _task_name, tasknames.EVALUATE_EVENTS,
         "Celery task the crawl hands new price events to (on the alerts queue) after each write."),
+    Var("PRICEHOUND_REVISIT_POLICY", "revisit_policy", _revisit_policy, "budgeted",
+        "budgeted: each store's polite page budget is shared out by each listing's estimated change rate "
+        "and its demand, with a guaranteed revisit for hot listings; demand: how often a page comes round "
+        "follows demand alone (crawl_interval)."),
+    Var("PRICEHOUND_REVISIT_BUDGET_SHARE", "revisit_budget_share", _budget_share, 0.8,
+        "Share of a store's polite rate (its delay and concurrency, less reserved pages) the revisit plan "
+        "spends; the rest absorbs new watches, second readings and retries."),
+    Var("PRICEHOUND_HOT_MAX_REVISIT", "hot_max_revisit", _positive_float, 180.0,
+        "Seconds: a hot listing is revisited at least this often while its store's budget allows "
+        "(`pricehound status` names the stores where it does not)."),
+    Var("PRICEHOUND_HOT_DEMAND", "hot_demand", _positive_float, 12.0,
+        "Demand at which a listing is hot: watchers, plus 2 per premium watcher and 2 per watch whose "
+        "target is within PRICEHOUND_NEAR_TARGET_SHARE of the price."),
+    Var("PRICEHOUND_NEAR_TARGET_SHARE", "near_target_share", _share, Decimal("0.10"),
+        "A watch's target is near when a drop of at most this share of the price would reach it."),
     Var("PRICEHOUND_LOG_LEVEL", "log_level", str, "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Var("PRICEHOUND_LOG_FORMAT", "log_format", _log_format, "text",
+        "text: one readable line per event; json: one JSON object per line (for containers and log collectors)."),
+    Var("PRICEHOUND_HISTORY_KEEP_MONTHS", "history_keep_months", _months, 0,
+        "Months of price history kept in the database; older monthly partitions are archived to "
+        "files under the data directory (`pricehound history archive`). 0: keep everything."),
+    Var("PRICEHOUND_PROXY_POOLS", "proxy_pools", parse_proxy_pools, None,
+        "Named proxy pools a store may be crawled through (`stores add/edit --proxy NAME`): "
+        "'eu=http://user:${EU_PASS}@10.0.0.5:3128 socks5://10.0.0.6:1080; us=https://...'. Schemes http, "
+        "https, socks5 (the crawler resolves the target) and socks5h (the proxy does); ${NAME} is read from "
+        "the environment, so passwords never reach the database. Unset: no proxies."),
+    Var("PRICEHOUND_PROXY_REST", "proxy_rest", _non_negative_float, 30.0,
+        "Seconds a proxy rests after it fails or is refused (connection errors, 407, 403, 429), doubled for "
+        "each further failure in a row, up to 32 times this."),
     Var("PRICEHOUND_ALLOW_LOCAL_STORES", "allow_local_stores", _bool, True,
         "Whether stores marked local may crawl private addresses at all (docker-compose.yml turns it off)."),
     Var("PRICEHOUND_CHROMIUM_PATH", "chromium_path", str, "/usr/bin/chromium",
@@ -252,6 +468,8 @@ VARIABLES: tuple[Var, ...] = (
         "Ceiling on the memory of the browser's processes per crawl (MiB, PSS: shared pages counted once): over it, contexts are recycled and fewer kept."),
     Var("PRICEHOUND_RENDER_BLOCK", "render_block", _resource_types, ("image", "font", "media"),
         "Resource types the browser never fetches while rendering (hosts off the store's domains are always refused)."),
+    Var("PRICEHOUND_METRICS_TOKEN", "metrics_token", _optional_str, None,
+        "Bearer token /metrics on the web service asks for. Unset: /metrics is open (keep it off the public network)."),
 )
 
 
@@ -273,6 +491,18 @@ class Settings:
     ses_max_send_rate: Decimal | None = None
     ses_configuration_set: str | None = None
     ses_events_queue_url: str | None = None
+    email_transport: str = "ses"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_max_send_rate: Decimal = Decimal(5)
+    webhook_max_send_rate: Decimal = Decimal(50)
+    apprise_max_send_rate: Decimal = Decimal(10)
+    channel_timeout: float = 10.0
+    channel_max_failures: int = 10
+    channel_allow_private: bool = False
     email_dir: str | None = None
     contact_url: str = "https://github.com/pricehound/pricehound"
     user_agent: str | None = None
@@ -294,8 +524,15 @@ class Settings:
     beat_interval: float = 5.0
     alert_batch_window: float = 60.0
     alert_cooldown: float = 6 * 3600.0
-    alert_task: str = "pricehound.alerts.evaluate_events"
+    alert_task: str = tasknames.EVALUATE_EVENTS
+    revisit_policy: str = "budgeted"
+    revisit_budget_share: float = 0.8
+    hot_max_revisit: float = 180.0
+    hot_demand: float = 12.0
+    near_target_share: Decimal = Decimal("0.10")
     log_level: str = "INFO"
+    log_format: str = "text"
+    history_keep_months: int = 0
     allow_local_stores: bool = True
     chromium_path: str = "/usr/bin/chromium"
     render_browser_url: str | None = None
@@ -303,6 +540,9 @@ class Settings:
     render_timeout: int = 15
     render_memory_mb: int = 1024
     render_block: tuple[str, ...] = ("image", "font", "media")
+    proxy_pools: ProxyPools = field(default_factory=ProxyPools)
+    proxy_rest: float = 30.0
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -315,7 +555,7 @@ class Settings:
             if raw is None:
                 continue
             try:
-                values[var.attr] = var.parse(raw)
+                values[var.attr] = var.parse(raw, env) if var.parse is parse_proxy_pools else var.parse(raw)
             except (ValueError, ArithmeticError) as exc:
                 raise ConfigError(f"{var.env}={raw!r} is not valid: {exc}. {var.doc}") from None
         if values.get("data_dir") is None:

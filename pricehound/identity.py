@@ -384,17 +384,25 @@ def refresh_evidence(conn: Connection, listing_ids: Sequence[int], *, force: boo
 # the batch that agree with it join it in the same statement.
 LINK_BATCH = sa.text("""
     WITH cand AS MATERIALIZED (
-        -- each listing of the batch with its evidence and the product that has its GTIN, if any
+        -- each listing of the batch with its evidence, the product that has its GTIN, and whether
+        -- the blocking rules allow that link (gtin_match)
         SELECT l.id, l.title, l.image_url, l.brand AS brand_raw, l.mpn AS mpn_raw,
-               i.gtin, i.brand, i.mpn, i.size, i.colour, i.capacity, i.kind, g.product_id AS gtin_product
+               i.gtin, i.brand, i.mpn, i.size, i.colour, i.capacity, i.kind, g.product_id AS gtin_product,
+               coalesce(i.kind = p.id_kind
+                        AND (i.size IS NULL OR p.id_size IS NULL OR i.size = p.id_size)
+                        AND (i.colour IS NULL OR p.id_colour IS NULL OR i.colour = p.id_colour)
+                        AND (i.capacity IS NULL OR p.id_capacity IS NULL OR i.capacity = p.id_capacity), false)
+                   AS gtin_allowed
           FROM unnest(CAST(:ids AS bigint[])) AS b(id)
           JOIN store_listings l ON l.id = b.id
           JOIN listing_identity i ON i.listing_id = l.id
           LEFT JOIN product_gtins g ON g.gtin = i.gtin
+          LEFT JOIN branded_products p ON p.id = g.product_id
          WHERE l.link_source IS DISTINCT FROM 'operator'
            AND (i.gtin IS NOT NULL OR (i.brand IS NOT NULL AND i.mpn IS NOT NULL))
     ), by_mpn AS MATERIALIZED (
-        -- products with the listing's brand + part number, and whether the rules allow the link
+        -- listings no GTIN links: the products with their brand + part number, and whether the
+        -- blocking rules allow the link (brand_mpn_match)
         SELECT c.id AS listing_id, p.id AS product_id,
                c.kind = p.id_kind
                AND (c.size IS NULL OR p.id_size IS NULL OR c.size = p.id_size)
@@ -405,20 +413,11 @@ LINK_BATCH = sa.text("""
                         AND EXISTS (SELECT 1 FROM product_gtins x WHERE x.product_id = p.id)) AS allowed
           FROM cand c
           JOIN branded_products p ON p.id_brand = c.brand AND p.id_mpn = c.mpn
-    ), found AS (
-        SELECT c.id AS listing_id, p.id AS product_id, 1 AS rank
-          FROM cand c
-          JOIN branded_products p ON p.id = c.gtin_product
-         WHERE c.kind = p.id_kind
-           AND (c.size IS NULL OR p.id_size IS NULL OR c.size = p.id_size)
-           AND (c.colour IS NULL OR p.id_colour IS NULL OR c.colour = p.id_colour)
-           AND (c.capacity IS NULL OR p.id_capacity IS NULL OR c.capacity = p.id_capacity)
-        UNION ALL
-        SELECT listing_id, product_id, 2 FROM by_mpn WHERE allowed
-    ), best AS (
-        SELECT DISTINCT ON (listing_id) listing_id, rank, product_id,
-               count(*) OVER (PARTITION BY listing_id, rank) AS choices
-          FROM found ORDER BY listing_id, rank, product_id
+         WHERE NOT c.gtin_allowed
+    ), mpn_pick AS (
+        -- more than one product allowed: ambiguous, a person decides
+        SELECT listing_id, min(product_id) AS product_id, count(*) AS choices
+          FROM by_mpn WHERE allowed GROUP BY listing_id
     ), fresh AS MATERIALIZED (
         -- no product has the listing's GTIN or brand + part number (linked or blocked alike)
         SELECT c.* FROM cand c
@@ -443,17 +442,22 @@ LINK_BATCH = sa.text("""
         ON CONFLICT DO NOTHING
     ), joined AS (
         -- the batch's listings that agree with a product made here (its seed among them)
-        SELECT f.id AS listing_id, m.id AS product_id,
-               CASE WHEN f.gtin = m.gtin THEN 1 ELSE 2 END AS rank
-          FROM fresh f
-          JOIN made m ON coalesce(f.gtin, f.brand || '/' || f.mpn) = coalesce(m.gtin, m.id_brand || '/' || m.id_mpn)
-                         OR (f.gtin IS NULL AND m.gtin IS NOT NULL AND f.brand = m.id_brand AND f.mpn = m.id_mpn)
-         WHERE f.kind = m.id_kind
-           AND (f.size IS NULL OR m.id_size IS NULL OR f.size = m.id_size)
-           AND (f.colour IS NULL OR m.id_colour IS NULL OR f.colour = m.id_colour)
-           AND (f.capacity IS NULL OR m.id_capacity IS NULL OR f.capacity = m.id_capacity)
+        SELECT j.* FROM (
+            SELECT f.id AS listing_id, m.id AS product_id, 1 AS rank, f.kind, f.size, f.colour, f.capacity, m.id_kind,
+                   m.id_size, m.id_colour, m.id_capacity
+              FROM fresh f JOIN made m ON m.gtin = f.gtin
+            UNION ALL
+            SELECT f.id, m.id, 2, f.kind, f.size, f.colour, f.capacity, m.id_kind, m.id_size, m.id_colour, m.id_capacity
+              FROM fresh f JOIN made m ON m.id_brand = f.brand AND m.id_mpn = f.mpn
+             WHERE f.gtin IS NULL OR m.gtin IS NULL) j
+         WHERE j.kind = j.id_kind
+           AND (j.size IS NULL OR j.id_size IS NULL OR j.size = j.id_size)
+           AND (j.colour IS NULL OR j.id_colour IS NULL OR j.colour = j.id_colour)
+           AND (j.capacity IS NULL OR j.id_capacity IS NULL OR j.capacity = j.id_capacity)
     ), decided AS (
-        SELECT listing_id, product_id, rank FROM best WHERE choices = 1
+        SELECT id AS listing_id, gtin_product AS product_id, 1 AS rank FROM cand WHERE gtin_allowed
+        UNION ALL
+        SELECT listing_id, product_id, 2 FROM mpn_pick WHERE choices = 1
         UNION ALL
         SELECT DISTINCT ON (listing_id) listing_id, product_id, rank FROM joined ORDER BY listing_id, rank, product_id
     ), linked AS (
@@ -464,45 +468,63 @@ LINK_BATCH = sa.text("""
                link_confidence = CASE d.rank WHEN 1 THEN CAST(:gtin_confidence AS numeric)
                                  ELSE CAST(:mpn_confidence AS numeric) END,
                link_source = 'linker',
-               linked_at = pricehound_now()
-          FROM decided d
+               linked_at = CAST(:now AS timestamptz)
+          -- decided as arrays in listing order: the planner then reaches each listing through
+          -- its primary key, where joined to the CTE it hashed the whole listings table per batch
+          FROM unnest(ARRAY(SELECT listing_id FROM decided ORDER BY listing_id),
+                      ARRAY(SELECT product_id FROM decided ORDER BY listing_id),
+                      ARRAY(SELECT rank FROM decided ORDER BY listing_id)) AS d(listing_id, product_id, rank)
          WHERE l.id = d.listing_id
            AND (l.product_id, l.link_rule) IS DISTINCT FROM (d.product_id,
                 CASE d.rank WHEN 1 THEN 'gtin_match' ELSE 'brand_mpn_match' END)
         RETURNING l.id
+    ), was_linked AS MATERIALIZED (
+        -- the batch's listings the linker had linked before this statement
+        SELECT l.id, l.product_id
+          FROM unnest(CAST(:ids AS bigint[])) AS b(id)
+          JOIN store_listings l ON l.id = b.id
+         WHERE l.link_source = 'linker' AND l.product_id IS NOT NULL
     ), unlinked AS (
-        -- a listing the linker linked whose evidence no longer supports that product
+        -- a listing the linker linked whose evidence no longer supports that product (an
+        -- ambiguous listing keeps a product that is still among its choices)
         UPDATE store_listings l
            SET product_id = NULL, link_method = NULL, link_rule = NULL, link_confidence = NULL,
-               link_source = NULL, linked_at = pricehound_now()
-          FROM unnest(CAST(:ids AS bigint[])) AS b(id)
-         WHERE l.id = b.id AND l.link_source = 'linker'
-           AND NOT EXISTS (SELECT 1 FROM decided d WHERE d.listing_id = l.id)
-           AND NOT EXISTS (SELECT 1 FROM found f WHERE f.listing_id = l.id AND f.product_id = l.product_id)
+               link_source = NULL, linked_at = CAST(:now AS timestamptz)
+          FROM unnest(ARRAY(
+                SELECT w.id FROM was_linked w
+                 WHERE NOT EXISTS (SELECT 1 FROM decided d WHERE d.listing_id = w.id)
+                   AND NOT EXISTS (SELECT 1 FROM by_mpn m WHERE m.listing_id = w.id AND m.product_id = w.product_id
+                                      AND m.allowed))) AS u(id)
+         WHERE l.id = u.id
         RETURNING l.id
     )
     SELECT (SELECT count(*) FROM linked) AS linked, (SELECT count(*) FROM made) AS created,
            (SELECT count(*) FROM unlinked) AS unlinked,
-           (SELECT count(*) FROM best WHERE choices > 1) AS ambiguous,
+           (SELECT count(*) FROM mpn_pick WHERE choices > 1) AS ambiguous,
            (SELECT coalesce(array_agg(id), '{}') FROM linked) AS linked_ids,
            (SELECT coalesce(array_agg(id), '{}') FROM unlinked) AS unlinked_ids
 """)
 
-# A listing linked to (or unlinked from) a product someone watches gains (or loses) that demand:
-# the watch follows every listing of its product. Only such listings go to the frontier refresh,
-# so linking a million unwatched listings adds no frontier rows.
+# A listing linked to a product someone watches gains that demand (the watch follows every
+# listing of its product); one unlinked loses it. Only such listings go to the frontier refresh,
+# so linking a million unwatched listings adds no frontier rows. (A listing moved from one
+# watched product to another by new evidence gains the new demand at once and sheds the old at
+# the periodic priority refresh.)
 _REFRESH_DEMAND = sa.text("""
     SELECT refresh_crawl_priorities(array(
-        SELECT l.id FROM unnest(CAST(:ids AS bigint[])) AS b(id) JOIN store_listings l ON l.id = b.id
-         WHERE (EXISTS (SELECT 1 FROM user_crawler_priorities f WHERE f.listing_id = l.id)
-                OR EXISTS (SELECT 1 FROM shopping_list_items w WHERE w.product_id = l.product_id AND w.active))),
+        SELECT l.id FROM unnest(CAST(:linked AS bigint[])) AS b(id) JOIN store_listings l ON l.id = b.id
+         WHERE EXISTS (SELECT 1 FROM shopping_list_items w WHERE w.product_id = l.product_id AND w.active)
+        UNION
+        SELECT f.listing_id FROM unnest(CAST(:unlinked AS bigint[])) AS b(id)
+          JOIN user_crawler_priorities f ON f.listing_id = b.id),
         true)
 """)
+_ANY_PRODUCT_WATCH = sa.text(
+    "SELECT EXISTS (SELECT 1 FROM shopping_list_items WHERE product_id IS NOT NULL AND active)")
 
+# every listing with evidence, a page at a time (operators' listings are skipped by the batch)
 _UNLINKED_IDS = sa.text("""
-    SELECT i.listing_id FROM listing_identity i JOIN store_listings l ON l.id = i.listing_id
-     WHERE i.listing_id > :after AND l.link_source IS DISTINCT FROM 'operator'
-     ORDER BY i.listing_id LIMIT :limit
+    SELECT i.listing_id FROM listing_identity i WHERE i.listing_id > :after ORDER BY i.listing_id LIMIT :limit
 """)
 
 
@@ -530,6 +552,10 @@ def link_listings(conn: Connection, listing_ids: Sequence[int] | None = None, *,
     params = {"create": create_products, "gtin_confidence": V.CONFIDENCE["gtin_match"],
               "mpn_confidence": V.CONFIDENCE["brand_mpn_match"]}
 
+    # the one clock, read once: every link of the run says when it was made
+    params["now"] = conn.execute(sa.text("SELECT pricehound_now()")).scalar_one()
+    watched = bool(conn.execute(_ANY_PRODUCT_WATCH).scalar())
+
     def run(ids: list[int]) -> None:
         r = conn.execute(LINK_BATCH, {**params, "ids": ids}).one()
         summary.linked += int(r.linked)
@@ -537,9 +563,9 @@ def link_listings(conn: Connection, listing_ids: Sequence[int] | None = None, *,
         summary.unlinked += int(r.unlinked)
         summary.ambiguous += int(r.ambiguous)
         summary.linked_ids.extend(int(i) for i in r.linked_ids)
-        changed = [int(i) for i in r.linked_ids] + [int(i) for i in r.unlinked_ids]
-        if changed:
-            conn.execute(_REFRESH_DEMAND, {"ids": changed})
+        if (r.linked_ids and watched) or r.unlinked_ids:
+            conn.execute(_REFRESH_DEMAND, {"linked": list(r.linked_ids) if watched else [],
+                                           "unlinked": list(r.unlinked_ids)})
         summary.batches += 1
         if progress:
             progress(summary)

@@ -95,7 +95,7 @@ SELECT s.slug, s.active,
        CASE WHEN s.crawl_lease_until >= pricehound_now() THEN s.crawl_leased_by END AS run_holder,
        s.last_outcome, s.last_crawl_at, s.failure_streak,
        CASE WHEN s.paused_until > pricehound_now() THEN s.paused_until END AS paused_until,
-       s.last_error, s.render,
+       s.last_error, s.paused_at, s.render,
        CASE WHEN s.render <> 'js' THEN
            (SELECT lr.render_advice FROM crawl_runs lr
              WHERE lr.store_id = s.id AND lr.finished_at IS NOT NULL
@@ -128,6 +128,7 @@ class StoreSchedule:
     last_error: str | None
     render: str = "none"
     render_advice: str | None = None  # from the store's last finished run (spiders/render_advice.py)
+    paused_at: datetime | None = None  # paused by an operator (`pricehound stores pause`)
 
     def as_json(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()}
@@ -192,6 +193,8 @@ def render_schedule(stores: list[StoreSchedule], now: datetime) -> str:
             crawling = f"run {st.run_id} {st.run_status or ''} since {_age(st.run_since, now)}".replace("  ", " ")
         last = f"{st.last_outcome} {_age(st.last_crawl_at, now)}" if st.last_outcome else "never"
         paused = f"until {st.paused_until:%H:%M:%S} ({_age(st.paused_until, now)})" if st.paused_until else "-"
+        if st.paused_at is not None:
+            paused = f"by operator {_age(st.paused_at, now)}"
         slug = st.slug if st.active else f"{st.slug} (inactive)"
         lines.append((slug, str(st.due), str(st.leased), crawling, last, str(st.failure_streak), paused))
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
@@ -214,3 +217,53 @@ def render_queues(depths: Mapping[str, int] | None, error: str | None = None) ->
 
 def now_utc() -> datetime:
     return clock.now()
+
+
+# -- proxies: failures per proxy over recent crawl runs -------------------------------------------
+
+PROXY_WINDOW_HOURS = 24
+PROXY_FAILURES_SQL = sa.text(
+    """
+    SELECT s.slug AS store, s.proxy_pool AS pool,
+           left(k.key, length(k.key) - length('/failures')) AS proxy_key,
+           sum(k.value::numeric)::bigint AS failures,
+           coalesce(sum((r.stats ->> (left(k.key, length(k.key) - length('/failures')) || '/requests'))::numeric),
+                    0)::bigint AS requests
+      FROM crawl_runs r
+      JOIN stores s ON s.id = r.store_id
+     CROSS JOIN LATERAL jsonb_each_text(r.stats) AS k(key, value)
+     WHERE r.finished_at >= pricehound_now() - make_interval(hours => :hours)
+       AND k.key LIKE 'pricehound/proxy/%/failures'
+     GROUP BY s.slug, s.proxy_pool, proxy_key
+     ORDER BY s.slug, failures DESC, proxy_key
+    """
+)
+
+
+@dataclass(frozen=True)
+class ProxyFailures:
+    """Failures of one proxy (its label: scheme://host:port, never credentials) for one store."""
+
+    store: str
+    pool: str | None
+    proxy: str
+    failures: int
+    requests: int
+
+
+def proxy_failures(conn: Connection, hours: int = PROXY_WINDOW_HOURS) -> list[ProxyFailures]:
+    """Per store and proxy, the failures counted by the crawls that finished in the last ``hours``."""
+    out = []
+    for r in conn.execute(PROXY_FAILURES_SQL, {"hours": hours}):
+        out.append(ProxyFailures(store=r.store, pool=r.pool, proxy=r.proxy_key[len("pricehound/proxy/"):],
+                                 failures=int(r.failures), requests=int(r.requests)))
+    return out
+
+
+def render_proxy_failures(rows: list[ProxyFailures], hours: int = PROXY_WINDOW_HOURS) -> str:
+    if not rows:
+        return f"proxies: no proxy failures in the last {hours}h"
+    lines = [f"proxy failures (last {hours}h; a failing proxy rests, doubling each time):"]
+    for r in rows:
+        lines.append(f"  {r.store:<20} {r.pool or '-':<10} {r.proxy:<32} {r.failures:>5} failed of {r.requests}")
+    return "\n".join(lines)

@@ -34,7 +34,7 @@ class ChildSpec:
 
 
 def worker_spec(concurrency: int = 2, queues: str = QUEUES, name: str = "worker") -> ChildSpec:
-    return ChildSpec(name, [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel=INFO",
+    return ChildSpec(name, [sys.executable, "-m", "celery", "-A", "workers", "--quiet", "worker", "--loglevel=INFO",
                             f"--queues={queues}", f"--concurrency={concurrency}",
                             f"--hostname={name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle"])
 
@@ -47,7 +47,7 @@ def worker_specs(crawl_concurrency: int = 2) -> list[ChildSpec]:
 
 
 def beat_spec(data_dir: Path) -> ChildSpec:
-    return ChildSpec("beat", [sys.executable, "-m", "celery", "-A", "workers", "beat", "--loglevel=INFO",
+    return ChildSpec("beat", [sys.executable, "-m", "celery", "-A", "workers", "--quiet", "beat", "--loglevel=INFO",
                               f"--schedule={data_dir / 'celerybeat-schedule'}"])
 
 

@@ -8,6 +8,7 @@ wrong with a request ends in the errback, so no target is ever silently lost: it
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import resource
 from collections.abc import AsyncIterator, Iterable
@@ -33,6 +34,7 @@ from twisted.python.failure import Failure
 from spiders import discovery
 from spiders import search as S
 from spiders.discovery import SearchTarget
+from spiders.endpoints import EndpointFlow
 from spiders.extract_pool import EXTRACTION_CRASHED, ExtractionCrashed, ExtractionPool, pool_size
 from spiders.extraction import Extraction, extract_product
 from spiders.extraction.model import not_a_product
@@ -40,6 +42,7 @@ from spiders.extraction.tiles import read_tiles
 from spiders.items import FAILED, OK, REMOVED, Observation
 from spiders.middlewares import BlockedURL, connect_refusal, is_challenge_response
 from spiders.observe import decide
+from spiders.proxies import META_FAULT, PROXY_ERROR
 from spiders.render_advice import PAGES_READ, page_evidence
 from spiders.rendering import EXTRACTION_META, RENDER_META, RULE_META, RenderFailed
 from spiders.targets import CrawlRun, Target
@@ -56,6 +59,9 @@ def failure_reason(failure: Failure) -> str:
         return "blocked_url"
     if isinstance(exc, RenderFailed):
         return exc.reason
+    request = getattr(failure, "request", None)
+    if request is not None and request.meta.get(META_FAULT):
+        return PROXY_ERROR  # the proxy failed or refused us: says nothing about the product
     if isinstance(exc, HttpError):
         response = exc.response
         if is_challenge_response(response) or _page(response).page_kind == "challenge":
@@ -91,8 +97,9 @@ def _page(response: Response) -> Extraction:
     return extract_product(response.body, response.url, encoding=response.encoding)
 
 
-class ProductSpider(scrapy.Spider):
-    """Visit each target of one crawl run and yield one Observation per target."""
+class ProductSpider(EndpointFlow, scrapy.Spider):
+    """Visit each target of one crawl run and yield one Observation per target; a store whose
+    pages show a known platform is read through its endpoint too (spiders/endpoints.py)."""
 
     name = "base"
     custom_settings: dict[str, Any] = {}
@@ -100,16 +107,30 @@ class ProductSpider(scrapy.Spider):
     reads_most_pages = True
 
     def __init__(self, run: CrawlRun, *args: Any, **kwargs: Any):
+        kwargs.pop("run_id", None)  # `scrapy crawl NAME -a run_id=N`: read into ``run`` by from_crawler
         super().__init__(*args, **kwargs)
         self.run = run
         self.store = run.store
         self.pool = ExtractionPool(0)
         self._cpu_at_open = process_cpu_seconds()
+        self.platform_setup()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ProductSpider:
-        """The spider, with its page readers already starting (PRICEHOUND_EXTRACT_WORKERS)."""
+        """The spider, with its page readers already starting (PRICEHOUND_EXTRACT_WORKERS).
+
+        From Scrapy's own command (``scrapy crawl generic -a run_id=N``) the run is claimed and
+        its store's settings applied here, before Scrapy freezes the crawler's settings."""
+        if kwargs.get("run") is None and not args:
+            from spiders import standalone
+
+            if "run_id" not in kwargs:
+                raise standalone.RunRefused(f"which crawl run? `scrapy crawl {cls.name} -a run_id=N` (a crawl_runs "
+                                            "id; `pricehound crawl STORE --now` queues one)")
+            kwargs["run"] = standalone.start(crawler, kwargs["run_id"], cls.name)
+            crawler.pricehound_run = kwargs["run"]
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.platform_setup()  # again, now that the crawl's settings are at hand
         s = crawler.settings
         configured = s.get("PRICEHOUND_EXTRACT_WORKERS")
         workers = pool_size(None if configured in (None, "", "auto") else int(configured))
@@ -122,8 +143,13 @@ class ProductSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         """Stop the page readers; record the CPU the crawl used while crawling, readers included."""
         self.pool.close()
+        self.platform_closed()
         self.crawler.stats.set_value("pricehound/cpu_seconds",
                                      round(process_cpu_seconds() - self._cpu_at_open, 3))
+        if getattr(self.crawler, "pricehound_run", None) is self.run:
+            from spiders import standalone
+
+            standalone.finish(self.crawler, self.run, reason)
 
     # -- requests -------------------------------------------------------------------------
 
@@ -135,8 +161,9 @@ class ProductSpider(scrapy.Spider):
             yield self.search_request(search)
 
     def requests_for(self, target: Target) -> Iterable[scrapy.Request]:
-        """The first request for a target; platform spiders override this."""
-        yield self.page_request(target)
+        """The first request for a target: its platform's endpoint when the store's platform is
+        known, else its page (spiders/endpoints.py)."""
+        yield self.first_request(target)
 
     def page_request(self, target: Target) -> scrapy.Request:
         return scrapy.Request(
@@ -153,7 +180,7 @@ class ProductSpider(scrapy.Spider):
         return await self.pool.read(response.body, response.url, default_currency=self.store.default_currency,
                                     hints=self.store.extraction_hints or None, encoding=response.encoding)
 
-    async def parse_page(self, response: Response) -> AsyncIterator[Observation]:
+    async def parse_page(self, response: Response) -> AsyncIterator[Observation | scrapy.Request]:
         """A product page (or what answered in its place) -> ok, removed or failed, decided by
         spiders.observe.decide (what `pricehound extract` prints for the same page)."""
         extraction = None
@@ -164,6 +191,9 @@ class ProductSpider(scrapy.Spider):
             try:
                 extraction = rendered if rendered is not None else await self.read_page(response)
             except ExtractionCrashed:
+                if response.meta.get("endpoint") is not None:  # the endpoint's reading stands
+                    yield self.reconciled(response, None)
+                    return
                 yield self.observation(response, FAILED, reason=EXTRACTION_CRASHED)
                 return
             self.crawler.stats.inc_value(PAGES_READ)
@@ -176,7 +206,15 @@ class ProductSpider(scrapy.Spider):
         rules = {**(extraction.rules if extraction is not None else {}), "observation": verdict.rules[0]}
         if render_rule:
             rules["render"] = render_rule
+        if response.meta.get("endpoint") is not None:  # read to check the endpoint's reading
+            yield self.reconciled(response, extraction if verdict.kind == OK else None)
+            return
         if verdict.kind == OK and extraction is not None:
+            check = self.endpoint_check(response, dataclasses.replace(extraction, rules=rules)) \
+                if isinstance(response, TextResponse) else None
+            if check is not None:  # the page shows a platform: its endpoint is read and reconciled
+                yield check
+                return
             yield self.observation_from(response, extraction, rules)
         else:
             yield self.observation(response, verdict.kind, reason=verdict.reason, rules=rules)

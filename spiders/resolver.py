@@ -87,6 +87,16 @@ def refusal(host: str, port: int, addresses: Sequence[str], allow_private_hosts:
     return None
 
 
+def _is_address(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 @implementer(IHostResolution)
 class _Resolution:
     def __init__(self, name: str):
@@ -131,6 +141,9 @@ class GuardedResolver:
         hosts = s.getlist("PRICEHOUND_ALLOW_PRIVATE_HOSTS")
         if not hosts and s.getbool("PRICEHOUND_ALLOW_PRIVATE"):
             hosts = s.getlist("PRICEHOUND_ALLOWED_DOMAINS")
+        # the store's proxies are the operator's configuration, not a target: they may be on a
+        # private network; the targets behind them are still vetted by the URL guard
+        hosts = [*hosts, *s.getlist("PRICEHOUND_PROXY_HOSTS")]
         lookup = s.get("PRICEHOUND_DNS_LOOKUP")
         if lookup is not None:
             from scrapy.utils.misc import load_object
@@ -154,7 +167,10 @@ class GuardedResolver:
 
     def _lookup_and_check(self, host: str, port: int) -> list[str]:
         try:
-            addresses = [str(a) for a in self.host_map.lookup(self.lookup, port or None)(host)]
+            if _is_address(host):  # an address is its own answer (a proxy configured by address)
+                addresses = [host.strip("[]")]
+            else:
+                addresses = [str(a) for a in self.host_map.lookup(self.lookup, port or None)(host)]
         except DNSLookupError:
             raise
         except Exception as exc:  # noqa: BLE001 - any lookup failure is "does not resolve"

@@ -24,8 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from pricehound.config import get_settings
-from pricehound.db import get_engine
+from pricehound.db import SchemaTooNew, check_schema, get_engine
 from pricehound.logs import configure as configure_logging
+from spiders import endpoints
 from spiders.targets import CrawlRun, RunNotFound, load_run
 
 log = logging.getLogger("pricehound.crawl")
@@ -171,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     engine = get_engine(config)
     try:
+        check_schema(engine)
         with engine.begin() as conn:
             run = load_run(conn, args.run_id)
             if run.status not in RUNNABLE:
@@ -182,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunNotFound as exc:
         print(f"spiders.run: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except SchemaTooNew as exc:
+        print(f"spiders.run: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except sa.exc.SQLAlchemyError as exc:
         log.error("crawl run %s could not start: the database did not answer (%s)", args.run_id,
                   str(exc).splitlines()[0])
@@ -206,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             conn.execute(MARK_FINISHED, {"run_id": run.id, "status": status, "error": error,
                                          "stats": json.dumps(stats_subset(stats), sort_keys=True),
                                          "render_advice": render_advice})
+            endpoints.record(conn, run.store.id, stats)  # the platform the crawl found, for the next
     except sa.exc.SQLAlchemyError as exc:
         log.error("crawl run %s: could not record how it ended (%s)", run.id, str(exc).splitlines()[0])
         return EXIT_DATABASE

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pricehound import tasknames
 from pricehound.config import Settings
 
 BOT_NAME = "pricehound"
@@ -55,6 +56,8 @@ DOWNLOADER_MIDDLEWARES = {
     # pages of a store that renders are fetched by headless Chromium (off for every other store);
     # last before the downloader, so the URL guard, robots.txt and retries see these requests too
     "spiders.rendering.RenderMiddleware": 950,
+    # above the retries, so it sees each failure before a retry is made (and picks a rested proxy)
+    "spiders.proxies.ProxyMiddleware": 560,
 }
 
 # A crawl requests its targets (and on a platform one more URL per target) and follows no links:
@@ -89,7 +92,7 @@ PRICEHOUND_WRITE_INTERVAL = 2.0        # seconds between flushes of a part-fille
 PRICEHOUND_MAX_JUMP = 20               # beyond 20x or under 1/20 of the last: only when the visible page shows it
 PRICEHOUND_CONFIRM = True              # stock flips, returns and large moves wait for a second agreeing reading
 PRICEHOUND_CONFIRM_SHARE = "0.30"      # a price move beyond this share of the old price is read twice
-PRICEHOUND_ALERT_TASK = "pricehound.alerts.evaluate_events"
+PRICEHOUND_ALERT_TASK = tasknames.EVALUATE_EVENTS
 PRICEHOUND_HANDOFF = True              # false: no alert task is sent; the caller evaluates the events
 # Worker processes that read pages (spiders/extract_pool.py): None = CPUs - 1 (1 to 4), 0 = in-process.
 PRICEHOUND_EXTRACT_WORKERS = None
@@ -102,6 +105,12 @@ PRICEHOUND_RENDER_CONTEXTS = 2         # browser contexts (pages at once) per cr
 PRICEHOUND_RENDER_TIMEOUT = 15.0       # seconds for a page to show its product data
 PRICEHOUND_RENDER_MEMORY_BYTES = 1024 * 1024 * 1024  # the browser's resident memory ceiling per crawl
 PRICEHOUND_RENDER_BLOCK = ["image", "font", "media"]  # resource types never fetched while rendering
+PRICEHOUND_PROXY_POOL = None           # the store's pool name; its proxies come from PRICEHOUND_PROXY_POOLS
+PRICEHOUND_PROXY_ROTATION = "round_robin"
+PRICEHOUND_PROXY_REST = 30.0           # seconds a failed proxy rests, doubled per failure in a row
+PRICEHOUND_PROXY_HOSTS: list[str] = []  # proxies' host:port: operator configuration the resolver lets through
+PRICEHOUND_PLATFORM = None             # the store's platform as a crawl last found it (spiders/platforms)
+PRICEHOUND_PLATFORM_ENDPOINTS = True   # false: read pages only, never a platform endpoint
 
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False        # no code-execution endpoint in a crawl process
@@ -109,6 +118,7 @@ LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_DATEFORMAT = "%Y-%m-%d %H:%M:%S"
 LOGSTATS_INTERVAL = 60.0
+EXTENSIONS = {"spiders.logformat.OneLineLogs": 0}  # one line per event under `scrapy crawl` too
 FEED_EXPORT_ENCODING = "utf-8"
 
 
@@ -155,4 +165,29 @@ def crawl_settings(run: Any, config: Settings) -> dict[str, Any]:
         "PRICEHOUND_RENDER_TIMEOUT": float(config.render_timeout),
         "PRICEHOUND_RENDER_MEMORY_BYTES": config.render_memory_mb * 1024 * 1024,
         "PRICEHOUND_RENDER_BLOCK": list(config.render_block),
+        "PRICEHOUND_PLATFORM": getattr(store, "platform", None),
+        **proxy_settings(store, config),
     }
+
+
+def proxy_settings(store: Any, config: Settings) -> dict[str, Any]:
+    """The store's proxy pool by name (the proxies and passwords are read from the environment
+    by the middleware, so they appear in no settings dump), the proxies' addresses for the
+    resolver, and the SOCKS-capable download handler when the pool has SOCKS proxies."""
+    pool = getattr(store, "proxy_pool", None)
+    if not pool:
+        return {}
+    try:
+        proxies = config.proxy_pools.get(pool)
+    except KeyError:
+        return {"PRICEHOUND_PROXY_POOL": pool}  # the middleware refuses to crawl around it
+    out: dict[str, Any] = {
+        "PRICEHOUND_PROXY_POOL": pool,
+        "PRICEHOUND_PROXY_ROTATION": getattr(store, "proxy_rotation", "round_robin"),
+        "PRICEHOUND_PROXY_REST": config.proxy_rest,
+        "PRICEHOUND_PROXY_HOSTS": [p.address for p in proxies],
+    }
+    if any(p.scheme.startswith("socks5") or p.scheme == "https" for p in proxies):
+        out["DOWNLOAD_HANDLERS"] = {"http": "spiders.socks.TunnelDownloadHandler",
+                                    "https": "spiders.socks.TunnelDownloadHandler"}
+    return out

@@ -8,13 +8,13 @@ once, before the reactor starts, together with what the validator needs to judge
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from pricehound.catalog import Store
 from spiders.discovery import SearchTarget, load_searches
 
 log = logging.getLogger("pricehound.crawl")
@@ -24,25 +24,9 @@ class RunNotFound(LookupError):
     """No crawl_runs row has this id."""
 
 
-@dataclass(frozen=True)
-class StoreConfig:
-    """The parts of a ``stores`` row a crawl needs."""
-
-    id: int
-    slug: str
-    spider: str
-    allowed_domains: tuple[str, ...]
-    default_currency: str
-    download_delay: float
-    concurrency: int
-    extraction_hints: dict[str, Any] = field(default_factory=dict)
-    is_local: bool = False
-    resolve: tuple[str, ...] = ()  # host mapping, HOST:PORT:ADDRESS (pricehound/hostmap.py)
-    search_url: str | None = None  # search page template with {query}
-    sitemap_url: str | None = None
-    trailing_slash: str = "strip"
-    origin: str | None = None  # scheme://host of the store's pages (search URL, sitemap, newest listing)
-    render: str = "none"  # js: product pages are rendered in headless Chromium
+# A crawl's store is the one shape of a stores row (pricehound.catalog.Store); the old name stays
+# an alias for code that spelled it so.
+StoreConfig = Store
 
 
 @dataclass(frozen=True)
@@ -80,9 +64,7 @@ class CrawlRun:
 
 RUN_SQL = sa.text(
     """
-    SELECT r.id, r.status, r.listing_ids, s.id AS store_id, s.slug, s.spider, s.allowed_domains,
-           s.default_currency, s.download_delay, s.concurrency, s.extraction_hints, s.is_local,
-           s.resolve, s.render, r.search_ids, s.search_url, s.sitemap_url, s.url_trailing_slash,
+    SELECT r.id AS run_id, r.status AS run_status, r.listing_ids, r.search_ids, s.*,
            (SELECT split_part(u, '/', 1) || '//' || split_part(u, '/', 3)
               FROM (SELECT s.search_url AS u, 0 AS o UNION ALL SELECT s.sitemap_url, 1
                     UNION ALL (SELECT l.url, 2 FROM store_listings l WHERE l.store_id = s.id
@@ -110,14 +92,7 @@ def load_run(conn: Connection, run_id: int) -> CrawlRun:
     row = conn.execute(RUN_SQL, {"run_id": run_id}).one_or_none()
     if row is None:
         raise RunNotFound(f"crawl run {run_id} does not exist")
-    store = StoreConfig(
-        id=row.store_id, slug=row.slug, spider=row.spider, allowed_domains=tuple(row.allowed_domains),
-        default_currency=row.default_currency.strip(), download_delay=float(row.download_delay),
-        concurrency=int(row.concurrency), extraction_hints=dict(row.extraction_hints or {}),
-        is_local=bool(row.is_local), resolve=tuple(row.resolve or ()), render=row.render or "none",
-        search_url=row.search_url, sitemap_url=row.sitemap_url,
-        trailing_slash=row.url_trailing_slash or "strip", origin=row.origin,
-    )
+    store = Store.from_row(row)
     wanted = sorted(set(row.listing_ids or ()))
     targets = tuple(
         Target(listing_id=t.id, url=t.url, status=t.status, price=t.price,
@@ -131,4 +106,5 @@ def load_run(conn: Connection, run_id: int) -> CrawlRun:
         log.warning("crawl run %s: %d of %d listings are gone or belong to another store; skipped",
                     run_id, missing, len(wanted))
     searches = load_searches(conn, sorted(set(row.search_ids or ())), store.id)
-    return CrawlRun(id=int(row.id), status=row.status, store=store, targets=targets, searches=searches)
+    return CrawlRun(id=int(row.run_id), status=row.run_status, store=store, targets=targets,
+                    searches=searches)

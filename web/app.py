@@ -11,13 +11,25 @@ from fastapi.templating import Jinja2Templates
 
 from pricehound import __version__
 from pricehound.config import Settings, get_settings
-from pricehound.db import get_engine
+from pricehound.db import check_schema, get_engine
 from pricehound.redisconn import get_redis
 from web import errors
-from web.api import auth, health, lists, partner, products, sns, watch_stores, watches
+from web.api import (
+    auth,
+    channels,
+    health,
+    lists,
+    metrics,
+    partner,
+    products,
+    sns,
+    watch_stores,
+    watches,
+)
 from web.deps import AppState
 from web.mailer import Enqueue, LinkMailer
-from web.pages import disputes, links, manage, unsubscribe
+from web.pages import admin, apidocs, disputes, links, manage, unsubscribe
+from web.pages import channels as channel_pages
 from web.pages import lists as list_pages
 from web.pages import partner as partner_pages
 from web.ratelimit import RateLimiter, RateLimits
@@ -48,18 +60,21 @@ def create_app(settings: Settings | None = None, *, rate_limits: RateLimits | No
     settings = settings or get_settings()
     settings.signing_secret  # noqa: B018 - refuses a published, short or predictable secret at start
     app = FastAPI(title="pricehound", version=__version__, description=DESCRIPTION,
-                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    engine = get_engine(settings)
+    check_schema(engine)  # refuses a database a newer release migrated, before serving anything
     redis_client = get_redis(settings)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.pricehound = AppState(
-        settings=settings, engine=get_engine(settings), redis=redis_client,
+        settings=settings, engine=engine, redis=redis_client,
         limiter=RateLimiter(redis_client), limits=rate_limits or RateLimits(),
         mailer=LinkMailer(enqueue_send), templates=templates,
     )
     errors.install(app)
     for router in (health.router, auth.router, watches.router, lists.router, partner.router,
                    links.router, manage.router, unsubscribe.router, sns.router, partner_pages.router,
-                   disputes.router, products.router, lists.shared_router, watch_stores.router,
+                   disputes.router, channels.router, channel_pages.router, metrics.router, admin.router,
+                   apidocs.router, products.router, lists.shared_router, watch_stores.router,
                    list_pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -12,6 +12,7 @@ log = logging.getLogger("pricehound.web")
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from pricehound import logs
     from pricehound.config import get_settings
     from pricehound.db import apply_schema, get_engine
 
@@ -23,7 +24,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log.info("serving on http://%s:%s (public URL %s)", host, port, settings.public_url)
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=args.workers,
                 proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
-                log_level=settings.log_level.lower(), access_log=args.access_log)
+                log_level=settings.log_level.lower(), access_log=args.access_log,
+                log_config=logs.uvicorn_config(settings.log_level))
     return 0
 
 

@@ -33,7 +33,7 @@ def redis_url() -> str:
     return embedded.redis_url(settings.data_dir)
 
 
-app = Celery("pricehound")
+app = Celery("pricehound", task_cls="workers.base:PricehoundTask")
 app.config_from_object("celeryconfig")
 # Lazy: the broker is resolved when the configuration is first read, so importing the app
 # never starts a server.
@@ -51,6 +51,19 @@ def _refuse_a_weak_secret(**_: object) -> None:
         get_settings().signing_secret  # noqa: B018 - the check is the point
     except ConfigError as exc:
         raise SystemExit(f"pricehound: configuration error: {exc}") from None
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _refuse_a_newer_schema(**_: object) -> None:
+    """A worker or beat of an older release must not run against a database a newer release
+    migrated (one cheap query at start)."""
+    from pricehound.db import SchemaTooNew, check_schema, get_engine
+
+    try:
+        check_schema(get_engine(get_settings()))
+    except SchemaTooNew as exc:
+        raise SystemExit(f"pricehound: {exc}") from None
 
 
 @signals.setup_logging.connect

@@ -1,6 +1,6 @@
 """Periodic tasks declare their beat entry beside the task they run.
 
-    @periodic("pricehound.maintenance.ensure_partitions", every=6 * 3600, soft_time_limit=60)
+    @periodic(tasknames.ENSURE_PARTITIONS, every=6 * 3600, soft_time_limit=60)
     def ensure_partitions() -> int: ...
 
 ``periodic`` makes the Celery task (explicit name, per-task limits) and adds its entry to

@@ -1,10 +1,10 @@
-"""Scheduler commands: `pricehound crawl STORE [--now]` and the schedule part of `pricehound status`.
+"""Scheduler commands: `pricehound crawl STORE [--now]`, `explain`, `runs` (the schedule part of
+`pricehound status` is pricehound/status.py, shown by the one `status` in pricehound/cli.py).
 
     pricehound crawl acme          # dispatch acme's due targets now, without waiting for beat
     pricehound crawl acme --now    # every watched target of acme, due or not, in one run
     pricehound crawl acme --now --wait   # ... crawled now, then what each page read as, events, alerts
     pricehound explain 42          # one listing's last observations, events and alerts
-    pricehound status              # counts, then per store: due, leased, running, breaker; queues
 """
 
 from __future__ import annotations
@@ -42,10 +42,14 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         store = catalog.get_store(conn, args.store)
         state = conn.execute(
             sa.text("SELECT current_run_id, crawl_leased_by, paused_until > pricehound_now() AS paused, paused_until, "
+                    "paused_at IS NOT NULL AS operator_paused, "
                     "crawl_lease_until >= pricehound_now() AS busy FROM stores WHERE id = :id"), {"id": store.id},
         ).one()
     if not store.active:
         raise catalog.InputError(f"store {store.slug} is inactive; nothing is crawled there")
+    if state.operator_paused:
+        raise catalog.InputError(f"store {store.slug} is paused by an operator; "
+                                 f"`pricehound stores resume {store.slug}` first")
     if state.busy:
         message = (f"store {store.slug} is busy: run {state.current_run_id} holds it ({state.crawl_leased_by}); "
                    "try again when it finishes (`pricehound status`)")
@@ -88,44 +92,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
         listing_id = follow.find_listing(conn, args.listing)
         found = follow.explain(conn, listing_id, cooldown_seconds=settings.alert_cooldown, rows=args.events)
     print(follow.dumps(follow.explain_json(found)) if args.json else follow.render_explain(found))
-    return EXIT_OK
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    """Counts, the schedule per store and the queue depths (the queues may be unreachable while
-    the database answers: that is shown, not fatal)."""
-    from alerts import disputes
-    from pipelines import held
-    from pricehound import status
-
-    with _engine().connect() as conn:
-        counts = status.counts(conn)
-        stores, now = status.store_schedule(conn)
-        held_runs = held.held_runs(conn)
-        dispute_counts = disputes.per_store(conn)
-    depths: dict[str, int] | None = None
-    redis_error: str | None = None
-    try:
-        from pricehound.redisconn import get_redis
-
-        depths = status.queue_depths(get_redis())
-    except Exception as exc:  # noqa: BLE001 - any Redis trouble is reported, not raised
-        redis_error = f"{type(exc).__name__}: {exc}"
-    if args.json:
-        print(json.dumps({**counts.__dict__, "store_schedule": [s.as_json() for s in stores],
-                          "queues": depths, "queues_error": redis_error,
-                          "held_runs": [{**r.__dict__, "finished_at": str(r.finished_at)} for r in held_runs],
-                          "disputes": dispute_counts}))
-        return EXIT_OK
-    print(status.render(counts))
-    print()
-    print(status.render_schedule(stores, now))
-    print()
-    print(status.render_queues(depths, redis_error))
-    print()
-    print(held.render(held_runs))
-    print()
-    print(disputes.render(dispute_counts))
     return EXIT_OK
 
 
@@ -208,9 +174,3 @@ def register(subparsers) -> None:
     p.add_argument("--events", type=int, default=10, help="how many recent events (default 10)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_explain)
-
-    status_parser = subparsers.choices.get("status")
-    if status_parser is not None:
-        status_parser.description = ("Counts; per store the due and leased targets, the running crawl, "
-                                     "the last outcome and the circuit breaker; the depth of each queue.")
-        status_parser.set_defaults(handler=cmd_status)

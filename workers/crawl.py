@@ -46,11 +46,12 @@ import sqlalchemy as sa
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.engine import Engine
 
+from pricehound import tasknames
 from pricehound.config import Settings, get_settings
 from pricehound.db import get_engine
 from spiders.run import EXIT_DATABASE
 from workers import app
-from workers.retry import TRANSIENT_ERRORS
+from workers.retry import TRANSIENT_ERRORS, retry_policy
 from workers.schedule import RESERVED_PREFIX, worker_identity
 
 log = logging.getLogger("pricehound.crawl")
@@ -481,9 +482,9 @@ def crawl_run(run_id: int, *, settings: Settings | None = None, engine: Engine |
 
 
 @app.task(
-    name="pricehound.crawl.run_store_crawl", bind=True,
+    name=tasknames.RUN_STORE_CRAWL, bind=True,
     soft_time_limit=SOFT_TIME_LIMIT, time_limit=HARD_TIME_LIMIT,
-    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=60, max_retries=5,
+    **retry_policy(backoff_max=60, max_retries=5),
 )
 def run_store_crawl(self, run_id: int) -> str:
     """Crawl one run. Returns what happened: run, finished, duplicate, busy, stale, lost, missing."""

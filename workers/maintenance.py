@@ -13,6 +13,9 @@
   PRICEHOUND_CRAWL_RUN_RETENTION_DAYS are deleted, a few thousand per transaction. A store
   crawled every minute adds half a million runs a year, each with its list of targets; ops
   read the recent ones. Events and history keep the run id as provenance.
+- ``pricehound.maintenance.archive_history`` (daily, when PRICEHOUND_HISTORY_KEEP_MONTHS is set):
+  months of price history older than the months kept go to files and leave the database
+  (pricehound/archive.py).
 """
 
 from __future__ import annotations
@@ -22,18 +25,19 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from pricehound import tasknames
 from pricehound.config import get_settings
 from pricehound.db import get_engine
 from workers.beat import periodic
 from workers.crawl import RELEASE_UNOBSERVED
-from workers.retry import TRANSIENT_ERRORS
+from workers.retry import retry_policy
 
 log = logging.getLogger("pricehound.maintenance")
 
 #: advisory lock held while the comparison view refreshes, so two refreshes never queue up
 REFRESH_LOCK_KEY = 0x70637672  # "pcvr"
 
-RETRY = dict(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=120, max_retries=3)
+RETRY = retry_policy(backoff_max=120)
 
 
 def ensure_history_partitions(engine: Engine) -> int:
@@ -125,26 +129,40 @@ def prune_old_runs(engine: Engine, *, days: int, chunk: int = PRUNE_CHUNK) -> in
             return total
 
 
-@periodic("pricehound.maintenance.ensure_partitions", every=6 * 3600, soft_time_limit=120, time_limit=180, **RETRY)
+@periodic(tasknames.ENSURE_PARTITIONS, every=6 * 3600, soft_time_limit=120, time_limit=180, **RETRY)
 def ensure_partitions() -> int:
     created = ensure_history_partitions(get_engine())
     log.info("history partitions: %d created", created)
     return created
 
 
-@periodic("pricehound.maintenance.refresh_price_comparison", every=300, soft_time_limit=240, time_limit=290, **RETRY)
+@periodic(tasknames.ARCHIVE_HISTORY, every=24 * 3600, soft_time_limit=3000, time_limit=3300, **RETRY)
+def archive_history() -> int:
+    """History retention (off unless PRICEHOUND_HISTORY_KEEP_MONTHS is set): months older than the
+    months kept are exported to files under the data directory and detached."""
+    from pricehound import archive
+
+    settings = get_settings()
+    if settings.history_keep_months <= 0:
+        return 0
+    done = archive.archive(get_engine(), settings.history_keep_months, archive.archive_dir(settings))
+    log.info("history retention: %d months archived", len(done))
+    return len(done)
+
+
+@periodic(tasknames.REFRESH_PRICE_COMPARISON, every=300, soft_time_limit=240, time_limit=290, **RETRY)
 def refresh_price_comparison() -> str:
     result = refresh_comparison(get_engine())
     log.info("price_comparison: %s", result)
     return result
 
 
-@periodic("pricehound.maintenance.reap_runs", every=30, soft_time_limit=30, time_limit=45, **RETRY)
+@periodic(tasknames.REAP_RUNS, every=30, soft_time_limit=30, time_limit=45, **RETRY)
 def reap_runs() -> int:
     return reap_abandoned_runs(get_engine())
 
 
-@periodic("pricehound.maintenance.prune_crawl_runs", every=3600, soft_time_limit=600, time_limit=660, **RETRY)
+@periodic(tasknames.PRUNE_CRAWL_RUNS, every=3600, soft_time_limit=600, time_limit=660, **RETRY)
 def prune_crawl_runs() -> int:
     days = get_settings().crawl_run_retention_days
     pruned = prune_old_runs(get_engine(), days=days)

@@ -7,6 +7,9 @@ would only repeat the failure, so it fails the task at once and shows in the log
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
 import kombu.exceptions
 import redis.exceptions
 import sqlalchemy.exc
@@ -19,4 +22,19 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     kombu.exceptions.OperationalError,
 )
 
-__all__ = ["TRANSIENT_ERRORS"]
+
+
+def retry_policy(*, max_retries: int = 3, backoff_max: int = 300) -> dict[str, Any]:
+    """Celery task options of the one retry policy: the transient errors above, retried with
+    exponential backoff from 2 s, full jitter (so many workers do not retry in step), capped at
+    ``backoff_max`` seconds, at most ``max_retries`` times. Every task takes its options here."""
+    return {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": 2, "retry_backoff_max": int(backoff_max),
+            "retry_jitter": True, "max_retries": int(max_retries)}
+
+
+def backoff(retries: int, base: float = 2.0, cap: float = 300.0) -> float:
+    """The same backoff for a task that retries by hand (SES throttling): exponential, full jitter."""
+    return random.uniform(base, min(cap, base * 2 ** retries))
+
+
+__all__ = ["TRANSIENT_ERRORS", "backoff", "retry_policy"]

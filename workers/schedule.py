@@ -2,8 +2,8 @@
 
 One dispatch tick is one transaction and one statement (:data:`LEASE_SQL`):
 
-1. lock the stores that may start a crawl now (active, not paused by the circuit breaker, no
-   live store lease) with ``FOR UPDATE SKIP LOCKED`` — a second dispatcher skips them;
+1. lock the stores that may start a crawl now (active, not paused by an operator or by the
+   circuit breaker, no live store lease) with ``FOR UPDATE SKIP LOCKED`` — a second dispatcher skips them;
 2. per store, take its due frontier rows, highest priority first, at most one run's worth
    (see :func:`batch_limit`); the store's lock covers them, so they need no lock of their own;
 3. insert one ``crawl_runs`` row per store batch (its ``listing_ids`` are the batch) and reserve
@@ -40,11 +40,14 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from pricehound import freshness, tasknames
 from pricehound.config import Settings, get_settings
 from pricehound.db import get_engine
 from workers import app
 from workers.beat import periodic
-from workers.retry import TRANSIENT_ERRORS
+from workers.retry import retry_policy
+
+PLAN_EVERY = freshness.PLAN_EVERY
 
 log = logging.getLogger("pricehound.schedule")
 
@@ -59,7 +62,7 @@ MAX_SEARCHES_PER_RUN = 3
 #: listings re-scored per statement by the periodic priority refresh
 REFRESH_CHUNK = 5000
 
-CRAWL_TASK = "pricehound.crawl.run_store_crawl"
+CRAWL_TASK = tasknames.RUN_STORE_CRAWL
 
 
 def worker_identity() -> str:
@@ -87,6 +90,7 @@ LEASE_SQL = sa.text(
                            * greatest(s.download_delay, :min_page))) AS lookahead
                   FROM stores s
                  WHERE s.active
+                   AND s.paused_at IS NULL  -- paused by an operator: even `crawl` waits for resume
                    AND (CAST(:store_id AS bigint) IS NULL OR s.id = CAST(:store_id AS bigint))
                    AND (:ignore_pause OR s.paused_until IS NULL OR s.paused_until <= pricehound_now())
                    AND (s.crawl_lease_until IS NULL OR s.crawl_lease_until < pricehound_now())
@@ -320,10 +324,10 @@ _settings = get_settings()
 
 
 @periodic(
-    "pricehound.schedule.dispatch_due",
+    tasknames.DISPATCH_DUE,
     every=max(_settings.beat_interval, 0.5),
     soft_time_limit=60, time_limit=90,
-    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=30, max_retries=3,
+    **retry_policy(backoff_max=30),
 )
 def dispatch_due() -> int:
     """Beat's tick: lease what is due and enqueue one crawl per store. Returns targets leased."""
@@ -336,10 +340,10 @@ def dispatch_due() -> int:
 
 
 @periodic(
-    "pricehound.schedule.refresh_priorities",
+    tasknames.REFRESH_PRIORITIES,
     every=600,
     soft_time_limit=300, time_limit=360,
-    autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=120, max_retries=3,
+    **retry_policy(backoff_max=120),
 )
 def refresh_priorities() -> int:
     """Re-score the whole frontier: recent activity and volatility change without any watch
@@ -351,8 +355,28 @@ def refresh_priorities() -> int:
     return seen
 
 
+@periodic(
+    tasknames.PLAN_REVISITS,
+    every=PLAN_EVERY,
+    soft_time_limit=120, time_limit=150,
+    **retry_policy(backoff_max=60),
+)
+def plan_revisits() -> int:
+    """Re-estimate change rates and re-plan every store's revisits (pricehound.freshness).
+    Returns the number of listings planned."""
+    started = time.perf_counter()
+    settings = get_settings()
+    with get_engine(settings).begin() as conn:
+        plans = freshness.plan(conn, settings)
+    failing = [p.slug for p in plans if not p.floor_honoured]
+    log.info("revisit plan (%s): %d stores, %d listings in %.1f s%s", settings.revisit_policy, len(plans),
+             sum(p.listings for p in plans), time.perf_counter() - started,
+             f"; hot floor not held at {', '.join(failing)}" if failing else "")
+    return sum(p.listings for p in plans)
+
+
 __all__ = [
     "MAX_BATCH", "RUN_TARGET_SECONDS", "DispatchedRun", "Tick", "describe", "dispatch", "dispatch_due",
-    "enqueue", "lease_due", "refresh_all_priorities", "refresh_all_search_targets", "refresh_priorities",
-    "worker_identity",
+    "enqueue", "lease_due", "plan_revisits", "refresh_all_priorities", "refresh_all_search_targets",
+    "refresh_priorities", "worker_identity",
 ]

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 AVAILABILITIES = ("in_stock", "out_of_stock", "preorder", "unknown")
-SOURCES = ("json-ld", "microdata", "rdfa", "meta", "script", "shopify", "selectors", "visible")
+SOURCES = ("json-ld", "microdata", "rdfa", "meta", "script", "shopify", "woocommerce", "magento", "selectors",
+           "visible")
 
 # What the page is:
 # - product: a product detail page (the price and stock read from it are the listing's);

@@ -26,23 +26,12 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from price_parser import Price as _PPrice
 
+# The codes and each currency's minor units are stated once, for parsing, storage and display.
+from pricehound.currencies import ISO_CODES, THREE_DECIMAL, ZERO_DECIMAL, minor_unit
+
 from .model import Price
 
-# ISO 4217 codes that show up on shop pages (a whitelist, so "NEW" or "SKU" are not currencies).
-ISO_CODES = frozenset(
-    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
-    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL
-    GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF
-    KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN
-    NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK
-    SGD SHP SLL SOS SRD SSP STN SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES
-    VND VUV WST XAF XCD XOF XPF YER ZAR ZMW""".split()
-)
-
-# Currencies whose prices are normally written without minor units.
-ZERO_DECIMAL = frozenset("CLP JPY KRW VND ISK PYG UGX IDR HUF COP TWD XAF XOF KMF GNF RWF".split())
-# Currencies with three minor units (ISO 4217): "2.500" KWD is two and a half dinars.
-THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
+__all__ = ["ISO_CODES", "THREE_DECIMAL", "ZERO_DECIMAL", "minor_unit"]  # re-exported for the readers here
 
 DOLLAR_CURRENCIES = frozenset(
     "USD CAD AUD NZD CLP MXN ARS COP SGD HKD TWD BRL UYU JMD TTD BSD BBD BZD FJD NAD LRD".split()
@@ -133,15 +122,6 @@ _MACHINE_NUMBER = re.compile(r"\s*\d+(?:\.\d+)?\s*")  # "19.999", "1135.00": '.'
 CENT = Decimal("0.01")
 MIL = Decimal("0.001")
 WHOLE = Decimal("1")
-
-
-def minor_unit(currency: str | None) -> Decimal:
-    """The smallest amount a price in this currency is written with: 1, 0.01 or 0.001."""
-    if currency in ZERO_DECIMAL:
-        return WHOLE
-    if currency in THREE_DECIMAL:
-        return MIL
-    return CENT
 
 
 def strip_invisible(text: str) -> str:

@@ -353,6 +353,58 @@ class SesStandIn:
             self.moto.stop()
 
 
+@dataclass
+class Delivery:
+    """One webhook POST the receiver answered 2xx."""
+
+    delivery: str
+    at: float
+    notification_ids: list[int]
+    signature_ok: bool
+
+
+class WebhookReceiver:
+    """A user's webhook endpoint on 127.0.0.1: checks the signature and records every delivery
+    (its X-Pricehound-Delivery id and the notification ids of the alerts it carried)."""
+
+    SECRET = "whsec_faults_receiver_secret_0123456789abcdef"
+
+    def __init__(self) -> None:
+        from alerts import targets
+
+        self.lock = threading.Lock()
+        self.deliveries: list[Delivery] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                ok = targets.verify_signature(receiver.SECRET, self.headers.get("X-Pricehound-Timestamp", ""), body,
+                                              self.headers.get("X-Pricehound-Signature", ""), now=time.time(),
+                                              tolerance=3600)
+                try:
+                    ids = [int(a["notification_id"]) for a in json.loads(body).get("alerts", [])]
+                except (ValueError, KeyError, TypeError):
+                    ids = []
+                with receiver.lock:
+                    receiver.deliveries.append(Delivery(self.headers.get("X-Pricehound-Delivery", ""), time.time(),
+                                                        ids, ok))
+                self.send_response(204 if ok else 401)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 # -- the pipeline ---------------------------------------------------------------------------------
 
 @dataclass
@@ -363,6 +415,7 @@ class Watched:
     item_id: int
     user_id: int
     email: str
+    webhook: bool = False
 
 
 @dataclass
@@ -375,6 +428,8 @@ class Verdict:
     sent_notifications: int = 0
     accepted_messages: int = 0
     duplicates: list[Accepted] = field(default_factory=list)
+    webhook_deliveries: int = 0
+    webhook_duplicates: list[Delivery] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
 
     def add(self, problem: str) -> None:
@@ -383,7 +438,8 @@ class Verdict:
     def __str__(self) -> str:
         head = (f"history rows {self.history_rows}, alerts owed {self.owed_alerts}, notifications sent "
                 f"{self.sent_notifications}, messages SES accepted {self.accepted_messages}, "
-                f"duplicates {len(self.duplicates)}")
+                f"duplicates {len(self.duplicates)}, webhook deliveries {self.webhook_deliveries}, "
+                f"webhook duplicates {len(self.webhook_duplicates)}")
         if not self.violations:
             return head + ": every invariant held"
         shown = "\n  ".join(self.violations[:40])
@@ -400,6 +456,7 @@ BASE_ENV = {
     "PRICEHOUND_ALERT_BATCH_WINDOW": "0",
     "PRICEHOUND_REMOVED_AFTER": "2",
     "PRICEHOUND_SES_MAX_SEND_RATE": "50",
+    "PRICEHOUND_CHANNEL_ALLOW_PRIVATE": "1",  # the webhook receiver is on 127.0.0.1
     "PRICEHOUND_LOG_LEVEL": "INFO",
 }
 
@@ -443,6 +500,7 @@ class Pipeline:
         self.redis = PrivateRedis(self.root / "redis").start()
         self.ses = SesStandIn()
         self.ses.create_sender()
+        self.webhook = WebhookReceiver()
         self.shop = DemoStoreServer(self.catalogue, slow_delay=self.slow_delay, timeout_hold=self.timeout_hold)
         self.email_dir = self.root / "emails"
         self.email_dir.mkdir(exist_ok=True)
@@ -554,7 +612,7 @@ class Pipeline:
                         sup._signal(child, signal.SIGKILL)
                         if child.process is not None:
                             child.process.wait(timeout=10)
-        for name in ("shop", "ses"):
+        for name in ("shop", "ses", "webhook"):
             obj = getattr(self, name, None)
             if obj is not None:
                 with contextlib.suppress(Exception):
@@ -575,10 +633,11 @@ class Pipeline:
     # -- data -----------------------------------------------------------------------------------
 
     def seed(self, per_store: int, *, stores: list[str] | None = None, min_interval: float = 300,
-             max_interval: float = 3600, concurrency: int = 4) -> list[Watched]:
+             max_interval: float = 3600, concurrency: int = 4, webhooks: bool = False) -> list[Watched]:
         """One verified user per watched product (so a recipient names one watch), watching the
         first ``per_store`` products of each store with the default rules (sale at any drop,
-        sold out, back in stock, removed)."""
+        sold out, back in stock, removed). With ``webhooks`` each user also has a verified
+        webhook channel to the receiver, so every alert is owed twice: by email and by webhook."""
         from pricehound import catalog
 
         slugs = stores or self.shop.store_slugs
@@ -597,7 +656,13 @@ class Pipeline:
                     user_id = catalog.add_user(conn, email=address, name="Shopper", verified=True)
                     url = f"http://{host}{self.shop.product_path(slug, product.id)}"
                     watch = catalog.add_watch(conn, email=address, url=url)
-                    self.watched.append(Watched(slug, product.id, watch.listing_id, watch.id, user_id, address))
+                    if webhooks:
+                        conn.execute(sa.text(
+                            "INSERT INTO user_channels (user_id, kind, target, secret, status, verified_at) "
+                            "VALUES (:u, 'webhook', :t, :s, 'verified', pricehound_now())"),
+                            {"u": user_id, "t": self.webhook.url, "s": WebhookReceiver.SECRET})
+                    self.watched.append(Watched(slug, product.id, watch.listing_id, watch.id, user_id, address,
+                                                webhooks))
         return self.watched
 
     def make_due(self) -> float:
@@ -715,7 +780,7 @@ class Pipeline:
                     "SELECT listing_id, price, availability FROM price_history_log ORDER BY listing_id, observed_at, id")):
                 history[r.listing_id].append((r.price, r.availability))
             notes = conn.execute(sa.text(
-                "SELECT n.id, n.item_id, n.user_id, n.kind, n.status, n.provider_message_id, n.last_error, "
+                "SELECT n.id, n.item_id, n.user_id, n.kind, n.status, n.provider_message_id, n.last_error, n.channel, "
                 "n.attempts, extract(epoch FROM n.sent_at) AS sent_at, u.email FROM notifications n JOIN users u ON u.id = n.user_id ORDER BY n.id")).all()
             events = conn.execute(sa.text("SELECT listing_id, kind FROM price_events")).all()
             open_runs = conn.execute(sa.text(
@@ -752,17 +817,24 @@ class Pipeline:
                 if self.shop.product(w.store, w.product_id).status not in ("gone404", "gone410", "redirect_home"):
                     verdict.add(f"a 'removed' event for {w.store}/{w.product_id}, which was never gone")
 
-        # notifications: each owed once and sent; nothing else
+        # notifications: each owed once per channel and sent; nothing else
+        with_webhook = {w.item_id for w in self.watched if w.webhook}
+        owed_rows: Counter[tuple[int, str, str]] = Counter()
+        for (item_id, kind), count in owed.items():
+            owed_rows[(item_id, kind, "email")] = count
+            if item_id in with_webhook:
+                owed_rows[(item_id, kind, "webhook")] = count
         alerts = [n for n in notes if n.kind in ALERT_KINDS]
-        got = Counter((n.item_id, n.kind) for n in alerts)
+        got = Counter((n.item_id, n.kind, n.channel) for n in alerts)
         for key, count in got.items():
-            if key not in owed:
-                verdict.add(f"notification {key[1]} for watch {key[0]} was not owed")
-            elif count != owed[key]:
-                verdict.add(f"notification {key[1]} for watch {key[0]} created {count} times, owed {owed[key]}")
-        for key in owed:
+            if key not in owed_rows:
+                verdict.add(f"notification {key[1]} for watch {key[0]} by {key[2]} was not owed")
+            elif count != owed_rows[key]:
+                verdict.add(f"notification {key[1]} for watch {key[0]} by {key[2]} created {count} times, "
+                            f"owed {owed_rows[key]}")
+        for key in owed_rows:
             if key not in got:
-                verdict.add(f"notification {key[1]} owed to watch {key[0]} was never created")
+                verdict.add(f"notification {key[1]} owed to watch {key[0]} by {key[2]} was never created")
         failed = [n for n in alerts if n.status == "failed"]
         for n in alerts:
             if n.status in ("pending", "sending"):
@@ -775,7 +847,39 @@ class Pipeline:
         sent = [n for n in alerts if n.status == "sent"]
         verdict.sent_notifications = len(sent)
 
+        # webhooks: every delivery signed, each delivery id received once and recorded on the sent
+        # rows it carried; a delivery received twice is a duplicate (the receiver could drop it
+        # by its id, but the oracle counts it)
+        with self.webhook.lock:
+            deliveries = list(self.webhook.deliveries)
+        verdict.webhook_deliveries = len(deliveries)
+        hook_rows = {n.id: n for n in sent if n.channel == "webhook"}
+        seen: set[str] = set()
+        carried: Counter[int] = Counter()
+        for d in deliveries:
+            if not d.signature_ok:
+                verdict.add(f"webhook delivery {d.delivery} failed its signature check")
+            if d.delivery in seen:
+                verdict.webhook_duplicates.append(d)
+                continue
+            seen.add(d.delivery)
+            for nid in d.notification_ids:
+                carried[nid] += 1
+                row = hook_rows.get(nid)
+                if row is None:
+                    verdict.add(f"webhook delivery {d.delivery} carried notification {nid}, which is no sent webhook row")
+                elif row.provider_message_id != d.delivery:
+                    verdict.add(f"notification {nid} records delivery {row.provider_message_id}, "
+                                f"it came in delivery {d.delivery}")
+        for nid in hook_rows:
+            if carried[nid] != 1:
+                verdict.add(f"sent webhook notification {nid} was delivered {carried[nid]} times")
+        if verdict.webhook_duplicates and not allow_duplicates:
+            verdict.add(f"{len(verdict.webhook_duplicates)} webhook delivery(ies) received twice: "
+                        + ", ".join(d.delivery for d in verdict.webhook_duplicates[:5]))
+
         # email: what SES accepted against what the rows recorded
+        sent = [n for n in sent if n.channel == "email"]
         with self.ses.lock:
             accepted = list(self.ses.accepted)
         verdict.accepted_messages = len(accepted)
@@ -784,7 +888,7 @@ class Pipeline:
         for mid in recorded:
             if accepted_ids[mid] != 1:
                 verdict.add(f"MessageId {mid} recorded on a sent row, SES accepted it {accepted_ids[mid]} times")
-        owners = {n.email for n in alerts}
+        owners = {n.email for n in alerts if n.channel == "email"}
         for a in accepted:
             if a.message_id not in recorded:
                 if a.to not in owners:

@@ -84,6 +84,7 @@ def test_an_older_database_gets_clock_defaults_on_upgrade(engine):
 
     with engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE users ALTER COLUMN created_at SET DEFAULT now()"))
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version >= 3"))  # as version 2 left it
     apply_schema(engine)
     with engine.connect() as conn:
         default = conn.execute(sa.text(

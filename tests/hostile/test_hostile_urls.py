@@ -114,6 +114,7 @@ def test_the_migration_merges_duplicates_already_stored_keeping_history_and_watc
     try:
         with db.begin() as conn:
             conn.execute(sa.text("DROP INDEX store_listings_store_url_key"))
+            conn.execute(sa.text("DELETE FROM schema_version WHERE version >= 6"))  # as version 5 left it
             conn.execute(sa.text("ALTER TABLE store_listings DISABLE TRIGGER store_listings_url_key"))
             ids = [conn.execute(sa.text("INSERT INTO store_listings (store_id, url) VALUES (:s, :u) RETURNING id"),
                                 {"s": shop.id, "u": u}).scalar_one()

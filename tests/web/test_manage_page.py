@@ -45,6 +45,31 @@ def test_each_watch_shows_price_availability_90_day_low_and_a_chart(user_client,
         assert conn.execute(sa.text("SELECT count(*) FROM user_activity WHERE kind = 'view'")).scalar_one() == 2
 
 
+def test_the_chart_reads_without_hover_dates_prices_target_low_and_sold_out_spans(user_client, db, store):
+    from datetime import datetime, timedelta, timezone
+    from decimal import Decimal
+
+    watch = add_priced_watch(db, "ann@example.com", 1, prices=[(60, "50.00"), (40, "20.00"), (3, "35.00")])
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE shopping_list_items SET target_price = 30 WHERE id = :w"), {"w": watch.watch_id})
+        conn.execute(sa.text(
+            "INSERT INTO price_history_log (listing_id, observed_at, price, currency, availability) "
+            "VALUES (:l, :t, 20.00, 'EUR', 'out_of_stock')"),
+            {"l": watch.listing_id, "t": datetime.now(timezone.utc) - timedelta(days=20)})
+    html = user_client.get("/manage").text
+    svg = html.split('id="watch-', 1)[1].split("<svg", 1)[1].split("</svg>", 1)[0]
+    x_labels = re.findall(r'<text x="[\d.]+" y="[\d.]+">(\d{1,2} [A-Z][a-z]{2})</text>', svg)
+    assert len(x_labels) == 4
+    sixty_days_ago = datetime.now(timezone.utc) - timedelta(days=60)
+    assert x_labels[0] == f"{sixty_days_ago.day} {sixty_days_ago:%b}"
+    y_labels = re.findall(r">([\d,.]+) EUR</text>", svg)
+    assert [Decimal(v) for v in y_labels] == [Decimal("20.00"), Decimal("35.00"), Decimal("50.00")]
+    assert re.search(r'class="target-line".*<line [^>]*stroke-dasharray.*>Target 30.00</text>', svg)
+    assert re.search(r'class="low-line".*<line [^>]*stroke-dasharray.*>90-day low 20.00</text>', svg)
+    assert len(re.findall(r'<rect class="sold-out"', svg)) == 1
+    assert "style=" not in svg and "<script" not in svg  # nothing the page CSP would block
+
+
 def test_target_pause_resume_and_delete_forms_change_the_watch(user_client, db, store):
     watch = add_priced_watch(db, "ann@example.com", 1, prices=[(3, "35.00")])
     csrf = _csrf(user_client.get("/manage").text)

@@ -98,6 +98,24 @@ def test_openapi_document_and_docs_are_served(client):
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 
+def test_docs_work_offline_under_the_page_policy(client):
+    """Every asset /docs loads is served by the app (no CDN), and the page needs no inline script
+    or style, so its policy is the one every page has plus connect-src for /openapi.json."""
+    import re
+
+    docs = client.get("/docs")
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/") and not a.startswith("//") for a in assets), assets
+    for asset in assets:
+        got = client.get(asset)
+        assert got.status_code == 200 and len(got.content) > 0, asset
+    assert "<script>" not in docs.text and "style=" not in docs.text and "<style" not in docs.text
+    csp = docs.headers["content-security-policy"]
+    assert "http" not in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "script-src 'self'" in csp and "connect-src 'self'" in csp
+    assert "SwaggerUIBundle" in client.get("/static/docs.js").text
+
+
 def test_healthz_reports_database_and_redis(client):
     r = client.get("/healthz")
     assert r.status_code == 200

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from pricehound.catalog import control_character
+from pricehound.kinds import DEFAULT_NOTIFY, NOTIFY_KINDS
 from web.watchdata import HistoryPoint, ListRow, WatchRow
 
 
@@ -33,8 +34,8 @@ Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Text]
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, examples=["49.99"])]
 Percent = Annotated[Decimal, Field(ge=0, le=100, examples=["10"])]
-NotifyKinds = Annotated[list[Annotated[str, StringConstraints(max_length=32), Text]], Field(min_length=1, max_length=7,
-                                         examples=[["sale", "sold_out", "back_in_stock", "removed"]])]
+NotifyKinds = Annotated[list[Annotated[str, StringConstraints(max_length=32), Text]], Field(min_length=1, max_length=len(NOTIFY_KINDS),
+                                         examples=[list(DEFAULT_NOTIFY)])]
 ListName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Text]
 
 

@@ -74,10 +74,11 @@ def manage_page(request: Request, user: security.SessionUser, *, after: int = 0,
         stores_of = {w.id: store_statuses(conn, w.id) for w in watches if w.product_id is not None}
     views = []
     for w in watches:
-        samples = [(p.observed_at, p.price) for p in history.get(w.listing_id or 0, [])]
+        samples = [(p.observed_at, p.price, p.availability) for p in history.get(w.listing_id or 0, [])]
         if w.price is not None and w.observed_at is not None and not samples:
-            samples = [(w.observed_at, w.price)]
-        chart = step_chart(samples, now, currency=w.currency or "") if samples else None
+            samples = [(w.observed_at, w.price, w.availability)]
+        chart = step_chart(samples, now, currency=w.currency or "", target=w.target_price,
+                           low_90d=w.lowest_90d) if samples else None
         stores = stores_of.get(w.id)
         views.append(WatchView(w, chart, stores, best_offer(stores) if stores else None))
     return render(request, "manage.html", {

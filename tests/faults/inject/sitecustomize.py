@@ -14,6 +14,7 @@ Points (module.function: when the kill happens):
     evaluate_statement  alerts.evaluate.evaluate_batch: the outbox rows written, not committed
     evaluate_enqueue    alerts.outbox.enqueue_send: evaluation committed, the send task not sent
     ses_accepted        alerts.ses.send_raw: SES accepted the message, the row not yet marked sent
+    webhook_accepted    alerts.targets.post_webhook: the endpoint answered 2xx, the row not yet marked sent
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ POINTS = {
     "evaluate_statement": ("alerts.evaluate", "evaluate_batch", "after"),
     "evaluate_enqueue": ("alerts.outbox", "enqueue_send", "before"),
     "ses_accepted": ("alerts.ses", "send_raw", "after"),
+    "webhook_accepted": ("alerts.targets", "post_webhook", "after"),
 }
 
 
