@@ -51,7 +51,23 @@ STATS = "pricehound/platform/"
 
 
 def reconcile(endpoint: Extraction, page: Extraction) -> tuple[Extraction, str]:
-    """The reading to record when the endpoint and the page were both read, and why."""
+    """The reading to record when the endpoint and the page were both read, and why. Where the
+    endpoint's reading stands, the page's identity (GTIN, brand, part number) fills what the
+    endpoint leaves out: a platform's API often has no GTIN field, and the product's identity
+    must not depend on which of the two was read."""
+    chosen, rule = _reconcile(endpoint, page)
+    if chosen is page or page.page_kind != "product":
+        return chosen, rule
+    return _with_page_identity(chosen, page), rule
+
+
+def _with_page_identity(endpoint: Extraction, page: Extraction) -> Extraction:
+    filled = {f: getattr(page, f) for f in ("gtin", "brand", "mpn")
+              if getattr(endpoint, f) is None and getattr(page, f) is not None}
+    return dataclasses.replace(endpoint, **filled) if filled else endpoint
+
+
+def _reconcile(endpoint: Extraction, page: Extraction) -> tuple[Extraction, str]:
     if page.page_kind != "product" or page.price is None:
         return endpoint, "reconcile.endpoint_only"
     if endpoint.page_kind != "product" or endpoint.price is None:

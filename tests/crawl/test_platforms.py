@@ -3,6 +3,7 @@ from what the pages show, each endpoint reconciled with its page and falling bac
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from decimal import Decimal
@@ -128,6 +129,15 @@ def test_reconcile_what_a_buyer_sees_wins_where_endpoint_and_page_disagree(endpo
         assert got == page
     else:
         assert (got.source, got.availability) == ("shopify", chosen.split("+")[1])
+
+
+def test_the_endpoints_reading_keeps_the_pages_gtin_brand_and_part_number_it_lacks():
+    """A Store API without a GTIN field must not cost the listing its identity evidence."""
+    endpoint = dataclasses.replace(reading("10.00", source="woocommerce"), mpn="K-1")
+    page = dataclasses.replace(reading("10.00"), gtin="0786454284103", brand="Kestrel", mpn="OTHER")
+    got, name = reconcile(endpoint, page)
+    assert name == "reconcile.agree" and got.source == "woocommerce"
+    assert (got.gtin, got.brand, got.mpn) == ("0786454284103", "Kestrel", "K-1")
 
 
 # -- end to end ----------------------------------------------------------------------------------
