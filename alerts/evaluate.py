@@ -207,7 +207,7 @@ WITH ev AS (
     -- charged in the window before the sale, and whether the page's "was" price was charged in it
     SELECT l.event_id, cur.regular_price AS was, ref.low, ref.low_at, ref.since, ref.was_charged
       FROM (SELECT DISTINCT event_id, listing_id, occurred_at, currency FROM latest
-             WHERE alert_kind IN ('target_reached', 'price_drop', 'new_low', 'cheapest_store')) l
+             WHERE alert_kind = ANY (CAST(:sale_kinds AS text[]))) l
       LEFT JOIN LATERAL (
             -- the "was" price the sale's own reading showed
             SELECT h.regular_price FROM price_history_log h
@@ -248,7 +248,10 @@ WITH ev AS (
                 ELSE '{}'::jsonb END
            -- a sale: the Omnibus reference (lowest price charged in the window before it) and
            -- whether the page's "was" price was charged in that window (alerts/omnibus.py words it)
+           -- (a cheapest_store alert caused by another store's reading is not about the event's
+           -- listing, so its history says nothing about this sale: no reference then)
            || CASE WHEN l.alert_kind = ANY (CAST(:sale_kinds AS text[]))
+                        AND (l.alert_kind <> 'cheapest_store' OR l.cheapest_listing = l.listing_id)
                    THEN jsonb_strip_nulls(jsonb_build_object(
                           'prior_low', o.low, 'prior_low_at', o.low_at, 'prior_since', o.since,
                           'was_price', CASE WHEN o.was > l.new_price THEN o.was END,
