@@ -386,5 +386,5 @@ class ProductSpider(EndpointFlow, scrapy.Spider):
             availability=ex.availability, title=ex.name, sku=ex.sku, gtin=ex.gtin,
             brand=ex.brand, mpn=ex.mpn,
             image_url=ex.image_url, source=ex.source, status_code=response.status,
-            final_url=response.url, rules=dict(rules if rules is not None else ex.rules),
+            final_url=response.url, rules=dict(rules if rules is not None else {"observation": "observe.product", **ex.rules}),
         )

@@ -262,7 +262,7 @@ class EndpointFlow:
             currency=ex.currency, regular_price=ex.regular_price, availability=ex.availability, title=ex.name,
             sku=ex.sku, gtin=ex.gtin, brand=ex.brand, mpn=ex.mpn, image_url=ex.image_url, source=ex.source,
             status_code=status,
-            final_url=url, rules=dict(ex.rules),
+            final_url=url, rules={"observation": "observe.product", **ex.rules},
         )
 
     def _endpoint_worked(self, platform: Platform) -> None:
