@@ -57,7 +57,13 @@ def test_every_line_a_command_logs_is_json_when_asked(run_cli):
 
 
 def test_warnings_are_logged_as_one_line(capsys):
+    # an earlier test in this process may have captured warnings under pytest's own
+    # catch_warnings, which restored showwarning behind logging's back: start from released
+    logging.captureWarnings(False)
     logs.configure("INFO", "text")
+    # the one handler may have been made by an earlier test, on a stderr captured then
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_pricehound", False))
+    before, handler.stream = handler.stream, sys.stderr
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always")
@@ -65,6 +71,7 @@ def test_warnings_are_logged_as_one_line(capsys):
         err = [line for line in capsys.readouterr().err.splitlines() if "line one" in line]
         assert len(err) == 1 and "py.warnings" in err[0] and "line two" in err[0]
     finally:
+        handler.stream = before
         logging.captureWarnings(False)
 
 
