@@ -135,16 +135,13 @@ def _offer_price(node: dict, currency_hint: str | None) -> tuple[Decimal | None,
     return price, (offers.get("priceCurrency") or currency_hint)
 
 
-def structured_tiles(root, page_url: str, currency_hint: str | None = None) -> list[Tile]:
-    """``tiles.structured_list``: results the page declares (JSON-LD ItemList or Product nodes
-    with a URL, microdata Product items with a link)."""
-    tiles: dict[str, Tile] = {}
+def _jsonld_tiles(root, page_url: str, currency_hint: str | None, tiles: dict[str, Tile]) -> None:
+    """Product or ListItem nodes with a URL, in JSON-LD (ListItems only inside an ItemList)."""
     for block in _jsonld_blocks(root):
         in_list = False
         for node in _walk(block):
             types = _types(node)
-            if "ItemList" in types:
-                in_list = True
+            in_list = in_list or "ItemList" in types
             if not ({"Product", "ListItem"} & types) or not in_list and "Product" not in types:
                 continue
             url = _clean_url(node.get("url") or (node.get("item") if isinstance(node.get("item"), str) else None),
@@ -153,26 +150,45 @@ def structured_tiles(root, page_url: str, currency_hint: str | None = None) -> l
             if url and name and _same_site(url, page_url) and url not in tiles:
                 price, currency = _offer_price(node, currency_hint)
                 tiles[url] = Tile(url, name[:300], price, currency, "tiles.structured_list")
+
+
+def _microdata_price(item) -> Decimal | None:
+    price_el = next((e for e in item.iter() if e.get("itemprop") in ("price", "lowPrice")), None)
+    if price_el is None:
+        return None
+    try:
+        return Decimal(str(price_el.get("content") or text_content(price_el, 40)).strip())
+    except ArithmeticError:
+        return None
+
+
+def _microdata_link(item):
+    return next((e for e in item.iter() if e.get("itemprop") == "url" and (e.get("href") or e.get("content"))),
+                None) or next((e for e in item.iter("a") if e.get("href")), None)
+
+
+def _microdata_tiles(root, page_url: str, currency_hint: str | None, tiles: dict[str, Tile]) -> None:
+    """Microdata Product items with a name and a link off this page."""
     for item in root.iter():
         if not isinstance(item.tag, str) or not (item.get("itemtype") or "").rstrip("/").endswith("Product"):
             continue
         name_el = next((e for e in item.iter() if e.get("itemprop") == "name"), None)
-        link = next((e for e in item.iter() if e.get("itemprop") == "url" and (e.get("href") or e.get("content"))),
-                    None) or next((e for e in item.iter("a") if e.get("href")), None)
+        link = _microdata_link(item)
         if name_el is None or link is None:
             continue
         url = _clean_url(link.get("href") or link.get("content"), page_url)
         name = norm(name_el.get("content") or text_content(name_el, 300))
         if not url or not name or not _same_site(url, page_url) or url == page_url or url in tiles:
             continue
-        price_el = next((e for e in item.iter() if e.get("itemprop") in ("price", "lowPrice")), None)
-        price = None
-        if price_el is not None:
-            try:
-                price = Decimal(str(price_el.get("content") or text_content(price_el, 40)).strip())
-            except ArithmeticError:
-                price = None
-        tiles[url] = Tile(url, name[:300], price, currency_hint, "tiles.structured_list")
+        tiles[url] = Tile(url, name[:300], _microdata_price(item), currency_hint, "tiles.structured_list")
+
+
+def structured_tiles(root, page_url: str, currency_hint: str | None = None) -> list[Tile]:
+    """``tiles.structured_list``: results the page declares (JSON-LD ItemList or Product nodes
+    with a URL, microdata Product items with a link)."""
+    tiles: dict[str, Tile] = {}
+    _jsonld_tiles(root, page_url, currency_hint, tiles)
+    _microdata_tiles(root, page_url, currency_hint, tiles)
     return list(tiles.values())
 
 
@@ -265,9 +281,8 @@ def _heading_name(box) -> str:
     return ""
 
 
-def link_box_tiles(root, page_url: str, currency_hint: str | None = None,
-                   locale_hint: str | None = None) -> list[Tile]:
-    """``tiles.link_box``: see the module docstring."""
+def _product_anchors(root, page_url: str) -> list[tuple[object, str]]:
+    """The page's links to product-like URLs on its own site, in page order (at most MAX_LINKS)."""
     body = root.find(".//body")
     scope = body if body is not None else root
     anchors: list[tuple[object, str]] = []
@@ -278,38 +293,52 @@ def link_box_tiles(root, page_url: str, currency_hint: str | None = None,
         anchors.append((a, url))
         if len(anchors) >= MAX_LINKS:
             break
+    return anchors
+
+
+def _grow_box(a, url: str, link_of: dict[int, str]):
+    """The largest ancestor of the link that holds no other product's link and little text."""
+    def other_links(el) -> bool:
+        return any(link_of[id(x)] != url for x in el.iter("a") if id(x) in link_of)
+
+    box = a
+    while True:
+        parent = box.getparent()
+        if parent is None or tag_of(parent) in _STOP_TAGS or other_links(parent):
+            return box
+        if len(text_content(parent, MAX_TILE_CHARS + 1)) > MAX_TILE_CHARS:
+            return box
+        box = parent
+
+
+def _box_tile(box, url: str, link_of: dict[int, str], currency_hint: str | None,
+              locale_hint: str | None) -> Tile | None:
+    """A tile when the box names a product and shows a price or a picture."""
+    labels = [_label(x) for x in box.iter("a") if link_of.get(id(x)) == url]
+    names = [t for t in labels if _is_name(t)]
+    name = _heading_name(box) or (max(names, key=len) if names else "")
+    if not name:
+        return None
+    price, currency = _box_price(box, currency_hint, locale_hint)
+    if price is None and next(iter(box.iter("img")), None) is None:
+        return None
+    return Tile(url, name[:300], price, currency, "tiles.link_box")
+
+
+def link_box_tiles(root, page_url: str, currency_hint: str | None = None,
+                   locale_hint: str | None = None) -> list[Tile]:
+    """``tiles.link_box``: see the module docstring."""
+    anchors = _product_anchors(root, page_url)
     link_of = {id(a): url for a, url in anchors}
-    wanted = {url for _, url in anchors}
-
-    def urls_under(el) -> set[str]:
-        return {link_of[id(a)] for a in el.iter("a") if id(a) in link_of}
-
     seen: set[str] = set()
     tiles: list[Tile] = []
     for a, url in anchors:
         if url in seen or _in_frame(a):
             continue
         seen.add(url)
-        box = a
-        while True:
-            parent = box.getparent()
-            if parent is None or tag_of(parent) in _STOP_TAGS:
-                break
-            if urls_under(parent) - {url} & wanted:
-                break
-            if len(text_content(parent, MAX_TILE_CHARS + 1)) > MAX_TILE_CHARS:
-                break
-            box = parent
-        labels = [_label(x) for x in box.iter("a") if link_of.get(id(x)) == url]
-        names = [t for t in labels if _is_name(t)]
-        name = _heading_name(box) or (max(names, key=len) if names else "")
-        if not name:
-            continue
-        price, currency = _box_price(box, currency_hint, locale_hint)
-        has_picture = next(iter(box.iter("img")), None) is not None
-        if price is None and not has_picture:
-            continue
-        tiles.append(Tile(url, name[:300], price, currency, "tiles.link_box"))
+        tile = _box_tile(_grow_box(a, url, link_of), url, link_of, currency_hint, locale_hint)
+        if tile is not None:
+            tiles.append(tile)
     return tiles
 
 
